@@ -1,0 +1,47 @@
+"""The root Typer application and the state every command shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+
+from vigil.store.db import DEFAULT_URL, Store
+
+
+@dataclass
+class CliState:
+    db_url: str
+    _store: Store | None = field(default=None, repr=False)
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.db_url)
+        return self._store
+
+
+app = typer.Typer(
+    name="vigil",
+    help="Vigil: open, offline investigation platform for child-exploitation units.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: str = typer.Option(
+        DEFAULT_URL, "--db", envvar="VIGIL_DB", help="Database URL (SQLite file or PostgreSQL)."
+    ),
+) -> None:
+    ctx.obj = CliState(db_url=db)
+
+
+def state(ctx: typer.Context) -> CliState:
+    root_ctx = ctx.find_root()
+    if not isinstance(root_ctx.obj, CliState):
+        root_ctx.obj = CliState(db_url=DEFAULT_URL)
+    return root_ctx.obj

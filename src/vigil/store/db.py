@@ -1,0 +1,166 @@
+"""Opening a store: one engine, SQLite or PostgreSQL, behind the same models and migrations.
+
+SQLite is the embedded default: WAL so readers never block the writer, foreign keys on, and
+``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way. PostgreSQL is the
+multi-user server store, reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.errors import NotFound, StoreError, UsageError
+
+DEFAULT_URL = "sqlite:///vigil.db"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept a bare file path as SQLite and plain ``postgresql://`` as psycopg 3."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's transaction control the BEGIN, so that we can make it IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"not a database URL: {url!r}") from exc
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise UsageError(f"no such directory for the database: {parent}")
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise UsageError(f"cannot use database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: every write is attributed to one user of one agency."""
+
+    user_id: int
+    username: str
+    agency_id: int
+    agency_code: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.agency_code}/{self.username}"
+
+
+class Store:
+    """An opened database. Workflows take one and use ``transaction()`` for every write."""
+
+    def __init__(self, url: str = DEFAULT_URL):
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls everything back on any error."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+        finally:
+            session.close()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+
+        try:
+            with self.engine.begin() as connection:
+                config = alembic_config(connection)
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
+
+    def is_initialised(self) -> bool:
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database
+            if database and database != ":memory:" and not Path(database).exists():
+                return False  # do not create an empty file just by looking
+        try:
+            return inspect(self.engine).has_table("agency")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open {self.safe_url}: {exc}") from exc
+
+    def require_initialised(self) -> None:
+        if not self.is_initialised():
+            raise NotFound(f"no Vigil database at {self.safe_url}; run `vigil init --agency CODE`")
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def store_from_env(url: str | None = None) -> Store:
+    return Store(url or os.environ.get("VIGIL_DB") or DEFAULT_URL)

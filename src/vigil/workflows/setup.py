@@ -1,0 +1,137 @@
+"""Setting up a database: the schema, the agency, its local admin, and cases."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.errors import NotFound, UsageError
+from vigil.store import audit
+from vigil.store.db import Actor, Store
+from vigil.store.models import Agency, Case, User
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class InitResult:
+    agency_code: str
+    created: bool
+    admin_username: str
+    admin_password: str | None
+
+
+def init_store(
+    store: Store,
+    agency_code: str,
+    agency_name: str | None = None,
+    country: str | None = None,
+) -> InitResult:
+    """Migrate, then create the agency and its admin. Running it again changes nothing."""
+    if not _AGENCY_CODE.match(agency_code):
+        raise UsageError(
+            f"agency code must be 1-32 letters, digits, '.', '_' or '-': {agency_code!r}"
+        )
+    if country is not None:
+        country = country.upper()
+        if not _COUNTRY.match(country):
+            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    store.migrate()
+    with store.transaction() as session:
+        agency = session.scalars(select(Agency).where(Agency.code == agency_code)).first()
+        if agency is not None:
+            return InitResult(agency_code, False, "admin", None)
+        agency = Agency(code=agency_code, name=agency_name or agency_code, country=country)
+        session.add(agency)
+        session.flush()
+        password = os.environ.get("VIGIL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        admin = User(
+            agency_id=agency.id,
+            username="admin",
+            role="admin",
+            password_hash=PasswordHasher().hash(password),
+        )
+        session.add(admin)
+        session.flush()
+        actor = Actor(admin.id, admin.username, agency.id, agency.code)
+        audit.append(
+            session,
+            actor,
+            "agency.create",
+            "agency",
+            agency.id,
+            {"code": agency.code, "name": agency.name, "country": country},
+        )
+        audit.append(
+            session, actor, "user.create", "user", admin.id, {"username": "admin", "role": "admin"}
+        )
+    return InitResult(agency_code, True, "admin", password)
+
+
+def resolve_actor(
+    session: Session, username: str | None = None, agency: str | None = None
+) -> Actor:
+    """Who the current command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
+    spec = username or os.environ.get("VIGIL_USER") or "admin"
+    if "/" in spec and agency is None:
+        agency, spec = spec.split("/", 1)
+    query = (
+        select(User, Agency).join(Agency, User.agency_id == Agency.id).where(User.username == spec)
+    )
+    if agency:
+        query = query.where(Agency.code == agency)
+    row = session.execute(query.order_by(Agency.id).limit(1)).first()
+    if row is None:
+        raise NotFound(f"no user {spec!r}; run `vigil init --agency CODE` first")
+    user, found_agency = row
+    return Actor(user.id, user.username, found_agency.id, found_agency.code)
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    id: int
+    reference: str
+    title: str | None
+    status: str
+    created: bool
+
+
+def open_case(store: Store, reference: str, title: str | None = None) -> CaseInfo:
+    store.require_initialised()
+    if not reference.strip():
+        raise UsageError("a case reference cannot be empty")
+    with store.transaction() as session:
+        actor = resolve_actor(session)
+        case = session.scalars(
+            select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
+        ).first()
+        if case is not None:
+            return CaseInfo(case.id, case.reference, case.title, case.status, False)
+        case = Case(
+            agency_id=actor.agency_id, reference=reference, title=title, lead_user_id=actor.user_id
+        )
+        session.add(case)
+        session.flush()
+        audit.append(
+            session, actor, "case.open", "case", case.id, {"reference": reference, "title": title}
+        )
+        return CaseInfo(case.id, case.reference, case.title, case.status, True)
+
+
+def find_case(session: Session, actor: Actor, reference: str) -> Case:
+    case = session.scalars(
+        select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
+    ).first()
+    if case is None:
+        raise NotFound(
+            f"no case {reference!r} in agency {actor.agency_code}; "
+            f"run `vigil case open {reference}`"
+        )
+    return case

@@ -1,0 +1,96 @@
+"""Shared fixtures. Store tests run on SQLite and on the real PostgreSQL server.
+
+PostgreSQL: ``VIGIL_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
+Each test gets its own schema, dropped afterwards. Under CI (``CI`` set) an unreachable
+server fails the run; on a laptop without one those tests skip and say how to enable them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from vigil.store.db import Store
+from vigil.workflows.setup import init_store, open_case
+
+PG_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_HINT = (
+    "PostgreSQL not reachable at {url}: start it (pg_ctlcluster --skip-systemctl-redirect "
+    "$(ls /etc/postgresql) main start) or point VIGIL_TEST_PG_URL at a server with trust auth"
+)
+
+_pg_checked: dict[str, str | None] = {}
+
+
+def _pg_problem() -> str | None:
+    if "result" not in _pg_checked:
+        try:
+            engine = create_engine(PG_URL)
+            with engine.connect() as connection:
+                connection.execute(text("select 1"))
+            engine.dispose()
+            _pg_checked["result"] = None
+        except OperationalError as exc:
+            _pg_checked["result"] = f"{PG_HINT.format(url=PG_URL)} ({exc.orig})"
+    return _pg_checked["result"]
+
+
+def require_postgres() -> None:
+    problem = _pg_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem, pytrace=False)
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema of its own."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vigil.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An initialised store with agency TEST, its admin, and case CASE-1; on both databases."""
+    monkeypatch.setenv("VIGIL_DB", db_url)
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
+    opened = Store(db_url)
+    init_store(opened, "TEST", "Test Unit", "CA")
+    open_case(opened, "CASE-1", "fixture case")
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The same as ``store`` on SQLite only, for tests that are not about the database."""
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    monkeypatch.setenv("VIGIL_DB", url)
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
+    opened = Store(url)
+    init_store(opened, "TEST", "Test Unit", "CA")
+    open_case(opened, "CASE-1", "fixture case")
+    yield opened
+    opened.dispose()
