@@ -1,0 +1,31 @@
+"""The matching engine (contract E): exact digests and near PDQ/video against hash sets.
+
+Plain data in and out; the store is read by ``vigil.workflows.matching``, which builds a
+``Matcher`` from every hash set and keeps it cached on disk.
+"""
+
+from vigil.matching.dihedral import dihedral_pdqs
+from vigil.matching.matcher import Matcher
+from vigil.matching.persist import IndexCacheError, load_saved_matcher, save_matcher
+from vigil.matching.types import (
+    DEFAULT_PDQ_RADIUS_BITS,
+    HashSetInfo,
+    IndexedEntry,
+    MatchQuery,
+    MatchResult,
+    VideoThresholds,
+)
+
+__all__ = [
+    "DEFAULT_PDQ_RADIUS_BITS",
+    "HashSetInfo",
+    "IndexCacheError",
+    "IndexedEntry",
+    "MatchQuery",
+    "MatchResult",
+    "Matcher",
+    "VideoThresholds",
+    "dihedral_pdqs",
+    "load_saved_matcher",
+    "save_matcher",
+]

@@ -1,0 +1,211 @@
+"""Matching files against every hash set in the store (contract E).
+
+``load_matcher`` builds a ``Matcher`` from the store's hash sets and caches it on disk:
+- a SQLite file database ``/x/vigil.db`` keeps it in ``/x/vigil.db.index/``;
+- any other database keeps it in ``$VIGIL_INDEX_DIR/<sha256 of the URL>/``, else
+  ``~/.local/share/vigil/index/<sha256 of the URL>/``;
+- an in-memory SQLite database keeps it in memory only.
+Each hash set carries a fingerprint (id, entry count, import time, radius, kind, name). On
+load, sets whose fingerprint changed or that were deleted are dropped from the cached index
+(rows marked dead) and new or changed sets are appended, so a re-import costs only that set.
+When more than half the rows are dead the index is rebuilt once to reclaim space.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from vigil.errors import NotFound
+from vigil.matching import (
+    HashSetInfo,
+    IndexCacheError,
+    IndexedEntry,
+    Matcher,
+    MatchQuery,
+    load_saved_matcher,
+    save_matcher,
+)
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import File, HashEntry, HashSet, Match
+from vigil.workflows.setup import resolve_actor
+
+ENTRY_BATCH = 20_000
+FILE_BATCH = 500
+COMPACT_WHEN_DEAD = 0.5
+
+_in_memory: dict[str, Matcher] = {}
+
+
+def index_directory(url: URL) -> Path | None:
+    """Where the index cache of this database lives (None: keep it in memory)."""
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if not database or database == ":memory:":
+            return None
+        path = Path(database).expanduser().resolve()
+        return path.with_name(path.name + ".index")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    configured = os.environ.get("VIGIL_INDEX_DIR")
+    root = (
+        Path(configured)
+        if configured
+        else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        / "vigil"
+        / "index"
+    )
+    return root / digest[:32]
+
+
+def _wanted_sets(session: Session) -> dict[int, tuple[HashSetInfo, str]]:
+    wanted = {}
+    for row in session.scalars(select(HashSet)):
+        info = HashSetInfo(row.id, row.name, row.kind, row.pdq_radius_bits)
+        fingerprint = (
+            f"{row.id}|{row.entry_count}|{row.imported_at.isoformat()}|"
+            f"{row.pdq_radius_bits}|{row.kind}|{row.name}"
+        )
+        wanted[row.id] = (info, fingerprint)
+    return wanted
+
+
+def _stream_entries(session: Session, hash_set_id: int) -> Iterator[IndexedEntry]:
+    query = (
+        select(
+            HashEntry.id,
+            HashEntry.md5,
+            HashEntry.sha1,
+            HashEntry.sha256,
+            HashEntry.pdq,
+            HashEntry.category,
+            HashEntry.extra,
+        )
+        .where(HashEntry.hash_set_id == hash_set_id)
+        .order_by(HashEntry.id)
+        .execution_options(yield_per=ENTRY_BATCH)
+    )
+    for entry_id, md5, sha1, sha256, pdq, category, extra in session.execute(query):
+        video = tuple((extra or {}).get("video_pdq") or ())
+        yield IndexedEntry(entry_id, md5, sha1, sha256, pdq, category, video)
+
+
+def matcher_for_session(session: Session) -> Matcher:
+    """The store's matcher, brought up to date with its hash sets, cached in memory and on
+    disk. Reads through ``session``, so it sees that transaction's own imports."""
+    url = session.get_bind().engine.url
+    key = url.render_as_string(hide_password=False)
+    wanted = _wanted_sets(session)
+    fingerprints = {set_id: fp for set_id, (_, fp) in wanted.items()}
+    matcher = _in_memory.get(key)
+    if matcher is not None and matcher.fingerprints == fingerprints:
+        return matcher
+    directory = index_directory(url)
+    if matcher is None and directory is not None and directory.exists():
+        try:
+            matcher = load_saved_matcher(directory)
+        except IndexCacheError:
+            matcher = None  # damaged or from another version: rebuilt below
+    changed = matcher is None
+    matcher = matcher or Matcher()
+    for set_id in list(matcher.sets):
+        if matcher.fingerprints.get(set_id) != fingerprints.get(set_id):
+            matcher.remove_hash_set(set_id)
+            changed = True
+    if matcher.dead_fraction > COMPACT_WHEN_DEAD:
+        matcher, changed = Matcher(), True
+    for set_id, (info, fingerprint) in wanted.items():
+        if set_id not in matcher.sets:
+            matcher.add_hash_set(info, _stream_entries(session, set_id), fingerprint=fingerprint)
+            changed = True
+    if changed and directory is not None:
+        # The cache only saves time; matching from memory is still correct without it.
+        with contextlib.suppress(OSError):
+            save_matcher(matcher, directory)
+    _in_memory[key] = matcher
+    return matcher
+
+
+def load_matcher(store: Store) -> Matcher:
+    """A matcher over every hash set in the store, from the on-disk cache when it is fresh."""
+    store.require_initialised()
+    with store.reading() as session:
+        return matcher_for_session(session)
+
+
+def forget_cached_matchers() -> None:
+    """Drop the in-process copies (tests use it to prove the disk cache reloads)."""
+    _in_memory.clear()
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def match_files(session: Session, file_ids: list[int], matcher: Matcher | None = None) -> int:
+    """Write a Match row for every hash-set entry each File matches; returns rows written.
+
+    Running it again writes nothing new (rows are unique on file, entry and kind).
+    """
+    if not file_ids:
+        return 0
+    matcher = matcher or matcher_for_session(session)
+    written = 0
+    for chunk in _chunks(sorted(set(file_ids)), FILE_BATCH):
+        files = session.execute(
+            select(File.id, File.md5, File.sha1, File.sha256, File.pdq, File.video_hash).where(
+                File.id.in_(chunk)
+            )
+        ).all()
+        queries = [
+            MatchQuery(md5=md5, sha1=sha1, sha256=sha256, pdq=pdq, video_frames=video)
+            for _, md5, sha1, sha256, pdq, video in files
+        ]
+        existing = set(
+            session.execute(
+                select(Match.file_id, Match.hash_entry_id, Match.kind).where(
+                    Match.file_id.in_(chunk)
+                )
+            ).tuples()
+        )
+        rows = []
+        for (file_id, *_), results in zip(files, matcher.match_many(queries), strict=True):
+            for result in results:
+                key = (file_id, result.hash_entry_id, result.kind)
+                if key in existing:
+                    continue
+                existing.add(key)
+                rows.append(
+                    {
+                        "file_id": file_id,
+                        "hash_entry_id": result.hash_entry_id,
+                        "hash_set_id": result.hash_set_id,
+                        "kind": result.kind,
+                        "distance_bits": result.distance_bits,
+                    }
+                )
+        if rows:
+            session.execute(insert(Match), rows)
+            written += len(rows)
+    if written:
+        try:
+            actor = resolve_actor(session)
+        except NotFound:
+            actor = None
+        audit.append(
+            session,
+            actor,
+            "match.files",
+            "file",
+            None,
+            {"files": len(file_ids), "matches": written},
+        )
+    return written
