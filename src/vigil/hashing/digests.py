@@ -41,7 +41,7 @@ def digest_bytes(data: bytes) -> Digests:
 def digest_stream(
     stream: BinaryIO,
     *,
-    keep_bytes: int = KEEP_IN_MEMORY_BYTES,
+    keep_bytes: int | None = None,
     spill_to: BinaryIO | None = None,
 ) -> Digests:
     """Digest everything left in ``stream``; keep the content when it is at most ``keep_bytes``.
@@ -50,6 +50,8 @@ def digest_stream(
     that cannot be re-read (an archive member) can still be decoded afterwards. OSError from
     either file propagates: the caller knows which file it was.
     """
+    if keep_bytes is None:
+        keep_bytes = KEEP_IN_MEMORY_BYTES
     md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
     kept: list[bytes] | None = []
     head = b""

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vigil.errors import BadInput
-from vigil.hashing.digests import KEEP_IN_MEMORY_BYTES, Digests, digest_bytes, digest_stream
+from vigil.hashing import digests as digesting
+from vigil.hashing.digests import Digests, digest_bytes, digest_stream
 from vigil.hashing.exif import ExifInfo, exif_from_image
 from vigil.hashing.mime import mime_from_content
 from vigil.hashing.pdq import ImageHashError, open_image, pdq_of_opened
@@ -56,7 +57,7 @@ def hash_file(path: Path) -> FileHashes:
     try:
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
-            if stat.S_ISREG(info.st_mode) and info.st_size <= KEEP_IN_MEMORY_BYTES:
+            if stat.S_ISREG(info.st_mode) and info.st_size <= digesting.KEEP_IN_MEMORY_BYTES:
                 digests = digest_bytes(handle.read())
             else:
                 digests = digest_stream(handle)

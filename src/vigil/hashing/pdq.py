@@ -68,8 +68,8 @@ def open_image(source: bytes | Path | BinaryIO) -> Image.Image:
         raise ImageHashError(f"decompression bomb refused: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise ImageHashError("not an image format Pillow can decode") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageHashError(f"cannot read image header: {exc}") from exc
+    except Exception as exc:  # crafted headers raise anything from struct.error to IndexError
+        raise ImageHashError(f"cannot read image header: {_reason(exc)}") from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageHashError(f"image claims an empty size {width}x{height}")
@@ -99,5 +99,10 @@ def pdq_of_opened(image: Image.Image, *, fast: bool = True, upright: bool = True
         raise
     except Image.DecompressionBombError as exc:
         raise ImageHashError(f"decompression bomb refused: {exc}") from exc
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, TypeError) as exc:
-        raise ImageHashError(f"cannot decode image: {exc}") from exc
+    except Exception as exc:  # a plugin may raise anything on crafted data; never crash
+        raise ImageHashError(f"cannot decode image: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

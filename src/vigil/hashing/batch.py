@@ -1,0 +1,72 @@
+"""Hashing many files: walking folders and spreading the work over processes.
+
+Decoding is CPU-bound and holds the GIL, so parallelism means processes. Results come back
+in the order the files were listed, so output is stable whatever the number of jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.errors import BadInput
+from vigil.hashing.files import FileHashes, hash_file
+
+
+@dataclass(frozen=True)
+class HashOutcome:
+    path: Path
+    hashes: FileHashes | None  # None when the file could not be read at all
+    error: str | None  # why it was not fully processed (read failure or decode failure)
+
+
+def list_files(paths: Iterable[Path]) -> list[Path]:
+    """Every regular file under ``paths``, folders walked recursively in name order.
+
+    A path that does not exist is bad input, raised before any file is hashed. Symbolic
+    links to folders are not followed, so a link loop cannot make the walk endless.
+    """
+    roots = [Path(path) for path in paths]
+    for root in roots:
+        if not root.exists() and not root.is_symlink():
+            raise BadInput("no such file or directory", source=str(root))
+    found: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            found.extend(_walk(root))
+        else:
+            found.append(root)
+    return found
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    def refuse(exc: OSError) -> None:
+        raise BadInput(f"cannot list folder: {exc.strerror or exc}", source=exc.filename) from exc
+
+    for folder, subfolders, names in os.walk(root, onerror=refuse):
+        subfolders.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.is_file():
+                yield path
+
+
+def hash_one(path: Path) -> HashOutcome:
+    try:
+        hashes = hash_file(path)
+    except BadInput as exc:
+        return HashOutcome(path, None, str(exc))
+    return HashOutcome(path, hashes, hashes.error)
+
+
+def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[HashOutcome]:
+    """Hash ``files`` with ``jobs`` processes (default: one per CPU), yielding in order."""
+    workers = min(jobs or os.cpu_count() or 1, len(files))
+    if workers <= 1:
+        yield from map(hash_one, files)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(hash_one, files, chunksize=2)
