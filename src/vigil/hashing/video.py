@@ -51,7 +51,7 @@ def hash_video(source: bytes | Path | BinaryIO) -> list[VideoFrame]:
     try:
         container = av.open(str(source) if isinstance(source, Path) else source)
     except Exception as exc:  # FFmpeg and PyAV raise many types on crafted streams
-        raise VideoHashError(f"cannot open video: {exc or type(exc).__name__}", frames) from exc
+        raise VideoHashError(f"cannot open video: {_reason(exc)}", frames) from exc
     try:
         if not container.streams.video:
             raise VideoHashError("no video stream", frames)
@@ -64,7 +64,7 @@ def hash_video(source: bytes | Path | BinaryIO) -> list[VideoFrame]:
     except VideoHashError:
         raise
     except Exception as exc:  # FFmpeg and PyAV raise many types on crafted streams
-        raise VideoHashError(f"cannot decode video: {exc or type(exc).__name__}", frames) from exc
+        raise VideoHashError(f"cannot decode video: {_reason(exc)}", frames) from exc
     finally:
         container.close()
     return frames
@@ -104,3 +104,9 @@ def _frame_rgb(frame: av.VideoFrame):  # -> np.ndarray
             height=max(1, round(frame.height * scale)),
         )
     return frame.to_ndarray(format="rgb24")
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg errors carry a readable ``strerror``; their ``str()`` adds errno noise."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
