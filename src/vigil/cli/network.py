@@ -1,0 +1,122 @@
+"""`vigil network rank|path|export` and `vigil countries`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from vigil.cli.app import state
+from vigil.cli.output import print_json, print_table
+from vigil.graph.export import EXPORT_FORMATS
+from vigil.workflows.countries import assign_countries
+from vigil.workflows.network import export_network, network_path, rank_network
+
+network_app = typer.Typer(
+    help="The network: who matters most and how they connect.", no_args_is_help=True
+)
+
+
+def _rank_row(item: object) -> dict[str, object]:
+    row = dataclasses.asdict(item)  # type: ignore[call-overload]
+    terms = row.pop("terms")
+    ordered = {
+        key: row.pop(key)
+        for key in (
+            "subject_id",
+            "label",
+            "score",
+            "degree",
+            "betweenness",
+            "community",
+            "files_distributed",
+            "recipients",
+        )
+    }
+    return {**ordered, **row, "terms": terms}
+
+
+@network_app.command("rank")
+def rank_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="JSON list instead of a table."),
+    top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
+) -> None:
+    """Rank subjects by priority (severity plus network position) and store the scores."""
+    result = rank_network(state(ctx).store())
+    ranking = result.ranking[:top] if top else result.ranking
+    if as_json:
+        print_json([_rank_row(item) for item in ranking])
+        return
+    print_table(
+        "network rank",
+        ["#", "subject", "label", "score", "files", "recipients", "degree", "community", "why"],
+        [
+            [
+                i,
+                r.subject_id,
+                r.label,
+                f"{r.score:.1f}",
+                r.files_distributed,
+                r.recipients,
+                r.degree,
+                r.community,
+                r.reasons[0],
+            ]
+            for i, r in enumerate(ranking, start=1)
+        ],
+    )
+
+
+@network_app.command("path")
+def path_command(
+    ctx: typer.Context,
+    subject_a: str = typer.Argument(..., help="Subject id, label or account username."),
+    subject_b: str = typer.Argument(..., help="Subject id, label or account username."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The shortest chain of evidence between two subjects."""
+    path = network_path(state(ctx).store(), subject_a, subject_b)
+    if as_json:
+        print_json(path)
+        return
+    if not path.steps:
+        typer.echo(f"no chain of evidence links subject {path.subject_a} and {path.subject_b}")
+        return
+    for step in path.steps:
+        typer.echo(f"{step.kind:8} {step.label}")
+        if step.evidence:
+            typer.echo(f"           -> {step.evidence}")
+
+
+@network_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    fmt: str = typer.Option(..., "--format", help=" | ".join(EXPORT_FORMATS)),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="File (graphml, gexf) or directory (i2: two CSVs)."
+    ),
+) -> None:
+    """Export the evidence graph for Gephi, yEd or i2 Analyst's Notebook."""
+    for path in export_network(state(ctx).store(), fmt, output):
+        typer.echo(f"wrote {path}")
+
+
+def countries_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Decide each subject's country: subscriber return, provider location, then IP majority."""
+    summary = assign_countries(state(ctx).store())
+    if as_json:
+        print_json([dataclasses.asdict(d) for d in summary.decisions])
+        return
+    print_table(
+        "countries", ["country", "subjects"], [[cc, n] for cc, n in summary.by_country.items()]
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(network_app, name="network")
+    app.command("countries")(countries_command)

@@ -1,0 +1,96 @@
+"""`vigil refer`, `vigil referrals`, `vigil referral verify`, `vigil outcome`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from vigil.cli.app import state
+from vigil.cli.output import print_json, print_table
+from vigil.errors import IntegrityViolation, UsageError
+from vigil.store.models import OUTCOME_KINDS
+from vigil.workflows.outcomes import record_outcome
+from vigil.workflows.refer import list_referrals, refer, verify_referral
+
+referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
+
+
+def refer_command(
+    ctx: typer.Context,
+    country: str | None = typer.Option(None, "--country", help="ISO 3166 alpha-2."),
+    all_countries: bool = typer.Option(False, "--all", help="One package per country."),
+    output: Path = typer.Option(..., "-o", "--output", help="Directory for the packages."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write one referral package per country: manifest, PDF summary, file hashes; no media."""
+    if all_countries == (country is not None):
+        raise UsageError("give exactly one of --country CC or --all")
+    referrals = refer(state(ctx).store(), output, country=country)
+    if as_json:
+        print_json([_public(r) for r in referrals])
+        return
+    for r in referrals:
+        typer.echo(
+            f"referral {r.id} {r.country}: {len(r.subjects)} subjects -> {r.package} "
+            f"(manifest sha256 {r.sha256})"
+        )
+
+
+def _public(referral: object) -> dict[str, object]:
+    row = dataclasses.asdict(referral)  # type: ignore[call-overload]
+    ordered = {k: row.pop(k) for k in ("id", "country", "subjects", "status", "package", "sha256")}
+    return {**ordered, **row}
+
+
+def referrals_command(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List referrals with their subjects, status and package hash."""
+    referrals = list_referrals(state(ctx).store())
+    if as_json:
+        print_json([_public(r) for r in referrals])
+        return
+    print_table(
+        "referrals",
+        ["id", "country", "subjects", "status", "outcomes", "package"],
+        [
+            [r.id, r.country, len(r.subjects), r.status, len(r.outcomes), r.package]
+            for r in referrals
+        ],
+    )
+
+
+@referral_app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="A package directory written by `vigil refer`."),
+) -> None:
+    """Recompute every hash in a package's manifest; fails on any change or any media."""
+    store = state(ctx).store()
+    report = verify_referral(store, directory)
+    if not report.ok:
+        raise IntegrityViolation(f"{directory}: " + "; ".join(report.problems))
+    typer.echo(
+        f"package verifies: {report.checked_files} files match manifest "
+        f"sha256 {report.manifest_sha256}"
+    )
+
+
+def outcome_command(
+    ctx: typer.Context,
+    subject: str = typer.Argument(..., help="Subject id, label or account username."),
+    kind: str = typer.Argument(..., help=" | ".join(OUTCOME_KINDS)),
+    on: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (default today)."),
+) -> None:
+    """Record what came of a referral for one subject."""
+    info = record_outcome(state(ctx).store(), subject, kind, on)
+    against = f"referral {info.referral_id}" if info.referral_id else "no referral"
+    verb = "recorded" if info.created else "already recorded:"
+    typer.echo(f"{verb} {info.kind} of subject {info.subject_id} on {info.date} ({against})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("refer")(refer_command)
+    app.command("referrals")(referrals_command)
+    app.add_typer(referral_app, name="referral")
+    app.command("outcome")(outcome_command)

@@ -1,0 +1,26 @@
+"""`vigil report -o report.html`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vigil.cli.app import state
+from vigil.workflows.report import write_report
+
+
+def report_command(
+    ctx: typer.Context,
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
+) -> None:
+    """Write the operation report: one offline HTML file, hashes and figures, never media."""
+    data = write_report(state(ctx).store(), output)
+    typer.echo(
+        f"wrote {output}: {data.figures.suspects} suspects in {data.figures.countries} "
+        f"countries, {data.figures.referrals} referrals, {data.figures.outcomes} outcomes"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)

@@ -1,0 +1,1 @@
+"""Where subjects are: country decisions from subscriber returns, providers and IPs."""

@@ -1,0 +1,1 @@
+"""Network analytics on plain data: who matters most, how they connect, and exports."""

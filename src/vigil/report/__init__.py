@@ -1,0 +1,1 @@
+"""The operation report: one offline HTML file, no media, no external assets."""

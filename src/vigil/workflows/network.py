@@ -1,0 +1,135 @@
+"""Ranking the network, evidence paths and graph exports: the store around the graph engine.
+
+``rank_network`` writes each subject's priority (one audit entry for the whole ranking, with
+every score in it), so ``vigil subjects`` and the report agree with ``network rank``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vigil.errors import NotFound, UsageError
+from vigil.graph.evidence import build_evidence_graph, evidence_path
+from vigil.graph.export import EXPORT_FORMATS, export_graph
+from vigil.graph.model import NetworkInput, NetworkResult, PathStep
+from vigil.graph.rank import rank
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import Selector, Subject, SubjectSelector
+from vigil.workflows.network_input import load_network_input
+from vigil.workflows.setup import resolve_actor
+
+RANK_SEED = 20060314
+
+
+def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
+    """Score every non-victim subject; with ``write``, store the scores as priorities."""
+    store.require_initialised()
+    with store.transaction() as session:
+        result = rank(load_network_input(session), seed=RANK_SEED)
+        if write:
+            scores = {item.subject_id: item.score for item in result.ranking}
+            for subject in session.scalars(select(Subject).where(Subject.id.in_(list(scores)))):
+                subject.priority = scores[subject.id]
+            audit.append(
+                session,
+                resolve_actor(session),
+                "network.rank",
+                "subject",
+                None,
+                {
+                    "subjects": len(scores),
+                    "communities": len(result.communities),
+                    "betweenness_sampled": result.betweenness_sampled,
+                    "scores": {str(k): v for k, v in scores.items()},
+                },
+            )
+    return result
+
+
+def find_subject(session: Session, reference: str) -> Subject:
+    """A subject by id, by label, or by one of its account usernames (case-insensitive)."""
+    text = reference.strip()
+    if text.isdigit():
+        subject = session.get(Subject, int(text))
+        if subject is not None:
+            return subject
+    folded = text.casefold()
+    by_label = session.scalars(
+        select(Subject).where(func.lower(Subject.label) == folded).order_by(Subject.id)
+    ).first()
+    if by_label is not None:
+        return by_label
+    by_account = session.scalars(
+        select(Subject)
+        .join(SubjectSelector, SubjectSelector.subject_id == Subject.id)
+        .join(Selector, Selector.id == SubjectSelector.selector_id)
+        .where(Selector.kind == "username", Selector.value == folded)
+        .order_by(Subject.id)
+    ).first()
+    if by_account is None:
+        raise NotFound(f"no subject {reference!r} (give an id, a label or an account username)")
+    return by_account
+
+
+@dataclass(frozen=True)
+class EvidencePath:
+    subject_a: int
+    subject_b: int
+    steps: list[PathStep]
+
+
+def network_path(store: Store, reference_a: str, reference_b: str) -> EvidencePath:
+    store.require_initialised()
+    with store.reading() as session:
+        a = find_subject(session, reference_a)
+        b = find_subject(session, reference_b)
+        data = load_network_input(session)
+    steps = evidence_path(build_evidence_graph(data), a.id, b.id)
+    return EvidencePath(a.id, b.id, steps)
+
+
+def _subject_attributes(session: Session, result: NetworkResult) -> dict[int, dict[str, object]]:
+    countries = dict(session.execute(select(Subject.id, Subject.country)).all())
+    return {
+        item.subject_id: {
+            "score": item.score,
+            "community": item.community,
+            "country": countries.get(item.subject_id) or "",
+        }
+        for item in result.ranking
+    }
+
+
+def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
+    """The evidence graph with scores and countries on subjects, for Gephi, yEd or i2."""
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    store.require_initialised()
+    with store.reading() as session:
+        data: NetworkInput = load_network_input(session)
+        result = rank(data, seed=RANK_SEED)
+        attributes = _subject_attributes(session, result)
+    evidence = build_evidence_graph(data, attributes)
+    if fmt != "i2" and not path.parent.is_dir():
+        raise UsageError(f"no such directory: {path.parent}")
+    written = export_graph(evidence.graph, fmt, path)
+    with store.transaction() as session:
+        audit.append(
+            session,
+            resolve_actor(session),
+            "network.export",
+            "graph",
+            None,
+            {
+                "format": fmt,
+                "files": [str(p) for p in written],
+                "nodes": evidence.graph.vcount(),
+                "edges": evidence.graph.ecount(),
+            },
+        )
+    return written

@@ -1,0 +1,252 @@
+"""Referring subjects by country: one verifiable package per country, recorded as a Referral.
+
+Only suspects with a decided country are referred (``vigil network rank`` and the country
+step should run first; a subject of unknown country is listed by the report, not guessed
+into a package). Each call makes new referrals: a package is a dispatch, and sending again
+is a new one. The package is written first and the rows committed after, so a failure
+leaves neither a row without a package nor (the directory is removed) a package without a
+row.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.errors import NotFound, UsageError
+from vigil.graph.rank import rank
+from vigil.referral.model import PackageContent, ReferredSubject
+from vigil.referral.package import VerifyReport, verify_package, write_package
+from vigil.store import audit
+from vigil.store.db import Actor, Store
+from vigil.store.models import (
+    Agency,
+    Case,
+    Outcome,
+    Referral,
+    ReferralStatus,
+    ReferralSubject,
+    Selector,
+    Subject,
+    SubjectSelector,
+    utcnow,
+)
+from vigil.workflows.network import RANK_SEED
+from vigil.workflows.network_input import load_network_input
+from vigil.workflows.referral_evidence import gather_evidence
+from vigil.workflows.setup import resolve_actor
+
+
+@dataclass(frozen=True)
+class ReferralInfo:
+    id: int
+    country: str | None
+    subjects: list[int]
+    status: str
+    package: str
+    sha256: str
+    reference: str
+    created_at: str
+    outcomes: list[dict[str, object]]
+
+
+def _subjects_by_country(session: Session, country: str | None) -> dict[str, list[Subject]]:
+    query = select(Subject).where(Subject.role != "victim", Subject.country.is_not(None))
+    if country is not None:
+        query = query.where(Subject.country == country)
+    grouped: dict[str, list[Subject]] = defaultdict(list)
+    for subject in session.scalars(query.order_by(Subject.priority.desc(), Subject.id)):
+        grouped[subject.country or ""].append(subject)
+    return dict(sorted(grouped.items()))
+
+
+def _referred(session: Session, subject: Subject, ranking: dict[int, object]) -> ReferredSubject:
+    accounts: list[dict[str, str]] = []
+    selectors: list[dict[str, str]] = []
+    rows = session.scalars(
+        select(Selector)
+        .join(SubjectSelector, SubjectSelector.selector_id == Selector.id)
+        .where(SubjectSelector.subject_id == subject.id)
+        .order_by(Selector.kind, Selector.platform, Selector.value)
+    )
+    for selector in rows:
+        if selector.kind == "username":
+            accounts.append({"platform": selector.platform, "username": selector.display})
+        elif selector.kind != "account":
+            selectors.append({"kind": selector.kind, "value": selector.value})
+    ranked = ranking.get(subject.id)
+    return ReferredSubject(
+        id=subject.id,
+        label=subject.label,
+        role=subject.role,
+        country=subject.country,
+        country_basis=subject.country_basis,
+        priority=subject.priority,
+        accounts=accounts,
+        selectors=selectors,
+        reasons=list(getattr(ranked, "reasons", [])),
+        files_distributed=int(getattr(ranked, "files_distributed", 0)),
+        recipients=int(getattr(ranked, "recipients", 0)),
+    )
+
+
+def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[ReferralInfo]:
+    """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
+    store.require_initialised()
+    if country is not None:
+        country = country.strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        with store.transaction() as session:
+            actor = resolve_actor(session)
+            grouped = _subjects_by_country(session, country)
+            if not grouped:
+                where = f"in {country}" if country else "with a known country"
+                raise NotFound(
+                    f"no suspects {where}; run `vigil network rank` and the country step first"
+                )
+            data = load_network_input(session)
+            ranking = {r.subject_id: r for r in rank(data, seed=RANK_SEED).ranking}
+            ids = [
+                referral.id
+                for referral in _make_referrals(
+                    session, actor, grouped, ranking, data, out_dir, written
+                )
+            ]
+        return [r for r in list_referrals(store) if r.id in ids]
+    except BaseException:
+        for directory in written:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
+def _make_referrals(
+    session: Session,
+    actor: Actor,
+    grouped: dict[str, list[Subject]],
+    ranking: dict[int, object],
+    data: object,
+    out_dir: Path,
+    written: list[Path],
+) -> list[Referral]:
+    agency = session.get(Agency, actor.agency_id)
+    cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
+    referrals: list[Referral] = []
+    for cc, subjects in grouped.items():
+        referral = Referral(
+            country=cc,
+            to_agency=None,
+            package_path="",
+            sha256="",
+            status="prepared",
+            agency_id=actor.agency_id,
+            created_by=actor.user_id,
+        )
+        session.add(referral)
+        session.flush()
+        reference = f"{actor.agency_code}-{cc}-{referral.id:04d}"
+        evidence = gather_evidence(session, data, [s.id for s in subjects])  # type: ignore[arg-type]
+        content = PackageContent(
+            reference=reference,
+            country=cc,
+            sending_agency=agency.name if agency else actor.agency_code,
+            prepared_by=actor.label,
+            prepared_at=utcnow(),
+            subjects=[_referred(session, s, ranking) for s in subjects],
+            files=evidence.files,
+            event_counts=evidence.event_counts,
+            first_event=evidence.first_event,
+            last_event=evidence.last_event,
+            sources=evidence.sources,
+            cases=cases,
+        )
+        directory = out_dir / reference
+        written.append(directory)
+        result = write_package(content, directory)
+        referral.package_path = str(directory.resolve())
+        referral.sha256 = result.manifest_sha256
+        for subject in subjects:
+            session.add(ReferralSubject(referral_id=referral.id, subject_id=subject.id))
+        session.add(
+            ReferralStatus(
+                referral_id=referral.id,
+                status="prepared",
+                user_id=actor.user_id,
+                note=f"package {reference} written",
+            )
+        )
+        audit.append(
+            session,
+            actor,
+            "referral.create",
+            "referral",
+            referral.id,
+            {
+                "country": cc,
+                "reference": reference,
+                "subjects": [s.id for s in subjects],
+                "package": referral.package_path,
+                "manifest_sha256": result.manifest_sha256,
+                "files": len(evidence.files),
+            },
+        )
+        referrals.append(referral)
+    return referrals
+
+
+def list_referrals(store: Store) -> list[ReferralInfo]:
+    store.require_initialised()
+    with store.reading() as session:
+        members: dict[int, list[int]] = defaultdict(list)
+        for referral_id, subject_id in session.execute(
+            select(ReferralSubject.referral_id, ReferralSubject.subject_id).order_by(
+                ReferralSubject.subject_id
+            )
+        ):
+            members[referral_id].append(subject_id)
+        outcomes: dict[int, list[dict[str, object]]] = defaultdict(list)
+        for outcome in session.scalars(select(Outcome).order_by(Outcome.id)):
+            if outcome.referral_id is not None:
+                outcomes[outcome.referral_id].append(
+                    {
+                        "subject_id": outcome.subject_id,
+                        "kind": outcome.kind,
+                        "date": outcome.occurred_on.date().isoformat()
+                        if outcome.occurred_on
+                        else None,
+                    }
+                )
+        return [
+            ReferralInfo(
+                id=r.id,
+                country=r.country,
+                subjects=members.get(r.id, []),
+                status=r.status,
+                package=r.package_path,
+                sha256=r.sha256,
+                reference=Path(r.package_path).name,
+                created_at=r.created_at.isoformat(),
+                outcomes=outcomes.get(r.id, []),
+            )
+            for r in session.scalars(select(Referral).order_by(Referral.id))
+        ]
+
+
+def verify_referral(store: Store | None, directory: Path) -> VerifyReport:
+    """Check a package against its manifest and, when the store knows it, the recorded hash."""
+    expected = None
+    if store is not None and store.is_initialised():
+        with store.reading() as session:
+            resolved = str(directory.resolve())
+            expected = session.scalars(
+                select(Referral.sha256).where(Referral.package_path == resolved)
+            ).first()
+    return verify_package(directory, expected)
