@@ -1,0 +1,295 @@
+"""Importing, exporting and listing hash sets.
+
+An import is one transaction: the file is registered as a Source, its records stream into
+HashEntry rows in batches, and the HashSet row is written last. A bad record anywhere raises
+``BadInput`` naming file and line, and the rollback leaves nothing behind: no entries, no set,
+and on a re-import the old entries intact. Re-importing a name replaces that set's entries;
+importing the very same file again with the same settings changes nothing. After the commit
+the on-disk match index takes the change (only that set is re-indexed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from vigil.errors import BadInput, NotFound, UsageError
+from vigil.formats.hashrecord import HashRecord, HashSetFormat
+from vigil.formats.registry import HASHSET_FORMATS
+from vigil.matching import DEFAULT_PDQ_RADIUS_BITS
+from vigil.matching.matcher import MAX_RADIUS_BITS
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import HashEntry, HashSet, Source, utcnow
+from vigil.workflows.matching import load_matcher
+from vigil.workflows.provenance import digest_file, register_source
+from vigil.workflows.setup import resolve_actor
+
+INSERT_BATCH = 5_000
+SET_KINDS = ("alert", "ignorable")
+TEXT_LIMITS = {"media_id": 100, "category": 50, "series": 200}
+ENTRY_FIELDS = (
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "photodna",
+    "media_id",
+    "category",
+    "series",
+    "victim_identified",
+    "offender_identified",
+    "distributed",
+    "size_bytes",
+)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    hash_set_id: int
+    name: str
+    kind: str
+    format: str
+    entries: int
+    replaced: bool
+    unchanged: bool
+    source_id: int
+
+
+@dataclass(frozen=True)
+class HashSetSummary:
+    id: int
+    name: str
+    kind: str
+    format: str
+    entries: int
+    pdq_radius_bits: int
+    imported_at: datetime
+    source_sha256: str | None
+
+
+def hash_set_format(name: str) -> HashSetFormat:
+    return cast(HashSetFormat, cast(Callable[[], object], HASHSET_FORMATS.get(name))())
+
+
+def import_hash_set(
+    store: Store,
+    format_name: str,
+    path: Path,
+    *,
+    name: str,
+    kind: str | None = None,
+    pdq_radius_bits: int | None = None,
+    hash_type: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import (or replace) the hash set ``name`` from ``path``; all or nothing."""
+    reader = hash_set_format(format_name)
+    set_kind = _choose_kind(reader, kind)
+    radius = DEFAULT_PDQ_RADIUS_BITS if pdq_radius_bits is None else pdq_radius_bits
+    if not 0 <= radius <= MAX_RADIUS_BITS:
+        raise UsageError(f"--pdq-radius must be 0..{MAX_RADIUS_BITS} bits")
+    if not name.strip():
+        raise UsageError("a hash set needs a --name")
+    store.require_initialised()
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput("no such file", source=str(path))
+    digest = digest_file(path)
+    records = reader.read(path, hash_type=hash_type)  # "not my format" fails here, early
+    with store.transaction() as session:
+        actor = resolve_actor(session)
+        existing = session.scalars(select(HashSet).where(HashSet.name == name)).first()
+        if existing is not None and _same_import(
+            session, existing, digest.sha256, format_name, set_kind, radius
+        ):
+            return _result(existing, replaced=False, unchanged=True)
+        source = register_source(
+            session,
+            actor,
+            kind=f"hashset:{format_name}",
+            original_name=str(path),
+            digest=digest,
+            case_id=None,
+            extra={"hash_set": name, "hash_type": hash_type} if hash_type else {"hash_set": name},
+        )
+        hash_set = existing or HashSet(name=name)
+        hash_set.kind, hash_set.format, hash_set.pdq_radius_bits = set_kind, format_name, radius
+        hash_set.source_id, hash_set.imported_at = source.id, utcnow()
+        hash_set.entry_count = 0
+        if existing is None:
+            session.add(hash_set)
+        session.flush()
+        if existing is not None:
+            session.execute(delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id))
+        count = _insert_entries(session, hash_set.id, records, progress)
+        hash_set.entry_count = count
+        audit.append(
+            session,
+            actor,
+            "hashset.replace" if existing else "hashset.import",
+            "hash_set",
+            hash_set.id,
+            {
+                "name": name,
+                "format": format_name,
+                "kind": set_kind,
+                "entries": count,
+                "pdq_radius_bits": radius,
+                "source_id": source.id,
+                "sha256": digest.sha256,
+            },
+        )
+        result = _result(hash_set, replaced=existing is not None, unchanged=False)
+    load_matcher(store)  # bring the cached index up to date now, not on the first triage
+    return result
+
+
+def _choose_kind(reader: HashSetFormat, kind: str | None) -> str:
+    if kind is not None and kind not in SET_KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(SET_KINDS)}")
+    if reader.forced_kind and kind not in (None, reader.forced_kind):
+        raise UsageError(
+            f"{reader.name} sets are known-good: their kind is always {reader.forced_kind}"
+        )
+    return reader.forced_kind or kind or reader.default_kind
+
+
+def _same_import(
+    session: Session, hash_set: HashSet, sha256: str, format_name: str, kind: str, radius: int
+) -> bool:
+    source_sha = session.scalar(select(Source.sha256).where(Source.id == hash_set.source_id))
+    return (sha256, format_name, kind, radius) == (
+        source_sha,
+        hash_set.format,
+        hash_set.kind,
+        hash_set.pdq_radius_bits,
+    )
+
+
+def _result(hash_set: HashSet, *, replaced: bool, unchanged: bool) -> ImportResult:
+    return ImportResult(
+        hash_set.id,
+        hash_set.name,
+        hash_set.kind,
+        hash_set.format,
+        hash_set.entry_count,
+        replaced,
+        unchanged,
+        hash_set.source_id or 0,
+    )
+
+
+def _entry_row(hash_set_id: int, record: HashRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {"hash_set_id": hash_set_id}
+    for field in ENTRY_FIELDS:
+        row[field] = getattr(record, field)
+    for field, limit in TEXT_LIMITS.items():
+        if row[field] is not None and len(row[field]) > limit:
+            raise BadInput(f"{field} longer than {limit} characters", location=record.location)
+    extra = dict(record.extra)
+    if record.file_name is not None:
+        extra["file_name"] = record.file_name
+    row["extra"] = extra or None
+    return row
+
+
+def _insert_entries(
+    session: Session,
+    hash_set_id: int,
+    records: Iterator[HashRecord],
+    progress: Callable[[int], None] | None,
+) -> int:
+    count = 0
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(_entry_row(hash_set_id, record))
+        if len(batch) >= INSERT_BATCH:
+            session.execute(insert(HashEntry), batch)
+            count += len(batch)
+            batch = []
+            if progress:
+                progress(count)
+    if batch:
+        session.execute(insert(HashEntry), batch)
+        count += len(batch)
+    if progress:
+        progress(count)
+    return count
+
+
+def entry_records(session: Session, hash_set_id: int) -> Iterator[HashRecord]:
+    """A set's entries as HashRecords, streamed in id order (the order they were imported)."""
+    query = (
+        select(HashEntry)
+        .where(HashEntry.hash_set_id == hash_set_id)
+        .order_by(HashEntry.id)
+        .execution_options(yield_per=INSERT_BATCH)
+    )
+    for entry in session.scalars(query):
+        extra = dict(entry.extra or {})
+        file_name = extra.pop("file_name", None)
+        yield HashRecord(
+            **{field: getattr(entry, field) for field in ENTRY_FIELDS},
+            file_name=file_name,
+            extra=extra,
+        )
+        session.expunge(entry)
+
+
+def export_hash_set(store: Store, name: str, format_name: str, path: Path) -> int:
+    """Write a hash set in ``format_name`` (VICS 2.0 ``#Media`` for ``vics``)."""
+    writer = hash_set_format(format_name)
+    if not writer.can_write:
+        writable = [n for n in HASHSET_FORMATS.names() if hash_set_format(n).can_write]
+        raise UsageError(f"cannot export as {format_name}; choose one of: {', '.join(writable)}")
+    store.require_initialised()
+    with store.transaction() as session:
+        hash_set = session.scalars(select(HashSet).where(HashSet.name == name)).first()
+        if hash_set is None:
+            raise NotFound(f"no hash set named {name!r}; see `vigil hashset list`")
+        count = writer.write(entry_records(session, hash_set.id), Path(path))
+        audit.append(
+            session,
+            resolve_actor(session),
+            "hashset.export",
+            "hash_set",
+            hash_set.id,
+            {"name": name, "format": format_name, "path": str(path), "entries": count},
+        )
+    return count
+
+
+def list_hash_sets(store: Store) -> list[HashSetSummary]:
+    store.require_initialised()
+    with store.reading() as session:
+        rows = session.execute(
+            select(HashSet, Source.sha256)
+            .outerjoin(Source, Source.id == HashSet.source_id)
+            .order_by(HashSet.name)
+        ).all()
+        return [
+            HashSetSummary(
+                s.id,
+                s.name,
+                s.kind,
+                s.format,
+                s.entry_count,
+                s.pdq_radius_bits,
+                s.imported_at,
+                sha,
+            )
+            for s, sha in rows
+        ]
+
+
+def count_entries(session: Session, hash_set_id: int) -> int:
+    return int(
+        session.scalar(select(func.count()).where(HashEntry.hash_set_id == hash_set_id)) or 0
+    )
