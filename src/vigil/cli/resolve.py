@@ -1,0 +1,129 @@
+"""`vigil resolve`, `vigil subjects`, `vigil link confirm|reject`, `vigil subject split|merge`.
+
+Accounts are named ``platform:username`` (split at the first colon, case-insensitive), as
+``vigil subjects --json`` prints them, e.g. ``"Lantern Board:Son_of_god"``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from vigil.cli.app import state
+from vigil.cli.output import err_console, print_json, print_table
+from vigil.workflows.identity_decisions import decide_link, merge_subjects, split_subject
+from vigil.workflows.resolve import resolve
+from vigil.workflows.subjects import list_subjects
+
+link_app = typer.Typer(
+    help="Analyst decisions on links between two accounts.", no_args_is_help=True
+)
+subject_app = typer.Typer(help="Split or merge subjects by hand.", no_args_is_help=True)
+
+ACCOUNT_HELP = "An account as platform:username, e.g. 'Lantern Board:Son_of_god'."
+
+
+def resolve_command(
+    ctx: typer.Context,
+    full: bool = typer.Option(
+        False, "--full", help="Score every pair again, not only new accounts."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
+) -> None:
+    """Link accounts and selectors into subjects (incremental once subjects exist)."""
+    with err_console.status("resolving identities..."):
+        result = resolve(state(ctx).store(), full=full)
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(
+        f"{result.mode} resolve: {result.accounts} accounts ({result.rescored_accounts} scored), "
+        f"{result.compared_pairs} pairs compared, {result.links} links; "
+        f"{result.subjects} subjects ({result.victims} victims), {result.created} new, "
+        f"{result.retired} retired"
+    )
+
+
+def subjects_command(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable, with every link."),
+) -> None:
+    """List subjects with their accounts, selectors and the reasons for each link."""
+    subjects = list_subjects(state(ctx).store())
+    if json_out:
+        print_json(subjects)
+        return
+    rows = [
+        [
+            s["id"],
+            s["label"],
+            s["role"],
+            s["country"] or "",
+            ", ".join(f"{a['platform']}:{a['username']}" for a in s["accounts"]),
+            len(s["selectors"]),
+            min((link["probability"] for link in s["links"]), default=""),
+        ]
+        for s in subjects
+    ]
+    print_table(
+        "Subjects",
+        ["id", "label", "role", "country", "accounts", "selectors", "weakest link"],
+        rows,
+    )
+
+
+@link_app.command("confirm")
+def link_confirm(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help=ACCOUNT_HELP),
+    b: str = typer.Argument(..., help=ACCOUNT_HELP),
+    note: str | None = typer.Option(None, "--note"),
+) -> None:
+    """Two accounts are one person: every later resolve joins them."""
+    result = decide_link(state(ctx).store(), a, b, "confirm", note)
+    verb = "confirmed" if result.changed else "already confirmed"
+    typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
+
+
+@link_app.command("reject")
+def link_reject(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help=ACCOUNT_HELP),
+    b: str = typer.Argument(..., help=ACCOUNT_HELP),
+    note: str | None = typer.Option(None, "--note"),
+) -> None:
+    """Two accounts are different people: no later resolve puts them in one subject."""
+    result = decide_link(state(ctx).store(), a, b, "reject", note)
+    verb = "rejected" if result.changed else "already rejected"
+    typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
+
+
+@subject_app.command("split")
+def subject_split(
+    ctx: typer.Context,
+    subject: int = typer.Argument(..., help="Subject id."),
+    accounts: list[str] = typer.Argument(..., help="Accounts to move out: " + ACCOUNT_HELP),
+) -> None:
+    """Move accounts out of a subject into a new one; later resolves keep them apart."""
+    result = split_subject(state(ctx).store(), subject, accounts)
+    typer.echo(
+        f"split subject {result.subject_id}: {', '.join(result.moved)} "
+        f"now subject {result.new_subject_id}"
+    )
+
+
+@subject_app.command("merge")
+def subject_merge(
+    ctx: typer.Context,
+    first: int = typer.Argument(..., help="Subject that stays."),
+    second: int = typer.Argument(..., help="Subject merged into the first."),
+) -> None:
+    """Merge two subjects; later resolves keep them together."""
+    kept = merge_subjects(state(ctx).store(), first, second)
+    typer.echo(f"merged subject {second} into {kept}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("resolve")(resolve_command)
+    app.command("subjects")(subjects_command)
+    app.add_typer(link_app, name="link")
+    app.add_typer(subject_app, name="subject")

@@ -1,0 +1,190 @@
+"""Running the model over a population with splink on DuckDB.
+
+Candidate pairs come from one exploding blocking rule over ``block_keys`` (every identifier
+an account carries that is not crowded), so two accounts are compared only when they share
+something. A full run scores every candidate pair; an incremental run scores only new
+accounts against existing ones and against each other (``predict_between`` plus
+``predict_within``), which is what keeps a re-resolve after a small ingest cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from vigil.identity.features import AccountColumns
+from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES, rule_for
+
+_IP_SEEN = pa.list_(pa.struct([("ip", pa.string()), ("t", pa.int64()), ("n", pa.int64())]))
+_LIST_COLUMNS = ("emails", "email_forms", "phones", "devices", "cameras", "payments", "files")
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    a: int
+    b: int
+    probability: float
+    rule: str | None
+
+
+@dataclass(frozen=True)
+class LinkageRun:
+    pairs: list[ScoredPair]  # at or above the keep threshold
+    compared_pairs: int  # every candidate pair the model scored
+
+
+def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
+    data: dict[str, pa.Array] = {
+        "unique_id": pa.array([c.unique_id for c in columns], pa.int64()),
+        "alias_stem": pa.array([c.alias_stem for c in columns], pa.string()),
+        "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
+    }
+    for name in ("alias_stems", "alias_tokens"):
+        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
+    for name in _LIST_COLUMNS:
+        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
+    data["ip_seen"] = pa.array(
+        [[{"ip": s.ip, "t": s.t, "n": s.accounts} for s in c.ip_seen] for c in columns],
+        _IP_SEEN,
+    )
+    data["block_keys"] = pa.array([list(c.block_keys) for c in columns], pa.list_(pa.string()))
+    return pa.table(data)
+
+
+def settings() -> dict[str, object]:
+    comparisons = []
+    for comparison in COMPARISONS:
+        levels = []
+        for level in comparison.levels:
+            entry: dict[str, object] = {
+                "sql_condition": level.sql,
+                "label_for_charts": level.label,
+            }
+            if level.null:
+                entry["is_null_level"] = True
+            else:
+                entry["m_probability"] = level.m
+                entry["u_probability"] = level.u
+            levels.append(entry)
+        comparisons.append({"output_column_name": comparison.name, "comparison_levels": levels})
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": PRIOR_MATCH,
+        "comparisons": comparisons,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": "l.block_keys = r.block_keys", "arrays_to_explode": ["block_keys"]}
+        ],
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": True,
+    }
+
+
+class Linkage:
+    """One DuckDB connection holding the population; scores candidate pairs with splink."""
+
+    def __init__(self, threads: int | None = None):
+        from splink import DuckDBAPI
+
+        self._con = duckdb.connect(":memory:")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._db = DuckDBAPI(self._con)
+        logging.getLogger("splink").setLevel(logging.ERROR)
+
+    def _register(self, columns: Sequence[AccountColumns], name: str):
+        return self._db.register(columns_table(columns), table_name=name)
+
+    def _collect(self, predictions, keep_probability: float) -> LinkageRun:
+        table = predictions.physical_name
+        weights = ", ".join(f"mw_{c.name}" for c in COMPARISONS)
+        compared = self._con.execute(f"select count(*) from {table}").fetchone()
+        rows = self._con.execute(
+            f"select unique_id_l, unique_id_r, match_probability, {weights} from {table} "
+            f"where match_probability >= ? or {_RULE_SQL}",
+            [keep_probability],
+        ).fetchall()
+        pairs = []
+        for row in rows:
+            a, b, probability = int(row[0]), int(row[1]), float(row[2])
+            levels = _levels_from_weights(row[3:])
+            rule = rule_for(levels)
+            if rule:
+                probability = 1.0
+            if probability >= keep_probability:
+                pairs.append(ScoredPair(min(a, b), max(a, b), probability, rule))
+        predictions.drop_table_from_database_and_remove_from_cache()
+        return LinkageRun(pairs, int(compared[0]) if compared else 0)
+
+    def score_all(self, columns: Sequence[AccountColumns], keep_probability: float) -> LinkageRun:
+        from splink import Linker
+
+        if len(columns) < 2:
+            return LinkageRun([], 0)
+        df = self._register(columns, "accounts_all")
+        linker = Linker(df, settings(), log_level=None)
+        predictions = linker.inference.predict(warning_mode="never")
+        return self._collect(predictions, keep_probability)
+
+    def score_new(
+        self,
+        existing: Sequence[AccountColumns],
+        new: Sequence[AccountColumns],
+        keep_probability: float,
+    ) -> LinkageRun:
+        """New against existing, and new against new; existing pairs are never re-scored."""
+        from splink import Linker
+
+        if not new:
+            return LinkageRun([], 0)
+        if not existing:
+            return self.score_all(new, keep_probability)
+        old_df = self._register(existing, "accounts_existing")
+        new_df = self._register(new, "accounts_new")
+        linker = Linker(old_df, settings(), log_level=None)
+        between = self._collect(
+            linker.inference.predict_between(old_df, new_df, warning_mode="never"),
+            keep_probability,
+        )
+        within = LinkageRun([], 0)
+        if len(new) > 1:
+            within = self._collect(
+                linker.inference.predict_within(new_df, warning_mode="never"),
+                keep_probability,
+            )
+        return LinkageRun(
+            between.pairs + within.pairs, between.compared_pairs + within.compared_pairs
+        )
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _rule_sql() -> str:
+    """Where a deterministic rule applies, as a filter on splink's per-comparison weights.
+
+    splink keeps the weight of each comparison's level (``mw_<name>``), not its index unless
+    it also keeps every input column; within one comparison every level has its own weight
+    (a test holds us to that), so the weight names the level.
+    """
+    by_name = {c.name: c for c in COMPARISONS}
+    terms = []
+    for name, label in RULES:
+        level = next(lv for lv in by_name[name].levels if lv.label == label)
+        terms.append(f"abs(mw_{name} - {level.weight_bits!r}) < 1e-9")
+    return " or ".join(terms) or "false"
+
+
+def _levels_from_weights(weights: Sequence[float]) -> dict[str, int]:
+    levels: dict[str, int] = {}
+    for comparison, weight in zip(COMPARISONS, weights, strict=True):
+        distances = [abs(level.weight_bits - float(weight)) for level in comparison.levels]
+        levels[comparison.name] = distances.index(min(distances))
+    return levels
+
+
+_RULE_SQL = _rule_sql()

@@ -1,0 +1,333 @@
+"""The linkage model: Fellegi-Sunter comparisons run by splink on DuckDB, plus rules.
+
+Each comparison is written once with two faces: a SQL condition per level, which splink
+evaluates over the whole population in DuckDB, and a Python predicate over ``PairEvidence``,
+which scores one pair at a time (a new account against existing subjects, and the reasons
+stored with every link). A test keeps the two faces in agreement.
+
+The m and u probabilities are fixed priors, not trained on any one operation: m is how
+often the same person shows that level across two of his accounts, u how often two unrelated
+accounts do. Identifiers seen with many accounts are thinned out before they reach the model
+(see ``features.Population``), so a CGNAT address or a family computer carries little weight.
+Deterministic rules sit above the model: a shared email address or phone number links two
+accounts outright, as an analyst would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vigil.identity.features import (
+    IP_CROWD_ACCOUNTS,
+    IP_WINDOW_SECONDS,
+    AccountColumns,
+    PairEvidence,
+)
+
+# Chance that two accounts in a blocked candidate pair belong to one person, before evidence.
+PRIOR_MATCH = 1e-3
+# Links at or above this probability join two accounts into one subject.
+LINK_THRESHOLD = 0.99
+
+Predicate = Callable[[PairEvidence, AccountColumns, AccountColumns], bool]
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    sql: str
+    applies: Predicate
+    m: float
+    u: float
+    null: bool = False
+
+    @property
+    def weight_bits(self) -> float:
+        return 0.0 if self.null else math.log2(self.m / self.u)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    levels: tuple[Level, ...]  # most specific first; the last one is the "else" level
+
+    def level_of(self, evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> int:
+        for index, level in enumerate(self.levels[:-1]):
+            if level.applies(evidence, a, b):
+                return index
+        return len(self.levels) - 1
+
+
+def _either_empty(column: str) -> str:
+    return f"len({column}_l) = 0 or len({column}_r) = 0"
+
+
+def _shared_sql(column: str) -> str:
+    return f"len(list_intersect({column}_l, {column}_r))"
+
+
+def _close_ips_sql(crowded: bool) -> str:
+    crowd = f"x.n > {IP_CROWD_ACCOUNTS}" if crowded else f"x.n <= {IP_CROWD_ACCOUNTS}"
+    close = (
+        "list_bool_or(list_transform(ip_seen_r, "
+        f"lambda y: y.ip = x.ip and abs(y.t - x.t) <= {IP_WINDOW_SECONDS}))"
+    )
+    return (
+        "len(list_distinct(list_transform(list_filter(ip_seen_l, "
+        f"lambda x: {crowd} and {close}), lambda x: x.ip)))"
+    )
+
+
+def _identifier(name: str, column: str, attr: str, m: float, u: float, m_else: float) -> Comparison:
+    """A set-valued identifier: shared, different, or not known on one side."""
+    return Comparison(
+        name,
+        (
+            Level(
+                f"no {name} on one side",
+                _either_empty(column),
+                lambda e, a, b: not getattr(a, column) or not getattr(b, column),
+                1.0,
+                1.0,
+                null=True,
+            ),
+            Level(
+                f"shared {name}",
+                f"{_shared_sql(column)} > 0",
+                lambda e, a, b: bool(getattr(e, attr)),
+                m,
+                u,
+            ),
+            Level(f"different {name}", "ELSE", lambda e, a, b: True, m_else, 1.0 - u),
+        ),
+    )
+
+
+_SHARED_RARE_IP = (
+    "len(list_intersect(list_transform(list_filter(ip_seen_l, "
+    f"lambda x: x.n <= {IP_CROWD_ACCOUNTS}), lambda x: x.ip), "
+    "list_transform(ip_seen_r, lambda x: x.ip))) > 0"
+)
+_JW = "jaro_winkler_similarity(alias_stem_l, alias_stem_r)"
+_LONG = "least(stem_letters_l, stem_letters_r) >= 6"
+
+_SAME_ALIAS = "len(list_intersect(alias_tokens_l, alias_tokens_r)) > 0"
+_SAME_STEM = "len(list_intersect(alias_stems_l, alias_stems_r)) > 0"
+
+
+ALIAS = Comparison(
+    "alias",
+    (
+        Level(
+            "no alias on one side",
+            "alias_stem_l = '' or alias_stem_r = ''",
+            lambda e, a, b: not a.alias_stem or not b.alias_stem,
+            1.0,
+            1.0,
+            null=True,
+        ),
+        Level(
+            "same alias, long stem",
+            f"{_SAME_ALIAS} and {_LONG}",
+            lambda e, a, b: e.same_alias and e.stem_letters >= 6,
+            0.40,
+            5e-7,
+        ),
+        Level(
+            "same alias, short stem",
+            _SAME_ALIAS,
+            lambda e, a, b: e.same_alias,
+            0.08,
+            2e-4,
+        ),
+        Level(
+            "same long stem, different number",
+            f"{_SAME_STEM} and {_LONG}",
+            lambda e, a, b: e.same_stem and e.stem_letters >= 6,
+            0.20,
+            4e-5,
+        ),
+        Level(
+            "same short stem, different number",
+            _SAME_STEM,
+            lambda e, a, b: e.same_stem,
+            0.04,
+            1e-3,
+        ),
+        Level(
+            "similar long alias",
+            f"{_JW} >= 0.92 and {_LONG}",
+            lambda e, a, b: e.alias_similarity >= 0.92 and e.stem_letters >= 6,
+            0.05,
+            5e-4,
+        ),
+        Level(
+            "somewhat similar alias",
+            f"{_JW} >= 0.85",
+            lambda e, a, b: e.alias_similarity >= 0.85,
+            0.05,
+            0.02,
+        ),
+        Level("different alias", "ELSE", lambda e, a, b: True, 0.15, 0.977),
+    ),
+)
+
+EMAIL = Comparison(
+    "email",
+    (
+        Level(
+            "no email on one side",
+            _either_empty("emails"),
+            lambda e, a, b: not a.emails or not b.emails,
+            1.0,
+            1.0,
+            null=True,
+        ),
+        Level(
+            "same email",
+            f"{_shared_sql('emails')} > 0",
+            lambda e, a, b: bool(e.shared_emails),
+            0.7,
+            1e-6,
+        ),
+        Level(
+            "same mailbox by provider rules",
+            f"{_shared_sql('email_forms')} > 0",
+            lambda e, a, b: bool(e.shared_email_forms),
+            0.05,
+            1e-5,
+        ),
+        Level("different emails", "ELSE", lambda e, a, b: True, 0.25, 0.99999),
+    ),
+)
+
+FILES = Comparison(
+    "files",
+    (
+        Level(
+            "no unknown files on one side",
+            _either_empty("files"),
+            lambda e, a, b: not a.files or not b.files,
+            1.0,
+            1.0,
+            null=True,
+        ),
+        Level(
+            "two or more shared unknown files",
+            f"{_shared_sql('files')} >= 2",
+            lambda e, a, b: len(e.shared_files) >= 2,
+            0.3,
+            3e-7,
+        ),
+        Level(
+            "one shared unknown file",
+            f"{_shared_sql('files')} = 1",
+            lambda e, a, b: len(e.shared_files) == 1,
+            0.2,
+            2e-5,
+        ),
+        Level("no shared unknown file", "ELSE", lambda e, a, b: True, 0.5, 0.9999),
+    ),
+)
+
+IPS = Comparison(
+    "ip",
+    (
+        Level(
+            "no timed IP on one side",
+            _either_empty("ip_seen"),
+            lambda e, a, b: not a.ip_seen or not b.ip_seen,
+            1.0,
+            1.0,
+            null=True,
+        ),
+        Level(
+            "two or more rare IPs within 24 h",
+            f"{_close_ips_sql(False)} >= 2",
+            lambda e, a, b: len(e.close_ips) >= 2,
+            0.3,
+            1e-5,
+        ),
+        Level(
+            "one rare IP within 24 h",
+            f"{_close_ips_sql(False)} = 1",
+            lambda e, a, b: len(e.close_ips) == 1,
+            0.4,
+            2e-4,
+        ),
+        Level(
+            "crowded IP within 24 h",
+            f"{_close_ips_sql(True)} >= 1",
+            lambda e, a, b: bool(e.crowded_close_ips),
+            0.05,
+            0.01,
+        ),
+        Level(
+            "shared IP, never within 24 h",
+            _SHARED_RARE_IP,
+            lambda e, a, b: bool(e.distant_ips),
+            0.1,
+            0.11,
+        ),
+        Level(
+            "no shared IP",
+            "ELSE",
+            lambda e, a, b: True,
+            0.15,
+            0.9,
+        ),
+    ),
+)
+
+COMPARISONS: tuple[Comparison, ...] = (
+    ALIAS,
+    EMAIL,
+    _identifier("phone", "phones", "shared_phones", 0.7, 1e-6, 0.3),
+    _identifier("device", "devices", "shared_devices", 0.6, 1e-4, 0.4),
+    _identifier("camera", "cameras", "shared_cameras", 0.6, 1e-5, 0.4),
+    _identifier("payment", "payments", "shared_payments", 0.7, 1e-6, 0.3),
+    FILES,
+    IPS,
+)
+
+# Strong identifiers that link outright, whatever else the model says.
+RULES: tuple[tuple[str, str], ...] = (("email", "same email"), ("phone", "shared phone"))
+
+
+def rule_for(levels: dict[str, int]) -> str | None:
+    """The deterministic rule two accounts meet, given their level per comparison."""
+    by_name = {c.name: c for c in COMPARISONS}
+    for name, label in RULES:
+        comparison = by_name[name]
+        index = levels.get(name)
+        if index is not None and comparison.levels[index].label == label:
+            return label
+    return None
+
+
+def probability_from_bits(weight_bits: float) -> float:
+    prior_bits = math.log2(PRIOR_MATCH / (1.0 - PRIOR_MATCH))
+    odds_bits = prior_bits + weight_bits
+    if odds_bits > 60:
+        return 1.0
+    odds = 2.0**odds_bits
+    return odds / (1.0 + odds)
+
+
+@dataclass(frozen=True)
+class PairScore:
+    probability: float
+    weight_bits: float
+    levels: dict[str, int]
+    rule: str | None
+
+
+def score(evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> PairScore:
+    """The model's verdict on one pair, computed in Python (the same sums splink does)."""
+    levels = {c.name: c.level_of(evidence, a, b) for c in COMPARISONS}
+    bits = sum(c.levels[levels[c.name]].weight_bits for c in COMPARISONS)
+    rule = rule_for(levels)
+    probability = 1.0 if rule else probability_from_bits(bits)
+    return PairScore(probability, bits, levels, rule)

@@ -1,0 +1,107 @@
+"""One resolution run over plain data: profiles in, subjects (clusters with explained links) out.
+
+Full: every candidate pair is scored. Incremental: the groups of an earlier run are kept as
+they were, and only the accounts they do not hold (new ones, and those of any group an analyst
+decision now contradicts) are scored, against everyone and against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vigil.identity.clusters import Cluster, Constraints, Link, cluster, pair
+from vigil.identity.features import Population, account_columns, compare, reasons
+from vigil.identity.linkage import Linkage
+from vigil.identity.model import LINK_THRESHOLD, score
+from vigil.identity.profiles import AccountProfile
+
+
+@dataclass(frozen=True)
+class Resolution:
+    clusters: list[Cluster]
+    compared_pairs: int
+    scored_links: int  # pairs at or above the threshold
+    rescored_accounts: int  # accounts scored this run (all of them in a full run)
+
+
+def _connected(group: Cluster) -> bool:
+    """Whether the group's stored links still join all its members (a split breaks them)."""
+    parent = {m: m for m in group.members}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for link in group.links:
+        if link.a in parent and link.b in parent:
+            parent[find(link.a)] = find(link.b)
+    return len({find(m) for m in group.members}) == 1
+
+
+def _violates(group: Cluster, constraints: Constraints, owner: dict[int, int]) -> bool:
+    if not _connected(group):
+        return True
+    members = set(group.members)
+    for a, b in constraints.cannot_link:
+        if a in members and b in members:
+            return True
+    for a, b in constraints.must_link:
+        if (a in members) != (b in members) and a in owner and b in owner:
+            return True
+    victims = {m in constraints.victims for m in group.members}
+    return len(victims) > 1
+
+
+def resolve(
+    profiles: Sequence[AccountProfile],
+    constraints: Constraints,
+    previous: Sequence[Cluster] = (),
+    *,
+    incremental: bool = False,
+    threshold: float = LINK_THRESHOLD,
+    threads: int | None = None,
+    confirmed: Sequence[Link] = (),
+) -> Resolution:
+    population = Population.of(profiles)
+    columns = {p.account_id: account_columns(p, population) for p in profiles}
+    fixed: list[Cluster] = []
+    if incremental and previous:
+        owner = {m: i for i, g in enumerate(previous) for m in g.members}
+        fixed = [
+            g
+            for g in previous
+            if all(m in columns for m in g.members) and not _violates(g, constraints, owner)
+        ]
+    held = {m for g in fixed for m in g.members}
+    new = [c for i, c in columns.items() if i not in held]
+    existing = [c for i, c in columns.items() if i in held]
+    linkage = Linkage(threads=threads)
+    try:
+        if fixed:
+            run = linkage.score_new(existing, new, threshold)
+        else:
+            run = linkage.score_all(list(columns.values()), threshold)
+    finally:
+        linkage.close()
+    links = []
+    for scored in run.pairs:
+        a, b = columns[scored.a], columns[scored.b]
+        evidence = compare(a, b)
+        words = reasons(evidence, a, b)
+        if scored.rule:
+            words = [f"rule: {scored.rule}", *words]
+        links.append(Link(scored.a, scored.b, scored.probability, tuple(words)))
+    clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
+    return Resolution(clusters, run.compared_pairs, len(links), len(new))
+
+
+def explain_pair(a: AccountProfile, b: AccountProfile, population: Population) -> Link:
+    """The model's verdict and reasons for one pair, e.g. for an analyst's confirm."""
+    ca, cb = account_columns(a, population), account_columns(b, population)
+    evidence = compare(ca, cb)
+    verdict = score(evidence, ca, cb)
+    x, y = pair(a.account_id, b.account_id)
+    return Link(x, y, verdict.probability, tuple(reasons(evidence, ca, cb)))

@@ -1,0 +1,382 @@
+"""`vigil resolve`: link accounts and selectors into subjects, and keep them stable.
+
+Reads accounts and what was seen on them (contract C) into profiles, runs the identity
+engine, and writes one ``Subject`` per person with a ``SubjectSelector`` per account and per
+selector seen on those accounts. Each account row stores, as JSON in ``reasons``, the link
+that brought it into its subject (the other account, the probability, the reasons in words
+and numbers, and who decided: the model or an analyst). The subject's first account carries
+no link.
+
+Re-running gives the same subjects: a cluster keeps the id of the existing subject it shares
+most accounts with. By default a run is incremental once subjects exist (only accounts no
+subject holds are scored); ``full=True`` scores everything again. Analyst decisions
+(``LinkDecision``) bind every run, full or incremental.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.identity.clusters import Cluster, Constraints, Link, pair
+from vigil.identity.features import Population
+from vigil.identity.model import LINK_THRESHOLD
+from vigil.identity.profiles import AccountProfile, account_key
+from vigil.identity.resolution import explain_pair
+from vigil.identity.resolution import resolve as run_engine
+from vigil.store import audit
+from vigil.store.db import Actor, Store
+from vigil.store.models import (
+    LinkDecision,
+    Selector,
+    Subject,
+    SubjectSelector,
+    User,
+    utcnow,
+)
+from vigil.workflows.identity_decisions import retire_subject
+from vigil.workflows.resolve_input import StoreAccounts, load_accounts
+from vigil.workflows.setup import resolve_actor
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    mode: str  # full | incremental
+    accounts: int
+    rescored_accounts: int
+    compared_pairs: int
+    links: int
+    subjects: int
+    victims: int
+    created: int
+    updated: int
+    retired: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Previous:
+    clusters: list[Cluster]
+    owner: dict[int, int]  # account id -> subject id
+
+
+def _link_json(link: Link, keys: dict[int, str]) -> dict[str, Any]:
+    return {
+        "a": keys[link.a],
+        "b": keys[link.b],
+        "a_id": link.a,
+        "b_id": link.b,
+        "probability": round(link.probability, 6),
+        "reasons": list(link.reasons),
+        "decided_by": link.decided_by,
+    }
+
+
+def link_text(link: dict[str, Any]) -> str:
+    return (
+        f"{link['a']} ~ {link['b']} p={link['probability']:.4f} "
+        f"({link['decided_by']}): " + "; ".join(link["reasons"])
+    )
+
+
+def _load_previous(session: Session, accounts: dict[int, Selector]) -> _Previous:
+    members: dict[int, list[int]] = defaultdict(list)
+    links: dict[int, list[Link]] = defaultdict(list)
+    owner: dict[int, int] = {}
+    rows = session.execute(
+        select(
+            SubjectSelector.subject_id, SubjectSelector.selector_id, SubjectSelector.reasons
+        ).order_by(SubjectSelector.subject_id, SubjectSelector.selector_id)
+    )
+    for subject_id, selector_id, reasons in rows:
+        if selector_id not in accounts or selector_id in owner:
+            continue
+        owner[selector_id] = subject_id
+        members[subject_id].append(selector_id)
+        stored = _parse(reasons).get("link")
+        if stored and "a_id" in stored:
+            links[subject_id].append(
+                Link(
+                    int(stored["a_id"]),
+                    int(stored["b_id"]),
+                    float(stored["probability"]),
+                    tuple(stored.get("reasons", ())),
+                    stored.get("decided_by", "model"),
+                )
+            )
+    clusters = []
+    for subject_id in sorted(members):
+        inside = set(members[subject_id])
+        kept = [lk for lk in links[subject_id] if lk.a in inside and lk.b in inside]
+        clusters.append(Cluster(sorted(inside), kept))
+    return _Previous(clusters, owner)
+
+
+def _parse(reasons: str | None) -> dict[str, Any]:
+    if not reasons:
+        return {}
+    try:
+        value = json.loads(reasons)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def decision_constraints(
+    session: Session, profiles: list[AccountProfile]
+) -> tuple[Constraints, list[Link]]:
+    """Analyst decisions as engine constraints, and each confirm as an explained link."""
+    by_id = {p.account_id: p for p in profiles}
+    users = dict(session.execute(select(User.id, User.username)).all())
+    must: set[tuple[int, int]] = set()
+    cannot: set[tuple[int, int]] = set()
+    confirmed: list[Link] = []
+    population: Population | None = None
+    for decision in session.scalars(select(LinkDecision).order_by(LinkDecision.id)):
+        key = pair(decision.selector_a_id, decision.selector_b_id)
+        if key[0] not in by_id or key[1] not in by_id:
+            continue
+        if decision.decision == "reject":
+            cannot.add(key)
+            continue
+        must.add(key)
+        population = population or Population.of(profiles)
+        evidence = explain_pair(by_id[key[0]], by_id[key[1]], population)
+        who = users.get(decision.user_id, str(decision.user_id))
+        words = (
+            f"confirmed by analyst {who} at {decision.decided_at.isoformat(timespec='seconds')}",
+            *evidence.reasons,
+        )
+        confirmed.append(Link(key[0], key[1], 1.0, words, "analyst"))
+    victims = frozenset(p.account_id for p in profiles if p.victim)
+    return Constraints(frozenset(must), frozenset(cannot - must), victims), confirmed
+
+
+def _assign_ids(clusters: list[Cluster], owner: dict[int, int]) -> dict[int, int | None]:
+    """Cluster index -> existing subject id with the most shared accounts (each used once)."""
+    overlaps: list[tuple[int, int, int]] = []
+    for index, group in enumerate(clusters):
+        counts: dict[int, int] = defaultdict(int)
+        for member in group.members:
+            if member in owner:
+                counts[owner[member]] += 1
+        overlaps += [(-n, subject, index) for subject, n in counts.items()]
+    assigned: dict[int, int | None] = dict.fromkeys(range(len(clusters)))
+    used: set[int] = set()
+    for _n, subject, index in sorted(overlaps):
+        if assigned[index] is None and subject not in used:
+            assigned[index] = subject
+            used.add(subject)
+    return assigned
+
+
+def _tree(group: Cluster) -> dict[int, Link]:
+    """Each account but the first -> the link that joins it to the account before it."""
+    adjacent: dict[int, list[Link]] = defaultdict(list)
+    for link in group.links:
+        adjacent[link.a].append(link)
+        adjacent[link.b].append(link)
+    root = group.members[0]
+    parent_link: dict[int, Link] = {}
+    queue, seen = deque([root]), {root}
+    while queue:
+        node = queue.popleft()
+        for link in sorted(adjacent[node], key=lambda lk: (lk.a, lk.b)):
+            other = link.b if link.a == node else link.a
+            if other not in seen:
+                seen.add(other)
+                parent_link[other] = Link(
+                    node, other, link.probability, link.reasons, link.decided_by
+                )
+                queue.append(other)
+    return parent_link
+
+
+def resolve(
+    store: Store,
+    *,
+    full: bool = False,
+    threshold: float = LINK_THRESHOLD,
+    threads: int | None = None,
+) -> ResolveResult:
+    started = time.perf_counter()
+    store.require_initialised()
+    with store.reading() as session:
+        loaded = load_accounts(session)
+        previous = _load_previous(session, loaded.selectors)
+        constraints, confirmed = decision_constraints(session, loaded.profiles)
+        decision_users = {
+            pair(d.selector_a_id, d.selector_b_id): (d.user_id, d.decided_at)
+            for d in session.scalars(select(LinkDecision))
+        }
+    incremental = not full and bool(previous.clusters)
+    outcome = run_engine(
+        loaded.profiles,
+        constraints,
+        previous.clusters,
+        incremental=incremental,
+        threshold=threshold,
+        threads=threads,
+        confirmed=confirmed,
+    )
+    with store.transaction() as session:
+        actor = resolve_actor(session)
+        counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
+        result = ResolveResult(
+            mode="incremental" if incremental else "full",
+            accounts=len(loaded.profiles),
+            rescored_accounts=outcome.rescored_accounts,
+            compared_pairs=outcome.compared_pairs,
+            links=outcome.scored_links,
+            subjects=len(outcome.clusters),
+            victims=counts["victims"],
+            created=counts["created"],
+            updated=counts["updated"],
+            retired=counts["retired"],
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        audit.append(
+            session,
+            actor,
+            "resolve.run",
+            "subject",
+            None,
+            {**result.__dict__, "threshold": threshold},
+        )
+    return result
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    loaded: StoreAccounts,
+    clusters: list[Cluster],
+    previous: _Previous,
+    decision_users: dict[tuple[int, int], tuple[int, datetime]],
+) -> dict[str, int]:
+    keys = {i: account_key(s.platform, s.display or s.value) for i, s in loaded.selectors.items()}
+    victims = {p.account_id for p in loaded.profiles if p.victim}
+    assigned = _assign_ids(clusters, previous.owner)
+    kept = {s for s in assigned.values() if s is not None}
+    retired = {s for s in previous.owner.values()} - kept
+    counts = {"created": 0, "updated": 0, "retired": 0, "victims": 0}
+    for subject_id in sorted(retired):
+        subject = session.get(Subject, subject_id)
+        if subject is not None:
+            retire_subject(session, subject)
+        counts["retired"] += 1
+    now = utcnow()
+    for index, group in enumerate(clusters):
+        role = "victim" if group.members[0] in victims else "suspect"
+        counts["victims"] += role == "victim"
+        root = loaded.selectors[group.members[0]]
+        label = f"{root.display or root.value} ({root.platform})"
+        subject_id = assigned[index]
+        subject = session.get(Subject, subject_id) if subject_id is not None else None
+        if subject is None:
+            subject = Subject(label=label, role=role, status="open")
+            session.add(subject)
+            session.flush()
+            counts["created"] += 1
+        elif subject.label != label or subject.role != role:
+            subject.label, subject.role = label, role
+            counts["updated"] += 1
+        desired = _desired_rows(group, keys, loaded, actor, decision_users, now)
+        _sync_rows(session, subject.id, desired)
+    return counts
+
+
+def _desired_rows(
+    group: Cluster,
+    keys: dict[int, str],
+    loaded: StoreAccounts,
+    actor: Actor,
+    decision_users: dict[tuple[int, int], tuple[int, datetime]],
+    now: datetime,
+) -> dict[int, dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    tree = _tree(group)
+    for member in group.members:
+        link = tree.get(member)
+        if link is None:
+            reasons = {"text": f"first account of the subject: {keys[member]}", "link": None}
+            rows[member] = {
+                "confidence": 1.0,
+                "reasons": reasons,
+                "decided_by": "model",
+                "user_id": actor.user_id,
+                "decided_at": now,
+            }
+            continue
+        data = _link_json(link, keys)
+        by_analyst = link.decided_by == "analyst"
+        user_id, decided_at = decision_users.get(pair(link.a, link.b), (actor.user_id, now))
+        rows[member] = {
+            "confidence": link.probability,
+            "reasons": {"text": link_text(data), "linked_to": keys[link.a], "link": data},
+            "decided_by": "analyst" if by_analyst else "model",
+            "user_id": user_id if by_analyst else actor.user_id,
+            "decided_at": decided_at if by_analyst else now,
+        }
+    seen_on: dict[int, list[str]] = defaultdict(list)
+    for member in group.members:
+        for selector_id in sorted(loaded.seen_selectors.get(member, ())):
+            seen_on[selector_id].append(keys[member])
+    for selector_id, on in seen_on.items():
+        if selector_id in rows:
+            continue
+        confidence = min(rows[m]["confidence"] for m in group.members if keys[m] in on)
+        rows[selector_id] = {
+            "confidence": confidence,
+            "reasons": {"text": "seen on " + ", ".join(on), "seen_on": on},
+            "decided_by": "model",
+            "user_id": actor.user_id,
+            "decided_at": now,
+        }
+    return rows
+
+
+def _sync_rows(session: Session, subject_id: int, desired: dict[int, dict[str, Any]]) -> None:
+    existing = {
+        row.selector_id: row
+        for row in session.scalars(
+            select(SubjectSelector).where(SubjectSelector.subject_id == subject_id)
+        )
+    }
+    for selector_id, row in existing.items():
+        if selector_id not in desired:
+            session.delete(row)
+    session.flush()
+    for selector_id, want in desired.items():
+        text = json.dumps(want["reasons"], sort_keys=True, ensure_ascii=False)
+        row = existing.get(selector_id)
+        if row is None:
+            session.add(
+                SubjectSelector(
+                    subject_id=subject_id,
+                    selector_id=selector_id,
+                    confidence=want["confidence"],
+                    reasons=text,
+                    decided_by=want["decided_by"],
+                    user_id=want["user_id"],
+                    decided_at=want["decided_at"],
+                )
+            )
+        elif (row.reasons, row.decided_by, round(row.confidence, 6)) != (
+            text,
+            want["decided_by"],
+            round(want["confidence"], 6),
+        ):
+            row.reasons = text
+            row.confidence = want["confidence"]
+            row.decided_by = want["decided_by"]
+            row.user_id = want["user_id"]
+            row.decided_at = want["decided_at"]
+    session.flush()
