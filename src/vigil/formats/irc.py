@@ -1,0 +1,214 @@
+"""irssi IRC logs (DESIGN.md "Chat"): who was in the room, who said what, who offered which file.
+
+- ``--- Log opened Tue Mar 14 21:00:00 2006`` and ``--- Day changed Wed Mar 15 2006`` set the
+  date; a timed line before either is bad input (there is no date to give it).
+- Times are naive in irssi logs: they are read as UTC unless ``--tz`` names the zone the
+  logging machine ran in.
+- The channel comes from a join line, else from the file name (``#room.log``).
+- The account platform is ``--platform`` (the network), else ``irc``.
+- A ``DCC SEND`` is one file send (contract B) whose recipients are the nicks present in the
+  room at that moment, by this log's join/part/quit/kick/nick lines, less the sender.
+- Encoding: UTF-8, falling back to latin-1 for the whole log (with a warning), because old
+  clients logged in the local codepage.
+- A join's host that looks like an address but is impossible (``999.1.1.1``) is bad input;
+  a host name is kept in the sighting's extra data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, tzinfo
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from vigil.errors import BadInput, UnsupportedFormat, UsageError
+from vigil.formats.registry import SOURCE_FORMATS
+from vigil.formats.source_common import decode_text, file_documents, read_bytes, selector
+from vigil.formats.source_records import (
+    AccountRef,
+    EventRecord,
+    FileRef,
+    ParsedSource,
+    ParseOptions,
+    SourceDocument,
+)
+
+_LOG_OPENED = re.compile(r"^--- Log opened (?P<stamp>.+?)\s*$")
+_LOG_CLOSED = re.compile(r"^--- Log closed")
+_DAY_CHANGED = re.compile(r"^--- Day changed (?P<stamp>.+?)\s*$")
+_TIMED = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))? (?P<rest>.*)$")
+_MESSAGE = re.compile(r"^<[ @+%~&]?(?P<nick>[^>\s]+)> ?(?P<text>.*)$")
+_ACTION = re.compile(r"^ \* (?P<nick>\S+) (?P<text>.*)$")
+_JOIN = re.compile(
+    r"^-!- (?P<nick>\S+) \[(?P<user>[^@\]]*)@(?P<host>[^\]]+)\] has joined (?P<chan>\S+)"
+)
+_PART = re.compile(r"^-!- (?P<nick>\S+) \[[^\]]*\] has left (?P<chan>\S+)")
+_QUIT = re.compile(r"^-!- (?P<nick>\S+) \[[^\]]*\] has quit")
+_KICK = re.compile(r"^-!- (?P<nick>\S+) was kicked from (?P<chan>\S+)")
+_NICK = re.compile(r"^-!- (?P<old>\S+) is now known as (?P<new>\S+)")
+_DCC = re.compile(
+    r"^-!- DCC SEND from (?P<nick>\S+) \[(?P<ip>[^\] ]+) port (?P<port>\d+)\]: "
+    r"(?P<name>.+?) \[(?P<size>\d+) bytes\](?: sha256=(?P<sha>\S+))?\s*$"
+)
+_LOOKS_LIKE_IP = re.compile(r"^[0-9.]+$|:")
+
+
+@SOURCE_FORMATS.register("irc")
+class IrcLogParser:
+    name: ClassVar[str] = "irc"
+
+    def documents(self, location: str) -> Iterator[SourceDocument]:
+        return file_documents(location, (".log", ".txt"))
+
+    def parse(self, document: SourceDocument, options: ParseOptions) -> ParsedSource:
+        return _LogReader(document, options).read()
+
+
+class _LogReader:
+    def __init__(self, document: SourceDocument, options: ParseOptions):
+        self.parsed = ParsedSource(kind="irc", name=document.name)
+        self.document = document
+        self.platform = options.platform or "irc"
+        self.zone = _zone(options.tz)
+        stem = Path(document.name).name
+        self.channel: str | None = stem[: -len(".log")] if stem.endswith(".log") else None
+        if self.channel is not None and not self.channel.startswith(("#", "&")):
+            self.channel = None
+        self.day: date | None = None
+        self.present: dict[str, str] = {}  # casefolded nick -> nick as written
+
+    def read(self) -> ParsedSource:
+        parsed = self.parsed
+        text, fell_back = decode_text(read_bytes(self.document), parsed.name, latin1_fallback=True)
+        if fell_back:
+            parsed.warnings.append("not UTF-8: read as latin-1")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            self._line(line, f"line {number}")
+            parsed.records += 1
+        if self.day is None:
+            raise UnsupportedFormat(
+                "no '--- Log opened' line: not an irssi log", source=parsed.name
+            )
+        parsed.extra = {"channel": self.channel, "network": self.platform}
+        return parsed
+
+    def _line(self, line: str, location: str) -> None:
+        if opened := _LOG_OPENED.match(line):
+            self.day = self._stamp(opened["stamp"], "%a %b %d %H:%M:%S %Y", location).date()
+            return
+        if changed := _DAY_CHANGED.match(line):
+            self.day = self._stamp(changed["stamp"], "%a %b %d %Y", location).date()
+            return
+        if _LOG_CLOSED.match(line) or line.startswith("---"):
+            return
+        timed = _TIMED.match(line)
+        if timed is None:
+            if self.day is None and self.parsed.records == 0:
+                raise UnsupportedFormat(
+                    "not an irssi log line", source=self.parsed.name, location=location
+                )
+            self.parsed.warnings.append(f"{location}: line not understood, skipped")
+            return
+        if self.day is None:
+            raise BadInput(
+                "a timed line before any '--- Log opened'",
+                source=self.parsed.name,
+                location=location,
+            )
+        when = self._when(timed, location)
+        self._event(timed["rest"], when, location)
+
+    def _event(self, rest: str, when: datetime, location: str) -> None:
+        parsed = self.parsed
+        if message := _MESSAGE.match(rest) or _ACTION.match(rest):
+            actor = self._account(message["nick"], when, "irc message")
+            parsed.events.append(
+                EventRecord("message", when, actor, room=self.channel, text=message["text"])
+            )
+        elif dcc := _DCC.match(rest):
+            self._dcc(dcc, when, location)
+        elif join := _JOIN.match(rest):
+            self.channel = self.channel or join["chan"]
+            actor = self._account(join["nick"], when, f"irc join {join['chan']}")
+            self.present[join["nick"].casefold()] = join["nick"]
+            host = join["host"].strip()
+            if _LOOKS_LIKE_IP.search(host):
+                ip = selector(parsed, "ip", host, location)
+                parsed.seen(
+                    ip, actor, when, f"irc join {join['chan']}", extra={"ident": join["user"]}
+                )
+        elif part := _PART.match(rest) or _KICK.match(rest) or _QUIT.match(rest):
+            self.present.pop(part["nick"].casefold(), None)
+        elif nick := _NICK.match(rest):
+            self.present.pop(nick["old"].casefold(), None)
+            self.present[nick["new"].casefold()] = nick["new"]
+            self._account(nick["new"], when, f"irc nick change from {nick['old']}")
+
+    def _dcc(self, dcc: re.Match[str], when: datetime, location: str) -> None:
+        parsed = self.parsed
+        sender = self._account(dcc["nick"], when, "irc dcc send")
+        ip = selector(parsed, "ip", dcc["ip"], location)
+        parsed.seen(ip, sender, when, "irc dcc send")
+        sha256 = dcc["sha"]
+        if sha256 is not None:
+            sha256 = sha256.lower()
+            if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
+                raise BadInput(
+                    f"invalid sha256 {dcc['sha']!r}", source=parsed.name, location=location
+                )
+        name = dcc["name"].strip()
+        size = int(dcc["size"])
+        recipients = tuple(
+            AccountRef(self.platform, nick)
+            for folded, nick in sorted(self.present.items())
+            if folded != dcc["nick"].casefold()
+        )
+        parsed.events.append(
+            EventRecord(
+                "file_transfer",
+                when,
+                sender,
+                room=self.channel,
+                room_recipients=recipients,
+                file=FileRef(sha256=sha256, size_bytes=size, name=name) if sha256 else None,
+                ip=ip,
+                send_key=location,
+                extra={"file_name": name, "size_bytes": size, "port": int(dcc["port"])},
+            )
+        )
+
+    def _account(self, nick: str, when: datetime, context: str) -> AccountRef:
+        return self.parsed.account(AccountRef(self.platform, nick), when, context)
+
+    def _stamp(self, text: str, pattern: str, location: str) -> datetime:
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError as exc:
+            raise BadInput(
+                f"invalid date {text!r}", source=self.parsed.name, location=location
+            ) from exc
+
+    def _when(self, timed: re.Match[str], location: str) -> datetime:
+        assert self.day is not None
+        try:
+            clock = time(int(timed["h"]), int(timed["m"]), int(timed["s"] or 0))
+        except ValueError as exc:
+            raise BadInput(
+                f"invalid time {timed['h']}:{timed['m']}",
+                source=self.parsed.name,
+                location=location,
+            ) from exc
+        return datetime.combine(self.day, clock, tzinfo=self.zone).astimezone(UTC)
+
+
+def _zone(name: str | None) -> tzinfo:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone {name!r}") from exc

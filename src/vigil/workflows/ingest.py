@@ -1,0 +1,209 @@
+"""Ingesting sources: provider reports, chat logs, forum databases, subscriber returns.
+
+Promises:
+- **Provenance and idempotence.** Each document (a file, or a database) is one ``Source``
+  with its SHA-256 (for a server database, the canonical dump digest its parser documents).
+  The same bytes in the same case again change nothing: the document is not even parsed.
+- **One source, one transaction; nothing half-written.** A document is parsed completely
+  before the store is touched, so "not my format" and every bad record fail it with
+  ``BadInput`` naming the record, and nothing is written. A directory is written in batches
+  of whole documents, one transaction per batch (each document is still its own Source with
+  its own audit entry); a bad document stops the run before its batch is written, and the
+  batches already committed are complete sources that a re-run skips.
+- **Contract C.** Accounts are ``username`` selectors (value casefolded, display as written,
+  platform as first written, compared case-insensitively); a stable id is an ``account``
+  selector sighted on the username selector; each account gets its own sighting per source;
+  selectors seen on an account are sightings with ``account_id``; ``role`` (victim,
+  reported, recipient, reporter, subscriber) goes in the sighting's ``extra["role"]``.
+  ``file_transfer`` events are exactly contract B's file sends; ``extra["send"]`` names the
+  send action, so a DM to three people (three events, one per target) is one send; an IRC
+  DCC SEND is one event with ``room`` and ``extra["recipients"]`` (selector ids).
+  Provider-reported files are ``upload`` events. Files named by hash become ``File`` rows
+  (an MD5-only file gets an MD5-only row, completed when its SHA-256 turns up later) and are
+  checked against the hash sets by the matching workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from vigil.errors import BadInput
+from vigil.formats.registry import SOURCE_FORMATS
+from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
+from vigil.store import audit
+from vigil.store.db import Actor, Store
+from vigil.store.models import Source
+from vigil.workflows.ingest_writer import SelectorCache, SourceWriter, WriteCounts
+from vigil.workflows.provenance import Digest, digest_file, register_source
+from vigil.workflows.setup import find_case, resolve_actor
+
+BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
+BATCH_DOCUMENTS = 200
+MAX_STORED_WARNINGS = 100
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class DocumentResult:
+    name: str
+    sha256: str
+    source_id: int
+    created: bool
+    records: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    format: str
+    case: str
+    documents: list[DocumentResult] = field(default_factory=list)
+
+    @property
+    def new_sources(self) -> int:
+        return sum(1 for d in self.documents if d.created)
+
+    @property
+    def already_ingested(self) -> int:
+        return sum(1 for d in self.documents if not d.created)
+
+    def totals(self) -> dict[str, int]:
+        total = WriteCounts()
+        for document in self.documents:
+            total.add(document.counts)
+        return {
+            "sources": len(self.documents),
+            "new_sources": self.new_sources,
+            "already_ingested": self.already_ingested,
+            "records": sum(d.records for d in self.documents),
+            **total.as_dict(),
+            "warnings": sum(len(d.warnings) for d in self.documents),
+        }
+
+
+def parser_for(format_name: str) -> Any:
+    return SOURCE_FORMATS.get(format_name)()  # type: ignore[operator]
+
+
+def ingest(
+    store: Store,
+    format_name: str,
+    location: str,
+    case_reference: str,
+    options: ParseOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Ingest every document at ``location`` (a file, a directory, or a database URL)."""
+    store.require_initialised()
+    options = options or ParseOptions()
+    parser = parser_for(format_name)
+    documents = list(parser.documents(location))
+    with store.reading() as session:
+        actor = resolve_actor(session)
+        case_id = find_case(session, actor, case_reference).id
+    summary = IngestSummary(format_name, case_reference)
+    cache = SelectorCache()
+    batch: list[tuple[SourceDocument, Digest | None, ParsedSource]] = []
+    batch_records = 0
+    for done, document in enumerate(documents, start=1):
+        digest = digest_file(document.path) if document.path is not None else None
+        existing = _existing_source(store, digest, case_id) if digest else None
+        if existing is not None:
+            summary.documents.append(DocumentResult(document.name, digest.sha256, existing, False))
+        else:
+            parsed = parser.parse(document, options)
+            batch.append((document, digest, parsed))
+            batch_records += max(parsed.records, 1)
+        if batch and (batch_records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS):
+            summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+            batch, batch_records = [], 0
+        if progress is not None:
+            progress(done, len(documents), document.name)
+    if batch:
+        summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+    return summary
+
+
+def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
+    with store.reading() as session:
+        return session.scalars(
+            select(Source.id).where(Source.sha256 == digest.sha256, Source.case_id == case_id)
+        ).first()
+
+
+def _write_batch(
+    store: Store,
+    actor: Actor,
+    case_id: int,
+    batch: Iterable[tuple[SourceDocument, Digest | None, ParsedSource]],
+    cache: SelectorCache,
+) -> list[DocumentResult]:
+    results: list[DocumentResult] = []
+    staged = cache.child()  # ids created in this transaction count only once it commits
+    with store.transaction() as session:
+        for document, digest, parsed in batch:
+            if digest is None:
+                if parsed.sha256 is None or parsed.size_bytes is None:
+                    raise BadInput(
+                        "the parser gave no digest for this source", source=document.name
+                    )
+                digest = Digest(parsed.sha256, parsed.size_bytes)
+            extra = dict(parsed.extra)
+            if parsed.warnings:
+                extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
+                extra["warning_count"] = len(parsed.warnings)
+            ref = register_source(
+                session,
+                actor,
+                kind=parsed.kind,
+                original_name=document.name,
+                digest=digest,
+                case_id=case_id,
+                extra=extra or None,
+            )
+            result = DocumentResult(
+                document.name,
+                digest.sha256,
+                ref.id,
+                ref.created,
+                parsed.records,
+                warnings=parsed.warnings,
+            )
+            if ref.created:
+                writer = SourceWriter(session, actor, case_id, ref.id, staged)
+                result.counts = writer.write(parsed)
+                match_new_files(session, writer.file_ids)
+                audit.append(
+                    session,
+                    actor,
+                    "source.ingest",
+                    "source",
+                    ref.id,
+                    {
+                        "format": parsed.kind,
+                        "name": document.name,
+                        "sha256": digest.sha256,
+                        "records": parsed.records,
+                        **result.counts.as_dict(),
+                        "warnings": len(parsed.warnings),
+                    },
+                )
+            results.append(result)
+    cache.merge(staged)
+    return results
+
+
+def match_new_files(session: Any, file_ids: list[int]) -> int:
+    """The single call site into the matching workflow (contract E), in the same transaction,
+    so a source's File rows and their Match rows commit together."""
+    if not file_ids:
+        return 0
+    from vigil.workflows.matching import match_files  # heavy (faiss): only when files exist
+
+    return int(match_files(session, file_ids))

@@ -1,0 +1,353 @@
+"""Writing one parsed source into the store, in bulk, inside the caller's transaction.
+
+Why a class of its own: ingest speed is set here. Selectors and files are looked up in
+batches (``IN`` queries in chunks) and remembered in a ``SelectorCache``; new ones are inserted
+with one ``INSERT … RETURNING`` each; sightings and events are written with one bulk insert
+per table. Nothing here commits: ``workflows.ingest`` owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
+from vigil.store.db import Actor
+from vigil.store.models import Event, File, Selector, Sighting
+
+CHUNK = 500
+HASH_COLUMNS = ("sha256", "md5", "sha1")
+SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
+
+
+@dataclass
+class WriteCounts:
+    accounts: int = 0
+    selectors_new: int = 0
+    sightings: int = 0
+    events: int = 0
+    files: int = 0
+    files_new: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class SelectorCache:
+    """Selector ids by key. A child holds what a transaction created until it commits."""
+
+    def __init__(self, parent: SelectorCache | None = None):
+        self.ids: dict[SelectorKey, int] = {}
+        self.parent = parent
+
+    def child(self) -> SelectorCache:
+        return SelectorCache(self)
+
+    def get(self, key: SelectorKey) -> int | None:
+        found = self.ids.get(key)
+        if found is None and self.parent is not None:
+            return self.parent.get(key)
+        return found
+
+    def merge(self, child: SelectorCache) -> None:
+        self.ids.update(child.ids)
+
+
+def account_key(ref: AccountRef) -> SelectorKey:
+    return ("username", ref.platform.casefold(), ref.username.casefold())
+
+
+def stable_id_key(ref: AccountRef) -> SelectorKey:
+    return ("account", ref.platform.casefold(), ref.account_id or "")
+
+
+def selector_key(ref: SelectorRef) -> SelectorKey:
+    return (ref.kind, ref.platform.casefold(), ref.value)
+
+
+class SourceWriter:
+    def __init__(
+        self, session: Session, actor: Actor, case_id: int, source_id: int, cache: SelectorCache
+    ):
+        self.session = session
+        self.common = {"source_id": source_id, "case_id": case_id, "agency_id": actor.agency_id}
+        self.cache = cache
+        self.specs: dict[SelectorKey, tuple[str, str, str]] = {}  # key -> platform, value, display
+        self.file_ids: list[int] = []
+        self.counts = WriteCounts()
+
+    # --- selectors ---------------------------------------------------------------------
+
+    def _want_account(self, ref: AccountRef) -> None:
+        key = account_key(ref)
+        if key not in self.specs:
+            self.specs[key] = (ref.platform, key[2], ref.username.strip())
+        if ref.account_id:
+            id_key = stable_id_key(ref)
+            if id_key not in self.specs:
+                self.specs[id_key] = (ref.platform, ref.account_id, ref.account_id)
+
+    def _want(self, ref: SelectorRef) -> None:
+        key = selector_key(ref)
+        if key not in self.specs:
+            self.specs[key] = (ref.platform, ref.value, ref.display)
+
+    def _resolve_selectors(self) -> None:
+        missing = [key for key in self.specs if self.cache.get(key) is None]
+        by_kind: dict[str, list[SelectorKey]] = {}
+        for key in missing:
+            by_kind.setdefault(key[0], []).append(key)
+        for kind, keys in by_kind.items():
+            values = sorted({key[2] for key in keys})
+            for start in range(0, len(values), CHUNK):
+                rows = self.session.execute(
+                    select(Selector.id, Selector.platform, Selector.value).where(
+                        Selector.kind == kind, Selector.value.in_(values[start : start + CHUNK])
+                    )
+                )
+                for row in rows:
+                    self.cache.ids.setdefault((kind, row.platform.casefold(), row.value), row.id)
+        new_keys = [key for key in missing if self.cache.get(key) is None]
+        if not new_keys:
+            return
+        rows = [
+            {
+                "kind": key[0],
+                "platform": self.specs[key][0],
+                "value": self.specs[key][1],
+                "display": self.specs[key][2][:500],
+            }
+            for key in new_keys
+        ]
+        ids = self.session.scalars(
+            insert(Selector).returning(Selector.id, sort_by_parameter_order=True), rows
+        ).all()
+        self.cache.ids.update(zip(new_keys, ids, strict=True))
+        self.counts.selectors_new += len(ids)
+
+    def _id(self, key: SelectorKey) -> int:
+        found = self.cache.get(key)
+        assert found is not None, key
+        return found
+
+    # --- files -------------------------------------------------------------------------
+
+    def _resolve_files(self, refs: list[FileRef]) -> dict[tuple[str, str], int]:
+        """File ids for the refs: existing rows (completed with hashes they lacked) or new rows.
+
+        A ref matches a row that shares one of its hashes and contradicts none, so an MD5-only
+        row gains its SHA-256 when a later source names both.
+        """
+        index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+        def remember(row: dict[str, Any]) -> None:
+            for column in HASH_COLUMNS:
+                if row[column] and row not in index.setdefault((column, row[column]), []):
+                    index[(column, row[column])].append(row)
+
+        for column in HASH_COLUMNS:
+            values = sorted({getattr(r, column) for r in refs if getattr(r, column)})
+            for start in range(0, len(values), CHUNK):
+                found = self.session.execute(
+                    select(File.id, File.sha256, File.md5, File.sha1, File.size_bytes, File.pdq)
+                    .where(getattr(File, column).in_(values[start : start + CHUNK]))
+                    .order_by(File.id)
+                )
+                for row in found:
+                    if not any(
+                        row.id == r["id"] for r in index.get((column, getattr(row, column)), [])
+                    ):
+                        remember({**row._asdict(), "changed": False})
+        chosen: dict[tuple[str, str], dict[str, Any]] = {}
+        new_rows: list[dict[str, Any]] = []
+        for ref in sorted(refs, key=lambda r: (r.sha256 is None, r.md5 is None)):
+            row = _find(index, ref)
+            if row is None:
+                row = {
+                    "id": None,
+                    "sha256": ref.sha256,
+                    "md5": ref.md5,
+                    "sha1": ref.sha1,
+                    "size_bytes": ref.size_bytes,
+                    "pdq": ref.pdq,
+                    "changed": False,
+                }
+                new_rows.append(row)
+            else:
+                for column in (*HASH_COLUMNS, "size_bytes", "pdq"):
+                    if not row[column] and getattr(ref, column):
+                        row[column] = getattr(ref, column)
+                        row["changed"] = row["id"] is not None
+            remember(row)
+            chosen[ref.key] = row
+        updates = [
+            {c: row[c] for c in ("id", *HASH_COLUMNS, "size_bytes", "pdq")}
+            for rows in index.values()
+            for row in rows
+            if row["changed"]
+        ]
+        if updates:
+            unique = list({u["id"]: u for u in updates}.values())
+            self.session.execute(update(File), unique)
+        if new_rows:
+            ids = self.session.scalars(
+                insert(File).returning(File.id, sort_by_parameter_order=True),
+                [{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")} for row in new_rows],
+            ).all()
+            for row, new_id in zip(new_rows, ids, strict=True):
+                row["id"] = new_id
+            self.counts.files_new += len(ids)
+        return {key: row["id"] for key, row in chosen.items()}
+
+    # --- the whole source --------------------------------------------------------------
+
+    def write(self, parsed: ParsedSource) -> WriteCounts:
+        for sighting in parsed.sightings:
+            if sighting.account is not None:
+                self._want_account(sighting.account)
+            if sighting.selector is not None:
+                self._want(sighting.selector)
+        for event in parsed.events:
+            for account in (event.actor, *event.targets, *event.room_recipients):
+                if account is not None:
+                    self._want_account(account)
+            if event.ip is not None:
+                self._want(event.ip)
+        self._resolve_selectors()
+        refs = [e.file for e in parsed.events if e.file is not None]
+        file_ids = self._resolve_files(refs) if refs else {}
+        self.file_ids = sorted(set(file_ids.values()))
+        self.counts.files = len(self.file_ids)
+        self._write_sightings(parsed)
+        self._write_events(parsed, file_ids)
+        return self.counts
+
+    def _write_sightings(self, parsed: ParsedSource) -> None:
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        accounts_seen: set[int] = set()
+
+        def add(
+            selector_id: int,
+            account_id: int | None,
+            seen_at: datetime | None,
+            context: str,
+            extra: dict[str, Any] | None,
+        ) -> None:
+            extra_key = json.dumps(extra, sort_keys=True, default=str) if extra else ""
+            key = (selector_id, account_id, context, extra_key)
+            row = merged.get(key)
+            if row is None:
+                merged[key] = {
+                    **self.common,
+                    "selector_id": selector_id,
+                    "account_id": account_id,
+                    "seen_at": seen_at,
+                    "context": context,
+                    "extra": extra,
+                }
+            elif seen_at is not None and (row["seen_at"] is None or seen_at < row["seen_at"]):
+                row["seen_at"] = seen_at
+
+        accounts_in_events = {
+            a for e in parsed.events for a in (e.actor, *e.targets, *e.room_recipients) if a
+        }
+        for sighting in parsed.sightings:
+            extra = dict(sighting.extra) if sighting.extra else None
+            if sighting.role:
+                extra = {**(extra or {}), "role": sighting.role}
+            account_id = None
+            if sighting.account is not None:
+                account_id = self._id(account_key(sighting.account))
+                if account_id not in accounts_seen or sighting.selector is None:
+                    self._account_rows(
+                        sighting.account,
+                        account_id,
+                        sighting.seen_at,
+                        sighting.context,
+                        extra if sighting.selector is None else None,
+                        add,
+                    )
+                    accounts_seen.add(account_id)
+            if sighting.selector is not None:
+                add(
+                    self._id(selector_key(sighting.selector)),
+                    account_id,
+                    sighting.seen_at,
+                    sighting.context,
+                    extra,
+                )
+        for account in accounts_in_events:
+            account_id = self._id(account_key(account))
+            if account_id not in accounts_seen:
+                self._account_rows(account, account_id, None, f"{parsed.kind} event", None, add)
+                accounts_seen.add(account_id)
+        self.counts.accounts = len(accounts_seen)
+        rows = list(merged.values())
+        if rows:
+            self.session.execute(insert(Sighting), rows)
+        self.counts.sightings = len(rows)
+
+    def _account_rows(
+        self,
+        account: AccountRef,
+        account_id: int,
+        seen_at: datetime | None,
+        context: str,
+        extra: dict[str, Any] | None,
+        add: Any,
+    ) -> None:
+        add(account_id, account_id, seen_at, context, extra)
+        if account.account_id:
+            add(self._id(stable_id_key(account)), account_id, seen_at, context, None)
+
+    def _write_events(self, parsed: ParsedSource, file_ids: dict[tuple[str, str], int]) -> None:
+        rows: list[dict[str, Any]] = []
+        for event in parsed.events:
+            extra = dict(event.extra) if event.extra else {}
+            if event.send_key is not None:
+                extra["send"] = event.send_key
+            base = {
+                **self.common,
+                "kind": event.kind,
+                "occurred_at": event.occurred_at,
+                "actor_id": self._id(account_key(event.actor)) if event.actor else None,
+                "target_id": None,
+                "room": event.room[:300] if event.room else None,
+                "file_id": file_ids[event.file.key] if event.file else None,
+                "ip_id": self._id(selector_key(event.ip)) if event.ip else None,
+                "text": event.text,
+            }
+            if event.room_recipients:
+                extra["recipients"] = [self._id(account_key(a)) for a in event.room_recipients]
+            elif event.kind == "file_transfer" and event.room is not None:
+                extra["recipients"] = []
+            if event.targets:
+                for target in event.targets:
+                    rows.append(
+                        {**base, "target_id": self._id(account_key(target)), "extra": extra or None}
+                    )
+            else:
+                rows.append({**base, "extra": extra or None})
+        if rows:
+            self.session.execute(insert(Event), rows)
+        self.counts.events = len(rows)
+
+
+def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:
+    for column in HASH_COLUMNS:
+        value = getattr(ref, column)
+        for row in index.get((column, value), []) if value else []:
+            if all(
+                not row[c] or not getattr(ref, c) or row[c] == getattr(ref, c) for c in HASH_COLUMNS
+            ):
+                return row
+    return None
