@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES, rule_for
+
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
 
 _IP_SEEN = pa.list_(pa.struct([("ip", pa.string()), ("t", pa.int64()), ("n", pa.int64())]))
 _LIST_COLUMNS = ("emails", "email_forms", "phones", "devices", "cameras", "payments", "files")
@@ -96,10 +100,10 @@ class Linkage:
         self._db = DuckDBAPI(self._con)
         logging.getLogger("splink").setLevel(logging.ERROR)
 
-    def _register(self, columns: Sequence[AccountColumns], name: str):
+    def _register(self, columns: Sequence[AccountColumns], name: str) -> SplinkDataFrame:
         return self._db.register(columns_table(columns), table_name=name)
 
-    def _collect(self, predictions, keep_probability: float) -> LinkageRun:
+    def _collect(self, predictions: SplinkDataFrame, keep_probability: float) -> LinkageRun:
         table = predictions.physical_name
         weights = ", ".join(f"mw_{c.name}" for c in COMPARISONS)
         compared = self._con.execute(f"select count(*) from {table}").fetchone()
