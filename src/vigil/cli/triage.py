@@ -1,0 +1,109 @@
+"""`vigil triage` and `vigil export case`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from vigil.cli.app import state
+from vigil.cli.output import err_console, print_table
+from vigil.workflows.triage import DEFAULT_BATCH_FILES, triage
+from vigil.workflows.triage_export import export_case
+
+export_app = typer.Typer(help="Export a case in the field's formats.", no_args_is_help=True)
+REFUSALS_SHOWN = 20
+
+
+class _RatesColumn(ProgressColumn):
+    """Files per second and megabytes per second since the start."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        if elapsed <= 0:
+            return Text("")
+        files_s = task.completed / elapsed
+        mb_s = task.fields.get("bytes", 0) / elapsed / 1e6
+        return Text(f"{files_s:,.0f} files/s  {mb_s:,.1f} MB/s", style="progress.data.speed")
+
+
+def triage_command(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A folder, zip/tar archive, or raw/E01 disk image."),
+    case: str = typer.Option(..., "--case", help="Case reference the evidence belongs to."),
+    jobs: int = typer.Option(
+        os.cpu_count() or 1, "--jobs", help="Hashing processes (default: one per CPU)."
+    ),
+    summary_json: Path | None = typer.Option(
+        None, "--summary-json", help="Also write the summary counts to this JSON file."
+    ),
+    batch_files: int = typer.Option(DEFAULT_BATCH_FILES, "--batch-files", hidden=True),
+) -> None:
+    """Triage seized media: hash, match, group new series; resumes if interrupted."""
+    store = state(ctx).store()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("triage"),
+        TextColumn("{task.completed:,.0f} files"),
+        _RatesColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("triage", total=None, bytes=0)
+        totals = {"bytes": 0}
+
+        def advance(files: int, size_bytes: int) -> None:
+            totals["bytes"] += size_bytes
+            bar.update(task, advance=files, bytes=totals["bytes"])
+
+        result = triage(store, path, case, jobs=jobs, batch_files=batch_files, progress=advance)
+    summary = result.summary.as_dict()
+    if result.skipped_files:
+        err_console.print(
+            f"resumed: {result.skipped_files} files were already committed by an earlier run"
+        )
+    for refusal in result.refusals[:REFUSALS_SHOWN]:
+        err_console.print(f"refused: {refusal.path}: {refusal.reason}", markup=False)
+    if len(result.refusals) > REFUSALS_SHOWN:
+        err_console.print(f"... and {len(result.refusals) - REFUSALS_SHOWN} more refused")
+    if summary_json is not None:
+        temporary = summary_json.with_name(f".{summary_json.name}.tmp")
+        temporary.write_text(json.dumps(summary, indent=2) + "\n")
+        temporary.replace(summary_json)
+    print_table(
+        f"Triage of {path} (case {case})",
+        ["count", "value"],
+        [
+            [key, f"{value:,}" if isinstance(value, int) else value]
+            for key, value in summary.items()
+        ],
+    )
+
+
+@export_app.command("case")
+def export_case_command(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="Case reference."),
+    export_format: str = typer.Option("vics", "--format", help="vics (VICS 2.0 #Cases)."),
+    output: Path = typer.Option(..., "-o", "--output", help="File to write."),
+) -> None:
+    """Write a case's files (hashes and metadata, never media) as VICS 2.0 #Cases."""
+    count = export_case(state(ctx).store(), reference, output, export_format)
+    typer.echo(f"wrote {count} media of case {reference} to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage_command)
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,63 @@
+"""A seized folder (an exported tree, a mounted copy): every regular file under it.
+
+Walks in sorted order so two runs see the same members in the same order. Symbolic links
+and special files are not regular files: they are not followed and not counted, so a link
+pointing outside the evidence can never pull in a file from elsewhere. A directory that
+cannot be listed is reported, and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from vigil.evidence.members import Member, Refusal, timestamp
+
+
+def walk_folder(root: Path, refusals: list[Refusal]) -> Iterator[Member]:
+    yield from _walk(root, "", refusals)
+
+
+def _walk(directory: Path, prefix: str, refusals: list[Refusal]) -> Iterator[Member]:
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        refusals.append(Refusal(prefix or ".", f"cannot list directory: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        relative = f"{prefix}{entry.name}"
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            refusals.append(Refusal(relative, f"cannot stat: {exc.strerror or exc}"))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk(Path(entry.path), f"{relative}/", refusals)
+        elif stat.S_ISREG(info.st_mode):
+            yield Member(
+                path=relative,
+                size_bytes=info.st_size,
+                modified_at=timestamp(info.st_mtime),
+                created_at=timestamp(getattr(info, "st_birthtime", None)),
+                accessed_at=timestamp(info.st_atime),
+                local_path=Path(entry.path),
+            )
+
+
+def folder_manifest_digest(root: Path) -> tuple[str, int]:
+    """A digest of the tree's listing (paths, sizes, times) and its total size.
+
+    A folder has no single byte stream to hash; this identifies the same tree on a second
+    run (so triage resumes into the same Source) without reading every file twice.
+    """
+    digest = hashlib.sha256()
+    total = 0
+    for member in walk_folder(root, []):
+        mtime = member.modified_at.isoformat() if member.modified_at else ""
+        digest.update(f"{member.path}\0{member.size_bytes}\0{mtime}\n".encode())
+        total += member.size_bytes
+    return digest.hexdigest(), total

@@ -1,0 +1,319 @@
+"""Triage of seized media: what is on this device, what is known, what is new.
+
+``triage`` registers the evidence as a Source (its SHA-256, or its listing's for a folder;
+the evidence is only read), walks its members (archives and disk images included), hashes
+them with the hashing engine in ``jobs`` processes, matches them against every hash set, and
+writes File, FileInstance and Match rows in batched transactions. At the end it groups the
+unknown images into Series and marks the Source complete, in one transaction.
+
+Resumable by construction: a batch commits wholly or not at all, and a second run over the
+same evidence skips every FileInstance already committed for that Source (nothing committed
+is read for hashing again), so after a SIGKILL anywhere the next run finishes with the same
+rows and counts as an uninterrupted one. The summary is always recomputed from the rows.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.errors import BadInput, UsageError
+from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
+from vigil.hashing import FileHashes, hash_file, hash_stream
+from vigil.hashing.mime import extension_mismatch
+from vigil.matching import Matcher
+from vigil.store import audit
+from vigil.store.db import Actor, Store
+from vigil.store.models import Source
+from vigil.triage.summary import TriageSummary, summarise
+from vigil.workflows.provenance import Digest, register_source
+from vigil.workflows.setup import find_case, resolve_actor
+from vigil.workflows.triage_rows import (
+    Hashed,
+    committed_paths,
+    found_files,
+    series_count,
+    write_batch,
+    write_series,
+)
+
+DEFAULT_BATCH_FILES = 500
+FLUSH_SECONDS = 5.0
+CHUNK_FILES = 32
+CHUNK_BYTES = 16 << 20
+
+ProgressCallback = Callable[[int, int], None]  # (files, bytes) just processed
+
+
+@dataclass
+class TriageResult:
+    source_id: int
+    summary: TriageSummary
+    refusals: list[Refusal] = field(default_factory=list)
+    resumed: bool = False
+    skipped_files: int = 0  # committed by an earlier, interrupted run
+    hashed_files: int = 0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a hashing process needs for one member: a path to read, or the bytes."""
+
+    name: str
+    local: str | None = None
+    data: bytes | None = None
+    readable: bool = True
+
+
+def _hash_job(job: _Job) -> tuple[FileHashes | None, str | None]:
+    if not job.readable:
+        return None, None
+    try:
+        if job.local is not None:
+            hashes = hash_file(Path(job.local))
+        else:
+            hashes = hash_stream(io.BytesIO(job.data or b""), job.name)
+    except BadInput as exc:
+        return None, str(exc)
+    return hashes, hashes.error
+
+
+def _hash_chunk(jobs: list[_Job]) -> list[tuple[FileHashes | None, str | None]]:
+    return [_hash_job(job) for job in jobs]
+
+
+class _TestHooks:
+    """Test-only observation points, off unless their environment variables are set.
+
+    ``VIGIL_TRIAGE_HASH_LOG``: append each member path sent for hashing to this file.
+    ``VIGIL_TRIAGE_READY_FD`` + ``VIGIL_TRIAGE_PAUSE`` (``after-commit:N`` or
+    ``in-transaction:N``): at batch N write ``ready`` to the fd, then wait forever, so a test
+    can SIGKILL the process at exactly that point without sleeping.
+    """
+
+    def __init__(self) -> None:
+        self.hash_log = os.environ.get("VIGIL_TRIAGE_HASH_LOG")
+        self.ready_fd = os.environ.get("VIGIL_TRIAGE_READY_FD")
+        self.pause = os.environ.get("VIGIL_TRIAGE_PAUSE", "")
+
+    def hashing(self, paths: list[str]) -> None:
+        if self.hash_log and paths:
+            with open(self.hash_log, "a", encoding="utf-8") as log:
+                log.write("".join(f"{path}\n" for path in paths))
+
+    def reached(self, stage: str, batch: int) -> None:
+        if self.ready_fd and self.pause == f"{stage}:{batch}":
+            os.write(int(self.ready_fd), b"ready\n")
+            os.close(int(self.ready_fd))
+            threading.Event().wait()
+
+
+class _Run:
+    """One pass over the evidence: walk, hash (in order), batch, write."""
+
+    def __init__(
+        self,
+        store: Store,
+        actor: Actor,
+        source_id: int,
+        matcher: Matcher,
+        *,
+        jobs: int,
+        batch_files: int,
+        progress: ProgressCallback | None,
+        hooks: _TestHooks,
+    ):
+        self.store = store
+        self.actor = actor
+        self.source_id = source_id
+        self.matcher = matcher
+        self.jobs = jobs
+        self.batch_files = batch_files
+        self.progress = progress
+        self.hooks = hooks
+        self.pending: list[Hashed] = []
+        self.batches = 0
+        self.last_flush = time.monotonic()
+        self.hashed = 0
+        self.skipped = 0
+
+    def go(self, members: Iterator[Member], done: set[str]) -> None:
+        pool = ProcessPoolExecutor(self.jobs) if self.jobs > 1 else None
+        in_flight: deque[tuple[list[Member], Future | list]] = deque()
+        chunk: list[Member] = []
+        chunk_bytes = 0
+        try:
+            for member in members:
+                if member.path in done:
+                    self.skipped += 1
+                    member.release()
+                    continue
+                chunk.append(member)
+                chunk_bytes += member.size_bytes
+                if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
+                    in_flight.append(self._submit(pool, chunk))
+                    chunk, chunk_bytes = [], 0
+                while len(in_flight) > 2 * self.jobs + 1:
+                    self._collect(*in_flight.popleft())
+            if chunk:
+                in_flight.append(self._submit(pool, chunk))
+            while in_flight:
+                self._collect(*in_flight.popleft())
+            self._flush()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self, pool: ProcessPoolExecutor | None, members: list[Member]
+    ) -> tuple[list[Member], Future | list]:
+        jobs = []
+        for member in members:
+            if member.local_path is not None and not member.unreadable:
+                jobs.append(_Job(member.name, local=str(member.local_path)))
+                continue
+            content = member.load()
+            if member.unreadable:
+                jobs.append(_Job(member.name, readable=False))
+            elif content.data is not None:
+                jobs.append(_Job(member.name, data=content.data))
+            else:
+                jobs.append(_Job(member.name, local=str(content.path)))
+        self.hooks.hashing([member.path for member in members])
+        if pool is None:
+            return members, _hash_chunk(jobs)
+        return members, pool.submit(_hash_chunk, jobs)
+
+    def _collect(self, members: list[Member], outcome: Future | list) -> None:
+        results = outcome.result() if isinstance(outcome, Future) else outcome
+        for member, (hashes, error) in zip(members, results, strict=True):
+            member.release()
+            problems = [text for text in (member.problem, error) if text]
+            mismatch = bool(hashes and extension_mismatch(member.name, hashes.mime))
+            self.pending.append(
+                Hashed(member, hashes, "; ".join(problems) or None, extension_mismatch=mismatch)
+            )
+            self.hashed += 1
+            if self.progress is not None:
+                size = hashes.size_bytes if hashes else 0
+                self.progress(1, size)
+        if len(self.pending) >= self.batch_files or (
+            time.monotonic() - self.last_flush >= FLUSH_SECONDS
+        ):
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        self.batches += 1
+        with self.store.transaction() as session:
+            write_batch(session, self.actor, self.source_id, self.matcher, self.pending)
+            self.hooks.reached("in-transaction", self.batches)
+        self.hooks.reached("after-commit", self.batches)
+        self.pending = []
+        self.last_flush = time.monotonic()
+
+
+def _load_matcher(store: Store) -> Matcher:
+    from vigil.workflows.matching import load_matcher
+
+    return load_matcher(store)
+
+
+def triage(
+    store: Store,
+    path: Path,
+    case_reference: str,
+    *,
+    jobs: int = 1,
+    batch_files: int = DEFAULT_BATCH_FILES,
+    progress: ProgressCallback | None = None,
+    limits: Limits | None = None,
+) -> TriageResult:
+    """Triage the evidence at ``path`` into the case; resume it if it was interrupted."""
+    started = time.perf_counter()
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if batch_files < 1:
+        raise UsageError("the batch size must be at least 1")
+    store.require_initialised()
+    evidence = open_evidence(Path(path), limits)
+    sha256, size_bytes = evidence.digest()
+    with store.transaction() as session:
+        actor = resolve_actor(session)
+        case = find_case(session, actor, case_reference)
+        ref = register_source(
+            session,
+            actor,
+            kind="evidence",
+            original_name=str(path),
+            digest=Digest(sha256, size_bytes),
+            case_id=case.id,
+            extra={"container": evidence.kind},
+        )
+        source = session.get_one(Source, ref.id)
+        if ref.created:
+            source.status = "in_progress"
+        complete = source.status == "complete"
+        done = set() if complete else committed_paths(session, ref.id)
+    result = TriageResult(ref.id, summarise([], series=0, seconds=0), resumed=bool(done))
+    if not complete:
+        _walk_and_write(store, actor, ref.id, evidence, done, jobs, batch_files, progress, result)
+        with store.transaction() as session:
+            source = session.get_one(Source, ref.id)
+            instances = found_files(session, ref.id)
+            groups = write_series(session, actor, source, instances)
+            interim = summarise([row.found for row in instances], series=len(groups), seconds=0)
+            audit.append(
+                session,
+                actor,
+                "triage.complete",
+                "source",
+                ref.id,
+                {**interim.as_dict(), "refused": len(result.refusals)},
+            )
+    with store.reading() as session:
+        instances = found_files(session, ref.id)
+        series = series_count(session, ref.id)
+    result.summary = summarise(
+        [row.found for row in instances], series=series, seconds=time.perf_counter() - started
+    )
+    return result
+
+
+def _walk_and_write(
+    store: Store,
+    actor: Actor,
+    source_id: int,
+    evidence: Evidence,
+    done: set[str],
+    jobs: int,
+    batch_files: int,
+    progress: ProgressCallback | None,
+    result: TriageResult,
+) -> None:
+    matcher = _load_matcher(store)
+    run = _Run(
+        store,
+        actor,
+        source_id,
+        matcher,
+        jobs=jobs,
+        batch_files=batch_files,
+        progress=progress,
+        hooks=_TestHooks(),
+    )
+    try:
+        run.go(evidence.members(), done)
+    finally:
+        remove_spool_dir()
+    result.refusals = list(evidence.refusals)
+    result.skipped_files = run.skipped
+    result.hashed_files = run.hashed

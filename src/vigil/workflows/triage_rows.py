@@ -1,0 +1,272 @@
+"""The store side of triage: batched File/FileInstance/Match writes, series, and the counts.
+
+Each batch is one transaction with its audit entry, so a batch is either wholly committed or
+absent; a resumed run skips exactly the FileInstances committed for this source. Files are
+content, deduplicated by SHA-256 (a row known only by MD5, from a provider report, is
+completed rather than duplicated). Counts are always recomputed from the rows, never kept in
+memory, which is what makes a resumed run report what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from vigil.evidence import Member
+from vigil.hashing import FileHashes
+from vigil.matching import Matcher
+from vigil.store import audit
+from vigil.store.db import Actor
+from vigil.store.models import File, FileInstance, HashSet, Match, Series, SeriesFile, Source
+from vigil.triage.series import SeriesCandidate, SeriesGroup, group_series
+from vigil.triage.summary import FoundFile
+from vigil.workflows.matching import match_files
+
+IN_CLAUSE = 500
+
+
+@dataclass
+class Hashed:
+    """One member and what hashing made of it (``hashes`` None: nothing could be read)."""
+
+    member: Member
+    hashes: FileHashes | None
+    error: str | None
+    extension_mismatch: bool = False
+
+
+def committed_paths(session: Session, source_id: int) -> set[str]:
+    return set(
+        session.scalars(select(FileInstance.path).where(FileInstance.source_id == source_id))
+    )
+
+
+def _chunks(values: Sequence[Any], size: int = IN_CLAUSE) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _file_facts(item: Hashed) -> dict[str, Any]:
+    hashes = item.hashes
+    if hashes is None:
+        return {"size_bytes": item.member.size_bytes, "error": item.error}
+    exif = hashes.exif
+    frames = hashes.video_frames
+    return {
+        "sha256": hashes.sha256,
+        "md5": hashes.md5,
+        "sha1": hashes.sha1,
+        "size_bytes": hashes.size_bytes,
+        "mime": hashes.mime,
+        "pdq": hashes.pdq,
+        "pdq_quality": hashes.pdq_quality,
+        "video_hash": (
+            [{"ts": f.ts, "pdq": f.pdq, "quality": f.quality} for f in frames] if frames else None
+        ),
+        "exif_make": _short(exif.make if exif else None),
+        "exif_model": _short(exif.model if exif else None),
+        "exif_serial": _short(exif.serial if exif else None),
+        "exif_time": exif.taken_at if exif else None,
+        "gps_lat": exif.gps_lat if exif else None,
+        "gps_lon": exif.gps_lon if exif else None,
+        "error": item.error,
+    }
+
+
+def _short(value: str | None) -> str | None:
+    return value[:100] if value else value
+
+
+def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
+    """The File id for each item, creating or completing File rows as needed."""
+    by_sha: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item.hashes is not None:
+            by_sha.setdefault(item.hashes.sha256, _file_facts(item))
+    known: dict[str, int] = {}
+    for chunk in _chunks(list(by_sha)):
+        for file_id, sha, mime, error in session.execute(
+            select(File.id, File.sha256, File.mime, File.error).where(File.sha256.in_(chunk))
+        ):
+            known[sha] = file_id
+            facts = by_sha[sha]
+            if mime is None or (error is None and facts["error"]):
+                session.execute(update(File).where(File.id == file_id).values(**facts))
+    missing = [sha for sha in by_sha if sha not in known]
+    md5s = {by_sha[sha]["md5"]: sha for sha in missing}
+    for chunk in _chunks(list(md5s)):
+        rows = session.execute(
+            select(File.id, File.md5).where(File.sha256.is_(None), File.md5.in_(chunk))
+        ).all()
+        for file_id, md5 in rows:
+            sha = md5s.get(md5)
+            if sha is not None and sha not in known:
+                session.execute(update(File).where(File.id == file_id).values(**by_sha[sha]))
+                known[sha] = file_id
+    fresh = [by_sha[sha] for sha in by_sha if sha not in known]
+    if fresh:
+        session.execute(insert(File), fresh)
+        for chunk in _chunks([facts["sha256"] for facts in fresh]):
+            found = session.execute(select(File.sha256, File.id).where(File.sha256.in_(chunk)))
+            known.update({sha: file_id for sha, file_id in found})
+    ids = []
+    for item in items:
+        if item.hashes is not None:
+            ids.append(known[item.hashes.sha256])
+        else:  # nothing readable: a File of its own, with only its size and why
+            row = File(**_file_facts(item))
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+    return ids
+
+
+def write_batch(
+    session: Session, actor: Actor, source_id: int, matcher: Matcher, items: list[Hashed]
+) -> None:
+    """Files, their matches and their instances for one batch, with one audit entry."""
+    file_ids = _file_ids(session, items)
+    hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
+    matches = match_files(session, hashed_ids, matcher)
+    session.execute(
+        insert(FileInstance),
+        [
+            {
+                "file_id": file_id,
+                "source_id": source_id,
+                "path": item.member.path,
+                "modified_at": item.member.modified_at,
+                "created_at": item.member.created_at,
+                "accessed_at": item.member.accessed_at,
+                "deleted": item.member.deleted,
+                "carved": item.member.carved,
+                "extension_mismatch": item.extension_mismatch,
+            }
+            for file_id, item in zip(file_ids, items, strict=True)
+        ],
+    )
+    audit.append(
+        session,
+        actor,
+        "triage.batch",
+        "source",
+        source_id,
+        {
+            "files": len(items),
+            "first_path": items[0].member.path,
+            "last_path": items[-1].member.path,
+            "matches_written": matches,
+            "errors": sum(1 for item in items if item.error),
+        },
+    )
+
+
+# --- reading back: counts and series ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    file_id: int
+    found: FoundFile
+
+
+def found_files(session: Session, source_id: int) -> list[InstanceRow]:
+    """Every FileInstance of the source as the count rules see it."""
+    rows = session.execute(
+        select(File.id, File.size_bytes, File.mime, File.error)
+        .join(FileInstance, FileInstance.file_id == File.id)
+        .where(FileInstance.source_id == source_id)
+    ).all()
+    kinds: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    file_ids = sorted({row[0] for row in rows})
+    for chunk in _chunks(file_ids):
+        for file_id, match_kind, set_kind in session.execute(
+            select(Match.file_id, Match.kind, HashSet.kind)
+            .join(HashSet, HashSet.id == Match.hash_set_id)
+            .where(Match.file_id.in_(chunk))
+        ):
+            kinds[file_id].add((set_kind, match_kind))
+    result = []
+    for file_id, size, mime, error in rows:
+        matched = kinds.get(file_id, set())
+        result.append(
+            InstanceRow(
+                file_id,
+                FoundFile(
+                    size_bytes=size or 0,
+                    mime=mime,
+                    failed=error is not None,
+                    exact_alert=("alert", "exact") in matched,
+                    exact_ignorable=("ignorable", "exact") in matched,
+                    near=any(kind in ("near", "video") for _, kind in matched),
+                ),
+            )
+        )
+    return result
+
+
+def series_count(session: Session, source_id: int) -> int:
+    return len(session.scalars(select(Series.id).where(Series.source_id == source_id)).all())
+
+
+def write_series(
+    session: Session,
+    actor: Actor,
+    source: Source,
+    instances: list[InstanceRow],
+) -> list[SeriesGroup]:
+    """Group this source's unknown images into Series and mark the source complete.
+
+    Runs in the same transaction as the completion mark, so it happens exactly once.
+    """
+    unknown_ids = sorted(
+        {row.file_id for row in instances if row.found.category == "unknown_image"}
+    )
+    candidates: list[SeriesCandidate] = []
+    key_to_id: dict[str, int] = {}
+    for chunk in _chunks(unknown_ids):
+        for file_id, sha, pdq, quality, make, model, serial in session.execute(
+            select(
+                File.id,
+                File.sha256,
+                File.pdq,
+                File.pdq_quality,
+                File.exif_make,
+                File.exif_model,
+                File.exif_serial,
+            ).where(File.id.in_(chunk))
+        ):
+            key = sha or f"file:{file_id:012d}"
+            key_to_id[key] = file_id
+            candidates.append(SeriesCandidate(key, pdq, quality, make, model, serial))
+    groups = group_series(candidates)
+    session.execute(delete(Series).where(Series.source_id == source.id))
+    for group in groups:
+        series = Series(
+            label=group.label[:200],
+            case_id=source.case_id,
+            source_id=source.id,
+            camera_serial=group.camera_serial,
+            reasons="\n".join(group.reasons),
+        )
+        session.add(series)
+        session.flush()
+        session.execute(
+            insert(SeriesFile),
+            [{"series_id": series.id, "file_id": key_to_id[key]} for key in group.keys],
+        )
+        audit.append(
+            session,
+            actor,
+            "series.create",
+            "series",
+            series.id,
+            {"label": series.label, "files": len(group.keys), "reasons": list(group.reasons)},
+        )
+    source.status = "complete"
+    return groups
