@@ -13,6 +13,7 @@ Subjects, by construction:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,7 +55,7 @@ def populate(store: Store) -> Ids:
             row = Source(
                 kind=kind,
                 original_name=name,
-                sha256=f"{abs(hash(name)):064x}"[:64],
+                sha256=hashlib.sha256(name.encode()).hexdigest(),
                 size_bytes=100,
                 case_id=case.id,
                 agency_id=agency_id,

@@ -174,6 +174,10 @@ def verify_package(directory: Path, expected_manifest_sha256: str | None = None)
     present = {p.name for p in directory.iterdir()} - {MANIFEST_NAME}
     for extra in sorted(present - set(listed)):
         problems.append(f"{extra} is not listed in the manifest")
+        if (directory / extra).is_file():
+            problem = media_problem(extra, (directory / extra).read_bytes())
+            if problem:
+                problems.append(problem)
     checked = 0
     for name, item in sorted(listed.items()):
         path = directory / name
