@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
 from vigil.formats.hashrecord import HashRecord
-from vigil.formats.vics import VicsCase, write_vics_cases
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import (
@@ -40,6 +39,8 @@ def export_case(store: Store, reference: str, output: Path, export_format: str =
     """Write the case's files to ``output``; returns how many media were written."""
     if export_format not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {export_format!r}; choose from: vics")
+    from vigil.formats.vics import VicsCase, write_vics_cases
+
     store.require_initialised()
     if not output.parent.is_dir():
         raise UsageError(f"no such directory: {output.parent}")
