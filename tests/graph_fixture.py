@@ -38,16 +38,22 @@ def fixture_network() -> NetworkInput:
     # The admin posts in the forum and sends known files to everyone in the IRC room.
     for n in range(1, 11):
         t += timedelta(minutes=1)
-        interactions.append(Interaction("post", 101, (), "forum/board", n, t))
         interactions.append(
-            Interaction("file_transfer", 201, tuple(200 + i for i in range(2, 11)), "irc/#r", n, t)
+            Interaction("file_transfer", 101, (), "forum/board", n, t, is_send=True)
+        )
+        interactions.append(
+            Interaction(
+                "file_transfer", 201, tuple(200 + i for i in range(2, 11)), "irc/#r", n, t, True
+            )
         )
     # Distributors 2 and 3 send DMs to every collector.
     for sender in (202, 203):
         for n in range(11, 16):
             for target in collectors:
                 t += timedelta(minutes=1)
-                interactions.append(Interaction("file_transfer", sender, (target,), None, n, t))
+                interactions.append(
+                    Interaction("file_transfer", sender, (target,), None, n, t, True)
+                )
     # Collectors chat a little.
     for i in range(4, 10):
         t += timedelta(minutes=1)
@@ -56,9 +62,9 @@ def fixture_network() -> NetworkInput:
     # The producer sends series files to distributor 2 first; 2 passes one on.
     for n in (900, 901, 902):
         t += timedelta(minutes=1)
-        interactions.append(Interaction("file_transfer", 210, (202,), None, n, t))
+        interactions.append(Interaction("file_transfer", 210, (202,), None, n, t, True))
     t += timedelta(minutes=1)
-    interactions.append(Interaction("file_transfer", 202, (204,), None, 900, t))
+    interactions.append(Interaction("file_transfer", 202, (204,), None, 900, t, True))
     # A stranger with no subject writes once to the admin's chat account.
     interactions.append(Interaction("message", 399, (301,), None, None, t))
     holdings = [Holding(10, n) for n in (900, 901, 902)] + [Holding(1, n) for n in range(1, 21)]

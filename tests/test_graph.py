@@ -54,12 +54,15 @@ def test_a_dm_to_several_people_is_one_send() -> None:
             AccountInfo(30, "chat", "c", 3),
         ],
         interactions=[
-            Interaction("file_transfer", 10, (20,), None, 5),
-            Interaction("file_transfer", 10, (30,), None, 5),
+            Interaction("file_transfer", 10, (20,), None, 5, is_send=True, send_key="m1"),
+            Interaction("file_transfer", 10, (30,), None, 5, is_send=True, send_key="m1"),
+            Interaction("file_transfer", 10, (30,), None, None, is_send=True, send_key="m2"),
+            Interaction("message", 10, (30,), None, None),
         ],
     )
     tally = tally_subjects(data)[1]
-    assert tally.files_sent == 1
+    assert tally.files_sent == 2  # m1 once, and m2 whose source named no hash
+    assert tally.distinct_files == {5}
     assert tally.recipients == {20, 30}
 
 

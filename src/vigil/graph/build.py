@@ -61,6 +61,8 @@ def node_of_account(data: NetworkInput) -> dict[int, str]:
 def _send_key(interaction_index: int, data: NetworkInput) -> tuple[object, ...]:
     """One DM to three people is three events but one send: group them back."""
     item = data.interactions[interaction_index]
+    if item.send_key is not None:
+        return ("send", item.send_key, item.file_id)
     if item.room is not None or not item.targets:
         return ("event", interaction_index)
     return (item.actor, item.occurred_at, item.file_id, item.kind)
@@ -79,20 +81,23 @@ def tally_subjects(data: NetworkInput) -> dict[int, Tally]:
         tally = tallies.get(subject) if subject is not None else None
         if tally is not None and item.room:
             tally.rooms.add(item.room)
-        if item.file_id is None or not item.is_send:
+        if not item.is_send:
             continue
-        for target in item.targets:
-            target_subject = owner.get(target)
-            if target_subject is not None:
-                received[item.file_id].add(target_subject)
+        if item.file_id is not None:
+            for target in item.targets:
+                target_subject = owner.get(target)
+                if target_subject is not None:
+                    received[item.file_id].add(target_subject)
         if tally is None:
             continue
         key = _send_key(index, data)
         if key not in seen_sends:
             seen_sends.add(key)
             tally.files_sent += 1
-        tally.distinct_files.add(item.file_id)
         tally.recipients.update(t for t in item.targets if t != item.actor)
+        if item.file_id is None:
+            continue  # a send whose source named no hash counts as a send only
+        tally.distinct_files.add(item.file_id)
         fact = facts.get(item.file_id)
         if fact is not None and fact.alert:
             tally.alert_files.add(item.file_id)
@@ -135,7 +140,7 @@ def build_subject_graph(data: NetworkInput) -> SubjectGraph:
         sender = position[sender_key]
         if item.room:
             room_members[item.room].add(sender)
-        weight = TRANSFER_WEIGHT_PER_FILE if item.file_id is not None else MESSAGE_WEIGHT
+        weight = TRANSFER_WEIGHT_PER_FILE if item.is_send else MESSAGE_WEIGHT
         for target in item.targets:
             target_key = node_of.get(target)
             if target_key is None or target_key == sender_key:

@@ -26,6 +26,7 @@ PATH_COST = {
     "in_room": 2.0,
     "sent_file": 2.5,
     "held": 2.5,
+    "reported_file": 2.5,
 }
 
 
@@ -83,11 +84,16 @@ def build_evidence_graph(
             edge(actor, node(f"room:{item.room}", "room", item.room), "in_room", item.occurred_at)
         if item.file_id is not None:
             node(f"file:{item.file_id}", "file", str(item.file_id))
-            edge(actor, f"file:{item.file_id}", "sent_file", item.occurred_at)
+            edge(
+                actor,
+                f"file:{item.file_id}",
+                "sent_file" if item.is_send else "reported_file",
+                item.occurred_at,
+            )
         for target in item.targets:
             if target not in accounts or target == item.actor:
                 continue
-            kind = "sent_files" if item.file_id is not None else "messaged"
+            kind = "sent_files" if item.is_send else "messaged"
             edge(actor, f"account:{target}", kind, item.occurred_at)
             if item.room:
                 edge(f"account:{target}", f"room:{item.room}", "in_room", item.occurred_at, 0)
@@ -133,6 +139,7 @@ def describe_edge(graph: ig.Graph, edge_id: int, forward: bool = True) -> str:
         "in_room": (f"was active {count} times in", "is a room where this was active"),
         "sent_file": (f"sent {count} times the file", "is a file sent by"),
         "held": ("held on a seized device the file", "was found on a seized device of"),
+        "reported_file": ("was reported by a provider for the file", "was reported with"),
     }
     return texts[e["kind"]][0 if forward else 1] + dates
 

@@ -59,8 +59,10 @@ class Interaction:
     room: str | None = None
     file_id: int | None = None
     occurred_at: datetime | None = None
-    is_send: bool = True
-    """False for a file named in a provider report: evidence of holding, not a send."""
+    is_send: bool = False
+    """A file send (contract B); False for messages and for provider-reported uploads."""
+    send_key: str | None = None
+    """Names the send action, so a DM to three people (three events) is one send."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Accounts are ``username`` selectors with a platform; a subject owns the accounts its
 ``SubjectSelector`` rows name. Events become interactions: a DM's target, or an IRC DCC
-SEND's ``extra["recipients"]``. Files named in provider reports are evidence of holding, not
-sends (contract B counts only IRC, chat and forum sends). Files found on a seized device
+SEND's ``extra["recipients"]``. Only ``file_transfer`` events are sends (ingest writes exactly
+contract B's sends so, one per target for a DM, the send action named in ``extra["send"]``);
+provider-reported files are ``upload`` events: evidence, not sends. Files found on a seized device
 belong to the subject whose device it is: the device's Source names it in ``extra`` (a
 ``subject_id``, or a ``device`` id that is one of the subject's ``device`` selectors).
 """
@@ -40,8 +41,7 @@ from vigil.store.models import (
     SubjectSelector,
 )
 
-PROVIDER_SOURCE_KINDS = frozenset({"cybertip"})
-SEND_EVENT_KINDS = frozenset({"file_transfer", "upload", "post", "message"})
+SEND_EVENT_KIND = "file_transfer"  # exactly contract B's sends; provider files are "upload"
 CONTACT_OFFENCE_WORDS = ("enticement", "molestation", "trafficking", "contact", "sextortion")
 
 
@@ -69,13 +69,17 @@ def _recipients(extra: dict[str, Any] | None) -> tuple[int, ...]:
     return tuple(int(v) for v in values if isinstance(v, int) or str(v).isdigit())
 
 
+def _send_key(event: Event) -> str | None:
+    send = (event.extra or {}).get("send")
+    return f"{event.source_id}:{send}" if send is not None else None
+
+
 def load_network_input(session: Session) -> NetworkInput:
     owner, accounts = subject_accounts(session)
     subjects = [
         SubjectInfo(s.id, s.label, s.role)
         for s in session.scalars(select(Subject).order_by(Subject.id))
     ]
-    source_kind = dict(session.execute(select(Source.id, Source.kind)).all())
     interactions: list[Interaction] = []
     file_ids: set[int] = set()
     for event in session.scalars(select(Event).order_by(Event.id)):
@@ -83,7 +87,6 @@ def load_network_input(session: Session) -> NetworkInput:
             continue
         platform = accounts[event.actor_id].platform
         targets = (event.target_id,) if event.target_id is not None else _recipients(event.extra)
-        provider = source_kind.get(event.source_id) in PROVIDER_SOURCE_KINDS
         interactions.append(
             Interaction(
                 kind=event.kind,
@@ -92,7 +95,8 @@ def load_network_input(session: Session) -> NetworkInput:
                 room=f"{platform}/{event.room}" if event.room else None,
                 file_id=event.file_id,
                 occurred_at=event.occurred_at,
-                is_send=not provider and event.kind in SEND_EVENT_KINDS,
+                is_send=event.kind == SEND_EVENT_KIND,
+                send_key=_send_key(event),
             )
         )
         if event.file_id is not None:
