@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES, rule_for

@@ -247,14 +247,23 @@ def merge_subjects(store: Store, first_id: int, second_id: int) -> int:
             raise UsageError("a victim's subject is never merged with a suspect's")
         if not a_accounts or not b_accounts:
             raise UsageError("both subjects need an account to merge")
-        _record(
-            session,
-            actor,
-            a_accounts[0],
-            b_accounts[0],
-            "confirm",
-            f"merge of subject {second_id} into {first_id}",
-        )
+        note = f"merge of subject {second_id} into {first_id}"
+        _record(session, actor, a_accounts[0], b_accounts[0], "confirm", note)
+        # an earlier reject across the two subjects is overruled by this merge
+        by_id = {s.id: s for s in (*a_accounts, *b_accounts)}
+        a_ids, b_ids = {a.id for a in a_accounts}, {b.id for b in b_accounts}
+        rejects = session.scalars(select(LinkDecision).where(LinkDecision.decision == "reject"))
+        for decision in rejects.all():
+            ends = {decision.selector_a_id, decision.selector_b_id}
+            if ends & a_ids and ends & b_ids:
+                _record(
+                    session,
+                    actor,
+                    by_id[decision.selector_a_id],
+                    by_id[decision.selector_b_id],
+                    "confirm",
+                    note,
+                )
         held = set(
             session.scalars(
                 select(SubjectSelector.selector_id).where(SubjectSelector.subject_id == first_id)
