@@ -202,11 +202,10 @@ class _Run:
             )
             self.hashed += 1
             if self.progress is not None:
-                size = hashes.size_bytes if hashes else 0
-                self.progress(1, size)
-        if len(self.pending) >= self.batch_files or (
-            time.monotonic() - self.last_flush >= FLUSH_SECONDS
-        ):
+                self.progress(1, hashes.size_bytes if hashes else 0)
+            if len(self.pending) >= self.batch_files:
+                self._flush()
+        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
             self._flush()
 
     def _flush(self) -> None:

@@ -1,0 +1,278 @@
+"""Triage end to end on a small seized folder: counts, rows, series, re-runs, export, CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.cli_runner import run_cli
+from tests.test_evidence import fat_image
+from tests.triage_support import jpeg, near_copy, tar_bytes, vics_media, zip_bytes
+from vigil.formats.vics import VicsFormat
+from vigil.hashing import hash_stream
+from vigil.store.audit import verify_chain
+from vigil.store.models import (
+    AuditEntry,
+    File,
+    FileInstance,
+    Match,
+    Series,
+    SeriesFile,
+    Source,
+)
+from vigil.triage.summary import SUMMARY_KEYS
+from vigil.workflows.hashsets import import_hash_set
+from vigil.workflows.triage import triage
+
+SERIAL = "SN-4711"
+
+
+@dataclass
+class Device:
+    root: Path
+    alert_set: Path
+    ignorable_set: Path
+    files: dict[str, bytes]  # every file triage must find (archive members too) -> content
+    series_sha256: set[str]
+
+
+def _entry(data: bytes, media_id: int) -> dict:
+    hashes = hash_stream(io.BytesIO(data), "x")
+    entry = {"MediaID": media_id, "Category": 1, "MD5": hashes.md5, "SHA1": hashes.sha1}
+    if hashes.pdq:
+        entry["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": hashes.pdq}]
+    return entry
+
+
+def build_device(tmp_path: Path) -> Device:
+    """A folder with known, near, ignorable, series, unrelated, broken and renamed files."""
+    known, known_in_zip, original = jpeg(1), jpeg(3), jpeg(2)
+    series = [jpeg(seed, serial=SERIAL) for seed in (10, 11, 12)]
+    readme = b"Sample Suite 2.1 readme\n"
+    truncated = jpeg(30)
+    truncated = truncated[: len(truncated) * 2 // 5]
+    inner_tar = tar_bytes({"u.jpg": jpeg(22)})
+    backup = zip_bytes(
+        {
+            "photos/k2.jpg": known_in_zip,
+            "photos/list.txt": b"old laptop\n",
+            "old/inner.tar": inner_tar,
+        }
+    )
+    top = {
+        "Pictures/k1.jpg": known,
+        "Downloads/near.jpg": near_copy(original),
+        "Program Files/readme.txt": readme,
+        "DCIM/100CAM/IMG_0010.JPG": series[0],
+        "DCIM/100CAM/IMG_0011.JPG": series[1],
+        "DCIM/100CAM/IMG_0012.JPG": series[2],
+        "Pictures/misc/u20.jpg": jpeg(20),
+        "Pictures/misc/u21.jpg": jpeg(21),
+        "Pictures/broken.jpg": truncated,
+        "Documents/empty.dat": b"",
+        "Documents/notes.txt": jpeg(40),  # a picture that lies about what it is
+        "Downloads/backup.zip": backup,
+    }
+    root = tmp_path / "device"
+    for relative, data in top.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    files = dict(top)
+    files["Downloads/backup.zip!/photos/k2.jpg"] = known_in_zip
+    files["Downloads/backup.zip!/photos/list.txt"] = b"old laptop\n"
+    files["Downloads/backup.zip!/old/inner.tar"] = inner_tar
+    files["Downloads/backup.zip!/old/inner.tar!/u.jpg"] = jpeg(22)
+    alert = vics_media(
+        [_entry(known, 1), _entry(known_in_zip, 2), _entry(original, 3)], tmp_path / "alert.json"
+    )
+    ignorable = vics_media([_entry(readme, 9)], tmp_path / "ignorable.json")
+    return Device(root, alert, ignorable, files, {hashlib.sha256(d).hexdigest() for d in series})
+
+
+EXPECTED = {
+    "files": 16,
+    "images": 11,
+    "videos": 0,
+    "known_alert_files": 2,  # k1 and the zip's k2
+    "known_ignorable_files": 1,  # readme.txt
+    "near_match_files": 1,  # the resized copy of a known picture
+    "unknown_image_files": 8,  # 3 series + u20, u21, broken, notes.txt, u.jpg in the tar
+    "series": 1,
+    "errors": 1,  # the truncated JPEG
+}
+
+
+def import_sets(store, device: Device) -> None:
+    import_hash_set(store, "vics", device.alert_set, name="alert", kind="alert")
+    import_hash_set(store, "vics", device.ignorable_set, name="good", kind="ignorable")
+
+
+def row_counts(store) -> dict[str, int]:
+    with store.reading() as session:
+        return {
+            model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (File, FileInstance, Match, Series, SeriesFile, Source)
+        }
+
+
+def test_triage_counts_rows_and_series_on_both_databases(store, tmp_path):
+    device = build_device(tmp_path)
+    import_sets(store, device)
+
+    result = triage(store, device.root, "CASE-1", jobs=1, batch_files=5)
+
+    counts = result.summary.as_dict()
+    assert list(counts) == list(SUMMARY_KEYS)
+    assert {k: counts[k] for k in EXPECTED} == EXPECTED
+    assert counts["bytes"] == sum(len(data) for data in device.files.values())
+    with store.reading() as session:
+        instances = {
+            fi.path: (fi, f)
+            for fi, f in session.execute(
+                select(FileInstance, File).join(File, File.id == FileInstance.file_id)
+            )
+        }
+        assert set(instances) == set(device.files)
+        for path, data in device.files.items():
+            assert instances[path][1].sha256 == hashlib.sha256(data).hexdigest(), path
+        mismatched = {path for path, (fi, _) in instances.items() if fi.extension_mismatch}
+        assert "Documents/notes.txt" in mismatched
+        assert "Pictures/k1.jpg" not in mismatched
+        assert instances["Pictures/broken.jpg"][1].error
+        assert instances["DCIM/100CAM/IMG_0010.JPG"][1].exif_serial == SERIAL
+        source = session.get_one(Source, result.source_id)
+        assert (source.status, source.kind) == ("complete", "evidence")
+        (series,) = session.scalars(select(Series)).all()
+        assert series.camera_serial == SERIAL
+        assert f"3 images share camera serial {SERIAL}" in series.reasons
+        members = set(
+            session.scalars(
+                select(File.sha256)
+                .join(SeriesFile, SeriesFile.file_id == File.id)
+                .where(SeriesFile.series_id == series.id)
+            )
+        )
+        assert members == device.series_sha256
+        assert verify_chain(session).ok
+        assert session.scalar(select(func.count()).where(AuditEntry.action == "triage.batch")) == -(
+            -16 // 5
+        )
+
+    before = row_counts(store)
+    again = triage(store, device.root, "CASE-1", jobs=1)
+    assert {k: again.summary.as_dict()[k] for k in EXPECTED} == EXPECTED
+    assert row_counts(store) == before
+
+
+def test_parallel_jobs_give_the_same_rows_as_one(sqlite_store, tmp_path):
+    device = build_device(tmp_path)
+    import_sets(sqlite_store, device)
+
+    result = triage(sqlite_store, device.root, "CASE-1", jobs=2, batch_files=3)
+
+    assert {k: result.summary.as_dict()[k] for k in EXPECTED} == EXPECTED
+    assert result.hashed_files == 16
+
+
+def test_the_same_content_twice_is_one_file_and_two_instances(sqlite_store, tmp_path):
+    root = tmp_path / "twins"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(jpeg(5))
+    (root / "copy of a.jpg").write_bytes(jpeg(5))
+
+    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+
+    assert (result.summary.files, result.summary.unknown_image_files) == (2, 2)
+    assert row_counts(sqlite_store)["File"] == 1
+    assert result.summary.series == 0  # one picture found twice is not a series
+
+
+def test_fat_image_triage_records_the_deleted_file(sqlite_store, tmp_path):
+    image = fat_image(tmp_path)
+
+    result = triage(sqlite_store, image, "CASE-1", jobs=1)
+
+    assert result.summary.files == 3
+    with sqlite_store.reading() as session:
+        flags = dict(session.execute(select(FileInstance.path, FileInstance.deleted)).all())
+    assert flags["hello.txt"] is False and flags["DCIM/photo.jpg"] is False
+    deleted = [path for path, gone in flags.items() if gone]
+    assert len(deleted) == 1 and deleted[0].lower().endswith("one.txt")
+
+
+def test_escaping_member_is_reported_and_its_archive_counts_as_an_error(sqlite_store, tmp_path):
+    root = tmp_path / "ev"
+    root.mkdir()
+    (root / "a.zip").write_bytes(zip_bytes({"../../evil.txt": b"x", "ok.txt": b"ok"}))
+
+    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+
+    assert [r.path for r in result.refusals] == ["a.zip!/../../evil.txt"]
+    assert (result.summary.files, result.summary.errors) == (2, 1)
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_export_case_round_trips_through_the_vics_parser(sqlite_store, tmp_path):
+    device = build_device(tmp_path)
+    import_sets(sqlite_store, device)
+    triage(sqlite_store, device.root, "CASE-1", jobs=1)
+    out = tmp_path / "case.json"
+
+    result = run_cli("export", "case", "CASE-1", "--format", "vics", "-o", str(out))
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(out.read_text())["@odata.context"].endswith("#Cases")
+    records = list(VicsFormat().read(out))
+    assert {r.sha256 for r in records} == {
+        hashlib.sha256(data).hexdigest() for data in device.files.values()
+    }
+    by_sha = {r.sha256: r for r in records}
+    known = by_sha[hashlib.sha256(device.files["Pictures/k1.jpg"]).hexdigest()]
+    assert known.category == "1"
+    assert known.md5 == hashlib.md5(device.files["Pictures/k1.jpg"]).hexdigest()
+    assert {r.series for r in records if r.series} and all(
+        by_sha[sha].series for sha in device.series_sha256
+    )
+
+
+def test_cli_summary_json_has_exactly_the_contract_keys(sqlite_store, tmp_path):
+    root = tmp_path / "ev"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(jpeg(7))
+    out = tmp_path / "summary.json"
+
+    result = run_cli(
+        "triage", str(root), "--case", "CASE-1", "--jobs", "1", "--summary-json", str(out)
+    )
+
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(out.read_text())
+    assert list(summary) == list(SUMMARY_KEYS)
+    assert (summary["files"], summary["images"], summary["unknown_image_files"]) == (1, 1, 1)
+    assert "unknown_image_files" in result.stdout and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda tmp: [str(tmp / "missing"), "--case", "CASE-1"], "no such file or directory"),
+        (lambda tmp: [str(tmp), "--case", "NO-SUCH-CASE"], "no case 'NO-SUCH-CASE'"),
+        (lambda tmp: [str(tmp / "noise.bin"), "--case", "CASE-1"], "not a folder"),
+        (lambda tmp: [str(tmp), "--case", "CASE-1", "--jobs", "0"], "--jobs must be"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(sqlite_store, tmp_path, make_args, message):
+    (tmp_path / "noise.bin").write_bytes(bytes(range(256)) * 64)
+
+    result = run_cli("triage", *make_args(tmp_path))
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert row_counts(sqlite_store)["FileInstance"] == 0
