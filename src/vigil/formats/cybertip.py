@@ -210,8 +210,8 @@ class _ReportReader:
         if internet is not None:
             summary["internet_details"] = to_data(internet)
         unknown = _unknown(report, _REPORT_KNOWN)
-        if unknown:
-            summary["unknown"] = unknown
+        if unknown:  # the person's own unknown elements go in "unknown"
+            summary["report_unknown"] = unknown
         reported = [
             self._person(p, ROLE_REPORTED, incident_at, None, summary)
             for p in report.findall("personOrUserReported")

@@ -84,10 +84,19 @@ class _LogReader:
         text, fell_back = decode_text(read_bytes(self.document), parsed.name, latin1_fallback=True)
         if fell_back:
             parsed.warnings.append("not UTF-8: read as latin-1")
-        for number, line in enumerate(text.splitlines(), start=1):
+        lines = text.splitlines()
+        cut_short = bool(text) and not text.endswith(("\n", "\r"))
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            self._line(line, f"line {number}")
+            try:
+                self._line(line, f"line {number}")
+            except BadInput:
+                if not (cut_short and number == len(lines)) or self.day is None:
+                    raise
+                # A client that crashed leaves its last line cut short: keep the rest.
+                parsed.warnings.append(f"line {number}: last line cut short, skipped")
+                continue
             parsed.records += 1
         if self.day is None:
             raise UnsupportedFormat(
