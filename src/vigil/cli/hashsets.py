@@ -51,6 +51,7 @@ def hashset_import(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("import", total=None, name=name)
         result = import_hash_set(
