@@ -169,13 +169,14 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
             MatchQuery(md5=md5, sha1=sha1, sha256=sha256, pdq=pdq, video_frames=video)
             for _, md5, sha1, sha256, pdq, video in files
         ]
-        existing = set(
-            session.execute(
+        existing = {
+            (file_id, entry_id, kind)
+            for file_id, entry_id, kind in session.execute(
                 select(Match.file_id, Match.hash_entry_id, Match.kind).where(
                     Match.file_id.in_(chunk)
                 )
-            ).tuples()
-        )
+            )
+        }
         rows = []
         for (file_id, *_), results in zip(files, matcher.match_many(queries), strict=True):
             for result in results:
