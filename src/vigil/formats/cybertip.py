@@ -155,13 +155,25 @@ def to_data(element: etree._Element) -> Any:
     return data
 
 
+def _texts(element: etree._Element | None) -> dict[str, str | None]:
+    """The stripped text of each child, first occurrence of a tag wins: one pass, then dict
+    lookups (``findtext`` per field was the parser's hottest line)."""
+    texts: dict[str, str | None] = {}
+    if element is None:
+        return texts
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in texts:
+            text = child.text
+            texts[tag] = (text.strip() or None) if text else None
+    return texts
+
+
 def _text(element: etree._Element | None, path: str) -> str | None:
     if element is None:
         return None
-    found = element.find(path)
-    if found is None or found.text is None:
-        return None
-    return found.text.strip() or None
+    found = element.findtext(path)
+    return (found.strip() or None) if found else None
 
 
 def _unknown(element: etree._Element, known: set[str]) -> dict[str, Any]:
@@ -197,10 +209,11 @@ class _ReportReader:
 
     def read(self) -> None:
         report = self.report
-        incident_at = self._time(_text(report, "incidentSummary/incidentDateTime"))
+        incident = _texts(report.find("incidentSummary"))
+        incident_at = self._time(incident.get("incidentDateTime"))
         summary = {
             "report_id": self.report_id,
-            "incident_type": _text(report, "incidentSummary/incidentType"),
+            "incident_type": incident.get("incidentType"),
             "incident_at": incident_at.isoformat() if incident_at else None,
         }
         reporter = report.find("reporter")
@@ -246,20 +259,22 @@ class _ReportReader:
         context_extra: dict[str, Any],
     ) -> tuple[AccountRef | None, SelectorRef | None]:
         parsed, where = self.parsed, self.where
-        service = _text(element, "espService") or default_service or self.options.platform
+        fields = _texts(element)
+        service = fields.get("espService") or default_service or self.options.platform
         if service and role == ROLE_REPORTED:
             self.providers.add(service)
-        esp_id = _text(element, "espIdentifier")
-        username = _text(element, "screenName") or esp_id
+        esp_id = fields.get("espIdentifier")
+        username = fields.get("screenName") or esp_id
         country = _text(element, "estimatedLocation/countryCode")
         person = element.find("personOrUserReportedPerson")
-        names = [_text(person, "firstName"), _text(person, "lastName")]
+        person_fields = _texts(person)
+        names = [person_fields.get("firstName"), person_fields.get("lastName")]
         extra: dict[str, Any] = {**context_extra, "role": role}
         if any(names):
             extra["name"] = " ".join(n for n in names if n)
         if country:
             extra["country"] = country.upper()
-        if display := _text(element, "displayName"):
+        if display := fields.get("displayName"):
             extra["display_name"] = display
         if person is not None and (address := person.find("address")) is not None:
             extra["address"] = to_data(address)
@@ -291,7 +306,7 @@ class _ReportReader:
         for device in element.findall("deviceId"):
             if device.text and device.text.strip():
                 seen(selector(parsed, "device", device.text, where))
-        if profile := _text(element, "profileUrl"):
+        if profile := fields.get("profileUrl"):
             seen(selector(parsed, "url", profile, where))
         last_ip = None
         for capture in element.findall("ipCaptureEvent"):
@@ -306,14 +321,15 @@ class _ReportReader:
         context: str,
         selector_extra: dict[str, Any],
     ) -> SelectorRef | None:
-        raw = _text(capture, "ipAddress")
+        fields = _texts(capture)
+        raw = fields.get("ipAddress")
         if raw is None:
             return None
         ip = selector(self.parsed, "ip", raw, self.where)
-        at = self._time(_text(capture, "dateTime"))
-        proxy_text = (_text(capture, "possibleProxy") or "").lower()
+        at = self._time(fields.get("dateTime"))
+        proxy_text = (fields.get("possibleProxy") or "").lower()
         proxy = True if proxy_text == "true" else False if proxy_text == "false" else None
-        event_name = _text(capture, "eventName")
+        event_name = fields.get("eventName")
         more = {"possible_proxy": proxy, "event_name": event_name}
         self.parsed.seen(ip, account, at, context, role=role, extra={**selector_extra, **more})
         if role != ROLE_VICTIM:
@@ -334,6 +350,7 @@ class _ReportReader:
         recipients: list[AccountRef | None],
     ) -> None:
         where = f"{self.where} fileDetails {number}"
+        fields = _texts(details)
         hashes: dict[str, str] = {}
         other_hashes: dict[str, str] = {}
         for element in details.findall("originalFileHash"):
@@ -369,15 +386,15 @@ class _ReportReader:
                 hashes.get("md5"),
                 hashes.get("sha1"),
                 hashes.get("sha256"),
-                name=_text(details, "originalFileName"),
+                name=fields.get("originalFileName"),
             )
             if hashes
             else None
         )
         extra: dict[str, Any] = {
             "report_id": self.report_id,
-            "file_id": _text(details, "fileId"),
-            "file_name": _text(details, "originalFileName"),
+            "file_id": fields.get("fileId"),
+            "file_name": fields.get("originalFileName"),
             "intended_recipients": [r.username for r in recipients if r is not None],
         }
         for tag in ("fileAnnotations", "industryClassification"):

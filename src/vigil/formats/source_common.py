@@ -12,6 +12,7 @@ JSONL and CSV must be UTF-8: a non-UTF-8 byte is ``BadInput`` naming the line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
 from vigil.identity.selectors import SelectorError, normalise
+
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceDocument]:
@@ -111,6 +114,6 @@ def clean_hash(raw: object, length: int, source: str, location: str) -> str | No
     if raw is None or raw == "":
         return None
     text = str(raw).strip().lower()
-    if len(text) != length or any(ch not in "0123456789abcdef" for ch in text):
+    if len(text) != length or _HEX.fullmatch(text) is None:
         raise BadInput(f"not a {length}-hex-digit hash: {raw!r}", source=source, location=location)
     return text

@@ -8,12 +8,11 @@ per table. Nothing here commits: ``workflows.ingest`` owns the transaction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
@@ -82,6 +81,7 @@ class SourceWriter:
         self.common = {"source_id": source_id, "case_id": case_id, "agency_id": actor.agency_id}
         self.cache = cache
         self.specs: dict[SelectorKey, tuple[str, str, str]] = {}  # key -> platform, value, display
+        self.ids: dict[SelectorKey, int] = {}
         self.file_ids: list[int] = []
         self.counts = WriteCounts()
 
@@ -101,13 +101,12 @@ class SourceWriter:
         if key not in self.specs:
             self.specs[key] = (ref.platform, ref.value, ref.display)
 
-    def _resolve_selectors(self) -> None:
-        missing = [key for key in self.specs if self.cache.get(key) is None]
-        by_kind: dict[str, list[SelectorKey]] = {}
-        for key in missing:
-            by_kind.setdefault(key[0], []).append(key)
-        for kind, keys in by_kind.items():
-            values = sorted({key[2] for key in keys})
+    def _lookup_selectors(self, keys: list[SelectorKey]) -> None:
+        by_kind: dict[str, set[str]] = {}
+        for key in keys:
+            by_kind.setdefault(key[0], set()).add(key[2])
+        for kind, value_set in by_kind.items():
+            values = sorted(value_set)
             for start in range(0, len(values), CHUNK):
                 rows = self.session.execute(
                     select(Selector.id, Selector.platform, Selector.value).where(
@@ -116,28 +115,43 @@ class SourceWriter:
                 )
                 for row in rows:
                     self.cache.ids.setdefault((kind, row.platform.casefold(), row.value), row.id)
-        new_keys = [key for key in missing if self.cache.get(key) is None]
-        if not new_keys:
+
+    def _resolve_selectors(self) -> None:
+        """Every wanted selector's id: from the cache, the store, or a new row.
+
+        New rows go in with one executemany and are read back by value: ``INSERT …
+        RETURNING`` in parameter order falls back to one statement per row on SQLite.
+        """
+        self.ids = {}
+        missing = []
+        for key in self.specs:
+            found = self.cache.get(key)
+            if found is None:
+                missing.append(key)
+            else:
+                self.ids[key] = found
+        if not missing:
             return
-        rows = [
-            {
-                "kind": key[0],
-                "platform": self.specs[key][0],
-                "value": self.specs[key][1],
-                "display": self.specs[key][2][:500],
-            }
-            for key in new_keys
-        ]
-        ids = self.session.scalars(
-            insert(Selector).returning(Selector.id, sort_by_parameter_order=True), rows
-        ).all()
-        self.cache.ids.update(zip(new_keys, ids, strict=True))
-        self.counts.selectors_new += len(ids)
+        self._lookup_selectors(missing)
+        new_keys = [key for key in missing if key not in self.cache.ids]
+        if new_keys:
+            rows = [
+                {
+                    "kind": key[0],
+                    "platform": self.specs[key][0],
+                    "value": self.specs[key][1],
+                    "display": self.specs[key][2][:500],
+                }
+                for key in new_keys
+            ]
+            self.session.execute(Selector.__table__.insert(), rows)
+            self._lookup_selectors(new_keys)
+            self.counts.selectors_new += len(new_keys)
+        for key in missing:
+            self.ids[key] = self.cache.ids[key]
 
     def _id(self, key: SelectorKey) -> int:
-        found = self.cache.get(key)
-        assert found is not None, key
-        return found
+        return self.ids[key]
 
     # --- files -------------------------------------------------------------------------
 
@@ -199,14 +213,33 @@ class SourceWriter:
             unique = list({u["id"]: u for u in updates}.values())
             self.session.execute(update(File), unique)
         if new_rows:
-            ids = self.session.scalars(
-                insert(File).returning(File.id, sort_by_parameter_order=True),
+            self.session.execute(
+                File.__table__.insert(),
                 [{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")} for row in new_rows],
-            ).all()
-            for row, new_id in zip(new_rows, ids, strict=True):
-                row["id"] = new_id
-            self.counts.files_new += len(ids)
+            )
+            self._read_back_file_ids(new_rows)
+            self.counts.files_new += len(new_rows)
         return {key: row["id"] for key, row in chosen.items()}
+
+    def _read_back_file_ids(self, new_rows: list[dict[str, Any]]) -> None:
+        """Ids of rows just inserted: by SHA-256, else by the hash that keyed them (newest)."""
+        for column in HASH_COLUMNS:
+            wanted = {
+                row[column]: row
+                for row in new_rows
+                if row["id"] is None
+                and row[column]
+                and all(not row[c] for c in HASH_COLUMNS[: HASH_COLUMNS.index(column)])
+            }
+            values = sorted(wanted)
+            for start in range(0, len(values), CHUNK):
+                query = select(File.id, getattr(File, column)).where(
+                    getattr(File, column).in_(values[start : start + CHUNK])
+                )
+                for earlier in HASH_COLUMNS[: HASH_COLUMNS.index(column)]:
+                    query = query.where(getattr(File, earlier).is_(None))
+                for file_id, value in self.session.execute(query.order_by(File.id)):
+                    wanted[value]["id"] = file_id
 
     # --- the whole source --------------------------------------------------------------
 
@@ -242,18 +275,20 @@ class SourceWriter:
             context: str,
             extra: dict[str, Any] | None,
         ) -> None:
-            extra_key = json.dumps(extra, sort_keys=True, default=str) if extra else ""
-            key = (selector_id, account_id, context, extra_key)
+            # Repeats without extra data (a nick on every line) merge into one sighting with
+            # the earliest time; a sighting with extra data (a report's) is its own fact.
+            key = (selector_id, account_id, context, id(extra) if extra else None)
             row = merged.get(key)
             if row is None:
-                merged[key] = {
+                merged[key] = row = {
                     **self.common,
                     "selector_id": selector_id,
                     "account_id": account_id,
                     "seen_at": seen_at,
                     "context": context,
-                    "extra": extra,
                 }
+                if extra:
+                    row["extra"] = extra
             elif seen_at is not None and (row["seen_at"] is None or seen_at < row["seen_at"]):
                 row["seen_at"] = seen_at
 
@@ -293,7 +328,7 @@ class SourceWriter:
         self.counts.accounts = len(accounts_seen)
         rows = list(merged.values())
         if rows:
-            self.session.execute(insert(Sighting), rows)
+            bulk_insert(self.session, Sighting, rows)
         self.counts.sightings = len(rows)
 
     def _account_rows(
@@ -330,16 +365,32 @@ class SourceWriter:
                 extra["recipients"] = [self._id(account_key(a)) for a in event.room_recipients]
             elif event.kind == "file_transfer" and event.room is not None:
                 extra["recipients"] = []
+            if extra:
+                base["extra"] = extra
             if event.targets:
                 for target in event.targets:
-                    rows.append(
-                        {**base, "target_id": self._id(account_key(target)), "extra": extra or None}
-                    )
+                    rows.append({**base, "target_id": self._id(account_key(target))})
             else:
-                rows.append({**base, "extra": extra or None})
+                rows.append(base)
         if rows:
-            self.session.execute(insert(Event), rows)
+            bulk_insert(self.session, Event, rows)
         self.counts.events = len(rows)
+
+
+def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Core executemany, one statement per shape of row.
+
+    The ORM's bulk insert leaves out ``None`` values, which splits a mixed batch into many
+    small statements; Core binds ``None`` as NULL, except that a JSON column would store the
+    JSON ``null``. So rows are built with an ``extra`` key only when they have extra data,
+    and those without go in a second statement that leaves the column NULL.
+    """
+    table = model.__table__
+    with_extra = [row for row in rows if "extra" in row]
+    without_extra = [row for row in rows if "extra" not in row]
+    for group in (with_extra, without_extra):
+        if group:
+            session.execute(table.insert(), group)
 
 
 def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:
