@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from tests.cli_runner import run_cli
@@ -99,3 +100,11 @@ def test_hash_needs_no_database(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.stderr
     assert lines(result.stdout)[0]["md5"] == hashlib.md5(b"\x00\x01").hexdigest()
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_a_device_or_pipe_is_refused_instead_of_read_forever(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = run_cli("hash", str(pipe))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "not a regular file" in result.stderr

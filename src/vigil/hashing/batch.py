@@ -26,13 +26,17 @@ class HashOutcome:
 def list_files(paths: Iterable[Path]) -> list[Path]:
     """Every regular file under ``paths``, folders walked recursively in name order.
 
-    A path that does not exist is bad input, raised before any file is hashed. Symbolic
-    links to folders are not followed, so a link loop cannot make the walk endless.
+    A path that does not exist, or is a pipe or device, is bad input, raised before any
+    file is hashed. Inside folders, symbolic links to folders are not followed, so a link
+    loop cannot make the walk endless, and only regular files are listed.
     """
     roots = [Path(path) for path in paths]
     for root in roots:
-        if not root.exists() and not root.is_symlink():
+        if not root.exists():
             raise BadInput("no such file or directory", source=str(root))
+        if not (root.is_dir() or root.is_file()):
+            # A pipe or device could be read forever.
+            raise BadInput("not a regular file or folder", source=str(root))
     found: list[Path] = []
     for root in roots:
         if root.is_dir():

@@ -86,9 +86,9 @@ def describe(digests: Digests, media: MediaSource) -> FileHashes:
     frames: list[VideoFrame] | None = None
     if mime.startswith("image/") and mime not in _NOT_RASTER:
         try:
-            image = open_image(media)
-            exif = exif_from_image(image)
-            digest = pdq_of_opened(image)
+            with open_image(media) as image:
+                exif = exif_from_image(image)
+                digest = pdq_of_opened(image)
             pdq, quality = digest.pdq, digest.quality
         except ImageHashError as exc:
             error = str(exc)

@@ -91,8 +91,6 @@ def pdq_of_opened(image: Image.Image, *, fast: bool = True, upright: bool = True
             raise ImageHashError(
                 f"decompression bomb refused: {width}x{height} pixels would be decoded"
             )
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
         image.load()
         return pdq_from_image(ImageOps.exif_transpose(image) if upright else image)
     except ImageHashError:
