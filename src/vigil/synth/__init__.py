@@ -1,0 +1,12 @@
+"""Synthetic operation generator: a benign, invented world with its ground truth.
+
+Every other capability is tested against what this package writes: the input documents of
+DESIGN.md ("Formats") and `truth.json` (contract A of the helpers' brief). Everything is
+derived from one seed, so the same seed always gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from vigil.synth.generate import SCALES, SynthResult, generate
+
+__all__ = ["SCALES", "SynthResult", "generate"]

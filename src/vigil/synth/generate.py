@@ -1,0 +1,205 @@
+"""Compose the world, the media pool and every writer into one operation on disk.
+
+Written into a sibling `.partial` folder and moved into place at the end, so an interrupted
+run never leaves a half-written operation where a test or an analyst would read it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.errors import BadInput
+from vigil.synth.chatlog import write_chat
+from vigil.synth.cybertip import write_cybertip
+from vigil.synth.devices import (
+    HashSets,
+    choose_owners,
+    expected_counts,
+    plan_devices,
+    write_devices,
+)
+from vigil.synth.hashsets import write_hashsets
+from vigil.synth.irc import write_irc
+from vigil.synth.isp import write_isp
+from vigil.synth.ledger import Ledger
+from vigil.synth.phpbb import write_phpbb
+from vigil.synth.pool import build_pool
+from vigil.synth.truth import build_truth, write_truth
+from vigil.synth.world import Scale, build_world
+
+SCALES: dict[str, Scale] = {
+    "small": Scale(
+        "small",
+        suspects=60,
+        countries=8,
+        distributors=3,
+        producers=2,
+        victims=3,
+        devices=4,
+        esp_providers=2,
+        irc_rooms=2,
+        common_alias_pairs=2,
+        cgnat_groups=1,
+        families=1,
+        known_images=24,
+        near_duplicates=16,
+        unknown_images=30,
+        series_images=8,
+        traffic_days=14,
+    ),
+    "seed": Scale(
+        "seed",
+        suspects=700,
+        countries=35,
+        distributors=20,
+        producers=4,
+        victims=12,
+        devices=8,
+        esp_providers=3,
+        irc_rooms=5,
+        common_alias_pairs=6,
+        cgnat_groups=4,
+        families=3,
+        known_images=100,
+        near_duplicates=60,
+        unknown_images=160,
+        series_images=10,
+        traffic_days=60,
+    ),
+    "large": Scale(
+        "large",
+        suspects=3000,
+        countries=40,
+        distributors=60,
+        producers=8,
+        victims=30,
+        devices=10,
+        esp_providers=3,
+        irc_rooms=6,
+        common_alias_pairs=10,
+        cgnat_groups=8,
+        families=6,
+        known_images=200,
+        near_duplicates=120,
+        unknown_images=300,
+        series_images=12,
+        traffic_days=120,
+    ),
+}
+STEPS = [
+    "world",
+    "media",
+    "forum",
+    "irc",
+    "chat",
+    "cybertip",
+    "isp",
+    "hashsets",
+    "devices",
+    "truth",
+]
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    out: Path
+    truth_path: Path
+    persons: int
+    devices: int
+    sources: int
+    seconds: float
+
+
+def _prepare(out: Path) -> Path:
+    if out.exists() and any(out.iterdir()) and not (out / "truth.json").exists():
+        raise BadInput(
+            f"{out} is not empty and holds no earlier synthetic operation; "
+            "choose an empty or new folder"
+        )
+    partial = out.parent / f".{out.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def generate(
+    out: Path, seed: int = 1, scale: str = "small", step: Callable[[str], None] | None = None
+) -> SynthResult:
+    """Write a whole synthetic operation for `seed` at `scale` into `out`."""
+    if scale not in SCALES:
+        raise BadInput(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    started = time.perf_counter()
+    report = step or (lambda _name: None)
+    settings = SCALES[scale]
+    work = _prepare(out)
+    try:
+        report("world")
+        world = build_world(seed, settings)
+        persons = world.persons
+        report("media")
+        producers = [p for p in persons if p.role == "producer"]
+        pool = build_pool(seed, settings, producers)
+        circulating, series = pool.circulating(), pool.series
+        ledger = Ledger()
+        days = settings.traffic_days
+        report("forum")
+        write_phpbb(work, persons, circulating, series, seed, days, ledger)
+        report("irc")
+        write_irc(work, persons, circulating, series, seed, settings.irc_rooms, days, ledger)
+        report("chat")
+        write_chat(work, persons, circulating, series, seed, days, ledger)
+        report("cybertip")
+        write_cybertip(work, persons, world.esp_platforms, circulating, series, seed, days, ledger)
+        report("isp")
+        write_isp(work, persons, world.isps, world.false_friends, seed, ledger)
+        report("hashsets")
+        hashset_entries: list[dict[str, object]] = []
+        write_hashsets(work, pool.known, pool.ignorable, seed, hashset_entries)
+        report("devices")
+        plans = plan_devices(seed, pool, choose_owners(world.suspects(), settings.devices))
+        write_devices(work, plans)
+        sets = HashSets(
+            alert={h for m in pool.known for h in (m.md5, m.sha1, m.sha256)},
+            ignorable={h for m in pool.ignorable for h in (m.md5, m.sha1, m.sha256)},
+            alert_pdqs=[m.pdq for m in pool.known if m.pdq],
+        )
+        media = pool.by_sha256()
+        devices = [
+            {
+                "id": plan.id,
+                "person": plan.person.id,
+                "path": f"devices/{plan.id}",
+                "expected": expected_counts(work / "devices" / plan.id, media, sets),
+            }
+            for plan in plans
+        ]
+        report("truth")
+        truth = build_truth(
+            seed,
+            scale,
+            persons,
+            ledger,
+            hashset_entries,
+            world.false_friends,
+            devices,
+            pool.series_truth,
+        )
+        write_truth(work, truth)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    work.rename(out)
+    return SynthResult(
+        out,
+        out / "truth.json",
+        len(persons),
+        len(plans),
+        len(ledger.sources),
+        time.perf_counter() - started,
+    )

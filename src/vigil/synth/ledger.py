@@ -1,0 +1,79 @@
+"""What the writers actually put on disk, so truth is computed from the documents themselves."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from vigil.synth.model import Account, Person, Send
+
+FILLER = [
+    "hey all",
+    "night all",
+    "check your DMs",
+    "back later",
+    "anyone around?",
+    "brb",
+    "thanks",
+    "cheers",
+    "ok",
+    "same here",
+    "lol",
+    "good morning",
+    "sounds good",
+    "see you",
+    "link is down",
+    "try again later",
+    "new stuff soon",
+    "who is on tonight?",
+    "got it",
+    "server was slow today",
+    "welcome",
+    "read the rules first",
+    "moving to the other room",
+]
+OPERATION_START = datetime(2006, 2, 6, 18, 0, tzinfo=UTC)
+
+
+@dataclass
+class Ledger:
+    sources: list[dict[str, object]] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
+    selectors: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    accounts_written: set[tuple[str, str]] = field(default_factory=set)
+
+    def selector(self, person: Person, kind: str, value: str | None) -> None:
+        if value:
+            self.selectors.setdefault(person.id, set()).add((kind, value))
+
+    def account(self, account: Account) -> None:
+        self.accounts_written.add((account.platform, account.username.casefold()))
+
+    def source(self, fmt: str, path: str, platform: str | None) -> None:
+        self.sources.append({"format": fmt, "path": path, "platform": platform})
+
+
+def moment(rng: random.Random, days: int) -> datetime:
+    """A random evening minute within the operation's period."""
+    return OPERATION_START + timedelta(days=rng.randrange(days), minutes=rng.randrange(0, 330))
+
+
+def accounts_on(persons: list[Person], platform: str) -> list[tuple[Person, Account]]:
+    return [(p, a) for p in persons for a in p.accounts if a.platform == platform]
+
+
+def pick_files(
+    rng: random.Random, person: Person, circulating: list, series: dict, count: int
+) -> list:
+    """What this person passes on: producers lead with their own series."""
+    chosen = []
+    own = [
+        m for items in series.values() for m in items if person.camera and m.camera == person.camera
+    ]
+    for _ in range(count):
+        if own and rng.random() < 0.6:
+            chosen.append(rng.choice(own))
+        else:
+            chosen.append(rng.choice(circulating))
+    return chosen

@@ -1,0 +1,197 @@
+"""A phpBB 3 board as a SQLite file: the tables and columns DESIGN.md names, phpbb_ prefix.
+
+The admin registers first (user_id 2, as on a fresh board). The optional `sha256` column of
+phpbb_attachments is filled, as forensic exports do; each attachment is one file send.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+from vigil.synth.ledger import FILLER, OPERATION_START, Ledger, accounts_on, moment, pick_files
+from vigil.synth.model import MediaFile, Person, Send
+from vigil.synth.world import FORUM_PLATFORM
+
+SCHEMA = """
+CREATE TABLE phpbb_config (config_name TEXT PRIMARY KEY, config_value TEXT NOT NULL,
+    is_dynamic INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE phpbb_users (user_id INTEGER PRIMARY KEY, user_type INTEGER NOT NULL DEFAULT 0,
+    group_id INTEGER NOT NULL DEFAULT 2, username TEXT NOT NULL, username_clean TEXT NOT NULL,
+    user_email TEXT NOT NULL DEFAULT '', user_ip TEXT NOT NULL DEFAULT '',
+    user_regdate INTEGER NOT NULL DEFAULT 0, user_lastvisit INTEGER NOT NULL DEFAULT 0,
+    user_posts INTEGER NOT NULL DEFAULT 0, user_timezone TEXT NOT NULL DEFAULT 'UTC');
+CREATE TABLE phpbb_forums (forum_id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL DEFAULT 0,
+    forum_name TEXT NOT NULL, forum_desc TEXT NOT NULL DEFAULT '');
+CREATE TABLE phpbb_topics (topic_id INTEGER PRIMARY KEY, forum_id INTEGER NOT NULL,
+    topic_title TEXT NOT NULL, topic_poster INTEGER NOT NULL, topic_time INTEGER NOT NULL,
+    topic_first_post_id INTEGER NOT NULL DEFAULT 0, topic_replies INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE phpbb_posts (post_id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL,
+    forum_id INTEGER NOT NULL, poster_id INTEGER NOT NULL, poster_ip TEXT NOT NULL,
+    post_time INTEGER NOT NULL, post_subject TEXT NOT NULL, post_text TEXT NOT NULL,
+    post_attachment INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE phpbb_attachments (attach_id INTEGER PRIMARY KEY, post_msg_id INTEGER NOT NULL,
+    topic_id INTEGER NOT NULL, in_message INTEGER NOT NULL DEFAULT 0, poster_id INTEGER NOT NULL,
+    is_orphan INTEGER NOT NULL DEFAULT 0, physical_filename TEXT NOT NULL,
+    real_filename TEXT NOT NULL, download_count INTEGER NOT NULL DEFAULT 0,
+    extension TEXT NOT NULL, mimetype TEXT NOT NULL, filesize INTEGER NOT NULL,
+    filetime INTEGER NOT NULL, sha256 TEXT);
+"""
+FORUMS = ["Announcements", "General chat", "Photo exchange", "Requests", "Tech help"]
+SITENAME = FORUM_PLATFORM
+
+
+def write_phpbb(
+    out: Path,
+    persons: list[Person],
+    circulating: list[MediaFile],
+    series: dict[str, list[MediaFile]],
+    seed: int,
+    days: int,
+    ledger: Ledger,
+) -> None:
+    rng = random.Random(f"{seed}:phpbb")
+    path = out / "forum" / "phpbb.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    members = sorted(accounts_on(persons, FORUM_PLATFORM), key=lambda pa: pa[0].role != "admin")
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(SCHEMA)
+        db.executemany(
+            "INSERT INTO phpbb_config VALUES (?, ?, 0)",
+            [
+                ("sitename", SITENAME),
+                ("site_desc", "A place to talk about hobbies"),
+                ("board_timezone", "UTC"),
+                ("version", "3.0.4"),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO phpbb_forums (forum_id, forum_name) VALUES (?, ?)",
+            list(enumerate(FORUMS, start=1)),
+        )
+        users = []
+        for user_id, (person, account) in enumerate(members, start=2):
+            account.account_id = str(user_id)
+            registered = OPERATION_START.timestamp() - rng.randint(0, 200) * 86400
+            users.append(
+                (
+                    user_id,
+                    3 if person.role == "admin" else 0,
+                    5 if person.role == "admin" else 2,
+                    account.username,
+                    account.username.lower(),
+                    account.email or "",
+                    account.ip or "",
+                    int(registered),
+                )
+            )
+            ledger.account(account)
+            ledger.selector(person, "email", account.email)
+            ledger.selector(person, "ip", account.ip)
+        db.executemany(
+            "INSERT INTO phpbb_users (user_id, user_type, group_id, username, "
+            "username_clean, user_email, user_ip, user_regdate) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?)",
+            users,
+        )
+        _posts(db, rng, members, circulating, series, days, ledger)
+        db.commit()
+    finally:
+        db.close()
+    ledger.source("phpbb", str(path.relative_to(out)), SITENAME)
+
+
+def _posts(
+    db: sqlite3.Connection,
+    rng: random.Random,
+    members: list,
+    circulating: list,
+    series: dict,
+    days: int,
+    ledger: Ledger,
+) -> None:
+    topics, posts, attachments = [], [], []
+    for person, account in members:
+        own_topics = {"admin": 3, "distributor": 2, "producer": 1}.get(
+            person.role, int(rng.random() < 0.3)
+        )
+        for _ in range(own_topics):
+            topic_id = len(topics) + 1
+            forum_id = 1 if person.role == "admin" else rng.randint(2, len(FORUMS))
+            topics.append(
+                [
+                    topic_id,
+                    forum_id,
+                    f"{rng.choice(FILLER).capitalize()} ({topic_id})",
+                    int(account.account_id),
+                    0,
+                ]
+            )
+    thread_posts: list[tuple[int, int, object, object]] = []
+    for topic in topics:
+        author = next(pa for pa in members if pa[1].account_id == str(topic[3]))
+        repliers = [author, *rng.sample(members, min(len(members), rng.randint(1, 6)))]
+        for person, account in repliers:
+            thread_posts.append((topic[0], topic[1], person, account))
+    for person, account in members:  # everyone posts at least once
+        topic = rng.choice(topics)
+        thread_posts.append((topic[0], topic[1], person, account))
+    timed = sorted(
+        ((moment(rng, days), index, item) for index, item in enumerate(thread_posts)),
+        key=lambda t: (t[0], t[1]),
+    )
+    first_post: dict[int, int] = {}
+    for post_id, (at, _, (topic_id, forum_id, person, account)) in enumerate(timed, start=1):
+        first_post.setdefault(topic_id, post_id)
+        ip = rng.choice(person.ips) if rng.random() < 0.2 else account.ip
+        ledger.selector(person, "ip", ip)
+        count = {"distributor": 0.5, "producer": 0.5}.get(person.role, 0.05)
+        files = pick_files(
+            rng, person, circulating, series, rng.randint(1, 3) if rng.random() < count else 0
+        )
+        posts.append(
+            (
+                post_id,
+                topic_id,
+                forum_id,
+                int(account.account_id),
+                ip,
+                int(at.timestamp()),
+                f"Re: topic {topic_id}",
+                rng.choice(FILLER),
+                int(bool(files)),
+            )
+        )
+        for media in files:
+            extension = media.name.rsplit(".", 1)[-1].lower()
+            attachments.append(
+                (
+                    len(attachments) + 1,
+                    post_id,
+                    topic_id,
+                    int(account.account_id),
+                    f"{int(account.account_id)}_{rng.getrandbits(64):016x}",
+                    media.name,
+                    extension,
+                    media.mime or "image/jpeg",
+                    media.size_bytes,
+                    int(at.timestamp()),
+                    media.sha256,
+                )
+            )
+            ledger.sends.append(Send(FORUM_PLATFORM, account.username, media.sha256, (), at))
+    db.executemany(
+        "INSERT INTO phpbb_topics (topic_id, forum_id, topic_title, topic_poster, "
+        "topic_time, topic_first_post_id) VALUES (?, ?, ?, ?, ?, ?)",
+        [(t[0], t[1], t[2], t[3], 0, first_post.get(t[0], 0)) for t in topics],
+    )
+    db.executemany("INSERT INTO phpbb_posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", posts)
+    db.executemany(
+        "INSERT INTO phpbb_attachments (attach_id, post_msg_id, topic_id, poster_id, "
+        "physical_filename, real_filename, extension, mimetype, filesize, filetime, "
+        "sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        attachments,
+    )
