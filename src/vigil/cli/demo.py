@@ -1,0 +1,87 @@
+"""`vigil demo`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from vigil.cli.app import state
+from vigil.cli.output import console, err_console, print_table
+from vigil.store.db import DEFAULT_URL
+from vigil.workflows.demo import DemoResult, run_demo
+
+
+def demo(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("demo"), "--out", help="Folder for everything the demo makes."),
+    seed: int = typer.Option(1, "--seed"),
+    scale: str = typer.Option("seed", "--scale", help="small, seed (about 700 suspects) or large."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", help="Processes for hashing."),
+) -> None:
+    """Generate a synthetic operation, run the whole pipeline, print the summary and report."""
+    db_url = state(ctx).db_url
+    chosen_url = None if db_url == DEFAULT_URL else db_url
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("demo", total=None)
+        result = run_demo(
+            out,
+            seed=seed,
+            scale=scale,
+            db_url=chosen_url,
+            jobs=jobs,
+            step=lambda name: progress.update(task, description=f"demo: {name}"),
+        )
+    print_summary(result)
+
+
+def print_summary(result: DemoResult) -> None:
+    figures = result.report.figures
+    print_table(
+        "Operation summary",
+        ["", "count"],
+        [
+            ["suspects", figures.suspects],
+            ["countries", figures.countries],
+            ["victims (from provider reports)", figures.victims],
+            ["accounts", figures.accounts],
+            ["sources ingested", figures.sources],
+            ["files", figures.files],
+            ["known alert files", figures.known_alert_files],
+            ["new files", figures.new_files],
+            ["series (children still to find)", figures.series],
+            ["file sends", figures.file_sends],
+            ["referral packages", len(result.referrals)],
+        ],
+    )
+    print_table(
+        "Top distributors",
+        ["rank", "subject", "country", "score", "files sent", "recipients"],
+        [
+            [
+                row.rank,
+                row.label,
+                row.country,
+                f"{row.score:.2f}",
+                row.files_distributed,
+                row.recipients,
+            ]
+            for row in result.report.distributors[:10]
+        ],
+    )
+    console.print(f"report: {result.paths.report}")
+    console.print(f"referral packages: {result.paths.referrals}")
+    console.print(f"database: {result.paths.database}")
+    console.print(f"done in {result.seconds:.0f} s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

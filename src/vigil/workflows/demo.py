@@ -1,0 +1,99 @@
+"""`vigil demo`: the story end to end on a synthetic operation.
+
+Synth writes an operation; the pipeline runs over it exactly as a unit would run it over real
+sources; every country gets its referral package; the operation report is written. The demo
+folder holds everything it made, so a second run starts clean only inside a folder that a
+demo made (marked by ``.vigil-demo``); any other non-empty folder is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.errors import UsageError
+from vigil.report.model import ReportData
+from vigil.store.db import Store
+from vigil.synth.generate import generate
+from vigil.workflows.operation import OperationResult, StepCallback, run_operation
+from vigil.workflows.refer import ReferralInfo, refer
+from vigil.workflows.report import write_report
+from vigil.workflows.setup import init_store, open_case
+
+DEMO_MARKER = ".vigil-demo"
+DEMO_CASE = "OP-DEMO"
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def operation(self) -> Path:
+        return self.root / "operation"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "vigil.db"
+
+    @property
+    def referrals(self) -> Path:
+        return self.root / "referrals"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    paths: DemoPaths
+    operation: OperationResult
+    referrals: list[ReferralInfo]
+    report: ReportData
+    seconds: float
+
+
+def prepare_demo_folder(root: Path) -> DemoPaths:
+    """Empty a folder an earlier demo made; refuse to touch anything else."""
+    if root.exists():
+        if not root.is_dir():
+            raise UsageError(f"{root} exists and is not a folder")
+        if any(root.iterdir()):
+            if not (root / DEMO_MARKER).exists():
+                raise UsageError(f"{root} is not empty and was not made by `vigil demo`")
+            shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARKER).write_text("made by vigil demo; deleted by the next run\n")
+    return DemoPaths(root)
+
+
+def run_demo(
+    root: Path,
+    *,
+    seed: int = 1,
+    scale: str = "seed",
+    db_url: str | None = None,
+    jobs: int = 2,
+    step: StepCallback | None = None,
+) -> DemoResult:
+    started = time.perf_counter()
+    announce = step or (lambda _name: None)
+    paths = prepare_demo_folder(root)
+    announce(f"synth: a {scale}-scale operation, seed {seed}")
+    generate(paths.operation, seed=seed, scale=scale)
+    store = Store(db_url or f"sqlite:///{paths.database}")
+    try:
+        announce("init")
+        init_store(store, "DEMO", "Demonstration unit", "CA")
+        open_case(store, DEMO_CASE, "Synthetic operation")
+        operation = run_operation(store, paths.operation, DEMO_CASE, jobs=jobs, step=announce)
+        announce("referral packages")
+        referrals = refer(store, paths.referrals)
+        announce("operation report")
+        report = write_report(store, paths.report)
+    finally:
+        store.dispose()
+    return DemoResult(paths, operation, referrals, report, time.perf_counter() - started)

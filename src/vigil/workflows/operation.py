@@ -1,0 +1,100 @@
+"""The whole pipeline over one synthetic operation, in the order the story runs.
+
+Hash sets first (so triage and ingest can match), then the seized devices, then every
+document, then identity resolution, countries and the network ranking. The operation folder's
+``truth.json`` says which files are which; nothing here reads the truth itself (persons,
+roles), only the manifest of what to import, triage and ingest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import BadInput
+from vigil.formats.source_records import ParseOptions
+from vigil.store.db import Store
+from vigil.workflows.countries import CountrySummary, assign_countries
+from vigil.workflows.hashsets import import_hash_set
+from vigil.workflows.ingest import ingest
+from vigil.workflows.network import NetworkResult, rank_network
+from vigil.workflows.resolve import ResolveResult, resolve
+from vigil.workflows.triage import TriageResult, triage
+
+StepCallback = Callable[[str], None]
+
+
+@dataclass
+class OperationResult:
+    hash_sets: int = 0
+    hash_entries: int = 0
+    triaged: list[tuple[str, TriageResult]] = field(default_factory=list)
+    ingested_sources: int = 0
+    resolved: ResolveResult | None = None
+    countries: CountrySummary | None = None
+    network: NetworkResult | None = None
+
+
+def read_manifest(operation_dir: Path) -> dict[str, Any]:
+    truth_path = operation_dir / "truth.json"
+    try:
+        manifest = json.loads(truth_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"not a synthetic operation folder: {exc}", source=str(truth_path)) from exc
+    for key in ("hashsets", "devices", "sources"):
+        if not isinstance(manifest.get(key), list):
+            raise BadInput(f"truth.json has no {key!r} list", source=str(truth_path))
+    return manifest
+
+
+def run_operation(
+    store: Store,
+    operation_dir: Path,
+    case_reference: str,
+    *,
+    jobs: int = 1,
+    step: StepCallback | None = None,
+) -> OperationResult:
+    """Import, triage, ingest, resolve, place and rank everything in ``operation_dir``."""
+    manifest = read_manifest(operation_dir)
+    result = OperationResult()
+    announce = step or (lambda _name: None)
+
+    for spec in manifest["hashsets"]:
+        announce(f"hash set {spec['name']}")
+        imported = import_hash_set(
+            store,
+            spec["format"],
+            operation_dir / spec["path"],
+            name=spec["name"],
+            kind=spec.get("kind"),
+        )
+        result.hash_sets += 1
+        result.hash_entries += imported.entries
+
+    for device in manifest["devices"]:
+        announce(f"triage {device['id']}")
+        triaged = triage(store, operation_dir / device["path"], case_reference, jobs=jobs)
+        result.triaged.append((device["id"], triaged))
+
+    for source in manifest["sources"]:
+        announce(f"ingest {source['format']} {source['path']}")
+        ingest(
+            store,
+            source["format"],
+            str(operation_dir / source["path"]),
+            case_reference,
+            ParseOptions(platform=source.get("platform")),
+        )
+        result.ingested_sources += 1
+
+    announce("resolve identities")
+    result.resolved = resolve(store)
+    announce("place subjects in countries")
+    result.countries = assign_countries(store)
+    announce("rank the network")
+    result.network = rank_network(store)
+    return result
