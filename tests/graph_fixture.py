@@ -75,4 +75,5 @@ def fixture_network() -> NetworkInput:
         interactions=interactions,
         holdings=holdings,
         contact_indicators={10: 1},
+        platform_roles={1: ["forum founder", "irc #r operator"]},
     )

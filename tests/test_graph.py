@@ -16,6 +16,7 @@ from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import export_graph
 from vigil.graph.model import AccountInfo, Interaction, NetworkInput, SubjectInfo
 from vigil.graph.rank import WEIGHTS, rank
+from vigil.workflows.network_input import venue_role
 
 
 def test_admin_then_distributors_then_producer_lead_the_ranking() -> None:
@@ -75,7 +76,8 @@ def test_scores_are_sums_of_explained_terms() -> None:
             assert term.points <= WEIGHTS[term.name]
         assert item.reasons
     admin = rank(fixture_network()).ranking[0]
-    assert admin.reasons[0].startswith("sent 20 files (10 distinct)")
+    assert admin.reasons[0] == "runs forum founder, irc #r operator: 27 of 27 points"
+    assert admin.reasons[1].startswith("sent 20 files (10 distinct)")
     assert any("PageRank" in reason for reason in admin.reasons)
 
 
@@ -138,3 +140,31 @@ def test_exports_round_trip(tmp_path: Path) -> None:
     assert {row["Entity Type"] for row in entities} == {"Person", "Account", "Location", "Document"}
     transfer = next(row for row in links if row["Link Type"] == "sent_files")
     assert transfer["Description"].startswith("sent ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "role"),
+    [
+        ({"platform_role": "Founder"}, "founder"),
+        ({"platform_role": "admin"}, "administrator"),
+        ({"platform_role": "member"}, None),
+        ({"user_type": 3}, "founder"),
+        ({"group_id": "5"}, "administrator"),
+        ({"group_id": 2, "user_type": 0}, None),
+        ({"mode": "+o"}, "operator"),
+        ({"modes": "@"}, "operator"),
+        ({"modes": "+v"}, None),
+        ({}, None),
+    ],
+)
+def test_venue_roles_read_from_account_sightings(
+    extra: dict[str, object], role: str | None
+) -> None:
+    assert venue_role(extra) == role
+
+
+def test_running_a_venue_lifts_a_small_sender_above_bigger_ones() -> None:
+    data = fixture_network()
+    data.platform_roles = {10: ["forum founder"]}
+    order = [r.subject_id for r in rank(data).ranking]
+    assert order.index(10) < order.index(3)

@@ -82,6 +82,8 @@ class NetworkInput:
     holdings: list[Holding] = field(default_factory=list)
     contact_indicators: dict[int, int] = field(default_factory=dict)
     """Per subject: how many provider reports flag a contact offence (e.g. enticement)."""
+    platform_roles: dict[int, list[str]] = field(default_factory=dict)
+    """Per subject: the venues it runs, e.g. "Lantern Board founder", "NightNet #x operator"."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class RankedSubject:
     alert_files: int
     new_files: int
     contact_indicators: int
+    platform_roles: list[str]
     reasons: list[str]
     terms: list[ScoreTerm]
 

@@ -3,9 +3,12 @@
 The score is out of 100 and is a sum of terms, each a figure scaled against the largest
 figure in this operation (log-scaled, so one prolific sender does not flatten everyone else)
 times the term's weight. Severity outweighs position: a coordinator acts first on whoever
-spreads known material to many people or is the first place new material appears, and
-network position breaks ties between people who look alike on those counts. Every term is
-kept with its raw figure and its points, so each score can be read back in words.
+spreads known material to many people or is the first place new material appears. Running
+a venue (a forum's founder or administrator, a channel operator) weighs as much as being the
+largest distributor, because taking that person down removes the venue for everyone, as the
+story's administrator was. Network position (PageRank, betweenness) breaks ties between
+people who look alike on those counts. Every term is kept with its raw figure and its
+points, so each score can be read back in words.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from vigil.graph.build import SubjectGraph, Tally, build_subject_graph, tally_su
 from vigil.graph.model import Community, NetworkInput, NetworkResult, RankedSubject, ScoreTerm
 
 WEIGHTS = {
-    "files_distributed": 25.0,
-    "recipients": 20.0,
-    "alert_files": 15.0,
-    "new_files": 15.0,
-    "contact": 10.0,
-    "pagerank": 10.0,
-    "betweenness": 5.0,
+    "files_distributed": 17.0,
+    "recipients": 13.0,
+    "alert_files": 11.0,
+    "new_files": 12.0,
+    "contact": 8.0,
+    "administers": 27.0,
+    "pagerank": 8.0,
+    "betweenness": 4.0,
 }
 EXACT_BETWEENNESS_MAX_NODES = 2000
 BETWEENNESS_SAMPLE_SOURCES = 500
@@ -113,6 +117,7 @@ def rank(data: NetworkInput, seed: int = 0) -> NetworkResult:
             "alert_files": len(tally.alert_files),
             "new_files": len(tally.new_files),
             "contact": data.contact_indicators.get(subject_id, 0),
+            "administers": len(data.platform_roles.get(subject_id, ())),
             "pagerank": measures.pagerank[i],
             "betweenness": measures.betweenness[i],
         }
@@ -123,7 +128,15 @@ def rank(data: NetworkInput, seed: int = 0) -> NetworkResult:
         tally = tallies.get(subject_id, Tally())
         i = index[f"subject:{subject_id}"]
         terms = [
-            _term(name, raw[subject_id][name], largest[name], tally, measures, i)
+            _term(
+                name,
+                raw[subject_id][name],
+                largest[name],
+                tally,
+                measures,
+                i,
+                data.platform_roles.get(subject_id, []),
+            )
             for name in WEIGHTS
         ]
         score = round(sum(term.points for term in terms), 2)
@@ -146,6 +159,7 @@ def rank(data: NetworkInput, seed: int = 0) -> NetworkResult:
                 alert_files=len(tally.alert_files),
                 new_files=len(tally.new_files),
                 contact_indicators=data.contact_indicators.get(subject_id, 0),
+                platform_roles=sorted(data.platform_roles.get(subject_id, [])),
                 reasons=reasons,
                 terms=terms,
             )
@@ -155,7 +169,13 @@ def rank(data: NetworkInput, seed: int = 0) -> NetworkResult:
 
 
 def _term(
-    name: str, value: float, largest: float, tally: Tally, measures: Measures, i: int
+    name: str,
+    value: float,
+    largest: float,
+    tally: Tally,
+    measures: Measures,
+    i: int,
+    roles: list[str],
 ) -> ScoreTerm:
     points = round(WEIGHTS[name] * _scaled(value, largest), 2)
     weight = f"{points:g} of {WEIGHTS[name]:g} points"
@@ -167,6 +187,7 @@ def _term(
         "alert_files": f"held or sent {int(value)} known alert files: {weight}",
         "new_files": (f"first seen with {int(value)} new (uncatalogued or series) files: {weight}"),
         "contact": f"{int(value)} provider reports indicate a contact offence: {weight}",
+        "administers": f"runs {', '.join(sorted(roles)) or 'no venue'}: {weight}",
         "pagerank": f"PageRank {value:.4f} (files flow to them from many): {weight}",
         "betweenness": (
             f"betweenness {value:.4f} (bridges parts of the network, k-core "

@@ -42,6 +42,9 @@ from vigil.store.models import (
 )
 
 SEND_EVENT_KIND = "file_transfer"  # exactly contract B's sends; provider files are "upload"
+VENUE_ROLES = frozenset({"founder", "administrator", "admin", "owner", "operator"})
+PHPBB_FOUNDER_USER_TYPE = 3
+PHPBB_ADMINISTRATORS_GROUP_ID = 5  # the ADMINISTRATORS group of a default phpBB 3 install
 CONTACT_OFFENCE_WORDS = ("enticement", "molestation", "trafficking", "contact", "sextortion")
 
 
@@ -112,6 +115,7 @@ def load_network_input(session: Session) -> NetworkInput:
         interactions=interactions,
         holdings=holdings,
         contact_indicators=contact_indicators(session, owner),
+        platform_roles=platform_roles(session, owner, accounts),
     )
 
 
@@ -195,3 +199,46 @@ def contact_indicators(session: Session, owner: dict[int, int]) -> dict[int, int
         if subject_id is not None and any(w in incident for w in CONTACT_OFFENCE_WORDS):
             found[subject_id].add(str(extra.get("report_id")))
     return {subject_id: len(reports) for subject_id, reports in found.items()}
+
+
+def venue_role(extra: dict[str, Any]) -> str | None:
+    """The venue-running role an account sighting records, if any.
+
+    Read, in order: ``platform_role`` (founder, administrator, owner, operator); phpBB's
+    ``user_type`` 3 (founder) or ``group_id`` 5 (administrators); an IRC channel mode
+    (``mode``/``modes`` holding ``o`` or ``@``: channel operator).
+    """
+    role = str(extra.get("platform_role") or "").casefold()
+    if role in VENUE_ROLES:
+        return "administrator" if role == "admin" else role
+    if extra.get("user_type") in (PHPBB_FOUNDER_USER_TYPE, str(PHPBB_FOUNDER_USER_TYPE)):
+        return "founder"
+    if extra.get("group_id") in (PHPBB_ADMINISTRATORS_GROUP_ID, str(PHPBB_ADMINISTRATORS_GROUP_ID)):
+        return "administrator"
+    modes = str(extra.get("modes") or extra.get("mode") or "")
+    if "o" in modes or "@" in modes:
+        return "operator"
+    return None
+
+
+def platform_roles(
+    session: Session, owner: dict[int, int], accounts: dict[int, Selector]
+) -> dict[int, list[str]]:
+    """Per subject, the venues its accounts run, as "Platform role" (plus the room)."""
+    found: dict[int, set[str]] = defaultdict(set)
+    rows = session.execute(
+        select(Sighting.account_id, Sighting.extra).where(
+            Sighting.account_id.is_not(None), Sighting.selector_id == Sighting.account_id
+        )
+    )
+    for account_id, extra in rows:
+        subject_id = owner.get(account_id)
+        if subject_id is None or not extra:
+            continue
+        role = venue_role(extra)
+        if role is None:
+            continue
+        room = extra.get("room") or extra.get("channel")
+        venue = accounts[account_id].platform + (f" {room}" if room else "")
+        found[subject_id].add(f"{venue} {role}")
+    return {subject_id: sorted(roles) for subject_id, roles in found.items()}
