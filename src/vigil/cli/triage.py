@@ -19,8 +19,6 @@ from rich.text import Text
 
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_table
-from vigil.workflows.triage import DEFAULT_BATCH_FILES, triage
-from vigil.workflows.triage_export import export_case
 
 export_app = typer.Typer(help="Export a case in the field's formats.", no_args_is_help=True)
 REFUSALS_SHOWN = 20
@@ -48,9 +46,12 @@ def triage_command(
     summary_json: Path | None = typer.Option(
         None, "--summary-json", help="Also write the summary counts to this JSON file."
     ),
-    batch_files: int = typer.Option(DEFAULT_BATCH_FILES, "--batch-files", hidden=True),
+    batch_files: int | None = typer.Option(None, "--batch-files", hidden=True),
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
+    # Imported here so that other commands do not pay for the hashing and matching engines.
+    from vigil.workflows.triage import DEFAULT_BATCH_FILES, triage
+
     store = state(ctx).store()
     with Progress(
         SpinnerColumn(),
@@ -68,7 +69,14 @@ def triage_command(
             totals["bytes"] += size_bytes
             bar.update(task, advance=files, bytes=totals["bytes"])
 
-        result = triage(store, path, case, jobs=jobs, batch_files=batch_files, progress=advance)
+        result = triage(
+            store,
+            path,
+            case,
+            jobs=jobs,
+            batch_files=batch_files or DEFAULT_BATCH_FILES,
+            progress=advance,
+        )
     summary = result.summary.as_dict()
     if result.skipped_files:
         err_console.print(
@@ -100,6 +108,8 @@ def export_case_command(
     output: Path = typer.Option(..., "-o", "--output", help="File to write."),
 ) -> None:
     """Write a case's files (hashes and metadata, never media) as VICS 2.0 #Cases."""
+    from vigil.workflows.triage_export import export_case
+
     count = export_case(state(ctx).store(), reference, output, export_format)
     typer.echo(f"wrote {count} media of case {reference} to {output}")
 

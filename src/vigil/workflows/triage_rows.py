@@ -110,7 +110,8 @@ def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
                 known[sha] = file_id
     fresh = [by_sha[sha] for sha in by_sha if sha not in known]
     if fresh:
-        session.execute(insert(File), fresh)
+        # Core inserts (executemany): several times faster than the ORM's bulk path.
+        session.execute(File.__table__.insert(), fresh)
         for chunk in _chunks([facts["sha256"] for facts in fresh]):
             found = session.execute(select(File.sha256, File.id).where(File.sha256.in_(chunk)))
             known.update({sha: file_id for sha, file_id in found})
@@ -134,7 +135,7 @@ def write_batch(
     hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
     matches = match_files(session, hashed_ids, matcher)
     session.execute(
-        insert(FileInstance),
+        FileInstance.__table__.insert(),
         [
             {
                 "file_id": file_id,
