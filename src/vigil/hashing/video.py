@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import av
+import numpy as np
 
 from vigil.hashing.pdq import pdq_from_rgb
 
@@ -49,7 +50,7 @@ def hash_video(source: bytes | Path | BinaryIO) -> list[VideoFrame]:
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
-        container = av.open(str(source) if isinstance(source, Path) else source)
+        container = av.open(str(source) if isinstance(source, Path) else source, mode="r")
     except Exception as exc:  # FFmpeg and PyAV raise many types on crafted streams
         raise VideoHashError(f"cannot open video: {_reason(exc)}", frames) from exc
     try:
@@ -70,7 +71,9 @@ def hash_video(source: bytes | Path | BinaryIO) -> list[VideoFrame]:
     return frames
 
 
-def _hash_frames(container: av.container.InputContainer, stream: av.VideoStream, out: list) -> None:
+def _hash_frames(
+    container: av.container.InputContainer, stream: av.VideoStream, out: list[VideoFrame]
+) -> None:
     start_seconds: float | None = None
     next_second = 0.0
     for frame in container.decode(stream):
@@ -94,7 +97,7 @@ def _frame_seconds(frame: av.VideoFrame) -> float | None:
     return frame.time
 
 
-def _frame_rgb(frame: av.VideoFrame):  # -> np.ndarray
+def _frame_rgb(frame: av.VideoFrame) -> np.ndarray:
     longer = max(frame.width, frame.height)
     if longer > MAX_FRAME_SIDE_PX:
         scale = MAX_FRAME_SIDE_PX / longer
