@@ -276,3 +276,64 @@ def test_cli_bad_input_is_one_line_and_exit_2(sqlite_store, tmp_path, make_args,
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert row_counts(sqlite_store)["FileInstance"] == 0
+
+
+def test_bad_files_are_counted_and_the_run_goes_on(sqlite_store, tmp_path, monkeypatch):
+    import vigil.workflows.triage as triage_workflow
+    from vigil.errors import BadInput
+
+    root = tmp_path / "bad"
+    root.mkdir()
+    truncated = jpeg(50)[:1500]
+    files = {
+        "ok.jpg": jpeg(51),
+        "empty.dat": b"",
+        "locked.bin": b"cannot be read",
+        "bomb.zip": zip_bytes({"zeros.bin": bytes(8 << 20)}),
+        "renamed.txt": jpeg(52),
+        "truncated.jpg": truncated,
+    }
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    real_hash_file = triage_workflow.hash_file
+
+    def unreadable(path: Path):
+        if path.name == "locked.bin":
+            raise BadInput("cannot read: Permission denied", source=str(path))
+        return real_hash_file(path)
+
+    monkeypatch.setattr(triage_workflow, "hash_file", unreadable)
+
+    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+
+    counts = result.summary.as_dict()
+    assert (counts["files"], counts["errors"], counts["images"]) == (6, 3, 3)
+    assert counts["unknown_image_files"] == 3
+    assert counts["bytes"] == sum(len(data) for data in files.values())
+    assert [r.path for r in result.refusals] == ["bomb.zip"]
+    with sqlite_store.reading() as session:
+        by_path = {
+            path: row
+            for path, row in session.execute(
+                select(FileInstance.path, File).join(File, File.id == FileInstance.file_id)
+            )
+        }
+    assert by_path["locked.bin"].sha256 is None
+    assert "Permission denied" in by_path["locked.bin"].error
+    assert "decompression bomb" in by_path["bomb.zip"].error
+    assert (by_path["empty.dat"].mime, by_path["empty.dat"].error) == ("application/x-empty", None)
+    assert by_path["truncated.jpg"].error
+
+
+def test_cli_disk_image_without_the_extra_is_one_line(sqlite_store, tmp_path, monkeypatch):
+    from vigil.evidence import disk
+
+    image = tmp_path / "card.img"
+    image.write_bytes(bytes(1 << 16))
+    monkeypatch.setattr(disk, "pytsk3", None)
+
+    result = run_cli("triage", str(image), "--case", "CASE-1", "--jobs", "1")
+
+    assert result.exit_code == 2
+    assert "pip install 'vigil[disk]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
