@@ -14,7 +14,6 @@ rows and counts as an uninterrupted one. The summary is always recomputed from t
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 import time
@@ -26,7 +25,9 @@ from pathlib import Path
 
 from vigil.errors import BadInput, UsageError
 from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
-from vigil.hashing import FileHashes, hash_file, hash_stream
+from vigil.hashing import FileHashes, hash_file
+from vigil.hashing.digests import digest_bytes
+from vigil.hashing.files import describe
 from vigil.hashing.mime import extension_mismatch
 from vigil.matching import Matcher
 from vigil.store import audit
@@ -78,8 +79,9 @@ def _hash_job(job: _Job) -> tuple[FileHashes | None, str | None]:
     try:
         if job.local is not None:
             hashes = hash_file(Path(job.local))
-        else:
-            hashes = hash_stream(io.BytesIO(job.data or b""), job.name)
+        else:  # already in memory: the engine's own steps, without hash_stream's spool file
+            data = job.data or b""
+            hashes = describe(digest_bytes(data), data)
     except BadInput as exc:
         return None, str(exc)
     return hashes, hashes.error
