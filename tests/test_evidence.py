@@ -279,3 +279,22 @@ def test_disk_images_without_the_extra_say_how_to_install_it(tmp_path, monkeypat
     monkeypatch.setattr(disk_module, "pytsk3", None)
     with pytest.raises(BadInput, match=r"pip install 'vigil\[disk\]'"):
         open_evidence(image)
+
+
+def test_e01_image_is_read_through_libewf(tmp_path):
+    if shutil.which("ewfacquirestream") is None:  # ewf-tools is not in .ci/run's list yet
+        pytest.skip("needs ewfacquirestream (apt-get install ewf-tools) to build the E01")
+    raw = fat_image(tmp_path)
+    target = tmp_path / "card"
+    with raw.open("rb") as stdin:
+        subprocess.run(
+            ["ewfacquirestream", "-q", "-t", str(target), "-C", "c", "-D", "d", "-E", "1",
+             "-e", "examiner", "-N", "n"],
+            stdin=stdin, check=True, capture_output=True,
+        )  # fmt: skip
+
+    evidence, members = walk(tmp_path / "card.E01")
+
+    assert evidence.kind == "disk"
+    raw_listing = {(path, data, m.deleted) for path, data, m in walk(raw)[1]}
+    assert {(path, data, m.deleted) for path, data, m in members} == raw_listing
