@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,10 +58,9 @@ class AccountRef:
 
 
 @dataclass(frozen=True)
-class AccountDistribution:
-    selector_id: int
-    platform: str
-    username: str
+class Figures:
+    """Contract B's figures for one account or one subject."""
+
     files_sent: int
     distinct_files_sent: int
     distinct_recipients: int
@@ -68,19 +68,31 @@ class AccountDistribution:
     first_seen: datetime | None
     last_seen: datetime | None
 
+    @classmethod
+    def of(cls, tally: _Tally, names: dict[int, AccountRef]) -> dict[str, Any]:
+        return {
+            "files_sent": len(tally.sends),
+            "distinct_files_sent": len(tally.files),
+            "distinct_recipients": len(tally.recipients),
+            "recipients": _refs(tally.recipients, names),
+            "first_seen": tally.first,
+            "last_seen": tally.last,
+        }
+
 
 @dataclass(frozen=True)
-class SubjectDistribution:
+class AccountDistribution(Figures):
+    selector_id: int
+    platform: str
+    username: str
+
+
+@dataclass(frozen=True)
+class SubjectDistribution(Figures):
     subject_id: int
     label: str
     role: str
     accounts: list[AccountRef]
-    files_sent: int
-    distinct_files_sent: int
-    distinct_recipients: int
-    recipients: list[AccountRef]
-    first_seen: datetime | None
-    last_seen: datetime | None
 
 
 @dataclass(frozen=True)
@@ -152,15 +164,10 @@ def _account_row(
     selector_id: int, name: AccountRef, tally: _Tally, names: dict[int, AccountRef]
 ) -> AccountDistribution:
     return AccountDistribution(
-        selector_id,
-        name.platform,
-        name.username,
-        len(tally.sends),
-        len(tally.files),
-        len(tally.recipients),
-        _refs(tally.recipients, names),
-        tally.first,
-        tally.last,
+        selector_id=selector_id,
+        platform=name.platform,
+        username=name.username,
+        **Figures.of(tally, names),
     )
 
 
@@ -184,16 +191,11 @@ def _subjects(
                 total.absorb(tallies[account_id])
         rows.append(
             SubjectDistribution(
-                subject_id,
-                label,
-                role,
-                _refs(account_ids, names),
-                len(total.sends),
-                len(total.files),
-                len(total.recipients),
-                _refs(total.recipients, names),
-                total.first,
-                total.last,
+                subject_id=subject_id,
+                label=label,
+                role=role,
+                accounts=_refs(account_ids, names),
+                **Figures.of(total, names),
             )
         )
     rows.sort(key=lambda s: (-s.files_sent, s.subject_id))
