@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
-from ijson.common import ObjectBuilder
 
 from vigil.errors import BadInput
 from vigil.formats.hashrecord import (
@@ -147,7 +146,13 @@ def _write_atomically(path: Path, body: Any) -> None:
 
 
 def _media_objects(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield each media object, whichever version and shape; check the root as it streams."""
+    """Yield each media object, whichever version and shape.
+
+    A first, short pass reads events only up to the first item of ``value[]`` to check the
+    root and learn the shape; the second pass lets ijson's C backend build each media object
+    (at ``value.item`` or ``value.item.Media.item``), which is many times faster than
+    assembling objects from events in Python.
+    """
     source = str(path)
     with open_binary(path) as raw:
         head = raw.read(3)
@@ -156,11 +161,13 @@ def _media_objects(path: Path) -> Iterator[dict[str, Any]]:
         if head != UTF8_BOM:
             raw.seek(0)
         _expect_object(raw, source)
+        start = raw.tell()
         counter = _LineCounter(raw)
         try:
-            yield from _walk(
-                ijson.parse(counter, buf_size=READ_CHUNK_BYTES, use_float=True), source
-            )
+            items_prefix = _scan_shape(counter, source)
+            raw.seek(start)
+            counter.lines = 1
+            yield from ijson.items(counter, items_prefix, buf_size=READ_CHUNK_BYTES, use_float=True)
         except ijson.JSONError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
             raise BadInput(
@@ -188,50 +195,40 @@ def _expect_object(raw: BinaryIO, source: str) -> None:
     raw.seek(start)
 
 
-def _walk(events: Iterator[tuple[str, str, Any]], source: str) -> Iterator[dict[str, Any]]:
+def _scan_shape(handle: _LineCounter, source: str) -> str:
+    """Check the root up to the first item; return the ijson prefix of media objects."""
     version: str | None = None
     saw_value = False
-    item: ObjectBuilder | None = None
-    item_is_case = False
-    media: ObjectBuilder | None = None
+    shape = "value.item"
+    events = ijson.parse(handle, buf_size=READ_CHUNK_BYTES)
     for prefix, event, value in events:
         if prefix == "":
-            if event not in ("start_map", "map_key", "end_map"):
-                raise BadInput("not a VICS file: the root must be a JSON object", source=source)
+            if event == "end_map":
+                break
             continue
         if prefix in CONTEXT_KEYS and event == "string":
             version = CONTEXT_KEYS[prefix]
         elif prefix == "value":
-            if event not in ("start_array", "end_array"):
+            if event == "start_array":
+                saw_value = True
+            elif event == "end_array":
+                break
+            else:
                 raise BadInput("not a VICS file: value must be an array", source=source)
-            saw_value = True
-        elif prefix == "value.item.Media" or prefix.startswith("value.item.Media."):
-            if prefix == "value.item.Media.item" and event == "start_map":
-                media = ObjectBuilder()
-            if media is not None and prefix != "value.item.Media":
-                media.event(event, value)
-                if prefix == "value.item.Media.item" and event == "end_map":
-                    yield media.value
-                    media = None
         elif prefix == "value.item":
-            if event == "start_map":
-                item, item_is_case = ObjectBuilder(), False
-            elif item is None:
+            if event == "map_key":
+                if value == "Media":
+                    shape = "value.item.Media.item"
+                    break
+            elif event == "end_map":
+                break
+            elif event != "start_map":
                 raise BadInput("not a VICS file: value[] must hold objects", source=source)
-            if event == "map_key" and value == "Media":
-                item_is_case = True
-                continue
-            item.event(event, value)
-            if event == "end_map":
-                if not item_is_case:
-                    yield item.value
-                item = None
-        elif item is not None and prefix.startswith("value.item."):
-            item.event(event, value)
-    if version is None:
-        raise BadInput("not a VICS file: no odata.metadata or @odata.context", source=source)
     if not saw_value:
         raise BadInput("not a VICS file: no value[] array", source=source)
+    if version is None:  # OData puts its context first, so it is known by now
+        raise BadInput("not a VICS file: no odata.metadata or @odata.context", source=source)
+    return shape
 
 
 def media_record(media: Any, *, source: str, location: str) -> HashRecord:

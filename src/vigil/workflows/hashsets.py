@@ -206,18 +206,21 @@ def _insert_entries(
     records: Iterator[HashRecord],
     progress: Callable[[int], None] | None,
 ) -> int:
+    """Core executemany in batches: the ORM's per-row bookkeeping costs more than the parse."""
+    connection = session.connection()
+    statement = insert(HashEntry.__table__)
     count = 0
     batch: list[dict[str, Any]] = []
     for record in records:
         batch.append(_entry_row(hash_set_id, record))
         if len(batch) >= INSERT_BATCH:
-            session.execute(insert(HashEntry), batch)
+            connection.execute(statement, batch)
             count += len(batch)
             batch = []
             if progress:
                 progress(count)
     if batch:
-        session.execute(insert(HashEntry), batch)
+        connection.execute(statement, batch)
         count += len(batch)
     if progress:
         progress(count)
