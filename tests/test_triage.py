@@ -279,7 +279,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(sqlite_store, tmp_path, make_args,
 
 
 def test_bad_files_are_counted_and_the_run_goes_on(sqlite_store, tmp_path, monkeypatch):
-    import vigil.workflows.triage as triage_workflow
+    import vigil.workflows.triage_hashing as triage_hashing
     from vigil.errors import BadInput
 
     root = tmp_path / "bad"
@@ -295,14 +295,14 @@ def test_bad_files_are_counted_and_the_run_goes_on(sqlite_store, tmp_path, monke
     }
     for name, data in files.items():
         (root / name).write_bytes(data)
-    real_hash_file = triage_workflow.hash_file
+    real_hash_file = triage_hashing.hash_file
 
     def unreadable(path: Path):
         if path.name == "locked.bin":
             raise BadInput("cannot read: Permission denied", source=str(path))
         return real_hash_file(path)
 
-    monkeypatch.setattr(triage_workflow, "hash_file", unreadable)
+    monkeypatch.setattr(triage_hashing, "hash_file", unreadable)
 
     result = triage(sqlite_store, root, "CASE-1", jobs=1)
 
@@ -337,3 +337,39 @@ def test_cli_disk_image_without_the_extra_is_one_line(sqlite_store, tmp_path, mo
     assert result.exit_code == 2
     assert "pip install 'vigil[disk]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_file_that_crashes_its_worker_gets_digests_and_an_error(
+    sqlite_store, tmp_path, monkeypatch
+):
+    import os
+
+    import vigil.workflows.triage_hashing as triage_hashing
+
+    root = tmp_path / "crash"
+    root.mkdir()
+    files = {f"ok{i}.jpg": jpeg(60 + i) for i in range(5)}
+    files["crash.jpg"] = jpeg(70)
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    real_hash_file = triage_hashing.hash_file
+
+    def crashing(path: Path):  # runs in the forked workers, as a native decoder fault would
+        if path.name == "crash.jpg":
+            os._exit(70)
+        return real_hash_file(path)
+
+    monkeypatch.setattr(triage_hashing, "hash_file", crashing)
+
+    result = triage(sqlite_store, root, "CASE-1", jobs=2)
+
+    assert (result.summary.files, result.summary.images, result.summary.errors) == (6, 6, 1)
+    with sqlite_store.reading() as session:
+        crashed = session.scalars(
+            select(File).join(FileInstance).where(FileInstance.path == "crash.jpg")
+        ).one()
+        pdqs = session.scalars(select(File.pdq).where(File.pdq.is_not(None))).all()
+    assert crashed.sha256 == hashlib.sha256(files["crash.jpg"]).hexdigest()
+    assert crashed.mime == "image/jpeg" and crashed.pdq is None
+    assert "crashed its worker" in crashed.error
+    assert len(pdqs) == 5

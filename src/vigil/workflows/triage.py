@@ -19,15 +19,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.errors import BadInput, UsageError
+from vigil.errors import UsageError
 from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
-from vigil.hashing import FileHashes, hash_file
-from vigil.hashing.digests import digest_bytes
-from vigil.hashing.files import describe
 from vigil.hashing.mime import extension_mismatch
 from vigil.matching import Matcher
 from vigil.store import audit
@@ -36,6 +32,7 @@ from vigil.store.models import Source
 from vigil.triage.summary import TriageSummary, summarise
 from vigil.workflows.provenance import Digest, register_source
 from vigil.workflows.setup import find_case, resolve_actor
+from vigil.workflows.triage_hashing import HashPool, Pending, job_for
 from vigil.workflows.triage_rows import (
     Hashed,
     committed_paths,
@@ -61,34 +58,6 @@ class TriageResult:
     resumed: bool = False
     skipped_files: int = 0  # committed by an earlier, interrupted run
     hashed_files: int = 0
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What a hashing process needs for one member: a path to read, or the bytes."""
-
-    name: str
-    local: str | None = None
-    data: bytes | None = None
-    readable: bool = True
-
-
-def _hash_job(job: _Job) -> tuple[FileHashes | None, str | None]:
-    if not job.readable:
-        return None, None
-    try:
-        if job.local is not None:
-            hashes = hash_file(Path(job.local))
-        else:  # already in memory: the engine's own steps, without hash_stream's spool file
-            data = job.data or b""
-            hashes = describe(digest_bytes(data), data)
-    except BadInput as exc:
-        return None, str(exc)
-    return hashes, hashes.error
-
-
-def _hash_chunk(jobs: list[_Job]) -> list[tuple[FileHashes | None, str | None]]:
-    return [_hash_job(job) for job in jobs]
 
 
 class _TestHooks:
@@ -147,8 +116,8 @@ class _Run:
         self.skipped = 0
 
     def go(self, members: Iterator[Member], done: set[str]) -> None:
-        pool = ProcessPoolExecutor(self.jobs) if self.jobs > 1 else None
-        in_flight: deque[tuple[list[Member], Future | list]] = deque()
+        pool = HashPool(self.jobs)
+        in_flight: deque[tuple[list[Member], Pending]] = deque()
         chunk: list[Member] = []
         chunk_bytes = 0
         try:
@@ -163,38 +132,22 @@ class _Run:
                     in_flight.append(self._submit(pool, chunk))
                     chunk, chunk_bytes = [], 0
                 while len(in_flight) > 2 * self.jobs + 1:
-                    self._collect(*in_flight.popleft())
+                    self._collect(pool, *in_flight.popleft())
             if chunk:
                 in_flight.append(self._submit(pool, chunk))
             while in_flight:
-                self._collect(*in_flight.popleft())
+                self._collect(pool, *in_flight.popleft())
             self._flush()
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
 
-    def _submit(
-        self, pool: ProcessPoolExecutor | None, members: list[Member]
-    ) -> tuple[list[Member], Future | list]:
-        jobs = []
-        for member in members:
-            if member.local_path is not None and not member.unreadable:
-                jobs.append(_Job(member.name, local=str(member.local_path)))
-                continue
-            content = member.load()
-            if member.unreadable:
-                jobs.append(_Job(member.name, readable=False))
-            elif content.data is not None:
-                jobs.append(_Job(member.name, data=content.data))
-            else:
-                jobs.append(_Job(member.name, local=str(content.path)))
+    def _submit(self, pool: HashPool, members: list[Member]) -> tuple[list[Member], Pending]:
+        jobs = [job_for(member) for member in members]
         self.hooks.hashing([member.path for member in members])
-        if pool is None:
-            return members, _hash_chunk(jobs)
-        return members, pool.submit(_hash_chunk, jobs)
+        return members, pool.submit(jobs)
 
-    def _collect(self, members: list[Member], outcome: Future | list) -> None:
-        results = outcome.result() if isinstance(outcome, Future) else outcome
+    def _collect(self, pool: HashPool, members: list[Member], pending: Pending) -> None:
+        results = pool.result(pending)
         for member, (hashes, error) in zip(members, results, strict=True):
             member.release()
             problems = [text for text in (member.problem, error) if text]

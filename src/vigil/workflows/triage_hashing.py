@@ -1,0 +1,160 @@
+"""Hashing triage members in worker processes, surviving a decoder that crashes its process.
+
+Members go to the workers in chunks (one task per chunk keeps inter-process overhead low for
+many small files) and come back in submission order. A worker that dies (a native decoder
+fault on a hostile file) breaks the whole pool; the chunks it took down are then hashed
+again one member at a time in a fresh process, and a member that kills that process too gets
+its digests computed here, without decoding, and is recorded as not fully processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.errors import BadInput
+from vigil.evidence import Member
+from vigil.hashing import FileHashes, hash_file
+from vigil.hashing.digests import digest_bytes
+from vigil.hashing.files import describe
+from vigil.hashing.mime import mime_from_content
+
+Outcome = tuple[FileHashes | None, str | None]
+CRASHED = "hashing crashed its worker process: digests only, content not decoded"
+READ_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class HashJob:
+    """What a hashing process needs for one member: a path to read, or the bytes."""
+
+    name: str
+    local: str | None = None
+    data: bytes | None = None
+    readable: bool = True
+
+
+def job_for(member: Member) -> HashJob:
+    if member.local_path is not None and not member.unreadable:
+        return HashJob(member.name, local=str(member.local_path))
+    content = member.load()
+    if member.unreadable:
+        return HashJob(member.name, readable=False)
+    if content.data is not None:
+        return HashJob(member.name, data=content.data)
+    return HashJob(member.name, local=str(content.path))
+
+
+def hash_job(job: HashJob) -> Outcome:
+    if not job.readable:
+        return None, None
+    try:
+        if job.local is not None:
+            hashes = hash_file(Path(job.local))
+        else:  # already in memory: the engine's own steps, without hash_stream's spool file
+            data = job.data or b""
+            hashes = describe(digest_bytes(data), data)
+    except BadInput as exc:
+        return None, str(exc)
+    return hashes, hashes.error
+
+
+def hash_chunk(jobs: list[HashJob]) -> list[Outcome]:
+    return [hash_job(job) for job in jobs]
+
+
+def digests_only(job: HashJob) -> Outcome:
+    """Digests and type without decoding anything: the fallback for a crashing file."""
+    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+    head, size = b"", 0
+    try:
+        stream = open(job.local, "rb") if job.local is not None else None  # noqa: SIM115
+        data = job.data or b""
+        position = 0
+        while True:
+            if stream is not None:
+                chunk = stream.read(READ_CHUNK_BYTES)
+            else:
+                chunk = data[position : position + READ_CHUNK_BYTES]
+                position += len(chunk)
+            if not chunk:
+                break
+            head = head or chunk[:4096]
+            size += len(chunk)
+            for digest in (md5, sha1, sha256):
+                digest.update(chunk)
+        if stream is not None:
+            stream.close()
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    hashes = FileHashes(
+        size_bytes=size,
+        md5=md5.hexdigest(),
+        sha1=sha1.hexdigest(),
+        sha256=sha256.hexdigest(),
+        mime=mime_from_content(head),
+        pdq=None,
+        pdq_quality=None,
+        video_frames=None,
+        exif=None,
+        error=CRASHED,
+    )
+    return hashes, CRASHED
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A chunk handed to a pool: which pool (generation) and its future, or its results."""
+
+    jobs: list[HashJob]
+    generation: int
+    future: Future[list[Outcome]] | None = None
+    done: list[Outcome] | None = None
+
+
+class HashPool:
+    """``jobs`` processes (or this process when ``jobs`` is 1), results in submission order.
+
+    With one job, hashing runs in this process: no isolation from a crashing decoder.
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.generation = 0
+        self.pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+
+    def submit(self, jobs: list[HashJob]) -> Pending:
+        if self.pool is None:
+            return Pending(jobs, self.generation, done=hash_chunk(jobs))
+        return Pending(jobs, self.generation, future=self.pool.submit(hash_chunk, jobs))
+
+    def result(self, pending: Pending) -> list[Outcome]:
+        if pending.future is None:
+            return pending.done or []
+        try:
+            return pending.future.result()
+        except BrokenProcessPool:
+            if pending.generation == self.generation:  # the current pool broke: replace it
+                self._renew()
+            return [self._isolated(job) for job in pending.jobs]
+
+    def _renew(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = ProcessPoolExecutor(self.jobs)
+        self.generation += 1
+
+    @staticmethod
+    def _isolated(job: HashJob) -> Outcome:
+        with ProcessPoolExecutor(1) as solo:
+            try:
+                return solo.submit(hash_job, job).result()
+            except BrokenProcessPool:
+                return digests_only(job)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
