@@ -122,7 +122,12 @@ def walk_disk(path: Path, head: bytes, refusals: list[Refusal]) -> Iterator[Memb
     if not systems:
         raise BadInput("no file system TSK can read in this disk image", source=str(path))
     for prefix, fs in systems:
-        yield from _walk_dir(fs, fs.open_dir("/"), prefix, set(), refusals, deleted_dir=False)
+        try:
+            root = fs.open_dir("/")
+        except (OSError, RuntimeError) as exc:
+            refusals.append(Refusal(prefix or "/", f"cannot open the root directory: {exc}"))
+            continue
+        yield from _walk_dir(fs, root, prefix, set(), refusals, deleted_dir=False)
 
 
 def _walk_dir(
@@ -137,11 +142,13 @@ def _walk_dir(
     tsk = require_tsk()
     used: set[str] = set()
     entries = []
-    for entry in directory:
-        name = entry.info.name.name.decode("utf-8", "replace")
-        if name in (".", ".."):
-            continue
-        entries.append((name, entry))
+    try:
+        for entry in directory:
+            name = entry.info.name.name.decode("utf-8", "replace")
+            if name not in (".", ".."):
+                entries.append((name, entry))
+    except (OSError, RuntimeError) as exc:  # a damaged directory: keep what was listed
+        refusals.append(Refusal(prefix or "/", f"directory listing stopped: {exc}"))
     entries.sort(key=lambda pair: (pair[0], pair[1].info.name.meta_addr))
     for name, entry in entries:
         meta = entry.info.meta
