@@ -132,17 +132,22 @@ def _refuse(member: Member, refusals: list[Refusal], path: str, reason: str) -> 
     member.add_problem(f"refused {path}: {reason}")
 
 
+def _open_archive(archive: Member) -> BinaryIO | None:
+    try:
+        return archive.load().open()
+    except OSError as exc:
+        archive.add_problem(f"cannot read archive: {exc.strerror or exc}")
+        return None
+
+
 # --- zip -----------------------------------------------------------------------------------
 
 
 def _zip_members(
     archive: Member, limits: Limits, refusals: list[Refusal], budget: ExpandBudget
 ) -> Iterator[Member]:
-    content = archive.load()
-    try:
-        stream = content.open()
-    except OSError as exc:
-        archive.add_problem(f"cannot read archive: {exc.strerror or exc}")
+    stream = _open_archive(archive)
+    if stream is None:
         return
     with stream:
         try:
@@ -271,11 +276,8 @@ class _CountingReader:
 def _tar_members(
     archive: Member, limits: Limits, refusals: list[Refusal], budget: ExpandBudget
 ) -> Iterator[Member]:
-    content = archive.load()
-    try:
-        raw = content.open()
-    except OSError as exc:
-        archive.add_problem(f"cannot read archive: {exc.strerror or exc}")
+    raw = _open_archive(archive)
+    if raw is None:
         return
     counter = _CountingReader(raw)
     names = _Names(archive.path)
