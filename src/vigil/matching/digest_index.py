@@ -24,9 +24,12 @@ class DigestIndex:
         return np.array([bytes.fromhex(h) for h in hexes], dtype=f"S{self.width_bytes}")
 
     def add(self, hexes: list[str], rows: np.ndarray) -> None:
-        if not hexes:
-            return
-        keys = np.concatenate([self.keys, self.to_keys(hexes)])
+        if hexes:
+            self.add_keys(self.to_keys(hexes), rows)
+
+    def add_keys(self, new_keys: np.ndarray, rows: np.ndarray) -> None:
+        """Merge raw digests in; one sort per call, so callers add a whole set at once."""
+        keys = np.concatenate([self.keys, new_keys.astype(self.keys.dtype)])
         all_rows = np.concatenate([self.rows, rows.astype(np.int64)])
         order = np.argsort(keys, kind="stable")
         self.keys, self.rows = keys[order], all_rows[order]

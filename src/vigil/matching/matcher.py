@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ from vigil.matching.types import (
 )
 
 DIGEST_WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32}
+CHUNK = 65_536
+_PART_NAMES = ("entry_ids", "codes", "video_counts")
 MAX_RADIUS_BITS = 63  # past this the multi-index probe count explodes; no real use needs it
 _HEX = re.compile(r"^[0-9a-f]*$")
 
@@ -111,35 +114,62 @@ class Matcher:
         if fingerprint is not None:
             self.fingerprints[info.id] = fingerprint
         base = len(self.table)
-        entry_ids: list[int] = []
-        codes: list[int] = []
-        video_counts: list[int] = []
-        digests: dict[str, tuple[list[str], list[int]]] = {k: ([], []) for k in DIGEST_WIDTHS}
-        pdqs: tuple[list[str], list[int]] = ([], [])
-        frames: tuple[list[str], list[int]] = ([], [])
-        for entry in entries:
-            row = base + len(entry_ids)
-            entry_ids.append(entry.hash_entry_id)
-            codes.append(self._category_code(entry.category))
-            video_counts.append(len(entry.video_pdq))
-            for kind, (hexes, rows) in digests.items():
-                value = _normalise_hex(getattr(entry, kind), 2 * DIGEST_WIDTHS[kind], kind)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in _PART_NAMES}
+        digest_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
+            kind: [] for kind in DIGEST_WIDTHS
+        }
+        entries = iter(entries)
+        added = 0
+        # Chunks keep the Python objects of at most CHUNK entries alive at a time; what is
+        # kept is compact numpy (a few dozen bytes per entry) until the final sort.
+        while chunk := list(islice(entries, CHUNK)):
+            self._add_chunk(chunk, base + added, parts, digest_parts)
+            added += len(chunk)
+        if added:
+            self.table.extend(
+                np.concatenate(parts["entry_ids"]),
+                slot,
+                np.concatenate(parts["codes"]),
+                np.concatenate(parts["video_counts"]),
+            )
+        for kind, pieces in digest_parts.items():
+            if pieces:
+                self.digests[kind].add_keys(
+                    np.concatenate([k for k, _ in pieces]), np.concatenate([r for _, r in pieces])
+                )
+        return added
+
+    def _add_chunk(
+        self,
+        chunk: list[IndexedEntry],
+        first_row: int,
+        parts: dict[str, list[np.ndarray]],
+        digest_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    ) -> None:
+        parts["entry_ids"].append(np.fromiter((e.hash_entry_id for e in chunk), np.int64))
+        parts["codes"].append(np.array([self._category_code(e.category) for e in chunk], np.int32))
+        parts["video_counts"].append(np.array([len(e.video_pdq) for e in chunk], np.int32))
+        for kind, width in DIGEST_WIDTHS.items():
+            hexes, rows = [], []
+            for offset, entry in enumerate(chunk):
+                value = _normalise_hex(getattr(entry, kind), 2 * width, kind)
                 if value is not None:
                     hexes.append(value)
-                    rows.append(row)
+                    rows.append(first_row + offset)
+            if hexes:
+                keys = self.digests[kind].to_keys(hexes)
+                digest_parts[kind].append((keys, np.asarray(rows, dtype=np.int64)))
+        pdqs, pdq_rows, frames, frame_rows = [], [], [], []
+        for offset, entry in enumerate(chunk):
             pdq = _normalise_hex(entry.pdq, 64, "PDQ")
             if pdq is not None:
-                pdqs[0].append(pdq)
-                pdqs[1].append(row)
+                pdqs.append(pdq)
+                pdq_rows.append(first_row + offset)
             for frame in entry.video_pdq:
-                frames[0].append(_normalise_hex(frame, 64, "video frame PDQ") or "")
-                frames[1].append(row)
-        self.table.extend(entry_ids, slot, codes, video_counts)
-        for kind, (hexes, rows) in digests.items():
-            self.digests[kind].add(hexes, np.asarray(rows, dtype=np.int64))
-        self.pdq.add(pdq_to_bytes(pdqs[0]), np.asarray(pdqs[1], dtype=np.int64))
-        self.video.add(pdq_to_bytes(frames[0]), np.asarray(frames[1], dtype=np.int64))
-        return len(entry_ids)
+                frames.append(_normalise_hex(frame, 64, "video frame PDQ") or "")
+                frame_rows.append(first_row + offset)
+        self.pdq.add(pdq_to_bytes(pdqs), np.asarray(pdq_rows, dtype=np.int64))
+        self.video.add(pdq_to_bytes(frames), np.asarray(frame_rows, dtype=np.int64))
 
     def add_pdq_array(
         self, info: HashSetInfo, entry_ids: np.ndarray, pdq_bytes: np.ndarray
