@@ -204,3 +204,14 @@ def test_cli_export_unknown_set(store: Store, tmp_path: Path) -> None:
     result = run_cli("hashset", "export", "nope", "--format", "vics", "-o", str(tmp_path / "x"))
     assert result.exit_code == 2 and "no hash set named 'nope'" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_usage_errors_are_exit_2(sqlite_store: Store) -> None:
+    for args, message in [
+        (("vics", str(DATA / "vics2-media.json"), "--hash-type", "md5"), "list format only"),
+        (("vics", str(DATA / "vics2-media.json"), "--kind", "maybe"), "--kind must be one of"),
+        (("vics", str(DATA / "vics2-media.json"), "--pdq-radius", "99"), "--pdq-radius must be"),
+    ]:
+        result = run_cli("hashset", "import", *args, "--name", "x")
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert counts(sqlite_store) == (0, 0)

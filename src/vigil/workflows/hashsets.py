@@ -97,6 +97,8 @@ def import_hash_set(
         raise UsageError(f"--pdq-radius must be 0..{MAX_RADIUS_BITS} bits")
     if not name.strip():
         raise UsageError("a hash set needs a --name")
+    if hash_type is not None and format_name != "list":
+        raise UsageError("--hash-type applies to the list format only")
     store.require_initialised()
     path = Path(path)
     if not path.is_file():
