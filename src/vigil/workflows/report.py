@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
-from vigil.graph.build import build_subject_graph
+from vigil.graph.build import TRANSFER_WEIGHT_PER_FILE, build_subject_graph
 from vigil.graph.model import NetworkInput, NetworkResult
 from vigil.graph.rank import rank
 from vigil.report.model import (
@@ -93,10 +93,13 @@ def _core(data: NetworkInput, result: NetworkResult) -> tuple[list[CoreNode], li
     top = result.ranking[:CORE_NODES]
     keys = {f"subject:{r.subject_id}" for r in top}
     graph = build_subject_graph(data).undirected
+    # Only ties worth at least one file transfer: room co-presence alone would draw a hairball.
     edges = [
         CoreEdge(graph.vs[e.source]["key"], graph.vs[e.target]["key"], e["weight"])
         for e in graph.es
-        if graph.vs[e.source]["key"] in keys and graph.vs[e.target]["key"] in keys
+        if e["weight"] >= TRANSFER_WEIGHT_PER_FILE
+        and graph.vs[e.source]["key"] in keys
+        and graph.vs[e.target]["key"] in keys
     ]
     nodes = [CoreNode(f"subject:{r.subject_id}", r.label, r.score, r.community) for r in top]
     return nodes, edges
