@@ -27,7 +27,7 @@ _ROOT: list[Path] = []
 
 
 def generate_cached(seed: int, scale: str, tmp_root: Path) -> Path:
-    """The operation for (seed, scale), generated under `tmp_root` the first time it is asked for."""
+    """The operation for (seed, scale), generated under `tmp_root` on first request."""
     key = (seed, scale)
     if key not in _CACHE or not (_CACHE[key] / "truth.json").exists():
         out = Path(tmp_root) / f"synth-{scale}-{seed}"

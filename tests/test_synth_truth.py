@@ -14,7 +14,7 @@ import phonenumbers
 import pytest
 from iptocc import country_code
 
-from tests.synth_cache import synth_small  # noqa: F401  (session fixture)
+from tests.synth_cache import generate_cached
 from tests.synth_readers import read_operation
 
 TOP_KEYS = ["seed", "scale", "sources", "hashsets", "persons", "false_friends", "devices", "series"]
@@ -44,9 +44,15 @@ COUNT_KEYS = {
 }
 
 
+@pytest.fixture(scope="session")
+def operation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seed 1 at small scale, generated once per test process."""
+    return generate_cached(1, "small", tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture(scope="module")
-def truth(synth_small: Path) -> dict[str, Any]:  # noqa: F811
-    return json.loads((synth_small / "truth.json").read_text(encoding="utf-8"))
+def truth(operation: Path) -> dict[str, Any]:
+    return json.loads((operation / "truth.json").read_text(encoding="utf-8"))
 
 
 def test_truth_has_every_contract_key(truth: dict[str, Any]) -> None:
@@ -101,10 +107,10 @@ def test_every_ip_geolocates_to_its_persons_country(truth: dict[str, Any]) -> No
 
 
 def test_ips_seen_in_documents_belong_to_the_accounts_country(
-    synth_small: Path,  # noqa: F811
+    operation: Path,
     truth: dict[str, Any],
 ) -> None:
-    observed = read_operation(synth_small, truth)
+    observed = read_operation(operation, truth)
     country = {
         (a["platform"], a["username"].casefold()): p["country"]
         for p in truth["persons"]
@@ -138,10 +144,10 @@ def test_selectors_are_normalised(truth: dict[str, Any]) -> None:
 
 
 def test_every_account_appears_in_a_source(
-    synth_small: Path,  # noqa: F811
+    operation: Path,
     truth: dict[str, Any],
 ) -> None:
-    observed = read_operation(synth_small, truth)
+    observed = read_operation(operation, truth)
     accounts = {
         (a["platform"], a["username"].casefold()) for p in truth["persons"] for a in p["accounts"]
     }
@@ -158,10 +164,10 @@ def test_accounts_are_unique_per_platform_case_insensitively(truth: dict[str, An
 
 
 def test_victims_appear_only_as_victims(
-    synth_small: Path,  # noqa: F811
+    operation: Path,
     truth: dict[str, Any],
 ) -> None:
-    observed = read_operation(synth_small, truth)
+    observed = read_operation(operation, truth)
     victims = [p for p in truth["persons"] if p["role"] == "victim"]
     assert victims
     for person in victims:
@@ -172,10 +178,10 @@ def test_victims_appear_only_as_victims(
 
 
 def test_files_sent_and_recipients_match_the_documents(
-    synth_small: Path,  # noqa: F811
+    operation: Path,
     truth: dict[str, Any],
 ) -> None:
-    observed = read_operation(synth_small, truth)
+    observed = read_operation(operation, truth)
     owner = {
         (a["platform"], a["username"].casefold()): p["id"]
         for p in truth["persons"]
@@ -198,7 +204,7 @@ def test_files_sent_and_recipients_match_the_documents(
 
 
 def test_false_friends_are_different_people_sharing_something(
-    synth_small: Path,  # noqa: F811
+    operation: Path,
     truth: dict[str, Any],
 ) -> None:
     persons = {p["id"]: p for p in truth["persons"]}
@@ -210,7 +216,7 @@ def test_false_friends_are_different_people_sharing_something(
             for person in members:
                 assert {"kind": "ip", "value": friend["value"]} in person["selectors"]
             rows = []
-            for path in (synth_small / "isp").glob("*.csv"):
+            for path in (operation / "isp").glob("*.csv"):
                 rows += [r for r in csv.DictReader(path.open()) if r["ip"] == friend["value"]]
             assert len(rows) == len(members)
         elif friend["kind"] == "family_computer":
