@@ -144,6 +144,8 @@ def test_triage_counts_rows_and_series_on_both_databases(store, tmp_path):
         mismatched = {path for path, (fi, _) in instances.items() if fi.extension_mismatch}
         assert "Documents/notes.txt" in mismatched
         assert "Pictures/k1.jpg" not in mismatched
+        assert "Downloads/backup.zip" not in mismatched
+        assert instances["Downloads/backup.zip"][1].mime == "application/zip"
         assert instances["Pictures/broken.jpg"][1].error
         assert instances["DCIM/100CAM/IMG_0010.JPG"][1].exif_serial == SERIAL
         source = session.get_one(Source, result.source_id)

@@ -102,6 +102,7 @@ def expand(
             )
         else:
             budget = budget or ExpandBudget()
+            member.archive_kind = kind
             walker = _zip_members if kind == "zip" else _tar_members
             for inner in walker(member, limits, refusals, budget):
                 yield from expand(inner, limits, refusals, depth + 1, budget)
@@ -159,6 +160,7 @@ def _zip_members(
             infos = zf.infolist()
             names = {info.filename for info in infos}
             if any(marker in names for marker in _DOCUMENT_MARKERS):
+                archive.archive_kind = None  # a document package, not a container
                 return
             if not _zip_sizes_sane(archive, infos, limits, budget, refusals):
                 return

@@ -89,6 +89,7 @@ class Member:
     local_path: Path | None = None
     problem: str | None = None
     unreadable: bool = False  # no content at all (encrypted, unreadable): not hashed
+    archive_kind: str | None = None  # "zip" or "tar" when it was expanded as an archive
     reader: Callable[[], Content] | None = field(default=None, repr=False)
     _content: Content | None = field(default=None, repr=False)
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigil.errors import UsageError
@@ -46,6 +46,7 @@ DEFAULT_BATCH_FILES = 500
 FLUSH_SECONDS = 5.0
 CHUNK_FILES = 32
 CHUNK_BYTES = 16 << 20
+ZIP_MIME = "application/zip"
 
 ProgressCallback = Callable[[int, int], None]  # (files, bytes) just processed
 
@@ -151,6 +152,10 @@ class _Run:
         for member, (hashes, error) in zip(members, results, strict=True):
             member.release()
             problems = [text for text in (member.problem, error) if text]
+            if hashes is not None and member.archive_kind == "zip":
+                # Opened as a plain zip (no document parts): that is what its content is,
+                # whatever a signature table guesses for zips in general.
+                hashes = replace(hashes, mime=ZIP_MIME)
             mismatch = bool(hashes and extension_mismatch(member.name, hashes.mime))
             self.pending.append(
                 Hashed(member, hashes, "; ".join(problems) or None, extension_mismatch=mismatch)
