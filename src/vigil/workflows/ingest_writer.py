@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select, update
@@ -378,19 +379,40 @@ class SourceWriter:
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Core executemany, one statement per shape of row.
+    """One DBAPI ``executemany`` per shape of row, with the columns' own bind processors.
 
     The ORM's bulk insert leaves out ``None`` values, which splits a mixed batch into many
-    small statements; Core binds ``None`` as NULL, except that a JSON column would store the
-    JSON ``null``. So rows are built with an ``extra`` key only when they have extra data,
-    and those without go in a second statement that leaves the column NULL.
+    small statements, and Core's per-row parameter handling costs a third of the insert
+    time here. So each column's bind processor (UTC datetimes, JSON) is applied once per
+    value and the rows go straight to the driver. A JSON column given ``None`` would store
+    the JSON ``null``, so rows carry an ``extra`` key only when they have extra data, and
+    the two shapes are two statements.
     """
+    connection = session.connection()
+    dialect = connection.dialect
     table = model.__table__
-    with_extra = [row for row in rows if "extra" in row]
-    without_extra = [row for row in rows if "extra" not in row]
-    for group in (with_extra, without_extra):
-        if group:
-            session.execute(table.insert(), group)
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    for group in (
+        [row for row in rows if "extra" in row],
+        [row for row in rows if "extra" not in row],
+    ):
+        if not group:
+            continue
+        columns = list(group[0])
+        processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+        )
+        pick = itemgetter(*columns)
+        values = [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(pick(row), processors, strict=True)
+            )
+            for row in group
+        ]
+        connection.exec_driver_sql(statement, values)
 
 
 def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:
