@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
 from vigil.store.db import Actor
-from vigil.store.models import Event, File, Selector, Sighting
+from vigil.store.models import Event, File, Selector, Sighting, utcnow
 
 CHUNK = 500
 HASH_COLUMNS = ("sha256", "md5", "sha1")
@@ -136,16 +136,18 @@ class SourceWriter:
         self._lookup_selectors(missing)
         new_keys = [key for key in missing if key not in self.cache.ids]
         if new_keys:
+            now = utcnow()
             rows = [
                 {
                     "kind": key[0],
                     "platform": self.specs[key][0],
                     "value": self.specs[key][1],
                     "display": self.specs[key][2][:500],
+                    "created_at": now,
                 }
                 for key in new_keys
             ]
-            self.session.execute(Selector.__table__.insert(), rows)
+            bulk_insert(self.session, Selector, rows)
             self._lookup_selectors(new_keys)
             self.counts.selectors_new += len(new_keys)
         for key in missing:
@@ -214,9 +216,17 @@ class SourceWriter:
             unique = list({u["id"]: u for u in updates}.values())
             self.session.execute(update(File), unique)
         if new_rows:
-            self.session.execute(
-                File.__table__.insert(),
-                [{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")} for row in new_rows],
+            now = utcnow()
+            bulk_insert(
+                self.session,
+                File,
+                [
+                    {
+                        **{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")},
+                        "first_seen_at": now,
+                    }
+                    for row in new_rows
+                ],
             )
             self._read_back_file_ids(new_rows)
             self.counts.files_new += len(new_rows)
@@ -400,10 +410,6 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             continue
         columns = list(group[0])
         processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-        statement = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(marker for _ in columns)})"
-        )
         pick = itemgetter(*columns)
         values = [
             tuple(
@@ -412,6 +418,17 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             )
             for row in group
         ]
+        if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+            cursor.close()
+            continue
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+        )
         connection.exec_driver_sql(statement, values)
 
 
