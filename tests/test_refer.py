@@ -139,3 +139,19 @@ def test_bad_requests_are_one_line_and_exit_2(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_refer_never_overwrites_and_leaves_nothing_half_written(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    _prepare(sqlite_store)
+    out = tmp_path / "out"
+    occupied = out / "TEST-CA-0002"  # where the second package of this run would go
+    occupied.mkdir(parents=True)
+    (occupied / "keep.txt").write_text("someone else's")
+    result = run_cli("refer", "--all", "-o", str(out))
+    assert result.exit_code == 2
+    assert "not empty" in result.stderr
+    assert (occupied / "keep.txt").read_text() == "someone else's"
+    assert sorted(p.name for p in out.iterdir()) == ["TEST-CA-0002"]  # AU removed again
+    assert json.loads(run_cli("referrals", "--json").stdout) == []

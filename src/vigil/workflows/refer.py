@@ -169,7 +169,9 @@ def _make_referrals(
             cases=cases,
         )
         directory = out_dir / reference
-        written.append(directory)
+        if directory.exists() and any(directory.iterdir()):
+            raise UsageError(f"referral package directory is not empty: {directory}")
+        written.append(directory)  # ours from here on: removed if anything later fails
         result = write_package(content, directory)
         referral.package_path = str(directory.resolve())
         referral.sha256 = result.manifest_sha256
