@@ -121,6 +121,12 @@ def test_phpbb_has_the_design_tables_and_columns(operation: Path) -> None:
             "ON a.post_msg_id = p.post_id WHERE p.post_id IS NULL"
         ).fetchone()[0]
         assert orphans == 0
+        mismatched = db.execute(
+            "SELECT count(*) FROM phpbb_topics t JOIN phpbb_posts p "
+            "ON p.post_id = t.topic_first_post_id "
+            "WHERE p.poster_id != t.topic_poster OR p.post_time != t.topic_time"
+        ).fetchone()[0]
+        assert mismatched == 0
         assert all(
             re.fullmatch(r"[0-9a-f]{64}", sha)
             for (sha,) in db.execute("SELECT sha256 FROM phpbb_attachments")

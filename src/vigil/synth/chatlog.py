@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta, timezone
-from pathlib import Path
 
-from vigil.synth.ledger import FILLER, Ledger, accounts_on, moment, pick_files
+from vigil.synth.ledger import FILLER, Traffic, accounts_on, moment
 from vigil.synth.model import Account, MediaFile, Person, Send
 from vigil.synth.world import CHAT_PLATFORMS
 
@@ -31,20 +30,13 @@ def _attachment(rng: random.Random, media: MediaFile) -> dict[str, object]:
     return entry
 
 
-def write_chat(
-    out: Path,
-    persons: list[Person],
-    circulating: list[MediaFile],
-    series: dict[str, list[MediaFile]],
-    seed: int,
-    days: int,
-    ledger: Ledger,
-) -> None:
+def write_chat(traffic: Traffic) -> None:
+    out, ledger = traffic.out, traffic.ledger
     folder = out / "chat"
     folder.mkdir(parents=True, exist_ok=True)
     for platform in CHAT_PLATFORMS:
-        rng = random.Random(f"{seed}:chat:{platform}")
-        members = accounts_on(persons, platform)
+        rng = traffic.rng(f"chat:{platform}")
+        members = accounts_on(traffic.persons, platform)
         if not members:
             continue
         offsets = {id(a): timezone(timedelta(hours=rng.choice(_OFFSETS_HOURS))) for _, a in members}
@@ -52,7 +44,7 @@ def write_chat(
         for person, account in members:
             sent_ip = False
             for _ in range(_message_count(rng, person)):
-                at = moment(rng, days)
+                at = moment(rng, traffic.days)
                 record: dict[str, object] = {
                     "platform": platform,
                     "room": None,
@@ -75,7 +67,7 @@ def write_chat(
                 else:
                     record["room"] = rng.choice(CHAT_ROOMS)
                 record["text"] = rng.choice(FILLER)
-                files = pick_files(rng, person, circulating, series, _attachment_count(rng, person))
+                files = traffic.files_for(rng, person, _attachment_count(rng, person))
                 if files:
                     record["attachments"] = [_attachment(rng, media) for media in files]
                     for media in files:

@@ -14,7 +14,7 @@ from pathlib import Path
 import phonenumbers
 from lxml import etree
 
-from vigil.synth.ledger import Ledger, accounts_on, moment, pick_files
+from vigil.synth.ledger import Ledger, Traffic, accounts_on, moment
 from vigil.synth.model import Account, MediaFile, Person
 
 INCIDENT_TYPE = "Apparent prohibited media (synthetic test data)"
@@ -146,21 +146,13 @@ def _report(
     return report
 
 
-def write_cybertip(
-    out: Path,
-    persons: list[Person],
-    esp_platforms: list[str],
-    circulating: list[MediaFile],
-    series: dict[str, list[MediaFile]],
-    seed: int,
-    days: int,
-    ledger: Ledger,
-) -> None:
+def write_cybertip(traffic: Traffic, esp_platforms: list[str]) -> None:
+    out, ledger, persons, days = traffic.out, traffic.ledger, traffic.persons, traffic.days
     folder = out / "cybertip"
     folder.mkdir(parents=True, exist_ok=True)
     suspects = [p for p in persons if p.role != "victim"]
     for service in esp_platforms:
-        rng = random.Random(f"{seed}:cybertip:{service}")
+        rng = traffic.rng(f"cybertip:{service}")
         accounts = accounts_on(suspects, service)
         victims = accounts_on([p for p in persons if p.role == "victim"], service)
         reports = []
@@ -168,7 +160,7 @@ def write_cybertip(
             others = [pa for pa in accounts if pa[1] is not reported[1]]
             recipients = rng.sample(others, min(len(others), rng.choice([0, 1, 1, 2])))
             named_victims = victims[index :: len(accounts)]
-            files = pick_files(rng, reported[0], circulating, series, rng.randint(1, 3))
+            files = traffic.files_for(rng, reported[0], rng.randint(1, 3))
             reports.append(
                 _report(rng, service, reported, recipients, named_victims, files, ledger, days)
             )

@@ -25,7 +25,7 @@ from vigil.synth.devices import (
 from vigil.synth.hashsets import write_hashsets
 from vigil.synth.irc import write_irc
 from vigil.synth.isp import write_isp
-from vigil.synth.ledger import Ledger
+from vigil.synth.ledger import Ledger, Traffic
 from vigil.synth.phpbb import write_phpbb
 from vigil.synth.pool import build_pool
 from vigil.synth.truth import build_truth, write_truth
@@ -143,17 +143,18 @@ def generate(
         report("media")
         producers = [p for p in persons if p.role == "producer"]
         pool = build_pool(seed, settings, producers)
-        circulating, series = pool.circulating(), pool.series
         ledger = Ledger()
-        days = settings.traffic_days
+        traffic = Traffic(
+            work, persons, pool.circulating(), pool.series, seed, settings.traffic_days, ledger
+        )
         report("forum")
-        write_phpbb(work, persons, circulating, series, seed, days, ledger)
+        write_phpbb(traffic)
         report("irc")
-        write_irc(work, persons, circulating, series, seed, settings.irc_rooms, days, ledger)
+        write_irc(traffic, settings.irc_rooms)
         report("chat")
-        write_chat(work, persons, circulating, series, seed, days, ledger)
+        write_chat(traffic)
         report("cybertip")
-        write_cybertip(work, persons, world.esp_platforms, circulating, series, seed, days, ledger)
+        write_cybertip(traffic, world.esp_platforms)
         report("isp")
         write_isp(work, persons, world.isps, world.false_friends, seed, ledger)
         report("hashsets")

@@ -10,9 +10,8 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from vigil.synth.ledger import FILLER, OPERATION_START, Ledger, accounts_on, pick_files
+from vigil.synth.ledger import FILLER, OPERATION_START, Ledger, Traffic, accounts_on
 from vigil.synth.model import Account, MediaFile, Person, Send
 from vigil.synth.world import IRC_PLATFORM
 
@@ -41,18 +40,10 @@ def _sessions(rng: random.Random, days: int) -> list[tuple[datetime, datetime]]:
     return sessions
 
 
-def write_irc(
-    out: Path,
-    persons: list[Person],
-    circulating: list[MediaFile],
-    series: dict[str, list[MediaFile]],
-    seed: int,
-    rooms_count: int,
-    days: int,
-    ledger: Ledger,
-) -> None:
-    rng = random.Random(f"{seed}:irc")
-    members = accounts_on(persons, IRC_PLATFORM)
+def write_irc(traffic: Traffic, rooms_count: int) -> None:
+    out, ledger = traffic.out, traffic.ledger
+    rng = traffic.rng("irc")
+    members = accounts_on(traffic.persons, IRC_PLATFORM)
     rooms = ROOMS[:rooms_count]
     membership: dict[str, list[tuple[Person, Account]]] = {room: [] for room in rooms}
     for person, account in members:
@@ -67,7 +58,7 @@ def write_irc(
     folder = out / "irc" / IRC_PLATFORM
     folder.mkdir(parents=True, exist_ok=True)
     for room in rooms:
-        events = _room_events(rng, room, membership[room], circulating, series, days, single_room)
+        events = _room_events(rng, traffic, membership[room], single_room)
         path = folder / f"{room}.log"
         path.write_text(_render(room, events, ledger, membership[room]), encoding="utf-8")
         ledger.source("irc", str(path.relative_to(out)), IRC_PLATFORM)
@@ -75,13 +66,11 @@ def write_irc(
 
 def _room_events(
     rng: random.Random,
-    room: str,
+    traffic: Traffic,
     members: list[tuple[Person, Account]],
-    circulating: list[MediaFile],
-    series: dict[str, list[MediaFile]],
-    days: int,
     single_room: set[int],
 ) -> list[_Event]:
+    days = traffic.days
     events: list[_Event] = []
     order = 0
     for person, account in members:
@@ -98,7 +87,7 @@ def _room_events(
                 "producer": rng.randint(1, 3),
                 "admin": rng.randint(0, 2),
             }.get(person.role, int(rng.random() < 0.15))
-            for media in pick_files(rng, person, circulating, series, sends):
+            for media in traffic.files_for(rng, person, sends):
                 at = start + timedelta(minutes=rng.randint(1, max(1, minutes - 1)))
                 events.append(_Event(at, order + 1, "dcc", account, media=media))
             order += 2
@@ -127,8 +116,9 @@ def _render(
             lines.append(f"{stamp} -!- {nick} [{host}] has joined {room}")
             ledger.account(account)
             ledger.selector(person, "ip", account.ip)
-            if person.role == "admin":
-                lines.append(f"{stamp} -!- mode/{room} [+o {nick}] by ChanServ")
+            if person.role in ("admin", "distributor"):
+                flag = "+o" if person.role == "admin" else "+v"
+                lines.append(f"{stamp} -!- mode/{room} [{flag} {nick}] by ChanServ")
         elif event.kind == "part":
             present.pop(nick.casefold(), None)
             lines.append(f"{stamp} -!- {nick} [{host}] has left {room} [{event.text}]")
@@ -136,7 +126,7 @@ def _render(
             present.pop(nick.casefold(), None)
             lines.append(f"{stamp} -!- {nick} [{host}] has quit [Quit: {event.text}]")
         elif event.kind == "msg" and nick.casefold() in present:
-            mode = "@" if person.role == "admin" else " "
+            mode = {"admin": "@", "distributor": "+"}.get(person.role, " ")
             lines.append(f"{stamp} <{mode}{nick}> {event.text}")
         elif event.kind == "dcc" and event.media and nick.casefold() in present:
             media = event.media

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from vigil.synth.model import Account, Person, Send
+from vigil.synth.model import Account, MediaFile, Person, Send
 
 FILLER = [
     "hey all",
@@ -54,6 +55,25 @@ class Ledger:
         self.sources.append({"format": fmt, "path": path, "platform": platform})
 
 
+@dataclass
+class Traffic:
+    """What every document writer shares: where to write, who acts, which files circulate."""
+
+    out: Path
+    persons: list[Person]
+    circulating: list[MediaFile]
+    series: dict[str, list[MediaFile]]
+    seed: int
+    days: int
+    ledger: Ledger
+
+    def rng(self, topic: str) -> random.Random:
+        return random.Random(f"{self.seed}:{topic}")
+
+    def files_for(self, rng: random.Random, person: Person, count: int) -> list[MediaFile]:
+        return pick_files(rng, person, self.circulating, self.series, count)
+
+
 def moment(rng: random.Random, days: int) -> datetime:
     """A random evening minute within the operation's period."""
     return OPERATION_START + timedelta(days=rng.randrange(days), minutes=rng.randrange(0, 330))
@@ -64,10 +84,14 @@ def accounts_on(persons: list[Person], platform: str) -> list[tuple[Person, Acco
 
 
 def pick_files(
-    rng: random.Random, person: Person, circulating: list, series: dict, count: int
-) -> list:
+    rng: random.Random,
+    person: Person,
+    circulating: list[MediaFile],
+    series: dict[str, list[MediaFile]],
+    count: int,
+) -> list[MediaFile]:
     """What this person passes on: producers lead with their own series."""
-    chosen = []
+    chosen: list[MediaFile] = []
     own = [
         m for items in series.values() for m in items if person.camera and m.camera == person.camera
     ]

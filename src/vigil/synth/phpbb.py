@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from pathlib import Path
+from datetime import datetime, timedelta
 
-from vigil.synth.ledger import FILLER, OPERATION_START, Ledger, accounts_on, moment, pick_files
-from vigil.synth.model import MediaFile, Person, Send
+from vigil.synth.ledger import FILLER, OPERATION_START, Traffic, accounts_on, moment
+from vigil.synth.model import Account, Person, Send
 from vigil.synth.world import FORUM_PLATFORM
 
 SCHEMA = """
@@ -42,20 +42,15 @@ FORUMS = ["Announcements", "General chat", "Photo exchange", "Requests", "Tech h
 SITENAME = FORUM_PLATFORM
 
 
-def write_phpbb(
-    out: Path,
-    persons: list[Person],
-    circulating: list[MediaFile],
-    series: dict[str, list[MediaFile]],
-    seed: int,
-    days: int,
-    ledger: Ledger,
-) -> None:
-    rng = random.Random(f"{seed}:phpbb")
+def write_phpbb(traffic: Traffic) -> None:
+    out, ledger = traffic.out, traffic.ledger
+    rng = traffic.rng("phpbb")
     path = out / "forum" / "phpbb.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    members = sorted(accounts_on(persons, FORUM_PLATFORM), key=lambda pa: pa[0].role != "admin")
+    members = sorted(
+        accounts_on(traffic.persons, FORUM_PLATFORM), key=lambda pa: pa[0].role != "admin"
+    )
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
@@ -97,7 +92,7 @@ def write_phpbb(
             "(?, ?, ?, ?, ?, ?, ?, ?)",
             users,
         )
-        _posts(db, rng, members, circulating, series, days, ledger)
+        _posts(db, rng, members, traffic)
         db.commit()
     finally:
         db.close()
@@ -107,13 +102,13 @@ def write_phpbb(
 def _posts(
     db: sqlite3.Connection,
     rng: random.Random,
-    members: list,
-    circulating: list,
-    series: dict,
-    days: int,
-    ledger: Ledger,
+    members: list[tuple[Person, Account]],
+    traffic: Traffic,
 ) -> None:
-    topics, posts, attachments = [], [], []
+    ledger, days = traffic.ledger, traffic.days
+    topics: list[list] = []
+    posts: list[tuple] = []
+    attachments: list[tuple] = []
     for person, account in members:
         own_topics = {"admin": 3, "distributor": 2, "producer": 1}.get(
             person.role, int(rng.random() < 0.3)
@@ -130,28 +125,32 @@ def _posts(
                     0,
                 ]
             )
-    thread_posts: list[tuple[int, int, object, object]] = []
+    thread_posts: list[tuple[datetime, int, int, Person, Account]] = []
+    created: dict[int, datetime] = {}
     for topic in topics:
         author = next(pa for pa in members if pa[1].account_id == str(topic[3]))
-        repliers = [author, *rng.sample(members, min(len(members), rng.randint(1, 6)))]
-        for person, account in repliers:
-            thread_posts.append((topic[0], topic[1], person, account))
+        created[topic[0]] = moment(rng, days)
+        thread_posts.append((created[topic[0]], topic[0], topic[1], *author))
+        for person, account in rng.sample(members, min(len(members), rng.randint(1, 6))):
+            reply_at = created[topic[0]] + timedelta(minutes=rng.randint(5, 3 * 24 * 60))
+            thread_posts.append((reply_at, topic[0], topic[1], person, account))
     for person, account in members:  # everyone posts at least once
         topic = rng.choice(topics)
-        thread_posts.append((topic[0], topic[1], person, account))
+        reply_at = created[topic[0]] + timedelta(minutes=rng.randint(5, 5 * 24 * 60))
+        thread_posts.append((reply_at, topic[0], topic[1], person, account))
     timed = sorted(
-        ((moment(rng, days), index, item) for index, item in enumerate(thread_posts)),
+        ((item[0], index, item[1:]) for index, item in enumerate(thread_posts)),
         key=lambda t: (t[0], t[1]),
     )
     first_post: dict[int, int] = {}
+    first_time: dict[int, int] = {}
     for post_id, (at, _, (topic_id, forum_id, person, account)) in enumerate(timed, start=1):
         first_post.setdefault(topic_id, post_id)
+        first_time.setdefault(topic_id, int(at.timestamp()))
         ip = rng.choice(person.ips) if rng.random() < 0.2 else account.ip
         ledger.selector(person, "ip", ip)
         count = {"distributor": 0.5, "producer": 0.5}.get(person.role, 0.05)
-        files = pick_files(
-            rng, person, circulating, series, rng.randint(1, 3) if rng.random() < count else 0
-        )
+        files = traffic.files_for(rng, person, rng.randint(1, 3) if rng.random() < count else 0)
         posts.append(
             (
                 post_id,
@@ -186,7 +185,10 @@ def _posts(
     db.executemany(
         "INSERT INTO phpbb_topics (topic_id, forum_id, topic_title, topic_poster, "
         "topic_time, topic_first_post_id) VALUES (?, ?, ?, ?, ?, ?)",
-        [(t[0], t[1], t[2], t[3], 0, first_post.get(t[0], 0)) for t in topics],
+        [
+            (t[0], t[1], t[2], t[3], first_time.get(t[0], 0), first_post.get(t[0], 0))
+            for t in topics
+        ],
     )
     db.executemany("INSERT INTO phpbb_posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", posts)
     db.executemany(

@@ -192,9 +192,9 @@ def build_world(seed: int, scale: Scale) -> World:
             isp=isps[country],
         )
         words, number = base_alias(rng)
-        while "".join(words) + number in book.bases:
+        while "".join(words) in book.bases:
             words, number = base_alias(rng)
-        book.bases.add("".join(words) + number)
+        book.bases.add("".join(words))  # only false friends share a core
         person.ips = [sample_ip(rng, country, taken_ips) for _ in range(rng.choice([1, 1, 2]))]
         person.emails = [email_for(rng, words, number) for _ in range(rng.choice([1, 1, 2]))]
         if rng.random() < 0.6:
