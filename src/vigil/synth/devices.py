@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
 import numpy as np
+from PIL import Image
 
-from vigil.synth.media import distance_bits, encode, pdq_of_bytes, tiny_video
+from vigil.synth.media import distance_bits, encode, pdq_bits_hex, pdq_of_bytes, tiny_video
 from vigil.synth.model import MediaFile, Person
-from vigil.synth.pool import MATCH_RADIUS_BITS, MediaPool, _pdf
+from vigil.synth.pool import FAR_MIN_BITS, MATCH_RADIUS_BITS, MediaPool, pdf_document
 
 ZIP_TIME = (2006, 3, 1, 12, 0, 0)
 _NOTES = [
@@ -99,7 +101,7 @@ def plan_devices(seed: int, pool: MediaPool, owners: list[Person]) -> list[Devic
             plan,
             "Documents",
             f"letter_{number}.pdf",
-            _pdf([f"Letter {number}", rng.choice(_NOTES)]),
+            pdf_document([f"Letter {number}", rng.choice(_NOTES)]),
         )
         plans.append(plan)
     _quirks(rng, nrng, pool, plans)
@@ -130,15 +132,27 @@ def _quirks(
     archive_plan.zips.append("Downloads/backup.zip")
     video_plan = plans[1 % len(plans)]
     for number in range(2):
-        video_plan.files[f"Videos/clip_{number + 1}.mp4"] = tiny_video(nrng, 2 + number)
+        clip = tiny_video(nrng, 2 + number)
+        while not _frames_far_from(clip, pool):
+            clip = tiny_video(nrng, 2 + number)
+        video_plan.files[f"Videos/clip_{number + 1}.mp4"] = clip
     wrong = plans[2 % len(plans)]
-    from PIL import Image
-
     with Image.open(io.BytesIO(pool.special[0].data)) as image:
         wrong.files["Documents/readme_old.txt"] = encode(image.convert("RGB"), "PNG")
     broken = plans[3 % len(plans)]
     data = pool.special[1].data
     broken.files["Pictures/IMG_BROKEN.jpg"] = data[: len(data) * 2 // 5]
+
+
+def _frames_far_from(clip: bytes, pool: MediaPool) -> bool:
+    """No decoded frame may come near known material, or triage would call the clip a match."""
+    known = [int(m.pdq, 16) for m in pool.known if m.pdq]
+    with av.open(io.BytesIO(clip)) as container:
+        for frame in container.decode(video=0):
+            pdq = int(pdq_bits_hex(frame.to_ndarray(format="rgb24"))[0], 16)
+            if any((pdq ^ other).bit_count() <= FAR_MIN_BITS for other in known):
+                return False
+    return True
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -206,7 +206,7 @@ def _icon(nrng: np.random.Generator, side_px: int) -> bytes:
     return encode(image, "PNG")
 
 
-def _pdf(lines: list[str]) -> bytes:
+def pdf_document(lines: list[str]) -> bytes:
     buffer = io.BytesIO()
     document = canvas.Canvas(buffer, invariant=1)
     for number, line in enumerate(lines):
@@ -245,7 +245,7 @@ def known_good_files(rng: random.Random, nrng: np.random.Generator, far: _Far) -
         files.append(
             media_file(
                 f"manual_{number}.pdf",
-                _pdf(rng.sample(_DOC_LINES, 2)),
+                pdf_document(rng.sample(_DOC_LINES, 2)),
                 "ignorable",
                 mime="application/pdf",
             )
