@@ -305,3 +305,44 @@ def test_cli_ingest_summary_and_unknown_format(sqlite_store: Store) -> None:
     assert unknown.exit_code == 2
     missing_case = run_cli("ingest", "irc", str(SOURCES / "irc"), "--case", "NOPE")
     assert missing_case.exit_code == 2 and "no case 'NOPE'" in missing_case.stderr
+
+
+def test_cli_platform_tz_and_prefix_options(sqlite_store: Store, tmp_path: Path) -> None:
+    result = run_cli(
+        "ingest",
+        "irc",
+        str(SOURCES / "irc"),
+        "--case",
+        "CASE-1",
+        "--platform",
+        "EFnet",
+        "--tz",
+        "Europe/Berlin",
+    )
+    assert result.exit_code == 0, result.stderr
+    board = build_phpbb_sqlite(tmp_path / "board.sqlite", prefix="seized_")
+    result = run_cli(
+        "ingest",
+        "phpbb",
+        str(board),
+        "--case",
+        "CASE-1",
+        "--prefix",
+        "seized_",
+        "--platform",
+        "Boards",
+    )
+    assert result.exit_code == 0, result.stderr
+    with sqlite_store.reading() as session:
+        first = session.scalars(
+            select(Event.occurred_at).where(Event.kind == "message").order_by(Event.id)
+        ).first()
+        platforms = set(
+            session.scalars(select(Selector.platform).where(Selector.kind == "username"))
+        )
+    assert first is not None and first.isoformat() == "2006-03-14T20:03:00+00:00"  # CET
+    assert platforms == {"EFnet", "Boards"}
+    bad_zone = run_cli(
+        "ingest", "irc", str(SOURCES / "irc"), "--case", "CASE-1", "--tz", "Mars/Olympus"
+    )
+    assert bad_zone.exit_code == 2 and "unknown time zone" in bad_zone.stderr

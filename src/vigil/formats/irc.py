@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vigil.errors import BadInput, UnsupportedFormat, UsageError
+from vigil.errors import BadInput, UnsupportedFormat
 from vigil.formats.registry import SOURCE_FORMATS
-from vigil.formats.source_common import decode_text, file_documents, read_bytes, selector
+from vigil.formats.source_common import (
+    decode_text,
+    file_documents,
+    read_bytes,
+    selector,
+    time_zone,
+)
 from vigil.formats.source_records import (
     AccountRef,
     EventRecord,
@@ -71,7 +76,7 @@ class _LogReader:
         self.parsed = ParsedSource(kind="irc", name=document.name)
         self.document = document
         self.platform = options.platform or "irc"
-        self.zone = _zone(options.tz)
+        self.zone = time_zone(options.tz)
         stem = Path(document.name).name
         self.channel: str | None = stem[: -len(".log")] if stem.endswith(".log") else None
         if self.channel is not None and not self.channel.startswith(("#", "&")):
@@ -212,12 +217,3 @@ class _LogReader:
                 location=location,
             ) from exc
         return datetime.combine(self.day, clock, tzinfo=self.zone).astimezone(UTC)
-
-
-def _zone(name: str | None) -> tzinfo:
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown time zone {name!r}") from exc

@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vigil.errors import BadInput
+from vigil.errors import BadInput, UsageError
 from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
 from vigil.identity.selectors import SelectorError, normalise
 
@@ -86,8 +87,14 @@ def parse_iso_datetime(
     return value.astimezone(UTC)
 
 
-def localise(value: datetime, zone: tzinfo) -> datetime:
-    return value.replace(tzinfo=zone).astimezone(UTC)
+def time_zone(name: str | None) -> tzinfo:
+    """The zone naive source times are in (``--tz``); UTC when none is named."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone {name!r}") from exc
 
 
 def selector(

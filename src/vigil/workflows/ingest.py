@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from vigil.errors import BadInput
 from vigil.formats.registry import SOURCE_FORMATS
+from vigil.formats.source_common import time_zone
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.store import audit
 from vigil.store.db import Actor, Store
@@ -102,6 +103,7 @@ def ingest(
     """Ingest every document at ``location`` (a file, a directory, or a database URL)."""
     store.require_initialised()
     options = options or ParseOptions()
+    time_zone(options.tz)  # a wrong --tz is a usage error even when nothing needs parsing
     parser = parser_for(format_name)
     documents = list(parser.documents(location))
     with store.reading() as session:
