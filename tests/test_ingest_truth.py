@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.synth_cache import generate_cached
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
@@ -29,25 +29,12 @@ from vigil.workflows.setup import init_store, open_case
 SEEDS = (1, 2, 3)
 
 
-def _operation(seed: int, tmp_root: Path) -> Path:
-    """A small synthetic operation: the synth cache if the synth tests provide one."""
-    try:
-        from tests.synth_cache import synth_operation  # type: ignore[import-not-found]
-    except ImportError:
-        from vigil.synth.generate import generate
-
-        out = tmp_root / f"op-{seed}"
-        generate(out, seed=seed, scale="small")
-        return out
-    return Path(synth_operation(seed, "small"))
-
-
 @pytest.fixture(scope="session", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def ingested(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Store, dict[str, Any]]]:
     root = tmp_path_factory.mktemp(f"truth-{request.param}")
-    operation = _operation(request.param, root)
+    operation = generate_cached(request.param, "small", tmp_path_factory.getbasetemp())
     truth = json.loads((operation / "truth.json").read_text())
     os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{root / 'vigil.db'}")
