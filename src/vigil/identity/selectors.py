@@ -25,9 +25,12 @@ source wrote next to the value used for matching.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import phonenumbers
+
+_WHITESPACE = re.compile(r"\s")
 
 
 class SelectorError(ValueError):
@@ -44,7 +47,7 @@ class Normalised:
 def normalise_email(raw: str) -> Normalised:
     display = raw.strip()
     local, at, domain = display.rpartition("@")
-    if not at or not local or not domain or any(ch.isspace() for ch in display):
+    if not at or not local or not domain or _WHITESPACE.search(display):
         raise SelectorError(f"not an email address: {raw!r}")
     return Normalised(display.casefold(), display)
 
