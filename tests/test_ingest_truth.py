@@ -19,11 +19,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.synth_cache import generate_cached
-from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.distribution import distribution
-from vigil.workflows.ingest import ingest
+from vigil.workflows.ingest import ingest_listed
 from vigil.workflows.setup import init_store, open_case
 
 SEEDS = (1, 2, 3)
@@ -40,14 +39,7 @@ def ingested(
     store = Store(f"sqlite:///{root / 'vigil.db'}")
     init_store(store, "TEST")
     open_case(store, "OP")
-    for source in truth["sources"]:
-        ingest(
-            store,
-            source["format"],
-            str(operation / source["path"]),
-            "OP",
-            ParseOptions(platform=source["platform"]),
-        )
+    ingest_listed(store, operation, truth["sources"], "OP")
     _link_persons(store, truth)
     yield store, truth
     store.dispose()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -130,6 +131,23 @@ def ingest(
     if batch:
         summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
     return summary
+
+
+def ingest_listed(
+    store: Store, root: Path, sources: Iterable[dict[str, Any]], case_reference: str
+) -> list[IngestSummary]:
+    """Ingest a list of ``{format, path, platform}`` entries (synth's ``truth["sources"]``,
+    what ``vigil demo`` and the truth tests feed in), paths relative to ``root``."""
+    return [
+        ingest(
+            store,
+            entry["format"],
+            str(root / entry["path"]),
+            case_reference,
+            ParseOptions(platform=entry.get("platform")),
+        )
+        for entry in sources
+    ]
 
 
 def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
