@@ -3,7 +3,7 @@
 PDQ reduces every image to 64x64 luma, so decoding a 12-megapixel JPEG at full size is
 wasted work: ``Image.draft`` asks libjpeg for a DCT-scaled decode (1/2 to 1/8 size)
 that is still well above 64x64, which keeps the hash within a few bits of the reference
-implementation at a fraction of the cost. EXIF orientation is applied first, so a photo
+implementation at a fraction of the cost. EXIF orientation is applied before hashing, so a photo
 hashes the same however the camera was held.
 
 A hostile or broken image never crashes or hangs the caller: decompression bombs are refused
