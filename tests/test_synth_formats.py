@@ -211,8 +211,26 @@ def test_cybertip_reports_carry_the_ncmec_elements(operation: Path) -> None:
                 assert HEX[len(item.text or "")] == item.get("hashType", "").lower()
     assert 2 <= len(services) <= 3
     text = "".join(path.read_text() for path in files)
-    for element in ("intendedRecipient", "victim", "deviceId", "phone", "email"):
+    for element in (
+        "intendedRecipient",
+        "victim",
+        "deviceId",
+        "phone",
+        "email",
+        "espIdentifier",
+        "profileUrl",
+        "personOrUserReportedPerson",
+        "firstName",
+        "lastName",
+        "chatImIncident",
+        "chatClient",
+        "webPageIncident",
+        "url",
+        "fileAnnotations",
+        "industryClassification",
+    ):
         assert f"<{element}>" in text, element
+    assert '<originalFileHash hashType="SHA256">' in text
 
 
 def test_isp_returns_have_the_design_header(operation: Path) -> None:
