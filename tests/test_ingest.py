@@ -7,13 +7,21 @@ real MariaDB server.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.cli_runner import run_cli
-from tests.test_ingest_support import SOURCES, build_phpbb_sqlite, mariadb_board, row_counts
+from tests.synth_cache import generate_cached
+from tests.test_ingest_support import (
+    SOURCES,
+    build_phpbb_sqlite,
+    mariadb_board,
+    mariadb_copy_of,
+    row_counts,
+)
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
@@ -230,6 +238,30 @@ def test_phpbb_read_from_mariadb_equals_sqlite(store: Store, tmp_path: Path) -> 
     assert server_counts.selectors_new == 0  # the same users, emails and IPs
     report = {(a.platform, a.username): a for a in distribution(store).accounts}
     assert report[("HobbyBoard", "Son_of_god")].files_sent == 4  # two boards, two sends each
+
+
+@pytest.mark.mariadb
+def test_generated_board_read_from_mariadb_equals_the_sqlite_file(
+    sqlite_store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    operation = generate_cached(1, "small", tmp_path_factory.getbasetemp())
+    board = operation / "forum" / "phpbb.sqlite"
+    direct = ingest(sqlite_store, "phpbb", str(board), "CASE-1").documents[0]
+    sends_from_file = sum(a.files_sent for a in distribution(sqlite_store).accounts)
+    prefix = f"gen{uuid.uuid4().hex[:6]}_"
+    with mariadb_copy_of(board, prefix) as url:
+        served = ingest(
+            sqlite_store, "phpbb", url, "CASE-1", ParseOptions(table_prefix=prefix)
+        ).documents[0]
+    assert served.created and served.sha256 != direct.sha256  # a dump digest, not file bytes
+    assert (served.counts.accounts, served.counts.events, served.counts.sightings) == (
+        direct.counts.accounts,
+        direct.counts.events,
+        direct.counts.sightings,
+    )
+    assert served.counts.selectors_new == 0 and served.counts.files_new == 0
+    assert sends_from_file > 0
+    assert sum(a.files_sent for a in distribution(sqlite_store).accounts) == 2 * sends_from_file
 
 
 def _bad_sources(tmp_path: Path) -> list[tuple[str, Path, str]]:

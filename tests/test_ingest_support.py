@@ -40,8 +40,8 @@ def build_phpbb_sqlite(path: Path, prefix: str = "phpbb_") -> Path:
 
 
 @contextmanager
-def mariadb_board(prefix: str = "phpbb_") -> Iterator[str]:
-    """A fresh MariaDB database holding the fixture board; dropped afterwards."""
+def mariadb_database() -> Iterator[str]:
+    """A fresh, uniquely named MariaDB database (dropped afterwards); skips or fails like PG."""
     try:
         admin = create_engine(MARIADB_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
@@ -54,19 +54,63 @@ def mariadb_board(prefix: str = "phpbb_") -> Iterator[str]:
     name = f"vigil_ingest_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE `{name}`"))
-    url = MARIADB_URL.rsplit("/", 1)[0] + f"/{name}"
-    board = create_engine(url)
     try:
+        yield MARIADB_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@contextmanager
+def mariadb_board(prefix: str = "phpbb_") -> Iterator[str]:
+    """The fixture board loaded into a fresh MariaDB database."""
+    with mariadb_database() as url:
+        board = create_engine(url)
         with board.begin() as connection:
             for statement in board_statements(prefix):
                 connection.execute(text(statement))
         board.dispose()
         yield url
-    finally:
+
+
+@contextmanager
+def mariadb_copy_of(sqlite_board: Path, prefix: str) -> Iterator[str]:
+    """A phpBB SQLite file (as synth writes it) copied into a fresh MariaDB database: the
+    tables and columns Vigil reads, integers as BIGINT and everything else as TEXT."""
+    import sqlite3
+
+    from vigil.formats.phpbb import COLUMNS, OPTIONAL_COLUMNS
+
+    source = sqlite3.connect(f"file:{sqlite_board}?mode=ro", uri=True)
+    with mariadb_database() as url:
+        board = create_engine(url)
+        with board.begin() as connection:
+            for short, columns in {**COLUMNS, **OPTIONAL_COLUMNS}.items():
+                names = [*columns, "sha256"] if short == "attachments" else list(columns)
+                rows = source.execute(f"SELECT {', '.join(names)} FROM phpbb_{short}").fetchall()
+                kinds = [
+                    "BIGINT" if rows and all(isinstance(r[i], int) for r in rows) else "TEXT"
+                    for i in range(len(names))
+                ]
+                connection.execute(
+                    text(
+                        f"CREATE TABLE {prefix}{short} ("
+                        + ", ".join(f"{n} {k}" for n, k in zip(names, kinds, strict=True))
+                        + ")"
+                    )
+                )
+                if rows:
+                    connection.execute(
+                        text(
+                            f"INSERT INTO {prefix}{short} VALUES "
+                            f"({', '.join(':' + n for n in names)})"
+                        ),
+                        [dict(zip(names, row, strict=True)) for row in rows],
+                    )
         board.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+        source.close()
+        yield url
 
 
 def row_counts(store: Store) -> dict[str, int]:
