@@ -147,7 +147,7 @@ def _quirks(
 def _frames_far_from(clip: bytes, pool: MediaPool) -> bool:
     """No decoded frame may come near known material, or triage would call the clip a match."""
     known = [int(m.pdq, 16) for m in pool.known if m.pdq]
-    with av.open(io.BytesIO(clip)) as container:
+    with av.open(io.BytesIO(clip), mode="r") as container:
         for frame in container.decode(video=0):
             pdq = int(pdq_bits_hex(frame.to_ndarray(format="rgb24"))[0], 16)
             if any((pdq ^ other).bit_count() <= FAR_MIN_BITS for other in known):

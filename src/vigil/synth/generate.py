@@ -169,7 +169,7 @@ def generate(
             alert_pdqs=[m.pdq for m in pool.known if m.pdq],
         )
         media = pool.by_sha256()
-        devices = [
+        devices: list[dict[str, object]] = [
             {
                 "id": plan.id,
                 "person": plan.person.id,

@@ -10,6 +10,7 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import av
 import numpy as np
@@ -168,7 +169,7 @@ def distance_bits(first: str, second: str) -> int:
     return (int(first, 16) ^ int(second, 16)).bit_count()
 
 
-def media_file(name: str, data: bytes, kind: str, **extra: object) -> MediaFile:
+def media_file(name: str, data: bytes, kind: str, **extra: Any) -> MediaFile:
     return MediaFile(
         name=name,
         data=data,
@@ -177,11 +178,11 @@ def media_file(name: str, data: bytes, kind: str, **extra: object) -> MediaFile:
         sha256=hashlib.sha256(data).hexdigest(),
         kind=kind,
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
 def image_file(
-    name: str, data: bytes, kind: str, mime: str = "image/jpeg", **extra: object
+    name: str, data: bytes, kind: str, mime: str = "image/jpeg", **extra: Any
 ) -> MediaFile:
     pdq, quality = pdq_of_bytes(data)
     return media_file(

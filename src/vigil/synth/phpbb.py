@@ -99,6 +99,13 @@ def write_phpbb(traffic: Traffic) -> None:
     ledger.source("phpbb", str(path.relative_to(out)), SITENAME)
 
 
+def _user_id(account: Account) -> int:
+    """The phpBB user_id, assigned when the users table is written."""
+    if account.account_id is None:
+        raise ValueError(f"forum account {account.username} has no user_id yet")
+    return int(account.account_id)
+
+
 def _posts(
     db: sqlite3.Connection,
     rng: random.Random,
@@ -121,7 +128,7 @@ def _posts(
                     topic_id,
                     forum_id,
                     f"{rng.choice(FILLER).capitalize()} ({topic_id})",
-                    int(account.account_id),
+                    _user_id(account),
                     0,
                 ]
             )
@@ -156,7 +163,7 @@ def _posts(
                 post_id,
                 topic_id,
                 forum_id,
-                int(account.account_id),
+                _user_id(account),
                 ip,
                 int(at.timestamp()),
                 f"Re: topic {topic_id}",
@@ -171,8 +178,8 @@ def _posts(
                     len(attachments) + 1,
                     post_id,
                     topic_id,
-                    int(account.account_id),
-                    f"{int(account.account_id)}_{rng.getrandbits(64):016x}",
+                    _user_id(account),
+                    f"{_user_id(account)}_{rng.getrandbits(64):016x}",
                     media.name,
                     extension,
                     media.mime or "image/jpeg",

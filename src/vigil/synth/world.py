@@ -107,6 +107,8 @@ class World:
 
 def _phone(rng: random.Random, country: str) -> str:
     example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        raise ValueError(f"no mobile numbering plan known for {country}")
     digits = str(example.national_number)
     keep = max(2, len(digits) - 6)
     for _ in range(50):
