@@ -76,7 +76,7 @@ def test_scores_are_sums_of_explained_terms() -> None:
             assert term.points <= WEIGHTS[term.name]
         assert item.reasons
     admin = rank(fixture_network()).ranking[0]
-    assert admin.reasons[0] == "runs forum founder, irc #r operator: 30 of 30 points"
+    assert admin.reasons[0] == "runs forum founder, irc #r operator: 35 of 35 points"
     assert admin.reasons[1].startswith("sent 20 files (10 distinct)")
     assert any("PageRank" in reason for reason in admin.reasons)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.network_truth import network_quality, record_venue_roles_from_sources
+from tests.synth_cache import synth_operation
 from vigil.store.db import Store
 from vigil.store.models import Subject
-from vigil.synth.generate import generate
 from vigil.workflows.network import rank_network
 from vigil.workflows.network_input import load_network_input
 from vigil.workflows.operation import run_operation
@@ -33,8 +33,7 @@ CASE = "OP-TRUTH"
 def test_ranking_and_countries_match_the_truth(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    operation = tmp_path / "operation"
-    generate(operation, seed=seed, scale="small")
+    operation = synth_operation(seed)
     truth = json.loads((operation / "truth.json").read_text())
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")

@@ -44,7 +44,7 @@ def test_rank_lists_subjects_by_priority_and_stores_it(store: Store) -> None:
     admin = ranking[0]
     # 9 DMs (3 files to 3 people) and 2 DCC offers in #lobby; 4 recipients.
     assert (admin["files_distributed"], admin["recipients"]) == (11, 4)
-    assert admin["reasons"][0] == "runs NightNet #lobby operator: 30 of 30 points"
+    assert admin["reasons"][0] == "runs NightNet #lobby operator: 35 of 35 points"
     producer = next(r for r in ranking if r["subject_id"] == ids.subjects["producer"])
     assert producer["new_files"] == 2  # both series files, on its device
     assert ids.subjects["victim"] not in [r["subject_id"] for r in ranking]

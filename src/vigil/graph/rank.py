@@ -4,9 +4,9 @@ The score is out of 100 and is a sum of terms, each a figure scaled against the 
 figure in this operation (log-scaled, so one prolific sender does not flatten everyone else)
 times the term's weight. Severity outweighs position: a coordinator acts first on whoever
 spreads known material to many people or is the first place new material appears. Running
-a venue (a forum's founder or administrator, a channel operator) weighs as much as being the
-largest distributor, because taking that person down removes the venue for everyone, as the
-story's administrator was. Network position (PageRank, betweenness) breaks ties between
+a venue (a forum's founder or administrator, a channel operator) weighs more than being the
+largest distributor, because taking that person down removes the venue for everyone, as
+taking down the story's administrator did. Network position (PageRank, betweenness) breaks ties between
 people who look alike on those counts. Every term is kept with its raw figure and its
 points, so each score can be read back in words.
 """
@@ -23,12 +23,12 @@ from vigil.graph.build import SubjectGraph, Tally, build_subject_graph, tally_su
 from vigil.graph.model import Community, NetworkInput, NetworkResult, RankedSubject, ScoreTerm
 
 WEIGHTS = {
-    "files_distributed": 16.0,
-    "recipients": 12.0,
-    "alert_files": 11.0,
-    "new_files": 12.0,
-    "contact": 7.0,
-    "administers": 30.0,
+    "files_distributed": 15.0,
+    "recipients": 11.0,
+    "alert_files": 10.0,
+    "new_files": 11.0,
+    "contact": 6.0,
+    "administers": 35.0,
     "pagerank": 8.0,
     "betweenness": 4.0,
 }
