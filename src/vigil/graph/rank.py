@@ -6,8 +6,8 @@ times the term's weight. Severity outweighs position: a coordinator acts first o
 spreads known material to many people or is the first place new material appears. Running
 a venue (a forum's founder or administrator, a channel operator) weighs more than being the
 largest distributor, because taking that person down removes the venue for everyone, as
-taking down the story's administrator did. Network position (PageRank, betweenness) breaks ties between
-people who look alike on those counts. Every term is kept with its raw figure and its
+taking down the story's administrator did. Network position (PageRank, betweenness) breaks
+ties between people who look alike on those counts. Every term is kept with its raw figure and its
 points, so each score can be read back in words.
 """
 
