@@ -77,13 +77,13 @@ def plan_devices(seed: int, pool: MediaPool, owners: list[Person]) -> list[Devic
             taken.update(m.sha256 for m in chosen)
             return chosen
 
-        for media in some(pool.known, 3 * weight):
+        for media in some(pool.known, rng.randint(2, 4) * weight):
             _put(plan, "Pictures", media.name, media.data)
-        for media in some(pool.near, 2 * weight):
+        for media in some(pool.near, rng.randint(1, 3) * weight):
             _put(plan, "Downloads", media.name, media.data)
-        for media in some(pool.unknown, 4 * weight):
+        for media in some(pool.unknown, rng.randint(3, 5) * weight):
             _put(plan, "Pictures/misc", media.name, media.data)
-        for media in some(pool.ignorable, 5):
+        for media in some(pool.ignorable, rng.randint(3, 6)):
             _put(plan, "Program Files/Sample Suite", media.name, media.data)
         if person.camera:
             for items in pool.series.values():
@@ -94,7 +94,8 @@ def plan_devices(seed: int, pool: MediaPool, owners: list[Person]) -> list[Devic
         elif person.role in ("distributor", "collector"):
             producer = producers[number % len(producers)]
             own = [items for items in pool.series.values() if items[0].camera == producer.camera]
-            for media in some(own[0] if own else [], 2 + (person.role == "distributor")):
+            received = rng.randint(2, 3) if person.role == "distributor" else rng.choice([0, 2])
+            for media in some(own[0] if own else [], received):
                 _put(plan, "Downloads/new", media.name, media.data)
         _put(plan, "Documents", "notes.txt", (rng.choice(_NOTES) + "\n").encode())
         _put(

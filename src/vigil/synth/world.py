@@ -145,7 +145,9 @@ class _AliasBook:
 
 def _roles(rng: random.Random, scale: Scale) -> list[str]:
     roles = ["admin"] + ["distributor"] * scale.distributors + ["producer"] * scale.producers
-    roles += ["collector"] * (scale.suspects - len(roles))
+    # about the scale's size, never exactly: consumers must read counts from truth.json
+    suspects = scale.suspects + rng.randint(-scale.suspects // 20, scale.suspects // 20)
+    roles += ["collector"] * (suspects - len(roles))
     return roles
 
 
