@@ -59,7 +59,7 @@ def people() -> tuple[list[AccountProfile], dict[int, str]]:
         AccountProfile(
             14,
             "Parley",
-            "glass_amber_x",
+            "Amber.Glass77",
             unknown_files=frozenset({"aa" * 32, "bb" * 32}),
             ips=(ip("9.9.9.9", 2, proxy=True),),
         ),

@@ -62,15 +62,23 @@ def _columns(profiles: list[AccountProfile]) -> dict[int, AccountColumns]:
     return {p.account_id: account_columns(p, population) for p in profiles}
 
 
-def test_ips_count_only_within_24_hours_and_proxies_not_at_all() -> None:
-    a = AccountProfile(1, "x", "aaa", ips=(ip("81.2.69.1", 0), ip("81.2.69.2", 0)))
-    b = AccountProfile(2, "y", "bbb", ips=(ip("81.2.69.1", 23), ip("81.2.69.2", 49)))
+def test_shared_ips_count_by_time_apart_and_proxies_not_at_all() -> None:
+    addresses = ("81.2.69.1", "81.2.69.2", "81.2.69.3", "81.2.69.4")
+    a = AccountProfile(1, "x", "aaa", ips=tuple(ip(address, 0) for address in addresses))
+    hours_apart = (23, 49, 24 * 20, 24 * 40)
+    b = AccountProfile(
+        2, "y", "bbb", ips=tuple(ip(x, h) for x, h in zip(addresses, hours_apart, strict=True))
+    )
     c = AccountProfile(3, "z", "ccc", ips=(ip("81.2.69.1", 1, proxy=True),))
     cols = _columns([a, b, c])
     evidence = compare(cols[1], cols[2])
     assert evidence.close_ips == ("81.2.69.1",)
-    assert evidence.distant_ips == ("81.2.69.2",)
+    assert evidence.week_ips == ("81.2.69.2",)
+    assert evidence.month_ips == ("81.2.69.3",)
+    assert evidence.distant_ips == ("81.2.69.4",)
     assert compare(cols[1], cols[3]).close_ips == ()
+    level = score(evidence, cols[1], cols[2]).levels["ip"]
+    assert COMPARISONS[-2].levels[level].label == "one rare IP within 24 h"
 
 
 def test_crowded_ip_counts_as_weak() -> None:

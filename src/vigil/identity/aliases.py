@@ -50,6 +50,12 @@ class AliasForm:
         return tuple(dict.fromkeys(stem for stem, _ in self.readings if stem))
 
     @property
+    def distinctive_tokens(self) -> tuple[str, ...]:
+        return tuple(
+            f"{stem}|{suffix}" for stem, suffix in self.readings if distinctive(stem, suffix)
+        )
+
+    @property
     def tokens(self) -> tuple[str, ...]:
         """``stem|suffix`` per reading: two handles with a token in common are one alias."""
         return tuple(f"{stem}|{suffix}" for stem, suffix in self.readings if stem)
@@ -88,6 +94,19 @@ def stem_similarity(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     return float(JaroWinkler.normalized_similarity(a, b))
+
+
+LONG_STEM_LETTERS = 8
+
+
+def distinctive(stem: str, suffix: str) -> bool:
+    """Whether a handle is unlikely to be chosen by two people independently.
+
+    ``nightowl`` or ``copper454`` are; ``desert``, ``grey`` or ``john71`` are not: one
+    dictionary word, bare or with a short number, is what many people pick.
+    """
+    letters = stem_information(stem)
+    return letters >= LONG_STEM_LETTERS or (letters >= 5 and len(suffix) >= 3)
 
 
 def stem_information(stem: str) -> int:

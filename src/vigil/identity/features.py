@@ -13,14 +13,27 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vigil.identity.aliases import stem_information, stem_similarity
+from vigil.identity.aliases import (
+    LONG_STEM_LETTERS,
+    AliasForm,
+    fold_alias,
+    stem_information,
+    stem_similarity,
+)
 from vigil.identity.profiles import AccountProfile
 
 IP_WINDOW_SECONDS = 24 * 3600
+# A residential address stays with one subscriber for days: a shared address within a week
+# still counts, less than one within a day (ISP subscriber returns use 7-day windows).
+IP_WEEK_SECONDS = 7 * 24 * 3600
+# Beyond a month a shared address is not counted at all: it may have changed hands.
+IP_MONTH_SECONDS = 30 * 24 * 3600
 # An address seen with more accounts than this is treated as shared infrastructure.
 IP_CROWD_ACCOUNTS = 6
 # A device on more accounts than this is a shop or library computer, not a person's.
 DEVICE_CROWD_ACCOUNTS = 6
+# A new file sent by more accounts than this is circulating, not one person's own.
+FILE_CROWD_ACCOUNTS = 2
 # Identifiers on more accounts than this are not used to find candidate pairs.
 BLOCKING_CROWD_ACCOUNTS = 50
 # Distinct (address, hour) sightings kept per account: enough to find overlaps.
@@ -49,22 +62,20 @@ class Population:
 
     ip_accounts: Counter[str]
     device_accounts: Counter[str]
+    file_accounts: Counter[str]
     key_accounts: Counter[str]
 
     @classmethod
     def of(cls, profiles: Iterable[AccountProfile]) -> Population:
-        ips: Counter[str] = Counter()
-        devices: Counter[str] = Counter()
-        keys: Counter[str] = Counter()
+        population = cls(Counter(), Counter(), Counter(), Counter())
         for profile in profiles:
-            ips.update({s.ip for s in profile.ips})
-            devices.update(profile.devices)
-            keys.update(_raw_keys(profile))
-        return cls(ips, devices, keys)
+            population.add(profile)
+        return population
 
     def add(self, profile: AccountProfile) -> None:
         self.ip_accounts.update({s.ip for s in profile.ips})
         self.device_accounts.update(profile.devices)
+        self.file_accounts.update(profile.unknown_files)
         self.key_accounts.update(_raw_keys(profile))
 
 
@@ -77,8 +88,20 @@ def _raw_keys(profile: AccountProfile) -> set[str]:
     keys |= {f"$:{p}" for p in profile.payments}
     keys |= {f"h:{h}" for h in profile.unknown_files}
     keys |= {f"i:{s.ip}" for s in profile.ips if not s.proxy}
-    keys |= {f"a:{stem}" for stem in profile.alias.stems if stem_information(stem) >= 3}
+    keys |= {f"a:{stem}" for stem in handle_stems(profile) if stem_information(stem) >= 3}
     return keys
+
+
+def handles(profile: AccountProfile) -> list[AliasForm]:
+    """The username and the local parts of the account's emails: people reuse one handle
+    for both (``sonofgod77@...`` behind ``Son_of_god``)."""
+    forms = [profile.alias]
+    forms += [fold_alias(email.rpartition("@")[0]) for email in sorted(profile.emails)]
+    return forms
+
+
+def handle_stems(profile: AccountProfile) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(stem for form in handles(profile) for stem in form.stems))
 
 
 @dataclass(frozen=True)
@@ -97,7 +120,10 @@ class AccountColumns:
     alias_written: str
     alias_stem: str
     alias_stems: tuple[str, ...]
+    alias_long_stems: tuple[str, ...]
     alias_tokens: tuple[str, ...]
+    alias_distinctive: tuple[str, ...]
+    platform: str
     stem_letters: int
     emails: tuple[str, ...]
     email_forms: tuple[str, ...]
@@ -107,6 +133,7 @@ class AccountColumns:
     payments: tuple[str, ...]
     files: tuple[str, ...]
     ip_seen: tuple[IpSeen, ...]
+    countries: tuple[str, ...]
     victim: bool
     block_keys: tuple[str, ...]
 
@@ -131,6 +158,7 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
             if population.key_accounts[k] <= BLOCKING_CROWD_ACCOUNTS
             and not (k.startswith("i:") and population.ip_accounts[k[2:]] > IP_CROWD_ACCOUNTS)
             and not (k.startswith("d:") and k[2:] not in devices)
+            and not (k.startswith("h:") and population.file_accounts[k[2:]] > FILE_CROWD_ACCOUNTS)
         )
     )
     alias = profile.alias
@@ -139,8 +167,15 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
         key=profile.key,
         alias_written=profile.username,
         alias_stem=alias.stem,
-        alias_stems=alias.stems,
-        alias_tokens=alias.tokens,
+        alias_stems=handle_stems(profile),
+        alias_long_stems=tuple(
+            s for s in handle_stems(profile) if stem_information(s) >= LONG_STEM_LETTERS
+        ),
+        alias_tokens=tuple(dict.fromkeys(t for form in handles(profile) for t in form.tokens)),
+        alias_distinctive=tuple(
+            dict.fromkeys(t for form in handles(profile) for t in form.distinctive_tokens)
+        ),
+        platform=profile.platform.casefold(),
         stem_letters=stem_information(alias.stem),
         emails=tuple(sorted(profile.emails)),
         email_forms=tuple(sorted({email_form(e) for e in profile.emails})),
@@ -148,8 +183,15 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
         devices=devices,
         cameras=tuple(sorted(profile.cameras)),
         payments=tuple(sorted(profile.payments)),
-        files=tuple(sorted(profile.unknown_files)),
+        files=tuple(
+            sorted(
+                f
+                for f in profile.unknown_files
+                if population.file_accounts[f] <= FILE_CROWD_ACCOUNTS
+            )
+        ),
         ip_seen=ip_seen,
+        countries=tuple(sorted(profile.countries)),
         victim=profile.victim,
         block_keys=block_keys,
     )
@@ -160,8 +202,12 @@ class PairEvidence:
     """Everything two accounts share, in numbers a court can read back."""
 
     alias_similarity: float
-    same_alias: bool  # same stem and same numeric suffix, under some reading
+    same_distinctive_alias: bool  # as same_alias, for a handle few would pick by chance
+    same_alias: bool  # same stem and number, under some reading of a username or email handle
+    same_long_stem: bool
     same_stem: bool
+    same_platform: bool
+    shared_countries: tuple[str, ...]
     stem_letters: int  # the shorter of the two preferred stems, in letters
     shared_emails: tuple[str, ...]
     shared_email_forms: tuple[str, ...]
@@ -171,31 +217,41 @@ class PairEvidence:
     shared_payments: tuple[str, ...]
     shared_files: tuple[str, ...]
     close_ips: tuple[str, ...]  # rare addresses both used within IP_WINDOW_SECONDS
+    week_ips: tuple[str, ...]  # rare addresses both used within a week, not within a day
+    month_ips: tuple[str, ...]  # rare addresses both used within 30 days, not within a week
     crowded_close_ips: tuple[str, ...]  # shared infrastructure: reported, counts little
-    distant_ips: tuple[str, ...]  # rare addresses both used, but never within the window
+    distant_ips: tuple[str, ...]  # rare addresses both used, but never within 30 days
 
 
 def _shared(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(a) & set(b)))
 
 
-def _close_ips(a: tuple[IpSeen, ...], b: tuple[IpSeen, ...]) -> set[IpSeen]:
+def _close_ips(a: tuple[IpSeen, ...], b: tuple[IpSeen, ...], window: int) -> set[IpSeen]:
     by_ip: dict[str, list[int]] = {}
     for seen in b:
         by_ip.setdefault(seen.ip, []).append(seen.t)
-    return {s for s in a if any(abs(t - s.t) <= IP_WINDOW_SECONDS for t in by_ip.get(s.ip, ()))}
+    return {s for s in a if any(abs(t - s.t) <= window for t in by_ip.get(s.ip, ()))}
 
 
 def compare(a: AccountColumns, b: AccountColumns) -> PairEvidence:
-    close = _close_ips(a.ip_seen, b.ip_seen)
+    close = _close_ips(a.ip_seen, b.ip_seen, IP_WINDOW_SECONDS)
     rare = tuple(sorted({s.ip for s in close if s.accounts <= IP_CROWD_ACCOUNTS}))
     crowded = tuple(sorted({s.ip for s in close if s.accounts > IP_CROWD_ACCOUNTS}))
+    week = _close_ips(a.ip_seen, b.ip_seen, IP_WEEK_SECONDS)
+    week_rare = {s.ip for s in week if s.accounts <= IP_CROWD_ACCOUNTS} - set(rare)
+    month = _close_ips(a.ip_seen, b.ip_seen, IP_MONTH_SECONDS)
+    month_rare = {s.ip for s in month if s.accounts <= IP_CROWD_ACCOUNTS} - set(rare) - week_rare
     emails = _shared(a.emails, b.emails)
     forms = tuple(f for f in _shared(a.email_forms, b.email_forms) if f not in emails)
     return PairEvidence(
         alias_similarity=stem_similarity(a.alias_stem, b.alias_stem),
+        same_distinctive_alias=bool(set(a.alias_distinctive) & set(b.alias_distinctive)),
         same_alias=bool(set(a.alias_tokens) & set(b.alias_tokens)),
+        same_long_stem=bool(set(a.alias_long_stems) & set(b.alias_long_stems)),
         same_stem=bool(set(a.alias_stems) & set(b.alias_stems)),
+        same_platform=a.platform == b.platform,
+        shared_countries=_shared(a.countries, b.countries),
         stem_letters=min(a.stem_letters, b.stem_letters),
         shared_emails=emails,
         shared_email_forms=forms,
@@ -205,11 +261,18 @@ def compare(a: AccountColumns, b: AccountColumns) -> PairEvidence:
         shared_payments=_shared(a.payments, b.payments),
         shared_files=_shared(a.files, b.files),
         close_ips=rare,
+        week_ips=tuple(sorted(week_rare)),
+        month_ips=tuple(sorted(month_rare)),
         crowded_close_ips=crowded,
         distant_ips=tuple(
             sorted(
-                {s.ip for s in a.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS}
-                & {s.ip for s in b.ip_seen} - set(rare)
+                (
+                    {s.ip for s in a.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS}
+                    & {s.ip for s in b.ip_seen}
+                )
+                - set(rare)
+                - week_rare
+                - month_rare
             )
         ),
     )
@@ -250,9 +313,21 @@ def reasons(evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> lis
         out.append(
             f"{n} shared IP{'s' if n > 1 else ''} within 24 h ({_listed(evidence.close_ips)})"
         )
-    if evidence.distant_ips and not evidence.close_ips:
+    if evidence.week_ips and not evidence.close_ips:
+        n = len(evidence.week_ips)
+        plural = "s" if n > 1 else ""
+        out.append(f"{n} shared IP{plural} within 7 days ({_listed(evidence.week_ips)})")
+    if evidence.month_ips and not evidence.close_ips and not evidence.week_ips:
+        n = len(evidence.month_ips)
+        plural = "s" if n > 1 else ""
+        out.append(f"{n} shared IP{plural} within 30 days ({_listed(evidence.month_ips)})")
+    if evidence.distant_ips and not (evidence.close_ips or evidence.week_ips or evidence.month_ips):
         n = len(evidence.distant_ips)
-        out.append(f"{n} shared IP{'s' if n > 1 else ''} but never within 24 h, not counted")
+        out.append(f"{n} shared IP{'s' if n > 1 else ''} but never within 30 days, not counted")
+    if evidence.shared_countries:
+        out.append(f"IPs in the same country ({_listed(evidence.shared_countries)})")
+    elif a.countries and b.countries:
+        out.append(f"IPs in different countries ({_listed(a.countries)} vs {_listed(b.countries)})")
     if evidence.crowded_close_ips:
         n = len(evidence.crowded_close_ips)
         out.append(

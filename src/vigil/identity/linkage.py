@@ -24,7 +24,16 @@ if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
 
 _IP_SEEN = pa.list_(pa.struct([("ip", pa.string()), ("t", pa.int64()), ("n", pa.int64())]))
-_LIST_COLUMNS = ("emails", "email_forms", "phones", "devices", "cameras", "payments", "files")
+_LIST_COLUMNS = (
+    "emails",
+    "email_forms",
+    "phones",
+    "devices",
+    "cameras",
+    "payments",
+    "files",
+    "countries",
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,8 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
         "alias_stem": pa.array([c.alias_stem for c in columns], pa.string()),
         "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
     }
-    for name in ("alias_stems", "alias_tokens"):
+    data["platform"] = pa.array([c.platform for c in columns], pa.string())
+    for name in ("alias_stems", "alias_long_stems", "alias_tokens", "alias_distinctive"):
         data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
     for name in _LIST_COLUMNS:
         data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))

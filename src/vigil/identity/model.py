@@ -19,8 +19,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vigil.identity.aliases import LONG_STEM_LETTERS
 from vigil.identity.features import (
     IP_CROWD_ACCOUNTS,
+    IP_MONTH_SECONDS,
+    IP_WEEK_SECONDS,
     IP_WINDOW_SECONDS,
     AccountColumns,
     PairEvidence,
@@ -68,11 +71,11 @@ def _shared_sql(column: str) -> str:
     return f"len(list_intersect({column}_l, {column}_r))"
 
 
-def _close_ips_sql(crowded: bool) -> str:
+def _close_ips_sql(crowded: bool, window: int = IP_WINDOW_SECONDS) -> str:
     crowd = f"x.n > {IP_CROWD_ACCOUNTS}" if crowded else f"x.n <= {IP_CROWD_ACCOUNTS}"
     close = (
         "list_bool_or(list_transform(ip_seen_r, "
-        f"lambda y: y.ip = x.ip and abs(y.t - x.t) <= {IP_WINDOW_SECONDS}))"
+        f"lambda y: y.ip = x.ip and abs(y.t - x.t) <= {window}))"
     )
     return (
         "len(list_distinct(list_transform(list_filter(ip_seen_l, "
@@ -111,10 +114,11 @@ _SHARED_RARE_IP = (
     "list_transform(ip_seen_r, lambda x: x.ip))) > 0"
 )
 _JW = "jaro_winkler_similarity(alias_stem_l, alias_stem_r)"
-_LONG = "least(stem_letters_l, stem_letters_r) >= 6"
+_LONG = f"least(stem_letters_l, stem_letters_r) >= {LONG_STEM_LETTERS}"
 
-_SAME_ALIAS = "len(list_intersect(alias_tokens_l, alias_tokens_r)) > 0"
-_SAME_STEM = "len(list_intersect(alias_stems_l, alias_stems_r)) > 0"
+
+def _intersects(column: str) -> str:
+    return f"len(list_intersect({column}_l, {column}_r)) > 0"
 
 
 ALIAS = Comparison(
@@ -129,37 +133,37 @@ ALIAS = Comparison(
             null=True,
         ),
         Level(
-            "same alias, long stem",
-            f"{_SAME_ALIAS} and {_LONG}",
-            lambda e, a, b: e.same_alias and e.stem_letters >= 6,
-            0.40,
-            5e-7,
+            "same distinctive handle",
+            _intersects("alias_distinctive"),
+            lambda e, a, b: e.same_distinctive_alias,
+            0.35,
+            2e-7,
         ),
         Level(
-            "same alias, short stem",
-            _SAME_ALIAS,
+            "same common-looking handle",
+            _intersects("alias_tokens"),
             lambda e, a, b: e.same_alias,
-            0.08,
-            2e-4,
+            0.15,
+            3e-5,
         ),
         Level(
             "same long stem, different number",
-            f"{_SAME_STEM} and {_LONG}",
-            lambda e, a, b: e.same_stem and e.stem_letters >= 6,
-            0.20,
-            4e-5,
+            _intersects("alias_long_stems"),
+            lambda e, a, b: e.same_long_stem,
+            0.2,
+            5e-5,
         ),
         Level(
-            "same short stem, different number",
-            _SAME_STEM,
+            "same stem, different number",
+            _intersects("alias_stems"),
             lambda e, a, b: e.same_stem,
-            0.04,
-            1e-3,
+            0.1,
+            2e-3,
         ),
         Level(
             "similar long alias",
             f"{_JW} >= 0.92 and {_LONG}",
-            lambda e, a, b: e.alias_similarity >= 0.92 and e.stem_letters >= 6,
+            lambda e, a, b: e.alias_similarity >= 0.92 and e.stem_letters >= LONG_STEM_LETTERS,
             0.05,
             5e-4,
         ),
@@ -170,7 +174,23 @@ ALIAS = Comparison(
             0.05,
             0.02,
         ),
-        Level("different alias", "ELSE", lambda e, a, b: True, 0.15, 0.977),
+        Level("different alias", "ELSE", lambda e, a, b: True, 0.10, 0.977),
+    ),
+)
+
+# Handles are unique per platform: two near-identical handles on one platform are usually
+# two registrations by two people (the second found the first taken).
+PLATFORM = Comparison(
+    "platform",
+    (
+        Level(
+            "same platform",
+            "platform_l = platform_r",
+            lambda e, a, b: e.same_platform,
+            0.03,
+            0.25,
+        ),
+        Level("different platforms", "ELSE", lambda e, a, b: True, 0.97, 0.75),
     ),
 )
 
@@ -199,7 +219,7 @@ EMAIL = Comparison(
             0.05,
             1e-5,
         ),
-        Level("different emails", "ELSE", lambda e, a, b: True, 0.25, 0.99999),
+        Level("different emails", "ELSE", lambda e, a, b: True, 0.35, 0.99999),
     ),
 )
 
@@ -218,17 +238,17 @@ FILES = Comparison(
             "two or more shared unknown files",
             f"{_shared_sql('files')} >= 2",
             lambda e, a, b: len(e.shared_files) >= 2,
-            0.3,
-            3e-7,
+            0.2,
+            2e-5,
         ),
         Level(
             "one shared unknown file",
             f"{_shared_sql('files')} = 1",
             lambda e, a, b: len(e.shared_files) == 1,
-            0.2,
-            2e-5,
+            0.1,
+            1e-3,
         ),
-        Level("no shared unknown file", "ELSE", lambda e, a, b: True, 0.5, 0.9999),
+        Level("no shared unknown file", "ELSE", lambda e, a, b: True, 0.7, 0.9999),
     ),
 )
 
@@ -247,42 +267,75 @@ IPS = Comparison(
             "two or more rare IPs within 24 h",
             f"{_close_ips_sql(False)} >= 2",
             lambda e, a, b: len(e.close_ips) >= 2,
-            0.3,
-            1e-5,
+            0.15,
+            1e-6,
         ),
         Level(
             "one rare IP within 24 h",
             f"{_close_ips_sql(False)} = 1",
             lambda e, a, b: len(e.close_ips) == 1,
-            0.4,
+            0.25,
+            3e-5,
+        ),
+        Level(
+            "rare IP within 7 days",
+            f"{_close_ips_sql(False, IP_WEEK_SECONDS)} >= 1",
+            lambda e, a, b: bool(e.week_ips),
+            0.2,
+            8e-5,
+        ),
+        Level(
+            "rare IP within 30 days",
+            f"{_close_ips_sql(False, IP_MONTH_SECONDS)} >= 1",
+            lambda e, a, b: bool(e.month_ips),
+            0.15,
             2e-4,
         ),
         Level(
             "crowded IP within 24 h",
             f"{_close_ips_sql(True)} >= 1",
             lambda e, a, b: bool(e.crowded_close_ips),
-            0.05,
+            0.02,
             0.01,
         ),
         Level(
-            "shared IP, never within 24 h",
+            "shared IP, never within 30 days",
             _SHARED_RARE_IP,
             lambda e, a, b: bool(e.distant_ips),
-            0.1,
-            0.11,
+            0.05,
+            0.055,
+        ),
+        Level("no shared IP", "ELSE", lambda e, a, b: True, 0.18, 0.93),
+    ),
+)
+
+# Where two accounts' IP addresses are registered: the same country is common (about one
+# random pair in ten in an international operation), different countries count against.
+COUNTRY = Comparison(
+    "country",
+    (
+        Level(
+            "no located IP on one side",
+            _either_empty("countries"),
+            lambda e, a, b: not a.countries or not b.countries,
+            1.0,
+            1.0,
+            null=True,
         ),
         Level(
-            "no shared IP",
-            "ELSE",
-            lambda e, a, b: True,
-            0.15,
-            0.9,
+            "IPs in the same country",
+            f"{_shared_sql('countries')} > 0",
+            lambda e, a, b: bool(e.shared_countries),
+            0.95,
+            0.1,
         ),
+        Level("IPs in different countries", "ELSE", lambda e, a, b: True, 0.05, 0.9),
     ),
 )
 
 COMPARISONS: tuple[Comparison, ...] = (
     ALIAS,
+    PLATFORM,
     EMAIL,
     _identifier("phone", "phones", "shared_phones", 0.7, 1e-6, 0.3),
     _identifier("device", "devices", "shared_devices", 0.6, 1e-4, 0.4),
@@ -290,6 +343,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     _identifier("payment", "payments", "shared_payments", 0.7, 1e-6, 0.3),
     FILES,
     IPS,
+    COUNTRY,
 )
 
 # Strong identifiers that link outright, whatever else the model says.

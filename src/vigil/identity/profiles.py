@@ -34,6 +34,7 @@ class AccountProfile:
     payments: frozenset[str] = frozenset()
     ips: tuple[IpSighting, ...] = ()
     unknown_files: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()  # where its IPs are registered (ISO alpha-2)
     victim: bool = False
     alias: AliasForm = field(init=False)
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.geo.countries import geolocate
 from vigil.identity.profiles import AccountProfile, IpSighting
 from vigil.store.models import Event, File, LinkDecision, Match, Selector, Sighting
 
@@ -103,9 +104,11 @@ def load_accounts(session: Session) -> StoreAccounts:
         elif kind in _KIND_FIELDS:
             getattr(fact, _KIND_FIELDS[kind]).add(value)
     _add_events(session, accounts, facts, seen)
+    located = geolocate(sorted({s.ip for fact in facts.values() for s in fact.ips}))
     profiles = []
     for account_id, selector in accounts.items():
         fact = facts[account_id]
+        countries = {located.get(s.ip) for s in fact.ips if not s.proxy}
         profiles.append(
             AccountProfile(
                 account_id=account_id,
@@ -118,6 +121,7 @@ def load_accounts(session: Session) -> StoreAccounts:
                 payments=frozenset(fact.payments),
                 ips=tuple(fact.ips),
                 unknown_files=frozenset(fact.files),
+                countries=frozenset(c for c in countries if c),
                 victim=fact.victim,
             )
         )
