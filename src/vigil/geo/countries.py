@@ -110,10 +110,10 @@ def decide_country(
     per_country: Counter[str] = Counter()
     weight: Counter[str] = Counter()
     for ip in sightings:
-        country = located.get(ip)
-        if country:
-            per_country[country] += 1
-            weight[country] += sightings[ip]
+        registry_country = located.get(ip)
+        if registry_country:
+            per_country[registry_country] += 1
+            weight[registry_country] += sightings[ip]
     if per_country:
         ranked = sorted(per_country, key=lambda c: (-per_country[c], -weight[c], c))
         best = ranked[0]

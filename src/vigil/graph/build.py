@@ -88,7 +88,7 @@ def tally_subjects(data: NetworkInput) -> dict[int, Tally]:
                 target_subject = owner.get(target)
                 if target_subject is not None:
                     received[item.file_id].add(target_subject)
-        if tally is None:
+        if tally is None or subject is None:
             continue
         key = _send_key(index, data)
         if key not in seen_sends:

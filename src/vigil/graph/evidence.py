@@ -107,10 +107,9 @@ def build_evidence_graph(
     graph.vs["key"] = keys
     graph.vs["kind"] = [nodes[k]["kind"] for k in keys]
     graph.vs["label"] = [nodes[k]["label"] for k in keys]
+    attributes = subject_attributes or {}
     for name, default in (("score", 0.0), ("community", -1), ("country", "")):
-        graph.vs[name] = [
-            (subject_attributes or {}).get(_subject_id(k), {}).get(name, default) for k in keys
-        ]
+        graph.vs[name] = [attributes.get(_subject_id(k) or -1, {}).get(name, default) for k in keys]
     records = list(edges.values())
     graph.es["kind"] = [r.kind for r in records]
     graph.es["weight"] = [max(r.count, 1) for r in records]

@@ -80,9 +80,12 @@ def gather_country_evidence(session: Session) -> list[CountryEvidence]:
             )
     event_ips: dict[int, list[int]] = defaultdict(list)
     for actor_id, ip_id in session.execute(
-        select(Event.actor_id, Event.ip_id).where(Event.ip_id.is_not(None))
+        select(Event.actor_id, Event.ip_id).where(
+            Event.ip_id.is_not(None), Event.actor_id.is_not(None)
+        )
     ):
-        event_ips[actor_id].append(ip_id)
+        if actor_id is not None and ip_id is not None:
+            event_ips[actor_id].append(ip_id)
 
     evidence: list[CountryEvidence] = []
     for subject_id in session.scalars(select(Subject.id).order_by(Subject.id)):

@@ -127,8 +127,8 @@ def device_holdings(session: Session, owner: dict[int, int]) -> list[Holding]:
         .join(SubjectSelector, SubjectSelector.selector_id == Selector.id)
         .where(Selector.kind == "device")
     )
-    for value, subject_id in rows:
-        device_owner.setdefault(value.casefold(), subject_id)
+    for value, device_subject in rows:
+        device_owner.setdefault(value.casefold(), device_subject)
     holdings: set[tuple[int, int]] = set()
     for source in session.scalars(select(Source)):
         extra = source.extra or {}

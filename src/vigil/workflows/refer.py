@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError
+from vigil.graph.model import NetworkInput, RankedSubject
 from vigil.graph.rank import rank
 from vigil.referral.model import PackageContent, ReferredSubject
 from vigil.referral.package import VerifyReport, verify_package, write_package
@@ -65,7 +66,9 @@ def _subjects_by_country(session: Session, country: str | None) -> dict[str, lis
     return dict(sorted(grouped.items()))
 
 
-def _referred(session: Session, subject: Subject, ranking: dict[int, object]) -> ReferredSubject:
+def _referred(
+    session: Session, subject: Subject, ranking: dict[int, RankedSubject]
+) -> ReferredSubject:
     accounts: list[dict[str, str]] = []
     selectors: list[dict[str, str]] = []
     rows = session.scalars(
@@ -89,9 +92,9 @@ def _referred(session: Session, subject: Subject, ranking: dict[int, object]) ->
         priority=subject.priority,
         accounts=accounts,
         selectors=selectors,
-        reasons=list(getattr(ranked, "reasons", [])),
-        files_distributed=int(getattr(ranked, "files_distributed", 0)),
-        recipients=int(getattr(ranked, "recipients", 0)),
+        reasons=list(ranked.reasons) if ranked else [],
+        files_distributed=ranked.files_distributed if ranked else 0,
+        recipients=ranked.recipients if ranked else 0,
     )
 
 
@@ -132,8 +135,8 @@ def _make_referrals(
     session: Session,
     actor: Actor,
     grouped: dict[str, list[Subject]],
-    ranking: dict[int, object],
-    data: object,
+    ranking: dict[int, RankedSubject],
+    data: NetworkInput,
     out_dir: Path,
     written: list[Path],
 ) -> list[Referral]:
@@ -153,7 +156,7 @@ def _make_referrals(
         session.add(referral)
         session.flush()
         reference = f"{actor.agency_code}-{cc}-{referral.id:04d}"
-        evidence = gather_evidence(session, data, [s.id for s in subjects])  # type: ignore[arg-type]
+        evidence = gather_evidence(session, data, [s.id for s in subjects])
         content = PackageContent(
             reference=reference,
             country=cc,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
@@ -66,8 +66,8 @@ def _basis_kind(basis: str | None) -> str:
 
 
 def _figures(session: Session, data: NetworkInput, countries: int, unknown: int) -> Figures:
-    def count(query: object) -> int:
-        return int(session.scalar(query) or 0)  # type: ignore[arg-type]
+    def count(query: Select[int]) -> int:
+        return int(session.scalar(query) or 0)
 
     all_files = set(session.scalars(select(File.id)))
     facts = file_facts(session, all_files)
