@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_cli
-from tests.synth_cache import generate_cached
+from tests.synth_cache import synth_operation
 from vigil.synth.generate import generate
 
 
 @pytest.fixture(scope="session")
-def operation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Seed 1 at small scale, generated once per test process."""
-    return generate_cached(1, "small", tmp_path_factory.getbasetemp())
+def operation() -> Path:
+    """Seed 1 at small scale, generated once per test process (shared with other areas)."""
+    return synth_operation(1)
 
 
 def _digests(root: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 import pytest
 
-from tests.synth_cache import generate_cached
+from tests.synth_cache import synth_operation
 from tests.synth_readers import Observed, read_chat, read_irc
 
 PHPBB_COLUMNS = {
@@ -71,9 +71,9 @@ HEX = {32: "md5", 40: "sha1", 64: "sha256"}
 
 
 @pytest.fixture(scope="session")
-def operation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Seed 1 at small scale, generated once per test process."""
-    return generate_cached(1, "small", tmp_path_factory.getbasetemp())
+def operation() -> Path:
+    """Seed 1 at small scale, generated once per test process (shared with other areas)."""
+    return synth_operation(1)
 
 
 @pytest.fixture(scope="module")

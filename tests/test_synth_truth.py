@@ -14,7 +14,7 @@ import phonenumbers
 import pytest
 from iptocc import country_code
 
-from tests.synth_cache import generate_cached
+from tests.synth_cache import synth_operation
 from tests.synth_readers import read_operation
 
 TOP_KEYS = ["seed", "scale", "sources", "hashsets", "persons", "false_friends", "devices", "series"]
@@ -45,9 +45,9 @@ COUNT_KEYS = {
 
 
 @pytest.fixture(scope="session")
-def operation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Seed 1 at small scale, generated once per test process."""
-    return generate_cached(1, "small", tmp_path_factory.getbasetemp())
+def operation() -> Path:
+    """Seed 1 at small scale, generated once per test process (shared with other areas)."""
+    return synth_operation(1)
 
 
 @pytest.fixture(scope="module")
