@@ -171,6 +171,8 @@ def test_cli_import_export_list(store: Store, tmp_path: Path) -> None:
     exported = run_cli("hashset", "export", "pv", "--format", "vics", "-o", str(out))
     assert exported.exit_code == 0, exported.stderr
     assert json.loads(out.read_text())["@odata.context"].endswith("#Media")
+    indexed = run_cli("hashset", "index")
+    assert indexed.exit_code == 0 and "3 entries, 1 sets" in indexed.stdout, indexed.stderr
     typed = run_cli(
         "hashset", "import", "list", str(DATA / "list-sha256.txt"), "--name", "s",
         "--hash-type", "sha256", "--kind", "ignorable",

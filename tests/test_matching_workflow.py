@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, File, Match
 from vigil.workflows import matching
-from vigil.workflows.hashsets import import_hash_set
+from vigil.workflows.hashsets import import_hash_set, refresh_index
 from vigil.workflows.matching import forget_cached_matchers, load_matcher, match_files
 
 DATA = Path(__file__).parent / "data" / "hashsets"
@@ -85,6 +85,9 @@ def test_index_cache_location_and_reload(store: Store, tmp_path: Path) -> None:
     import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
     url = store.engine.url
     directory = matching.index_directory(url)
+    assert directory is not None and not directory.exists()  # the import does not build it
+    status = refresh_index(store)
+    assert (status.entries, status.hash_sets, status.directory) == (3, 1, str(directory))
     assert directory is not None
     if url.get_backend_name() == "sqlite":
         assert directory == Path(url.database or "").resolve().with_name("vigil.db.index")

@@ -11,7 +11,12 @@ from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.errors import UsageError
 from vigil.formats.registry import HASHSET_FORMATS
-from vigil.workflows.hashsets import export_hash_set, import_hash_set, list_hash_sets
+from vigil.workflows.hashsets import (
+    export_hash_set,
+    import_hash_set,
+    list_hash_sets,
+    refresh_index,
+)
 
 hashset_app = typer.Typer(help="Banks of known hashes (VICS, NSRL, ICSE...).", no_args_is_help=True)
 
@@ -104,6 +109,16 @@ def hashset_list(
             [s.id, s.name, s.kind, s.format, s.entries, s.pdq_radius_bits, s.imported_at]
             for s in sets
         ],
+    )
+
+
+@hashset_app.command("index")
+def hashset_index(ctx: typer.Context) -> None:
+    """Build or update the cached match index now (triage would otherwise do it first)."""
+    status = refresh_index(state(ctx).store())
+    where = status.directory or "memory only"
+    typer.echo(
+        f"match index up to date: {status.entries} entries, {status.hash_sets} sets ({where})"
     )
 
 

@@ -4,8 +4,13 @@ An import is one transaction: the file is registered as a Source, its records st
 HashEntry rows in batches, and the HashSet row is written last. A bad record anywhere raises
 ``BadInput`` naming file and line, and the rollback leaves nothing behind: no entries, no set,
 and on a re-import the old entries intact. Re-importing a name replaces that set's entries;
-importing the very same file again with the same settings changes nothing. After the commit
-the on-disk match index takes the change (only that set is re-indexed).
+importing the very same file again with the same settings changes nothing.
+
+The match index is not built here: the import's memory stays bounded by the stream (a
+million-entry VICS file imports in well under 500 MB), while the index of a million PDQs alone
+takes hundreds of MB. The set's fingerprint changes with the import, so the next
+``load_matcher`` (a triage, ``match_files``, or ``vigil hashset index``) appends only this set
+to the cached index.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
-from vigil.workflows.matching import load_matcher
+from vigil.workflows.matching import index_directory, load_matcher
 from vigil.workflows.provenance import digest_file, register_source
 from vigil.workflows.setup import resolve_actor
 
@@ -148,9 +153,22 @@ def import_hash_set(
                 "sha256": digest.sha256,
             },
         )
-        result = _result(hash_set, replaced=existing is not None, unchanged=False)
-    load_matcher(store)  # bring the cached index up to date now, not on the first triage
-    return result
+        return _result(hash_set, replaced=existing is not None, unchanged=False)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    entries: int
+    hash_sets: int
+    directory: str | None
+
+
+def refresh_index(store: Store) -> IndexStatus:
+    """Bring the cached match index up to date now rather than at the next triage."""
+    store.require_initialised()
+    matcher = load_matcher(store)
+    directory = index_directory(store.engine.url)
+    return IndexStatus(len(matcher), len(matcher.sets), str(directory) if directory else None)
 
 
 def _choose_kind(reader: HashSetFormat, kind: str | None) -> str:
