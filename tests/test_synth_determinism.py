@@ -65,3 +65,7 @@ def test_cli_refuses_bad_scale_and_foreign_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not empty" in result.stderr
     assert (foreign / "keep.txt").read_text() == "not ours"
     assert not list(tmp_path.glob(".*partial"))
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    result = run_cli("synth", str(a_file))
+    assert result.exit_code == 2 and "is a file" in result.stderr

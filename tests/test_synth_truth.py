@@ -250,3 +250,25 @@ def test_series_truth_points_at_the_producers(truth: dict[str, Any]) -> None:
             s["kind"] == "camera" and series["camera_serial"] in s["value"]
             for s in producer["selectors"]
         )
+
+
+def _core(username: str) -> str:
+    """An alias without case, separators, leetspeak or numbers."""
+    plain = username.lower().translate(str.maketrans("01345", "oieas"))
+    return re.sub(r"[^a-z]", "", plain)
+
+
+def test_aliases_drift_across_platforms(truth: dict[str, Any]) -> None:
+    multi = [p for p in truth["persons"] if len(p["accounts"]) >= 2]
+    sharing_core, written_differently = 0, 0
+    for person in multi:
+        names = [a["username"] for a in person["accounts"]]
+        cores = Counter(_core(n) for n in names)
+        sharing_core += cores.most_common(1)[0][1] >= 2
+        written_differently += len(set(names)) > 1
+    assert sharing_core >= 0.6 * len(multi)
+    assert written_differently >= 0.6 * len(multi)
+    styles = " ".join(a["username"] for p in multi for a in p["accounts"])
+    assert re.search(r"[a-z]_[a-z]", styles, re.I) and re.search(r"[a-z]\.[a-z]", styles, re.I)
+    assert re.search(r"[a-z][0-9][a-z]", styles, re.I)  # leetspeak
+    assert re.search(r"[a-z][A-Z]", styles)  # CamelCase

@@ -115,6 +115,8 @@ class SynthResult:
 
 
 def _prepare(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{out} is a file; give a folder for the synthetic operation")
     if out.exists() and any(out.iterdir()) and not (out / "truth.json").exists():
         raise BadInput(
             f"{out} is not empty and holds no earlier synthetic operation; "
