@@ -21,6 +21,7 @@ from vigil.identity.linkage import Linkage
 from vigil.identity.model import COMPARISONS, score
 from vigil.identity.profiles import AccountProfile, parse_account_key
 from vigil.identity.resolution import resolve
+from vigil.identity.scoring import SubjectIndex
 
 
 @pytest.mark.parametrize(
@@ -177,3 +178,20 @@ def test_fixed_groups_that_an_analyst_contradicts_are_rescored() -> None:
     constraints = Constraints(cannot_link=frozenset({(1, 3)}))
     outcome = resolve(profiles, constraints, previous, incremental=True, threads=1)
     assert not any(1 in c.members and 3 in c.members for c in outcome.clusters)
+
+
+def test_one_new_account_is_scored_against_existing_subjects() -> None:
+    profiles, _truth = people()
+    outcome = resolve(profiles, Constraints(victims=frozenset({15})), threads=1)
+    subject_of = {m: i for i, c in enumerate(outcome.clusters) for m in c.members}
+    population = Population.of(profiles)
+    index = SubjectIndex((account_columns(p, population) for p in profiles), subject_of, population)
+    newcomer = AccountProfile(
+        99, "Murmur", "son.of.god", emails=frozenset({"sonofgod@mailbox.example"})
+    )
+    matches = index.score_account(newcomer)
+    assert matches[0].subject_id == subject_of[1]
+    assert matches[0].probability == 1.0
+    assert any("same email" in r for r in matches[0].reasons)
+    stranger = AccountProfile(100, "Murmur", "zzqx_unrelated")
+    assert index.score_account(stranger) == []

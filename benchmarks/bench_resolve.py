@@ -1,0 +1,255 @@
+"""Identity resolution at 100,000 and 1,000,000 accounts, and one new account against them.
+
+Profiles are generated directly as plain data (ingesting a million accounts through the store
+would measure ingest, not resolution): invented people with 1-4 accounts each, aliases that
+drift across platforms, emails, phones, devices and timed IPs, plus shared addresses and
+common handles that must not merge strangers. Pairwise F1 against that generator's truth is
+printed with every timing.
+
+Anchor for a full run: a naive deterministic resolver (union-find over exact emails and phones
+only), on the same profiles in the same run. Anchor for one new account: the same question
+asked through splink's ``predict_between`` (DuckDB) against the whole population.
+
+    .venv/bin/python -m benchmarks.bench_resolve --accounts 100000 --accounts 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from benchmarks.common import Timing, measure, report
+from vigil.identity.clusters import Constraints
+from vigil.identity.features import Population, account_columns
+from vigil.identity.linkage import Linkage
+from vigil.identity.model import LINK_THRESHOLD
+from vigil.identity.profiles import AccountProfile, IpSighting
+from vigil.identity.resolution import resolve
+from vigil.identity.scoring import SubjectIndex
+
+START = datetime(2006, 1, 1, tzinfo=UTC)
+PLATFORMS = ["forum", "irc", "parley", "murmur", "picnook", "boxhaven", "chirpline"]
+COUNTRIES = [f"{a}{b}" for a in "ABCDEFG" for b in "ABCDE"]  # 35 invented codes
+_SYLLABLES = [c + v for c in "bdfghjklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice([2, 2, 3])))
+
+
+def _drift(rng: random.Random, words: list[str], number: str) -> str:
+    sep = rng.choice(["_", ".", "", "-"])
+    text = sep.join(w.capitalize() if rng.random() < 0.4 else w for w in words)
+    if rng.random() < 0.2:
+        text = text.replace("o", "0").replace("e", "3")
+    roll = rng.random()
+    suffix = number if roll < 0.7 else (str(rng.randint(1, 99)) if roll < 0.9 else "")
+    return text + suffix
+
+
+def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[int, int]]:
+    """About ``accounts`` profiles and the truth: account id -> person."""
+    rng = random.Random(seed)
+    profiles: list[AccountProfile] = []
+    person_of: dict[int, int] = {}
+    shared_ips = [f"100.{rng.randint(64, 127)}.{rng.randint(0, 255)}.1" for _ in range(200)]
+    person = 0
+    while len(profiles) < accounts:
+        person += 1
+        words = [_word(rng) for _ in range(rng.choice([1, 2, 2]))]
+        number = str(rng.randint(1, 999)) if len(words) == 1 or rng.random() < 0.4 else ""
+        home = [
+            f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
+            f"{rng.randint(1, 254)}"
+            for _ in range(rng.choice([1, 1, 2]))
+        ]
+        if rng.random() < 0.02:
+            home.append(rng.choice(shared_ips))
+        email = f"{''.join(words)}{number or rng.randint(1, 99)}@mail{rng.randint(1, 9)}.example"
+        phone = f"+1555{rng.randint(0, 9_999_999):07d}" if rng.random() < 0.3 else None
+        country = rng.choice(COUNTRIES)
+        for platform in rng.sample(PLATFORMS, rng.choice([1, 2, 2, 3, 4])):
+            if len(profiles) >= accounts:
+                break
+            account_id = len(profiles) + 1
+            seen = START + timedelta(hours=rng.randint(0, 24 * 60))
+            ips = tuple(
+                IpSighting(rng.choice(home), seen + timedelta(hours=rng.randint(0, 24 * 10)))
+                for _ in range(rng.randint(1, 4))
+            )
+            has_email = platform in ("forum", "picnook", "boxhaven") and rng.random() < 0.8
+            profiles.append(
+                AccountProfile(
+                    account_id,
+                    platform,
+                    _drift(rng, words, number),
+                    emails=frozenset({email}) if has_email else frozenset(),
+                    phones=frozenset({phone}) if phone and platform == "picnook" else frozenset(),
+                    ips=ips,
+                    countries=frozenset({country}),
+                )
+            )
+            person_of[account_id] = person
+    return profiles, person_of
+
+
+def _pairs(groups: Counter[object]) -> int:
+    return sum(n * (n - 1) // 2 for n in groups.values())
+
+
+def pairwise_f1(
+    person_of: dict[int, int], subject_of: dict[int, int]
+) -> tuple[float, float, float]:
+    both = Counter((subject_of[a], person_of[a]) for a in person_of)
+    true_pos = _pairs(both)
+    predicted = _pairs(Counter(subject_of[a] for a in person_of))
+    actual = _pairs(Counter(person_of.values()))
+    precision = true_pos / predicted if predicted else 1.0
+    recall = true_pos / actual if actual else 1.0
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def naive_resolve(profiles: list[AccountProfile]) -> dict[int, int]:
+    """The anchor: exact emails and phones only, union-find, no model."""
+    parent = {p.account_id: p.account_id for p in profiles}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    owner: dict[str, int] = {}
+    for profile in profiles:
+        for key in [*profile.emails, *profile.phones]:
+            if key in owner:
+                parent[find(profile.account_id)] = find(owner[key])
+            else:
+                owner[key] = profile.account_id
+    return {a: find(a) for a in parent}
+
+
+def bench_full(accounts: int, repeats: int) -> tuple[Timing, dict[int, int]]:
+    profiles, person_of = generate(accounts)
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        outcome = resolve(profiles, Constraints(), threads=2)
+        result["outcome"] = outcome
+
+    candidate = measure(
+        f"vigil resolve engine (splink/DuckDB, 2 threads), {accounts:,} accounts",
+        run,
+        units=accounts,
+        unit_name="accounts",
+        repeats=repeats,
+    )
+    anchor = measure(
+        "naive exact email/phone union-find",
+        lambda: naive_resolve(profiles),
+        units=accounts,
+        unit_name="accounts",
+        repeats=repeats,
+    )
+    outcome = result["outcome"]
+    subject_of = {m: i for i, c in enumerate(outcome.clusters) for m in c.members}  # type: ignore[attr-defined]
+    naive = naive_resolve(profiles)
+    report(f"Identity resolution, {accounts:,} accounts", candidate, anchor)
+    p, r, f1 = pairwise_f1(person_of, subject_of)
+    np_, nr, nf1 = pairwise_f1(person_of, naive)
+    print(
+        f"quality   candidate precision {p:.4f} recall {r:.4f} F1 {f1:.4f}; "
+        f"anchor precision {np_:.4f} recall {nr:.4f} F1 {nf1:.4f}; "
+        f"{outcome.compared_pairs:,} pairs compared, {len(outcome.clusters):,} subjects",  # type: ignore[attr-defined]
+        flush=True,
+    )
+    return candidate, subject_of
+
+
+def bench_one_account(accounts: int, subject_of: dict[int, int], queries: int) -> None:
+    profiles, _ = generate(accounts)
+    newcomers, _ = generate(queries, seed=99)
+    newcomers = [
+        AccountProfile(
+            accounts + i + 1,
+            p.platform,
+            p.username,
+            emails=p.emails,
+            phones=p.phones,
+            ips=p.ips,
+            countries=p.countries,
+        )
+        for i, p in enumerate(newcomers)
+    ]
+    # half the queries reuse an existing account's handle and email: they must find a subject
+    for i in range(0, queries, 2):
+        old = profiles[(i * 7919) % accounts]
+        newcomers[i] = AccountProfile(
+            accounts + i + 1,
+            "newsite",
+            old.username + "_x",
+            emails=old.emails,
+            ips=old.ips,
+            countries=old.countries,
+        )
+    started = time.perf_counter()
+    population = Population.of(profiles)
+    index = SubjectIndex((account_columns(p, population) for p in profiles), subject_of, population)
+    build_seconds = time.perf_counter() - started
+    seconds = []
+    found = 0
+    for newcomer in newcomers:
+        t0 = time.perf_counter()
+        matches = index.score_account(newcomer)
+        seconds.append(time.perf_counter() - t0)
+        found += bool(matches and matches[0].probability >= LINK_THRESHOLD)
+    candidate = Timing(
+        f"one new account via in-memory index ({accounts:,} accounts)", seconds, 1, "queries"
+    )
+    columns = [account_columns(p, population) for p in profiles]
+    linkage = Linkage(threads=2)
+    anchor_seconds = []
+    try:
+        old_df = linkage._register(columns, "existing")
+        from splink import Linker
+
+        from vigil.identity.linkage import settings
+
+        linker = Linker(old_df, settings(), log_level=None)
+        for i, newcomer in enumerate(newcomers[:3]):
+            new_df = linkage._register([account_columns(newcomer, population)], f"new{i}")
+            t0 = time.perf_counter()
+            linker.inference.predict_between(old_df, new_df, warning_mode="never")
+            anchor_seconds.append(time.perf_counter() - t0)
+    finally:
+        linkage.close()
+    anchor = Timing(
+        "the same question through splink predict_between", anchor_seconds, 1, "queries"
+    )
+    report(f"Scoring one new account against {accounts:,} accounts", candidate, anchor)
+    print(
+        f"detail    median {statistics.median(seconds) * 1000:.2f} ms, "
+        f"p95 {sorted(seconds)[int(len(seconds) * 0.95) - 1] * 1000:.2f} ms per account; "
+        f"index built in {build_seconds:.1f} s; {found}/{queries} found a subject "
+        f"(half were made to)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, action="append")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    for accounts in args.accounts or [100_000]:
+        _timing, subject_of = bench_full(accounts, args.repeats)
+        bench_one_account(accounts, subject_of, args.queries)
+
+
+if __name__ == "__main__":
+    main()
