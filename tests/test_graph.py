@@ -168,3 +168,16 @@ def test_running_a_venue_lifts_a_small_sender_above_bigger_ones() -> None:
     data.platform_roles = {10: ["forum founder"]}
     order = [r.subject_id for r in rank(data).ranking]
     assert order.index(10) < order.index(3)
+
+
+def test_huge_rooms_add_no_copresence_ties(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.graph import build
+
+    data = NetworkInput(
+        subjects=[SubjectInfo(i, f"s{i}") for i in range(1, 5)],
+        accounts=[AccountInfo(10 * i, "irc", f"n{i}", i) for i in range(1, 5)],
+        interactions=[Interaction("message", 10 * i, (), "irc/#big") for i in range(1, 5)],
+    )
+    assert build.build_subject_graph(data).undirected.ecount() == 6  # the 4-member clique
+    monkeypatch.setattr(build, "MAX_COPRESENCE_ROOM_MEMBERS", 3)
+    assert build.build_subject_graph(data).undirected.ecount() == 0

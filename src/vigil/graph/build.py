@@ -8,7 +8,7 @@ people, not a person's three aliases or a busy channel.
 
 Co-presence is weighted the way bipartite projections usually are: a shared room of ``n``
 members adds ``1 / (n - 1)`` to each pair, so each member's ties to one room sum to one and a
-thousand-member room does not drown the file transfers.
+busy room does not drown the file transfers.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from vigil.graph.model import NetworkInput
 
 TRANSFER_WEIGHT_PER_FILE = 1.0
 MESSAGE_WEIGHT = 0.25
+MAX_COPRESENCE_ROOM_MEMBERS = 400
+"""Bigger rooms add no co-presence ties: a room of thousands says little about any pair, and
+its clique alone would be millions of edges."""
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -154,7 +157,7 @@ def build_subject_graph(data: NetworkInput) -> SubjectGraph:
             strong[target_key].add(sender_key)
 
     for members in room_members.values():
-        if len(members) < 2:
+        if not 2 <= len(members) <= MAX_COPRESENCE_ROOM_MEMBERS:
             continue
         share = 1.0 / (len(members) - 1)
         ordered = sorted(members)
