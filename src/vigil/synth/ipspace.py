@@ -13,32 +13,14 @@ from functools import lru_cache
 
 from iptocc import country_code
 
-# Private, shared, loopback and documentation space, and US government blocks that no
-# home subscriber would be seen from.
-_RESERVED_FIRST_OCTETS = {
-    0,
-    6,
-    7,
-    10,
-    11,
-    21,
-    22,
-    26,
-    28,
-    29,
-    30,
-    33,
-    55,
-    100,
-    127,
-    169,
-    172,
-    192,
-    198,
-    203,
-    214,
-    215,
-}
+# Private, shared, loopback, multicast-adjacent and documentation space, plus legacy /8s held
+# by governments, companies and amateur radio that no home subscriber would be seen from.
+# fmt: off
+_RESERVED_FIRST_OCTETS = frozenset({
+    0, 6, 7, 10, 11, 15, 16, 17, 19, 21, 22, 25, 26, 28, 29, 30, 33, 44, 48, 53, 55, 56, 57,
+    100, 127, 169, 172, 192, 198, 203, 214, 215,
+})
+# fmt: on
 
 
 @lru_cache(maxsize=1)
