@@ -286,3 +286,11 @@ def test_nsrl_both_forms_and_icse(operation: Path) -> None:
     )
     rows = list(csv.DictReader(icse, delimiter=";"))
     assert rows and all(re.fullmatch(r"[0-9A-F]{32}", r["MD5"]) for r in rows)
+
+
+def test_irc_nicks_are_valid_nicks(truth: dict[str, Any]) -> None:
+    irc = {s["platform"] for s in truth["sources"] if s["format"] == "irc"}
+    nicks = [a["username"] for p in truth["persons"] for a in p["accounts"] if a["platform"] in irc]
+    assert nicks
+    for nick in nicks:
+        assert re.fullmatch(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}", nick), nick

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -65,6 +66,7 @@ _COUNTRY_WEIGHT = [12, 8, 8, 5, 5, 4, 3, 3, 3, 3] + [2] * 10 + [1] * 20
 
 FORUM_PLATFORM = "Lantern Board"
 IRC_PLATFORM = "NightNet"
+IRC_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}")
 CHAT_PLATFORMS = ["Parley", "Murmur"]
 ESP_PLATFORMS = ["PicNook", "BoxHaven", "ChirpLine"]
 
@@ -139,6 +141,8 @@ class _AliasBook:
         key = (platform, username.casefold())
         if key in self.used or len(username) < 3:
             return False
+        if platform == IRC_PLATFORM and not IRC_NICK.fullmatch(username):
+            return False  # no dots, no leading digit: what an IRC server accepts
         self.used.add(key)
         return True
 
@@ -236,14 +240,16 @@ def _add_account(
     words: list[str],
     number: str,
 ) -> Account:
-    for attempt in range(100):
+    attempt = 0
+    while True:
         if attempt > 0 and rng.random() < 0.15:
             words, number = base_alias(rng)  # some accounts do not reuse the alias at all
         username = drift(rng, words, number)
         if attempt > 20:
-            username += str(rng.randint(2, 999))
+            username = f"{words[0]}{rng.randint(2, 99999)}"
         if book.claim(platform, username):
             break
+        attempt += 1
     account = Account(
         platform,
         username,
@@ -344,10 +350,9 @@ def _victims(
         person = Person(
             id=f"P{offset + index + 1:04d}", role="victim", country=COUNTRIES[index % 5], name=None
         )
-        for _ in range(50):
+        username = drift(rng, *base_alias(rng))
+        while not book.claim(platform, username):
             username = drift(rng, *base_alias(rng))
-            if book.claim(platform, username):
-                break
         person.accounts.append(Account(platform, username, None))
         victims.append(person)
     return victims
