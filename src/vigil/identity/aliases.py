@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -67,6 +68,7 @@ def _compact(username: str) -> str:
     return _SEPARATORS.sub("", text)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_alias(username: str) -> AliasForm:
     compact = _compact(username)
     match = _TRAILING_DIGITS.match(compact)
@@ -109,6 +111,7 @@ def distinctive(stem: str, suffix: str) -> bool:
     return letters >= LONG_STEM_LETTERS or (letters >= 5 and len(suffix) >= 3)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem_information(stem: str) -> int:
     """How much a stem says about its owner, as a count of letters.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vigil.identity.aliases import (
     LONG_STEM_LETTERS,
@@ -64,6 +64,7 @@ class Population:
     device_accounts: Counter[str]
     file_accounts: Counter[str]
     key_accounts: Counter[str]
+    _keys: dict[int, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, profiles: Iterable[AccountProfile]) -> Population:
@@ -76,7 +77,13 @@ class Population:
         self.ip_accounts.update({s.ip for s in profile.ips})
         self.device_accounts.update(profile.devices)
         self.file_accounts.update(profile.unknown_files)
-        self.key_accounts.update(_raw_keys(profile))
+        keys = _raw_keys(profile)
+        self._keys[profile.account_id] = keys
+        self.key_accounts.update(keys)
+
+    def keys_of(self, profile: AccountProfile) -> set[str]:
+        keys = self._keys.get(profile.account_id)
+        return keys if keys is not None else _raw_keys(profile)
 
 
 def _raw_keys(profile: AccountProfile) -> set[str]:
@@ -95,9 +102,9 @@ def _raw_keys(profile: AccountProfile) -> set[str]:
 def handles(profile: AccountProfile) -> list[AliasForm]:
     """The username and the local parts of the account's emails: people reuse one handle
     for both (``sonofgod77@...`` behind ``Son_of_god``)."""
-    forms = [profile.alias]
-    forms += [fold_alias(email.rpartition("@")[0]) for email in sorted(profile.emails)]
-    return forms
+    if not profile.emails:
+        return [profile.alias]
+    return [profile.alias, *(fold_alias(e.rpartition("@")[0]) for e in sorted(profile.emails))]
 
 
 def handle_stems(profile: AccountProfile) -> tuple[str, ...]:
@@ -154,7 +161,7 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
     block_keys = tuple(
         sorted(
             k
-            for k in _raw_keys(profile)
+            for k in population.keys_of(profile)
             if population.key_accounts[k] <= BLOCKING_CROWD_ACCOUNTS
             and not (k.startswith("i:") and population.ip_accounts[k[2:]] > IP_CROWD_ACCOUNTS)
             and not (k.startswith("d:") and k[2:] not in devices)
@@ -162,18 +169,18 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
         )
     )
     alias = profile.alias
+    forms = handles(profile)
+    stems = tuple(dict.fromkeys(stem for form in forms for stem in form.stems))
     return AccountColumns(
         unique_id=profile.account_id,
         key=profile.key,
         alias_written=profile.username,
         alias_stem=alias.stem,
-        alias_stems=handle_stems(profile),
-        alias_long_stems=tuple(
-            s for s in handle_stems(profile) if stem_information(s) >= LONG_STEM_LETTERS
-        ),
-        alias_tokens=tuple(dict.fromkeys(t for form in handles(profile) for t in form.tokens)),
+        alias_stems=stems,
+        alias_long_stems=tuple(s for s in stems if stem_information(s) >= LONG_STEM_LETTERS),
+        alias_tokens=tuple(dict.fromkeys(t for form in forms for t in form.tokens)),
         alias_distinctive=tuple(
-            dict.fromkeys(t for form in handles(profile) for t in form.distinctive_tokens)
+            dict.fromkeys(t for form in forms for t in form.distinctive_tokens)
         ),
         platform=profile.platform.casefold(),
         stem_letters=stem_information(alias.stem),

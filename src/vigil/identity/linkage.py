@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from vigil.identity.features import AccountColumns
-from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES, rule_for
+from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
@@ -115,22 +115,16 @@ class Linkage:
 
     def _collect(self, predictions: SplinkDataFrame, keep_probability: float) -> LinkageRun:
         table = predictions.physical_name
-        weights = ", ".join(f"mw_{c.name}" for c in COMPARISONS)
         compared = self._con.execute(f"select count(*) from {table}").fetchone()
         rows = self._con.execute(
-            f"select unique_id_l, unique_id_r, match_probability, {weights} from {table} "
-            f"where match_probability >= ? or {_RULE_SQL}",
+            f"select unique_id_l, unique_id_r, match_probability, {_RULE_CASE} as rule "
+            f"from {table} where match_probability >= ? or ({_RULE_SQL})",
             [keep_probability],
         ).fetchall()
-        pairs = []
-        for row in rows:
-            a, b, probability = int(row[0]), int(row[1]), float(row[2])
-            levels = _levels_from_weights(row[3:])
-            rule = rule_for(levels)
-            if rule:
-                probability = 1.0
-            if probability >= keep_probability:
-                pairs.append(ScoredPair(min(a, b), max(a, b), probability, rule))
+        pairs = [
+            ScoredPair(min(a, b), max(a, b), 1.0 if rule else float(p), rule)
+            for a, b, p, rule in rows
+        ]
         predictions.drop_table_from_database_and_remove_from_cache()
         return LinkageRun(pairs, int(compared[0]) if compared else 0)
 
@@ -178,8 +172,8 @@ class Linkage:
         self._con.close()
 
 
-def _rule_sql() -> str:
-    """Where a deterministic rule applies, as a filter on splink's per-comparison weights.
+def _rule_terms() -> list[tuple[str, str]]:
+    """Where each deterministic rule applies, as a filter on splink's per-comparison weights.
 
     splink keeps the weight of each comparison's level (``mw_<name>``), not its index unless
     it also keeps every input column; within one comparison every level has its own weight
@@ -189,16 +183,13 @@ def _rule_sql() -> str:
     terms = []
     for name, label in RULES:
         level = next(lv for lv in by_name[name].levels if lv.label == label)
-        terms.append(f"abs(mw_{name} - {level.weight_bits!r}) < 1e-9")
-    return " or ".join(terms) or "false"
+        terms.append((f"abs(mw_{name} - {level.weight_bits!r}) < 1e-9", label))
+    return terms
 
 
-def _levels_from_weights(weights: Sequence[float]) -> dict[str, int]:
-    levels: dict[str, int] = {}
-    for comparison, weight in zip(COMPARISONS, weights, strict=True):
-        distances = [abs(level.weight_bits - float(weight)) for level in comparison.levels]
-        levels[comparison.name] = distances.index(min(distances))
-    return levels
-
-
-_RULE_SQL = _rule_sql()
+_RULE_SQL = " or ".join(t for t, _ in _rule_terms()) or "false"
+_RULE_CASE = (
+    "case " + " ".join(f"when {t} then '{label}'" for t, label in _rule_terms()) + " end"
+    if RULES
+    else "null"
+)

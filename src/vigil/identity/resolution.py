@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vigil.identity.clusters import Cluster, Constraints, Link, cluster, pair
-from vigil.identity.features import Population, account_columns, compare, reasons
+from vigil.identity.features import (
+    AccountColumns,
+    Population,
+    account_columns,
+    compare,
+    reasons,
+)
 from vigil.identity.linkage import Linkage
 from vigil.identity.model import LINK_THRESHOLD, score
 from vigil.identity.profiles import AccountProfile
@@ -86,16 +92,21 @@ def resolve(
             run = linkage.score_all(list(columns.values()), threshold)
     finally:
         linkage.close()
-    links = []
-    for scored in run.pairs:
-        a, b = columns[scored.a], columns[scored.b]
-        evidence = compare(a, b)
-        words = reasons(evidence, a, b)
-        if scored.rule:
-            words = [f"rule: {scored.rule}", *words]
-        links.append(Link(scored.a, scored.b, scored.probability, tuple(words)))
+    links = [
+        Link(p.a, p.b, p.probability, (f"rule: {p.rule}",) if p.rule else ()) for p in run.pairs
+    ]
     clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
+    for group in clusters:  # explain only the links that joined accounts
+        group.links = [_explained(link, columns) for link in group.links]
     return Resolution(clusters, run.compared_pairs, len(links), len(new))
+
+
+def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:
+    if link.decided_by != "model" or (link.reasons and not link.reasons[0].startswith("rule:")):
+        return link
+    a, b = columns[link.a], columns[link.b]
+    words = tuple(reasons(compare(a, b), a, b))
+    return Link(link.a, link.b, link.probability, link.reasons + words, link.decided_by)
 
 
 def explain_pair(a: AccountProfile, b: AccountProfile, population: Population) -> Link:
