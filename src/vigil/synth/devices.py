@@ -24,6 +24,11 @@ from vigil.synth.model import MediaFile, Person
 from vigil.synth.pool import FAR_MIN_BITS, MATCH_RADIUS_BITS, MediaPool, pdf_document
 
 ZIP_TIME = (2006, 3, 1, 12, 0, 0)
+# DESIGN.md "Triage counts", in the order of the triage summary (without its `seconds`)
+COUNT_KEYS = (
+    "files", "bytes", "images", "videos", "known_alert_files", "known_ignorable_files",
+    "near_match_files", "unknown_image_files", "series", "errors",
+)  # fmt: skip
 _NOTES = [
     "shopping list",
     "call back tuesday",
@@ -191,18 +196,7 @@ def expected_counts(
 ) -> dict[str, int]:
     """Recount a written device folder the way DESIGN.md's triage summary defines it."""
     counts = dict.fromkeys(
-        [
-            "files",
-            "bytes",
-            "images",
-            "videos",
-            "known_alert_files",
-            "known_ignorable_files",
-            "near_match_files",
-            "unknown_image_files",
-            "series",
-            "errors",
-        ],
+        COUNT_KEYS,
         0,
     )
     serials: dict[str, set[str]] = {}
