@@ -22,7 +22,6 @@ from typing import Any, ClassVar, Protocol
 ROLE_VICTIM = "victim"
 ROLE_REPORTED = "reported"
 ROLE_RECIPIENT = "recipient"
-ROLE_REPORTER = "reporter"
 ROLE_SUBSCRIBER = "subscriber"
 
 

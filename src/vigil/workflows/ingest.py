@@ -7,14 +7,18 @@ Promises:
 - **One source, one transaction; nothing half-written.** A document is parsed completely
   before the store is touched, so "not my format" and every bad record fail it with
   ``BadInput`` naming the record, and nothing is written. A directory is written in batches
-  of whole documents, one transaction per batch (each document is still its own Source with
+  of whole documents (``BATCH_RECORDS`` records or ``BATCH_DOCUMENTS`` documents), one
+  transaction per batch (each document is still its own Source with
   its own audit entry); a bad document stops the run before its batch is written, and the
   batches already committed are complete sources that a re-run skips.
 - **Contract C.** Accounts are ``username`` selectors (value casefolded, display as written,
   platform as first written, compared case-insensitively); a stable id is an ``account``
   selector sighted on the username selector; each account gets its own sighting per source;
   selectors seen on an account are sightings with ``account_id``; ``role`` (victim,
-  reported, recipient, reporter, subscriber) goes in the sighting's ``extra["role"]``.
+  reported, recipient, subscriber) goes in the sighting's ``extra["role"]``. Other keys
+  readers use: ``extra["country"]`` (a CyberTipline ``estimatedLocation``),
+  ``extra["possible_proxy"]`` (an IP capture), ``extra["subscriber"]`` and
+  ``extra["window"]`` (an ISP return, with ``subscriber["country"]``).
   ``file_transfer`` events are exactly contract B's file sends; ``extra["send"]`` names the
   send action, so a DM to three people (three events, one per target) is one send; an IRC
   DCC SEND is one event with ``room`` and ``extra["recipients"]`` (selector ids).

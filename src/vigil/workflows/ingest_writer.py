@@ -1,9 +1,10 @@
 """Writing one parsed source into the store, in bulk, inside the caller's transaction.
 
 Why a class of its own: ingest speed is set here. Selectors and files are looked up in
-batches (``IN`` queries in chunks) and remembered in a ``SelectorCache``; new ones are inserted
-with one ``INSERT … RETURNING`` each; sightings and events are written with one bulk insert
-per table. Nothing here commits: ``workflows.ingest`` owns the transaction.
+batches (``IN`` queries in chunks) and remembered in a ``SelectorCache``; new ones go in with
+one bulk insert and are read back by value; sightings and events are written with one bulk
+insert per table and row shape (driver ``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+Nothing here commits: ``workflows.ingest`` owns the transaction.
 """
 
 from __future__ import annotations
