@@ -267,3 +267,10 @@ def test_invariants_hold_for_other_seeds(seed: int) -> None:
         for selector in person["selectors"]:
             if selector["kind"] == "ip":
                 assert country_code(selector["value"]) == person["country"]
+
+
+def test_no_content_twice_on_one_device(operation: Path, truth: dict[str, Any]) -> None:
+    """Counts per file and per content agree only if a device never holds a copy twice."""
+    for device in truth["devices"]:
+        shas = [hashlib.sha256(i.data).hexdigest() for i in walk(operation / device["path"])]
+        assert len(shas) == len(set(shas)), device["id"]

@@ -119,17 +119,26 @@ def _quirks(
 ) -> None:
     """The files that make triage honest: a nested zip, videos, a wrong extension, a truncation."""
     archive_plan = plans[0]
+    # Archive members are files this device does not already hold, so every count is
+    # unambiguous (no content both loose and inside the archive).
+    held = {hashlib.sha256(data).digest() for data in archive_plan.files.values()}
+    fresh = {
+        kind: [m for m in reversed(items) if bytes.fromhex(m.sha256) not in held]
+        for kind, items in (("known", pool.known), ("near", pool.near), ("unknown", pool.unknown))
+    }
+    known, near = fresh["known"][0], fresh["near"][0]
+    first_unknown, second_unknown = fresh["unknown"][:2]
     inner = _zip(
         {
-            "old/one.jpg": pool.near[-1].data,
-            "old/two.jpg": pool.unknown[-1].data,
+            "old/one.jpg": near.data,
+            "old/two.jpg": first_unknown.data,
             "old/readme.txt": b"old photos\n",
         }
     )
     outer = _zip(
         {
-            "photos/" + pool.known[-1].name: pool.known[-1].data,
-            "photos/" + pool.unknown[-2].name: pool.unknown[-2].data,
+            "photos/" + known.name: known.data,
+            "photos/" + second_unknown.name: second_unknown.data,
             "photos/list.txt": b"backup of the old laptop\n",
             "old/inner.zip": inner,
         }
