@@ -238,14 +238,17 @@ def known_good_files(rng: random.Random, nrng: np.random.Generator, far: _Far) -
         if item.pdq and far.ok_unknown(item.pdq) and all(item.sha256 != f.sha256 for f in files):
             files.append(item)
     for number in range(4):
-        text = "\n".join(rng.sample(_DOC_LINES, 3)) + f"\nbuild {rng.randint(1000, 9999)}\n"
+        # the part number keeps every document distinct, as separate products' files are
+        text = (
+            "\n".join(rng.sample(_DOC_LINES, 3)) + f"\nbuild {rng.randint(1000, 9999)}.{number}\n"
+        )
         files.append(
             media_file(f"README_{number}.txt", text.encode(), "ignorable", mime="text/plain")
         )
         files.append(
             media_file(
                 f"manual_{number}.pdf",
-                pdf_document(rng.sample(_DOC_LINES, 2)),
+                pdf_document([*rng.sample(_DOC_LINES, 2), f"Part {number + 1}"]),
                 "ignorable",
                 mime="application/pdf",
             )
