@@ -256,6 +256,12 @@ class TestIrc(SourceFormatBattery):
         assert messages == [("Son_of_god", "evening all"), ("john123", "hi there")]
         ips = {(s.account.username, s.selector.value) for s in parsed.sightings if s.selector}
         assert ips == {("Son_of_god", "24.114.0.10"), ("john123", "81.2.69.160")}
+        modes = [
+            (s.account.username, s.extra)
+            for s in parsed.sightings
+            if s.account and s.selector is None and s.extra
+        ]
+        assert modes == [("Son_of_god", {"modes": "@", "channel": "#lounge"})]  # once per log
 
     def broken_copy(self, tmp_path: Path) -> Path:
         lines = self.good_location(tmp_path).read_text().splitlines()
@@ -399,6 +405,15 @@ class TestPhpbb(SourceFormatBattery):
             ("Son_of_god", SHA_A),
         ]
         assert all(not e.targets and not e.room_recipients for e in sends)
+        standing = {
+            s.account.username: s.extra
+            for s in parsed.sightings
+            if s.account and s.selector is None
+        }
+        assert standing == {
+            "Son_of_god": {"user_type": 3, "group_id": 5},
+            "john123": {"user_type": 0, "group_id": 2},
+        }
 
     def test_platform_option_wins_over_sitename(self, tmp_path: Path) -> None:
         parsed = parse_one("phpbb", self.good_location(tmp_path), ParseOptions(platform="Boards"))

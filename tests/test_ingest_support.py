@@ -80,14 +80,15 @@ def mariadb_copy_of(sqlite_board: Path, prefix: str) -> Iterator[str]:
     tables and columns Vigil reads, integers as BIGINT and everything else as TEXT."""
     import sqlite3
 
-    from vigil.formats.phpbb import COLUMNS, OPTIONAL_COLUMNS
+    from vigil.formats.phpbb import COLUMNS, OPTIONAL_COLUMNS, OPTIONAL_USER_COLUMNS
 
     source = sqlite3.connect(f"file:{sqlite_board}?mode=ro", uri=True)
     with mariadb_database() as url:
         board = create_engine(url)
         with board.begin() as connection:
             for short, columns in {**COLUMNS, **OPTIONAL_COLUMNS}.items():
-                names = [*columns, "sha256"] if short == "attachments" else list(columns)
+                extra_columns = {"attachments": ("sha256",), "users": OPTIONAL_USER_COLUMNS}
+                names = [*columns, *extra_columns.get(short, ())]
                 rows = source.execute(f"SELECT {', '.join(names)} FROM phpbb_{short}").fetchall()
                 kinds = [
                     "BIGINT" if rows and all(isinstance(r[i], int) for r in rows) else "TEXT"

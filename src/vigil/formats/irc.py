@@ -10,8 +10,10 @@
   room at that moment, by this log's join/part/quit/kick/nick lines, less the sender.
 - Encoding: UTF-8, falling back to latin-1 for the whole log (with a warning), because old
   clients logged in the local codepage.
-- A join's host that looks like an address but is impossible (``999.1.1.1``) is bad input;
-  a host name is kept in the sighting's extra data.
+- A join's host that looks like an address but is impossible (``999.1.1.1``) is bad input.
+- Channel status (``<@nick>``, ``mode/#room [+o nick]``) is kept once per log as an account
+  sighting with ``extra["modes"]`` (``@`` operator, ``%`` half-op, ``+`` voice) and
+  ``extra["channel"]``: who runs the room.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ _LOG_OPENED = re.compile(r"^--- Log opened (?P<stamp>.+?)\s*$")
 _LOG_CLOSED = re.compile(r"^--- Log closed")
 _DAY_CHANGED = re.compile(r"^--- Day changed (?P<stamp>.+?)\s*$")
 _TIMED = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))? (?P<rest>.*)$")
-_MESSAGE = re.compile(r"^<[ @+%~&]?(?P<nick>[^>\s]+)> ?(?P<text>.*)$")
+_MESSAGE = re.compile(r"^<(?P<mode>[ @+%~&]?)(?P<nick>[^>\s]+)> ?(?P<text>.*)$")
+_MODE = re.compile(r"^-!- mode/(?P<chan>\S+) \[(?P<modes>[+-][a-zA-Z+-]+)(?P<args>(?: \S+)*)\] by ")
 _ACTION = re.compile(r"^ \* (?P<nick>\S+) (?P<text>.*)$")
 _JOIN = re.compile(
     r"^-!- (?P<nick>\S+) \[(?P<user>[^@\]]*)@(?P<host>[^\]]+)\] has joined (?P<chan>\S+)"
@@ -83,6 +86,7 @@ class _LogReader:
             self.channel = None
         self.day: date | None = None
         self.present: dict[str, str] = {}  # casefolded nick -> nick as written
+        self.modes_seen: set[tuple[str, str]] = set()
 
     def read(self) -> ParsedSource:
         parsed = self.parsed
@@ -140,6 +144,9 @@ class _LogReader:
         parsed = self.parsed
         if message := _MESSAGE.match(rest) or _ACTION.match(rest):
             actor = self._account(message["nick"], when, "irc message")
+            mode = message.groupdict().get("mode", "").strip()
+            if mode:
+                self._channel_mode(message["nick"], mode, when)
             parsed.events.append(
                 EventRecord("message", when, actor, room=self.channel, text=message["text"])
             )
@@ -157,6 +164,8 @@ class _LogReader:
                 )
         elif part := _PART.match(rest) or _KICK.match(rest) or _QUIT.match(rest):
             self.present.pop(part["nick"].casefold(), None)
+        elif mode_change := _MODE.match(rest):
+            self._mode_line(mode_change, when)
         elif nick := _NICK.match(rest):
             self.present.pop(nick["old"].casefold(), None)
             self.present[nick["new"].casefold()] = nick["new"]
@@ -193,6 +202,33 @@ class _LogReader:
                 send_key=location,
                 extra={"file_name": name, "size_bytes": size, "port": int(dcc["port"])},
             )
+        )
+
+    def _mode_line(self, change: re.Match[str], when: datetime) -> None:
+        """``mode/#room [+o nick] by ChanServ``: who was given operator (or voice) status."""
+        args = change["args"].split()
+        sign = "+"
+        for letter in change["modes"]:
+            if letter in "+-":
+                sign = letter
+            elif letter in "ohv" and args:
+                nick = args.pop(0)
+                if sign == "+":
+                    self._channel_mode(nick, {"o": "@", "h": "%", "v": "+"}[letter], when)
+            elif letter in "bkleIq" and args:  # modes whose argument is not a nick
+                args.pop(0)
+
+    def _channel_mode(self, nick: str, mode: str, when: datetime) -> None:
+        """An account's channel status, once per log: ``extra["modes"]`` (``@`` = operator)."""
+        key = (nick.casefold(), mode)
+        if key in self.modes_seen:
+            return
+        self.modes_seen.add(key)
+        self.parsed.account(
+            AccountRef(self.platform, nick),
+            when,
+            f"irc channel mode {mode}",
+            extra={"modes": mode, "channel": self.channel},
         )
 
     def _account(self, nick: str, when: datetime, context: str) -> AccountRef:

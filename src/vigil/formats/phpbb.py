@@ -8,9 +8,10 @@ present, ``config`` (``sitename``) and ``forums`` (``forum_name``). A missing re
 table is bad input naming the database and the table.
 
 Every user is an account (platform = ``--platform``, else ``sitename``, else ``forum``;
-stable id = ``user_id``) with its email and registration IP. Each post is a ``post`` event
-from ``poster_ip``; each attachment is a ``file_transfer`` (a file send with no recipients,
-contract B) in the post's topic.
+stable id = ``user_id``) with its email and registration IP; ``user_type`` and ``group_id``,
+where the table has them, go in the account sighting's extra data (founder, administrators).
+Each post is a ``post`` event from ``poster_ip``; each attachment is a ``file_transfer`` (a
+file send with no recipients, contract B) in the post's topic.
 
 Provenance digest: a SQLite file's SHA-256 is that of its bytes. A server database has no
 file, so its digest is the SHA-256 of a canonical dump of exactly the rows read: for each
@@ -69,6 +70,8 @@ COLUMNS = {
     ),
 }
 OPTIONAL_COLUMNS = {"config": ("config_name", "config_value"), "forums": ("forum_id", "forum_name")}
+# Read when present: who runs the board (user_type 3 = founder, group_id 5 = administrators).
+OPTIONAL_USER_COLUMNS = ("user_type", "group_id")
 
 
 def sqlalchemy_url(location: str) -> tuple[str, Path | None]:
@@ -138,6 +141,8 @@ def _read_tables(engine: Engine, name: str, prefix: str) -> dict[str, list[tuple
             names = list(columns)
             if short == "attachments" and "sha256" in have:
                 names.append("sha256")
+            if short == "users":
+                names.extend(c for c in OPTIONAL_USER_COLUMNS if c in have)
             missing = [c for c in names if c not in have]
             if missing:
                 raise BadInput(f"table {full} lacks column(s) {', '.join(missing)}", source=name)
@@ -146,6 +151,20 @@ def _read_tables(engine: Engine, name: str, prefix: str) -> dict[str, list[tuple
             rows[short] = [tuple(r) for r in connection.execute(query)]
             if short == "attachments" and "sha256" not in have:
                 rows[short] = [(*r, None) for r in rows[short]]
+            if short == "users":  # always (..., user_type, group_id), None where absent
+                present_optional = [c for c in OPTIONAL_USER_COLUMNS if c in have]
+                rows[short] = [
+                    (
+                        *r[: len(columns)],
+                        *(
+                            r[len(columns) + present_optional.index(c)]
+                            if c in present_optional
+                            else None
+                            for c in OPTIONAL_USER_COLUMNS
+                        ),
+                    )
+                    for r in rows[short]
+                ]
     return rows
 
 
@@ -188,14 +207,24 @@ class _Board:
 
     def read(self) -> ParsedSource:
         parsed = self.parsed
-        for user_id, username, _clean, email, ip, regdate in self.rows["users"]:
+        for user_id, username, _clean, email, ip, regdate, user_type, group_id in self.rows[
+            "users"
+        ]:
             where = f"{self.prefix}users user_id {user_id}"
             name = _str(username)
             if name is None:
                 raise BadInput("user without a username", source=parsed.name, location=where)
             when = _when(regdate, parsed.name, where)
+            standing = {
+                key: int(value)
+                for key, value in (("user_type", user_type), ("group_id", group_id))
+                if value is not None and str(value).strip().lstrip("-").isdigit()
+            }
             account = parsed.account(
-                AccountRef(self.platform, name, str(user_id)), when, "phpbb user"
+                AccountRef(self.platform, name, str(user_id)),
+                when,
+                "phpbb user",
+                extra=standing or None,
             )
             self.accounts[int(user_id)] = account
             if email_text := _str(email):

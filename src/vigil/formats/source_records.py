@@ -77,7 +77,7 @@ class SightingRecord:
     """A selector (or, with ``selector=None``, the account itself) seen in this source.
 
     ``account`` is the account it was seen on, if any. ``role`` marks reported persons,
-    recipients, reporters, subscribers and victims, who must never be merged with suspects.
+    recipients, subscribers and victims (who must never be merged with suspects).
     """
 
     selector: SelectorRef | None

@@ -1,12 +1,12 @@
 CREATE TABLE {prefix}config (config_name VARCHAR(255) PRIMARY KEY, config_value VARCHAR(255) NOT NULL);
-CREATE TABLE {prefix}users (user_id INTEGER PRIMARY KEY, username VARCHAR(255) NOT NULL, username_clean VARCHAR(255) NOT NULL, user_email VARCHAR(100) NOT NULL, user_ip VARCHAR(40) NOT NULL, user_regdate INTEGER NOT NULL);
+CREATE TABLE {prefix}users (user_id INTEGER PRIMARY KEY, username VARCHAR(255) NOT NULL, username_clean VARCHAR(255) NOT NULL, user_email VARCHAR(100) NOT NULL, user_ip VARCHAR(40) NOT NULL, user_regdate INTEGER NOT NULL, user_type INTEGER NOT NULL, group_id INTEGER NOT NULL);
 CREATE TABLE {prefix}forums (forum_id INTEGER PRIMARY KEY, forum_name VARCHAR(255) NOT NULL);
 CREATE TABLE {prefix}topics (topic_id INTEGER PRIMARY KEY, forum_id INTEGER NOT NULL, topic_title VARCHAR(255) NOT NULL, topic_poster INTEGER NOT NULL);
 CREATE TABLE {prefix}posts (post_id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, forum_id INTEGER NOT NULL, poster_id INTEGER NOT NULL, poster_ip VARCHAR(40) NOT NULL, post_time INTEGER NOT NULL, post_subject VARCHAR(255) NOT NULL, post_text TEXT NOT NULL);
 CREATE TABLE {prefix}attachments (attach_id INTEGER PRIMARY KEY, post_msg_id INTEGER NOT NULL, poster_id INTEGER NOT NULL, real_filename VARCHAR(255) NOT NULL, filesize INTEGER NOT NULL, mimetype VARCHAR(100) NOT NULL, filetime INTEGER NOT NULL, sha256 VARCHAR(64));
 INSERT INTO {prefix}config VALUES ('sitename', 'HobbyBoard');
-INSERT INTO {prefix}users VALUES (2, 'Son_of_god', 'son_of_god', 'Orin.Vaskel@Mailbox.example', '24.114.0.10', 1141000000);
-INSERT INTO {prefix}users VALUES (3, 'john123', 'john123', 'john123@mailbox.example', '81.2.69.160', 1141100000);
+INSERT INTO {prefix}users VALUES (2, 'Son_of_god', 'son_of_god', 'Orin.Vaskel@Mailbox.example', '24.114.0.10', 1141000000, 3, 5);
+INSERT INTO {prefix}users VALUES (3, 'john123', 'john123', 'john123@mailbox.example', '81.2.69.160', 1141100000, 0, 2);
 INSERT INTO {prefix}forums VALUES (1, 'Announcements');
 INSERT INTO {prefix}forums VALUES (2, 'Photo exchange');
 INSERT INTO {prefix}topics VALUES (1, 1, 'Welcome', 2);
