@@ -124,7 +124,7 @@ def populate(store: Store) -> Ids:
 
         admin = account("admin", "Parley", "Son_of_god", "admin", chat)
         admin_irc = account("admin_irc", "NightNet", "s0n_0f_g0d", "admin", irc)
-        sight(admin_irc, admin_irc, irc, {"platform_role": "operator", "room": "#lobby"})
+        sight(admin_irc, admin_irc, irc, {"modes": "@", "channel": "#lobby"})  # as ingest writes
         dist = account("dist", "Parley", "Fanout", "distributor", chat)
         dist_tip = account("dist_tip", "PicNook", "fanout77", "distributor", tip)
         c_de = account("c_de", "NightNet", "quiet_one", "collector-de", irc)
