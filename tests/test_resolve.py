@@ -180,3 +180,12 @@ def test_bad_account_names_are_one_line_errors(sqlite_store: Store) -> None:
     assert result.exit_code == 2 and "no account" in result.stderr
     result = run_cli("subject", "split", "999", "Parley:john123")
     assert result.exit_code == 2
+
+
+def test_subjects_table_for_people(sqlite_store: Store) -> None:
+    add_people(sqlite_store)
+    assert run_cli("resolve", "--json").exit_code == 0
+    result = run_cli("subjects")
+    assert result.exit_code == 0, result.stderr
+    assert "Subjects" in result.stdout
+    assert "suspect" in result.stdout and "victim" in result.stdout
