@@ -6,17 +6,14 @@ compared case-insensitively, and a subject is the person owning most of its acco
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from vigil.store.db import Store
-from vigil.store.models import Selector, Sighting, Subject, SubjectSelector
+from vigil.store.models import Selector, Subject, SubjectSelector
 
 
 @dataclass(frozen=True)
@@ -94,50 +91,3 @@ def network_quality(store: Store, truth: dict[str, Any], ranked_ids: list[int]) 
         suspects_with_true_country=len(suspects) - len(wrong),
         wrong_countries=wrong,
     )
-
-
-_IRC_OP = re.compile(r"-!- mode/(?P<room>\S+) \[\+o (?P<nick>\S+)\]")
-
-
-def record_venue_roles_from_sources(store: Store, operation: Path, truth: dict[str, Any]) -> int:
-    """Stand-in for what ingest should record: venue roles the raw sources carry.
-
-    phpBB ``phpbb_users.user_type`` 3 (founder) or ``group_id`` 5 (administrators), and IRC
-    ``mode/#room [+o nick]`` lines, written as ``extra["platform_role"]`` on the account's
-    own sightings. Reads the evidence files only, never the truth's roles.
-    """
-    roles: dict[tuple[str, str], dict[str, str]] = {}
-    for source in truth["sources"]:
-        path = operation / source["path"]
-        if source["format"] == "phpbb":
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                for username, user_type in db.execute(
-                    "SELECT username, user_type FROM phpbb_users WHERE user_type = 3 "
-                    "OR group_id = 5"
-                ):
-                    role = "founder" if user_type == 3 else "administrator"
-                    roles[(source["platform"], username.casefold())] = {"platform_role": role}
-        elif source["format"] == "irc":
-            for match in _IRC_OP.finditer(path.read_text(encoding="utf-8")):
-                key = (source["platform"], match["nick"].casefold())
-                roles[key] = {"platform_role": "operator", "room": match["room"]}
-    changed = 0
-    with store.transaction() as session:
-        for (platform, value), extra in roles.items():
-            account = session.scalars(
-                select(Selector).where(
-                    Selector.kind == "username",
-                    Selector.platform == platform,
-                    Selector.value == value,
-                )
-            ).first()
-            if account is None:
-                continue
-            for sighting in session.scalars(
-                select(Sighting).where(
-                    Sighting.selector_id == account.id, Sighting.account_id == account.id
-                )
-            ):
-                sighting.extra = {**(sighting.extra or {}), **extra}
-                changed += 1
-    return changed
