@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         for path in files:
             naive_pdq(path)
 
+    print(f"timing the anchor ({args.repeats} runs of each part)...", flush=True)
     hashdeep = measure(
         "hashdeep", hashdeep_once, units=len(files), unit_name="files", repeats=args.repeats
     )
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         len(files),
         "files",
     )
+    print(f"timing the candidate ({args.repeats} runs)...", flush=True)
     candidate = measure(
         f"vigil hash --jobs {args.jobs}",
         lambda: run_vigil(folder, args.jobs),
