@@ -378,3 +378,24 @@ def test_cli_platform_tz_and_prefix_options(sqlite_store: Store, tmp_path: Path)
         "ingest", "irc", str(SOURCES / "irc"), "--case", "CASE-1", "--tz", "Mars/Olympus"
     )
     assert bad_zone.exit_code == 2 and "unknown time zone" in bad_zone.stderr
+
+
+@pytest.mark.postgres
+def test_phpbb_read_from_postgresql(sqlite_store: Store, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.test_ingest_support import board_statements
+
+    board = create_engine(
+        pg_url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+    )
+    with board.begin() as connection:
+        for statement in board_statements():
+            connection.execute(text(statement))
+    board.dispose()
+    summary = ingest(sqlite_store, "phpbb", pg_url, "CASE-1")
+    document = summary.documents[0]
+    assert document.created and "postgresql" in document.name
+    assert (document.counts.accounts, document.counts.events) == (2, 6)
