@@ -386,11 +386,7 @@ def test_phpbb_read_from_postgresql(sqlite_store: Store, pg_url: str) -> None:
 
     from tests.test_ingest_support import board_statements
 
-    board = create_engine(
-        pg_url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
-            "postgresql://", "postgresql+psycopg://", 1
-        )
-    )
+    board = create_engine(pg_url)
     with board.begin() as connection:
         for statement in board_statements():
             connection.execute(text(statement))
