@@ -27,8 +27,9 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from vigil.errors import BadInput, UnsupportedFormat
+from vigil.errors import BadInput
 from vigil.formats.registry import SOURCE_FORMATS
+from vigil.formats.safe_xml import parse_xml, text, texts, to_data, unknown_children
 from vigil.formats.source_common import (
     clean_hash,
     file_documents,
@@ -79,12 +80,6 @@ _FILE_KNOWN = {
     "industryClassification",
 }
 _HASH_TYPES = {"md5": 32, "sha1": 40, "sha-1": 40, "sha256": 64, "sha-256": 64}
-_PARSER_OPTIONS = {
-    "resolve_entities": False,
-    "no_network": True,
-    "huge_tree": False,
-    "load_dtd": False,
-}
 
 
 @SOURCE_FORMATS.register("cybertip")
@@ -96,7 +91,7 @@ class CyberTipParser:
 
     def parse(self, document: SourceDocument, options: ParseOptions) -> ParsedSource:
         parsed = ParsedSource(kind=self.name, name=document.name)
-        root = parse_xml(read_bytes(document), document.name)
+        root = parse_xml(read_bytes(document), document.name, ("report", "reports"))
         reports = [root] if root.tag == "report" else [c for c in root if c.tag == "report"]
         providers: set[str] = set()
         for index, report in enumerate(reports, start=1):
@@ -104,84 +99,6 @@ class CyberTipParser:
             parsed.records += 1
         parsed.extra = {"reports": parsed.records, "services": sorted(providers)}
         return parsed
-
-
-def parse_xml(data: bytes, source: str) -> etree._Element:
-    """The root element, namespaces stripped; refuses DTDs, entities and non-report roots."""
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        line = getattr(exc, "lineno", None)
-        raise BadInput(
-            f"malformed XML: {exc.msg if hasattr(exc, 'msg') else exc}",
-            source=source,
-            location=f"line {line}" if line else None,
-        ) from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.doctype or docinfo.system_url:
-        raise BadInput(
-            "XML with a DTD is refused (entity expansion and external entities are not read)",
-            source=source,
-        )
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            if isinstance(element, etree._Entity):
-                raise BadInput(
-                    "XML entity references are refused",
-                    source=source,
-                    location=f"line {element.sourceline}",
-                )
-            continue
-        if element.tag.startswith("{"):
-            element.tag = element.tag.split("}", 1)[1]
-    if root.tag not in ("report", "reports"):
-        raise UnsupportedFormat(
-            f"root element <{root.tag}> is not <report> or <reports>", source=source
-        )
-    return root
-
-
-def to_data(element: etree._Element) -> Any:
-    """An element as plain JSON-able data: text for a leaf, else a dict of child lists."""
-    children = [c for c in element if isinstance(c.tag, str)]
-    attributes = dict(element.attrib)
-    if not children:
-        text = (element.text or "").strip()
-        return {"@": attributes, "text": text} if attributes else text
-    data: dict[str, Any] = {f"@{k}": v for k, v in attributes.items()}
-    for child in children:
-        data.setdefault(child.tag, []).append(to_data(child))
-    return data
-
-
-def _texts(element: etree._Element | None) -> dict[str, str | None]:
-    """The stripped text of each child, first occurrence of a tag wins: one pass, then dict
-    lookups (``findtext`` per field was the parser's hottest line)."""
-    texts: dict[str, str | None] = {}
-    if element is None:
-        return texts
-    for child in element:
-        tag = child.tag
-        if isinstance(tag, str) and tag not in texts:
-            text = child.text
-            texts[tag] = (text.strip() or None) if text else None
-    return texts
-
-
-def _text(element: etree._Element | None, path: str) -> str | None:
-    if element is None:
-        return None
-    found = element.findtext(path)
-    return (found.strip() or None) if found else None
-
-
-def _unknown(element: etree._Element, known: set[str]) -> dict[str, Any]:
-    unknown: dict[str, Any] = {}
-    for child in element:
-        if isinstance(child.tag, str) and child.tag not in known:
-            unknown.setdefault(child.tag, []).append(to_data(child))
-    return unknown
 
 
 class _ReportReader:
@@ -197,7 +114,7 @@ class _ReportReader:
         self.report = report
         self.options = options
         self.providers = providers
-        self.report_id = _text(report, "reportId") or report.get("id") or str(index)
+        self.report_id = text(report, "reportId") or report.get("id") or str(index)
         self.where = f"report {self.report_id} (line {report.sourceline})"
 
     def _time(self, raw: str | None) -> datetime | None:
@@ -209,7 +126,7 @@ class _ReportReader:
 
     def read(self) -> None:
         report = self.report
-        incident = _texts(report.find("incidentSummary"))
+        incident = texts(report.find("incidentSummary"))
         incident_at = self._time(incident.get("incidentDateTime"))
         summary = {
             "report_id": self.report_id,
@@ -222,7 +139,7 @@ class _ReportReader:
         internet = report.find("internetDetails")
         if internet is not None:
             summary["internet_details"] = to_data(internet)
-        unknown = _unknown(report, _REPORT_KNOWN)
+        unknown = unknown_children(report, _REPORT_KNOWN)
         if unknown:  # the person's own unknown elements go in "unknown"
             summary["report_unknown"] = unknown
         reported = [
@@ -259,15 +176,15 @@ class _ReportReader:
         context_extra: dict[str, Any],
     ) -> tuple[AccountRef | None, SelectorRef | None]:
         parsed, where = self.parsed, self.where
-        fields = _texts(element)
+        fields = texts(element)
         service = fields.get("espService") or default_service or self.options.platform
         if service and role == ROLE_REPORTED:
             self.providers.add(service)
         esp_id = fields.get("espIdentifier")
         username = fields.get("screenName") or esp_id
-        country = _text(element, "estimatedLocation/countryCode")
+        country = text(element, "estimatedLocation/countryCode")
         person = element.find("personOrUserReportedPerson")
-        person_fields = _texts(person)
+        person_fields = texts(person)
         names = [person_fields.get("firstName"), person_fields.get("lastName")]
         extra: dict[str, Any] = {**context_extra, "role": role}
         if any(names):
@@ -278,7 +195,7 @@ class _ReportReader:
             extra["display_name"] = display
         if person is not None and (address := person.find("address")) is not None:
             extra["address"] = to_data(address)
-        unknown = _unknown(element, _PERSON_KNOWN)
+        unknown = unknown_children(element, _PERSON_KNOWN)
         if unknown:
             extra["unknown"] = unknown
         account = None
@@ -321,7 +238,7 @@ class _ReportReader:
         context: str,
         selector_extra: dict[str, Any],
     ) -> SelectorRef | None:
-        fields = _texts(capture)
+        fields = texts(capture)
         raw = fields.get("ipAddress")
         if raw is None:
             return None
@@ -350,7 +267,7 @@ class _ReportReader:
         recipients: list[AccountRef | None],
     ) -> None:
         where = f"{self.where} fileDetails {number}"
-        fields = _texts(details)
+        fields = texts(details)
         hashes: dict[str, str] = {}
         other_hashes: dict[str, str] = {}
         for element in details.findall("originalFileHash"):
@@ -380,7 +297,7 @@ class _ReportReader:
                 )
                 or ip
             )
-            when = self._time(_text(capture, "dateTime")) or when
+            when = self._time(text(capture, "dateTime")) or when
         file = (
             FileRef(
                 hashes.get("md5"),
@@ -403,7 +320,7 @@ class _ReportReader:
                 extra[tag] = to_data(element)
         if other_hashes:
             extra["other_hashes"] = other_hashes
-        unknown = _unknown(details, _FILE_KNOWN)
+        unknown = unknown_children(details, _FILE_KNOWN)
         if unknown:
             extra["unknown"] = unknown
         self.parsed.events.append(
