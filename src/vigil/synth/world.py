@@ -242,8 +242,6 @@ def _add_account(
 ) -> Account:
     attempt = 0
     while True:
-        if attempt > 0 and rng.random() < 0.15:
-            words, number = base_alias(rng)  # some accounts do not reuse the alias at all
         username = drift(rng, words, number)
         if attempt > 20:
             username = f"{words[0]}{rng.randint(2, 99999)}"
