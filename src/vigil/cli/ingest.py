@@ -22,7 +22,9 @@ def ingest_command(
     ctx: typer.Context,
     format_name: SourceFormat = typer.Argument(..., metavar="FORMAT", help="Source format."),
     path: str = typer.Argument(
-        ..., help="File, directory of files, or (phpbb) a SQLite file or SQLAlchemy URL."
+        ...,
+        metavar="PATH",
+        help="File, directory of files, or (phpbb) a SQLite file or SQLAlchemy URL.",
     ),
     case: str = typer.Option(..., "--case", help="Case reference the source belongs to."),
     platform: str | None = typer.Option(
