@@ -438,8 +438,35 @@ class TestPhpbb(SourceFormatBattery):
         assert len(accounts_of(parsed)) == 2
 
     def test_sqlite_evidence_is_opened_read_only(self, tmp_path: Path) -> None:
+        import sqlite3
+
         path = self.good_location(tmp_path)
+        with sqlite3.connect(path) as connection:  # WAL mode, as a live board might be
+            connection.execute("PRAGMA journal_mode=WAL")
         before = path.read_bytes()
         parse_one("phpbb", path, ParseOptions())
         assert path.read_bytes() == before
-        assert not Path(f"{path}-wal").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["board.sqlite"]
+
+    def test_uncheckpointed_wal_pages_are_read_from_a_copy(self, tmp_path: Path) -> None:
+        import shutil
+        import sqlite3
+
+        live = build_phpbb_sqlite(tmp_path / "live.sqlite")
+        connection = sqlite3.connect(live)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        connection.execute(
+            "INSERT INTO phpbb_users VALUES (9, 'late_joiner', 'late_joiner', "
+            "'late@mailbox.example', '81.2.69.162', 1143000000, 0, 2)"
+        )
+        connection.commit()
+        seized = tmp_path / "seized"
+        seized.mkdir()
+        for suffix in ("", "-wal"):  # what a seizure copies while the board is running
+            shutil.copyfile(f"{live}{suffix}", seized / f"board.sqlite{suffix}")
+        connection.close()
+        before = {p.name: p.read_bytes() for p in seized.iterdir()}
+        parsed = parse_one("phpbb", seized / "board.sqlite", ParseOptions())
+        assert ("HobbyBoard", "late_joiner") in accounts_of(parsed)
+        assert {p.name: p.read_bytes() for p in seized.iterdir()} == before

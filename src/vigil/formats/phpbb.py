@@ -1,7 +1,10 @@
 """Seized phpBB 3 forum databases (DESIGN.md "Forum"), read through any SQLAlchemy URL.
 
 PATH is a SQLite file or a URL (``sqlite:///…``, ``mysql+pymysql://…``, ``postgresql://…``).
-A SQLite file is opened read-only (``mode=ro``): seized evidence is never modified.
+A SQLite file is opened ``mode=ro&immutable=1``: no lock, no ``-shm``/``-wal`` file appears
+next to the evidence. If a ``-wal`` file is already there (pages not yet checkpointed), the
+database and its WAL are copied to a temporary folder and the copy is read, so those pages
+count and the evidence folder is still untouched.
 Tables (prefix configurable, default ``phpbb_``): ``users``, ``posts``, ``topics``,
 ``attachments`` (with an optional ``sha256`` column that forensic exports add), and, when
 present, ``config`` (``sitename``) and ``forums`` (``forum_name``). A missing required
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +85,7 @@ def sqlalchemy_url(location: str) -> tuple[str, Path | None]:
         path = Path(location)
         if not path.is_file():
             raise BadInput("no such SQLite file", source=location)
-        return f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", path
+        return f"sqlite:///file:{path.resolve()}?mode=ro&immutable=1&uri=true", path
     try:
         url = make_url(location)
     except ArgumentError as exc:
@@ -103,8 +108,18 @@ class PhpbbParser:
 
     def parse(self, document: SourceDocument, options: ParseOptions) -> ParsedSource:
         assert document.url is not None
+        wal = Path(f"{document.path}-wal") if document.path is not None else None
+        if wal is not None and wal.is_file() and document.path is not None:
+            with tempfile.TemporaryDirectory(prefix="vigil-phpbb-") as folder:
+                copy = Path(folder) / "board.sqlite"
+                shutil.copyfile(document.path, copy)
+                shutil.copyfile(wal, Path(f"{copy}-wal"))
+                return self._parse_url(document, f"sqlite:///{copy}", options)
+        return self._parse_url(document, document.url, options)
+
+    def _parse_url(self, document: SourceDocument, url: str, options: ParseOptions) -> ParsedSource:
         try:
-            engine = create_engine(document.url)
+            engine = create_engine(url)
         except (ArgumentError, ModuleNotFoundError) as exc:
             raise BadInput(f"cannot use this database URL: {exc}", source=document.name) from exc
         try:
