@@ -78,7 +78,6 @@ def test_unexpected_errors_are_logged_not_shown(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(setup, "open_case", explode)
-    monkeypatch.setattr("vigil.cli.setup.open_case", explode)
     monkeypatch.setenv("VIGIL_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("VIGIL_DB", f"sqlite:///{tmp_path / 'v.db'}")
     assert app is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -11,7 +12,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from vigil.cli.app import state
 from vigil.cli.output import console, err_console, print_table
 from vigil.store.db import DEFAULT_URL
-from vigil.workflows.demo import DemoResult, run_demo
+
+if TYPE_CHECKING:
+    from vigil.workflows.demo import DemoResult
 
 
 def demo(
@@ -22,6 +25,8 @@ def demo(
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", help="Processes for hashing."),
 ) -> None:
     """Generate a synthetic operation, run the whole pipeline, print the summary and report."""
+    from vigil.workflows.demo import run_demo
+
     db_url = state(ctx).db_url
     chosen_url = None if db_url == DEFAULT_URL else db_url
     with Progress(

@@ -9,9 +9,7 @@ import typer
 
 from vigil.cli.app import state
 from vigil.cli.output import print_json, print_table
-from vigil.graph.export import EXPORT_FORMATS
-from vigil.workflows.countries import assign_countries
-from vigil.workflows.network import export_network, network_path, rank_network
+from vigil.graph.formats import EXPORT_FORMATS
 
 network_app = typer.Typer(
     help="The network: who matters most and how they connect.", no_args_is_help=True
@@ -44,6 +42,8 @@ def rank_command(
     top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
+    from vigil.workflows.network import rank_network
+
     result = rank_network(state(ctx).store())
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
@@ -77,6 +77,8 @@ def path_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The shortest chain of evidence between two subjects."""
+    from vigil.workflows.network import network_path
+
     path = network_path(state(ctx).store(), subject_a, subject_b)
     if as_json:
         print_json(path)
@@ -99,6 +101,8 @@ def export_command(
     ),
 ) -> None:
     """Export the evidence graph for Gephi, yEd or i2 Analyst's Notebook."""
+    from vigil.workflows.network import export_network
+
     for path in export_network(state(ctx).store(), fmt, output):
         typer.echo(f"wrote {path}")
 
@@ -108,6 +112,8 @@ def countries_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decide each subject's country: subscriber return, provider location, then IP majority."""
+    from vigil.workflows.countries import assign_countries
+
     summary = assign_countries(state(ctx).store())
     if as_json:
         print_json([dataclasses.asdict(d) for d in summary.decisions])

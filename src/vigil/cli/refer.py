@@ -11,8 +11,6 @@ from vigil.cli.app import state
 from vigil.cli.output import print_json, print_table
 from vigil.errors import IntegrityViolation, UsageError
 from vigil.store.models import OUTCOME_KINDS
-from vigil.workflows.outcomes import record_outcome
-from vigil.workflows.refer import list_referrals, refer, verify_referral
 
 referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
 
@@ -25,6 +23,8 @@ def refer_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write one referral package per country: manifest, PDF summary, file hashes; no media."""
+    from vigil.workflows.refer import refer
+
     if all_countries == (country is not None):
         raise UsageError("give exactly one of --country CC or --all")
     referrals = refer(state(ctx).store(), output, country=country)
@@ -46,6 +46,8 @@ def _public(referral: object) -> dict[str, object]:
 
 def referrals_command(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List referrals with their subjects, status and package hash."""
+    from vigil.workflows.refer import list_referrals
+
     referrals = list_referrals(state(ctx).store())
     if as_json:
         print_json([_public(r) for r in referrals])
@@ -66,6 +68,8 @@ def verify_command(
     directory: Path = typer.Argument(..., help="A package directory written by `vigil refer`."),
 ) -> None:
     """Recompute every hash in a package's manifest; fails on any change or any media."""
+    from vigil.workflows.refer import verify_referral
+
     store = state(ctx).store()
     report = verify_referral(store, directory)
     if not report.ok:
@@ -83,6 +87,8 @@ def outcome_command(
     on: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (default today)."),
 ) -> None:
     """Record what came of a referral for one subject."""
+    from vigil.workflows.outcomes import record_outcome
+
     info = record_outcome(state(ctx).store(), subject, kind, on)
     against = f"referral {info.referral_id}" if info.referral_id else "no referral"
     verb = "recorded" if info.created else "already recorded:"

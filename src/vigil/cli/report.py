@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from vigil.cli.app import state
-from vigil.workflows.report import write_report
 
 
 def report_command(
@@ -15,6 +14,8 @@ def report_command(
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
 ) -> None:
     """Write the operation report: one offline HTML file, hashes and figures, never media."""
+    from vigil.workflows.report import write_report
+
     data = write_report(state(ctx).store(), output)
     typer.echo(
         f"wrote {output}: {data.figures.suspects} suspects in {data.figures.countries} "

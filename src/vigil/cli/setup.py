@@ -7,8 +7,6 @@ import typer
 from vigil.cli.app import state
 from vigil.cli.output import err_console
 from vigil.errors import IntegrityViolation
-from vigil.workflows.audit import verify_audit
-from vigil.workflows.setup import init_store, open_case
 
 case_app = typer.Typer(help="Investigations.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -21,6 +19,8 @@ def init(
     country: str | None = typer.Option(None, "--country", help="ISO 3166 alpha-2."),
 ) -> None:
     """Create or migrate the schema, the agency and its local admin."""
+    from vigil.workflows.setup import init_store
+
     result = init_store(state(ctx).store(), agency, agency_name, country)
     if result.created:
         typer.echo(f"initialised {state(ctx).store().safe_url} for agency {result.agency_code}")
@@ -39,6 +39,8 @@ def case_open(
     title: str | None = typer.Option(None, "--title"),
 ) -> None:
     """Open a case (or show the existing one with that reference)."""
+    from vigil.workflows.setup import open_case
+
     case = open_case(state(ctx).store(), reference, title)
     verb = "opened" if case.created else "exists:"
     typer.echo(f"{verb} case {case.reference} (id {case.id})")
@@ -47,6 +49,8 @@ def case_open(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Walk the hash chain and name the first entry that does not verify."""
+    from vigil.workflows.audit import verify_audit
+
     report = verify_audit(state(ctx).store())
     if not report.ok:
         raise IntegrityViolation(

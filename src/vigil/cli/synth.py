@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vigil.cli.output import err_console
-from vigil.synth.generate import SCALES, STEPS, generate
 
 
 def synth(
@@ -16,9 +15,13 @@ def synth(
     seed: int = typer.Option(
         1, "--seed", help="Same seed, same bytes; another seed, another operation."
     ),
-    scale: str = typer.Option("small", "--scale", help=f"One of: {', '.join(SCALES)}."),
+    scale: str = typer.Option(
+        "small", "--scale", help="small (about 60 suspects), seed (about 700) or large."
+    ),
 ) -> None:
     """Write every input format of a synthetic, benign operation plus truth.json."""
+    from vigil.synth.generate import STEPS, generate
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

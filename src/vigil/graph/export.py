@@ -16,8 +16,8 @@ import networkx as nx
 
 from vigil.errors import UsageError
 from vigil.graph.evidence import describe_edge
+from vigil.graph.formats import EXPORT_FORMATS
 
-EXPORT_FORMATS = ("graphml", "gexf", "i2")
 I2_ENTITY_TYPES = {
     "subject": "Person",
     "account": "Account",
