@@ -32,7 +32,7 @@ test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.synced
-	$(VENV)/bin/python -m benchmarks
+	$(VENV)/bin/python -m benchmarks all
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress
 
 from vigil.cli.errors import EXIT_BAD_INPUT, fail
 from vigil.cli.output import err_console, print_json_line
-from vigil.hashing.batch import HashOutcome, hash_paths, list_files
+
+if TYPE_CHECKING:
+    from vigil.hashing.batch import HashOutcome
 
 # How many failed files the one stderr line names before it summarises the rest.
 NAMED_FAILURES = 10
@@ -25,6 +27,8 @@ def hash_command(
     ),
 ) -> None:
     """Digests, MIME type by content, PDQ and per-second video PDQ of every file."""
+    from vigil.hashing.batch import hash_paths, list_files
+
     files = list_files(paths)
     failures: list[str] = []
     with Progress(console=err_console, transient=True, disable=not sys.stderr.isatty()) as bar:
