@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pdqhash
+import pdqhash  # type: ignore[import-untyped]
 from PIL import Image, ImageOps
 
 

@@ -13,6 +13,7 @@ numpy row map (no ``IndexBinaryIDMap2`` and its per-id hash table) to keep memor
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -61,7 +62,8 @@ class PdqIndex:
         if n == 0 or self.index.ntotal == 0:
             empty = np.empty(0, dtype=np.int64)
             return np.zeros(n + 1, dtype=np.int64), empty.astype(np.int32), empty
-        faiss.downcast_IndexBinary(self.index).nflip = radius_bits // self.nhash
+        multi_hash: Any = faiss.downcast_IndexBinary(self.index)
+        multi_hash.nflip = radius_bits // self.nhash
         limits, distances, ids = self.index.range_search(
             np.ascontiguousarray(queries, dtype=np.uint8), radius_bits + 1
         )

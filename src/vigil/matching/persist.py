@@ -33,7 +33,7 @@ def save_matcher(matcher: Matcher, directory: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     table = matcher.table
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "entry_ids": table.entry_ids,
         "set_slots": table.set_slots,
         "category_codes": table.category_codes,
@@ -45,7 +45,7 @@ def save_matcher(matcher: Matcher, directory: Path) -> None:
     for kind, index in matcher.digests.items():
         arrays[f"{kind}_keys"] = index.keys
         arrays[f"{kind}_rows"] = index.rows
-    np.savez(staging / "arrays.npz", **arrays)
+    np.savez(staging / "arrays.npz", allow_pickle=False, **arrays)  # type: ignore[arg-type]
     matcher.pdq.write(staging / "pdq.faissindex")
     matcher.video.write(staging / "video.faissindex")
     manifest = {

@@ -228,7 +228,7 @@ def _insert_entries(
 ) -> int:
     """Core executemany in batches: the ORM's per-row bookkeeping costs more than the parse."""
     connection = session.connection()
-    statement = insert(HashEntry.__table__)
+    statement = insert(HashEntry)  # executed on the Connection: Core, not the ORM
     count = 0
     batch: list[dict[str, Any]] = []
     for record in records:
