@@ -199,6 +199,74 @@ def _run_anchor(
     return anchor, _recall(found, truth), grown_bytes
 
 
+def run_interleaved(
+    size: int, query_count: int, repeats: int, recall_sample: int, seed: int
+) -> None:
+    """Both indexes alive at once and timed alternately, so that load drift on a shared
+    machine hits both alike (needs both indexes' memory at the same time)."""
+    from threatexchange.signal_type.pdq.pdq_index import PDQIndex
+
+    print(
+        f"\n=== interleaved: {size:,} indexed PDQ hashes, {query_count:,} queries ===", flush=True
+    )
+    indexed, queries = make_data(size, query_count, seed)
+    query_hex = [row.tobytes().hex() for row in queries]
+    sample = np.arange(min(recall_sample, query_count))
+    truth = brute_force(indexed, queries[sample])
+
+    def build_vigil() -> Matcher:
+        matcher = Matcher()
+        matcher.add_pdq_array(SET, np.arange(size, dtype=np.int64), indexed)
+        return matcher
+
+    matcher, vigil_bytes, _ = timed_build("Vigil Matcher", build_vigil)
+    anchor_index, anchor_bytes, _ = timed_build(
+        "PDQIndex",
+        lambda: PDQIndex(entries=((row.tobytes().hex(), i) for i, row in enumerate(indexed))),
+    )
+    batch = [MatchQuery(pdq=h) for h in query_hex]
+    runs = {
+        "anchor": lambda: [anchor_index.query(h) for h in query_hex],
+        "batched": lambda: matcher.match_many(batch),
+        "single": lambda: [matcher.match(pdq=h) for h in query_hex],
+    }
+    wall: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(repeats):
+        for label, run in runs.items():
+            start = time.perf_counter()
+            cpu_timed(label, run)()
+            wall[label].append(time.perf_counter() - start)
+    anchor = Timing(
+        "threatexchange PDQIndex.query, one at a time", wall["anchor"], query_count, "queries"
+    )
+    batched = Timing("Vigil Matcher.match_many (batched)", wall["batched"], query_count, "queries")
+    single = Timing("Vigil Matcher.match, one at a time", wall["single"], query_count, "queries")
+    vigil_found = [
+        {(r.hash_entry_id, int(r.distance_bits or 0)) for r in hits}
+        for hits in matcher.match_many([batch[q] for q in sample])
+    ]
+    anchor_found = [_anchor_hits(anchor_index, query_hex[q]) for q in sample]
+    report(f"PDQ radius-{RADIUS_BITS}, {size:,} hashes, interleaved, batched", batched, anchor)
+    report(f"PDQ radius-{RADIUS_BITS}, {size:,} hashes, interleaved, one at a time", single, anchor)
+    print(
+        f"recall vs brute force on {len(sample)} queries: Vigil {_recall(vigil_found, truth):.2%}, "
+        f"PDQIndex {_recall(anchor_found, truth):.2%}"
+    )
+    print(
+        f"index memory: Vigil {vigil_bytes / 2**30:.2f} GiB, "
+        f"PDQIndex {anchor_bytes / 2**30:.2f} GiB"
+    )
+    cpu = {label: min(seconds) for label, seconds in CPU_SECONDS.items()}
+    CPU_SECONDS.clear()
+    print(
+        f"CPU time per query: PDQIndex {1000 * cpu['anchor'] / query_count:.1f} ms, "
+        f"Vigil batched {1000 * cpu['batched'] / query_count:.1f} ms "
+        f"({cpu['anchor'] / cpu['batched']:.2f}x), one at a time "
+        f"{1000 * cpu['single'] / query_count:.1f} ms ({cpu['anchor'] / cpu['single']:.2f}x)",
+        flush=True,
+    )
+
+
 def _anchor_hits(index: Any, query: str) -> set[tuple[int, int]]:
     return {(int(m.metadata), int(m.similarity_info.distance)) for m in index.query(query)}
 
@@ -232,9 +300,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--recall-sample", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2006)
+    parser.add_argument(
+        "--interleave", action="store_true", help="keep both indexes and alternate their runs"
+    )
     args = parser.parse_args()
+    runner = run_interleaved if args.interleave else run_size
     for size in args.sizes:
-        run_size(size, args.queries, args.repeats, args.recall_sample, args.seed)
+        runner(size, args.queries, args.repeats, args.recall_sample, args.seed)
 
 
 if __name__ == "__main__":
