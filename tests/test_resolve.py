@@ -189,3 +189,21 @@ def test_subjects_table_for_people(sqlite_store: Store) -> None:
     assert result.exit_code == 0, result.stderr
     assert "Subjects" in result.stdout
     assert "suspect" in result.stdout and "victim" in result.stdout
+
+
+def test_incremental_resolve_rescores_accounts_with_new_evidence(sqlite_store: Store) -> None:
+    add_people(sqlite_store)
+    resolve(sqlite_store)
+    shared = frozenset({"same.person@mailbox.example"})
+    add_profiles(
+        sqlite_store,
+        [
+            AccountProfile(7, "Parley", "john123", emails=shared),
+            AccountProfile(8, "Murmur", "John_123", emails=shared),
+        ],
+        "provider report naming both",
+    )
+    again = resolve(sqlite_store)
+    assert again.mode == "incremental" and again.rescored_accounts == 2
+    assert frozenset({("Parley", "john123"), ("Murmur", "John_123")}) in _groups(sqlite_store)
+    assert resolve(sqlite_store).rescored_accounts == 0

@@ -2,12 +2,13 @@
 
 Full: every candidate pair is scored. Incremental: the groups of an earlier run are kept as
 they were, and only the accounts they do not hold (new ones, and those of any group an analyst
-decision now contradicts) are scored, against everyone and against each other.
+decision now contradicts) plus accounts with new evidence (``touched``) are scored, against
+everyone and against each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from vigil.identity.clusters import Cluster, Constraints, Link, cluster, pair
@@ -70,6 +71,7 @@ def resolve(
     threshold: float = LINK_THRESHOLD,
     threads: int | None = None,
     confirmed: Sequence[Link] = (),
+    touched: Iterable[int] = (),
 ) -> Resolution:
     population = Population.of(profiles)
     columns = {p.account_id: account_columns(p, population) for p in profiles}
@@ -81,7 +83,9 @@ def resolve(
             for g in previous
             if all(m in columns for m in g.members) and not _violates(g, constraints, owner)
         ]
-    held = {m for g in fixed for m in g.members}
+    # accounts with evidence from sources ingested since the last run are scored again, while
+    # staying in their subjects; everything else an earlier run already compared is left alone
+    held = {m for g in fixed for m in g.members} - set(touched)
     new = [c for i, c in columns.items() if i not in held]
     existing = [c for i, c in columns.items() if i in held]
     linkage = Linkage(threads=threads)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
@@ -34,8 +34,10 @@ from vigil.identity.resolution import resolve as run_engine
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
+    AuditEntry,
     LinkDecision,
     Selector,
+    Source,
     Subject,
     SubjectSelector,
     User,
@@ -159,6 +161,25 @@ def decision_constraints(
     return Constraints(frozenset(must), frozenset(cannot - must), victims), confirmed
 
 
+def _sources_at_last_run(session: Session) -> int | None:
+    """The highest source id the last resolve had seen (from its audit entry)."""
+    details = session.scalars(
+        select(AuditEntry.details)
+        .where(AuditEntry.action == "resolve.run")
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    value = _parse(details).get("max_source_id") if details else None
+    return int(value) if isinstance(value, int) else None
+
+
+def _touched_since_last_run(loaded: StoreAccounts, last_source: int | None) -> set[int]:
+    """Accounts seen in a source ingested after the last resolve: their evidence changed."""
+    if last_source is None:
+        return set()
+    return {a for a, sources in loaded.sources.items() if max(sources) > last_source}
+
+
 def _assign_ids(clusters: list[Cluster], owner: dict[int, int]) -> dict[int, int | None]:
     """Cluster index -> existing subject id with the most shared accounts (each used once)."""
     overlaps: list[tuple[int, int, int]] = []
@@ -216,7 +237,11 @@ def resolve(
             pair(d.selector_a_id, d.selector_b_id): (d.user_id, d.decided_at)
             for d in session.scalars(select(LinkDecision))
         }
+        last_sources = _sources_at_last_run(session)
+        # read with the accounts, so a source ingested during this run counts as new next time
+        max_source = session.scalar(select(func.max(Source.id))) or 0
     incremental = not full and bool(previous.clusters)
+    touched = _touched_since_last_run(loaded, last_sources) if incremental else set()
     outcome = run_engine(
         loaded.profiles,
         constraints,
@@ -225,6 +250,7 @@ def resolve(
         threshold=threshold,
         threads=threads,
         confirmed=confirmed,
+        touched=touched,
     )
     with store.transaction() as session:
         actor = resolve_actor(session)
@@ -248,7 +274,7 @@ def resolve(
             "resolve.run",
             "subject",
             None,
-            {**result.__dict__, "threshold": threshold},
+            {**result.__dict__, "threshold": threshold, "max_source_id": max_source},
         )
     return result
 

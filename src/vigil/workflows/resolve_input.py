@@ -67,6 +67,7 @@ class StoreAccounts:
     profiles: list[AccountProfile]
     selectors: dict[int, Selector]  # account id -> its username selector
     seen_selectors: dict[int, set[int]]  # account id -> ids of selectors seen on it
+    sources: dict[int, set[int]]  # account id -> ids of the sources it was seen in
 
 
 def load_accounts(session: Session) -> StoreAccounts:
@@ -78,9 +79,11 @@ def load_accounts(session: Session) -> StoreAccounts:
     }
     facts: dict[int, _Facts] = defaultdict(_Facts)
     seen: dict[int, set[int]] = defaultdict(set)
+    sources: dict[int, set[int]] = defaultdict(set)
     rows = session.execute(
         select(
             Sighting.account_id,
+            Sighting.source_id,
             Sighting.selector_id,
             Sighting.seen_at,
             Sighting.context,
@@ -91,9 +94,10 @@ def load_accounts(session: Session) -> StoreAccounts:
         .join(Selector, Selector.id == Sighting.selector_id)
         .where(Sighting.account_id.is_not(None))
     )
-    for account_id, selector_id, seen_at, context, extra, kind, value in rows:
+    for account_id, source_id, selector_id, seen_at, context, extra, kind, value in rows:
         if account_id not in accounts:
             continue
+        sources[account_id].add(source_id)
         fact = facts[account_id]
         if selector_id == account_id:
             fact.victim = fact.victim or _is_victim(context, extra)
@@ -125,7 +129,7 @@ def load_accounts(session: Session) -> StoreAccounts:
                 victim=fact.victim,
             )
         )
-    return StoreAccounts(profiles, accounts, dict(seen))
+    return StoreAccounts(profiles, accounts, dict(seen), dict(sources))
 
 
 def _add_events(
