@@ -10,9 +10,9 @@ import typer
 
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
-from vigil.workflows.identity_decisions import decide_link, merge_subjects, split_subject
-from vigil.workflows.resolve import resolve
-from vigil.workflows.subjects import list_subjects
+
+# Workflows are imported inside each command, so `vigil --help` does not load DuckDB, pyarrow
+# and the identity engine.
 
 link_app = typer.Typer(
     help="Analyst decisions on links between two accounts.", no_args_is_help=True
@@ -30,6 +30,8 @@ def resolve_command(
     json_out: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
 ) -> None:
     """Link accounts and selectors into subjects (incremental once subjects exist)."""
+    from vigil.workflows.resolve import resolve
+
     with err_console.status("resolving identities..."):
         result = resolve(state(ctx).store(), full=full)
     if json_out:
@@ -48,6 +50,8 @@ def subjects_command(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable, with every link."),
 ) -> None:
     """List subjects with their accounts, selectors and the reasons for each link."""
+    from vigil.workflows.subjects import list_subjects
+
     subjects = list_subjects(state(ctx).store())
     if json_out:
         print_json(subjects)
@@ -79,6 +83,8 @@ def link_confirm(
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Two accounts are one person: every later resolve joins them."""
+    from vigil.workflows.identity_decisions import decide_link
+
     result = decide_link(state(ctx).store(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
@@ -92,6 +98,8 @@ def link_reject(
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Two accounts are different people: no later resolve puts them in one subject."""
+    from vigil.workflows.identity_decisions import decide_link
+
     result = decide_link(state(ctx).store(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
@@ -104,6 +112,8 @@ def subject_split(
     accounts: list[str] = typer.Argument(..., help="Accounts to move out: " + ACCOUNT_HELP),
 ) -> None:
     """Move accounts out of a subject into a new one; later resolves keep them apart."""
+    from vigil.workflows.identity_decisions import split_subject
+
     result = split_subject(state(ctx).store(), subject, accounts)
     typer.echo(
         f"split subject {result.subject_id}: {', '.join(result.moved)} "
@@ -118,6 +128,8 @@ def subject_merge(
     second: int = typer.Argument(..., help="Subject merged into the first."),
 ) -> None:
     """Merge two subjects; later resolves keep them together."""
+    from vigil.workflows.identity_decisions import merge_subjects
+
     kept = merge_subjects(state(ctx).store(), first, second)
     typer.echo(f"merged subject {second} into {kept}")
 
