@@ -175,6 +175,11 @@ def generate(
             {
                 "id": plan.id,
                 "person": plan.person.id,
+                # The seizure record: the account investigators tied the device's owner to.
+                "seized_from": {
+                    "platform": plan.person.accounts[0].platform,
+                    "username": plan.person.accounts[0].username,
+                },
                 "path": f"devices/{plan.id}",
                 "expected": expected_counts(work / "devices" / plan.id, media, sets),
             }

@@ -6,7 +6,8 @@ SEND's ``extra["recipients"]``. Only ``file_transfer`` events are sends (ingest 
 contract B's sends so, one per target for a DM, the send action named in ``extra["send"]``);
 provider-reported files are ``upload`` events: evidence, not sends. Files found on a seized device
 belong to the subject whose device it is: the device's Source names it in ``extra`` (a
-``subject_id``, or a ``device`` id that is one of the subject's ``device`` selectors).
+``subject_id``; a ``seized_from`` account, ``{"platform", "username"}``, that `vigil triage
+--owner` records; or a ``device`` id that is one of the subject's ``device`` selectors).
 """
 
 from __future__ import annotations
@@ -129,10 +130,25 @@ def device_holdings(session: Session, owner: dict[int, int]) -> list[Holding]:
     )
     for value, device_subject in rows:
         device_owner.setdefault(value.casefold(), device_subject)
+    account_owner: dict[tuple[str, str], int] = {}
+    rows = session.execute(
+        select(Selector.platform, Selector.value, SubjectSelector.subject_id)
+        .join(SubjectSelector, SubjectSelector.selector_id == Selector.id)
+        .where(Selector.kind == "username")
+    )
+    for platform, value, account_subject in rows:
+        account_owner.setdefault((platform.casefold(), value.casefold()), account_subject)
     holdings: set[tuple[int, int]] = set()
     for source in session.scalars(select(Source)):
         extra = source.extra or {}
         subject_id = extra.get("subject_id")
+        seized_from = extra.get("seized_from")
+        if subject_id is None and isinstance(seized_from, dict):
+            key = (
+                str(seized_from.get("platform", "")).casefold(),
+                str(seized_from.get("username", "")).casefold(),
+            )
+            subject_id = account_owner.get(key)
         if subject_id is None and extra.get("device"):
             subject_id = device_owner.get(str(extra["device"]).casefold())
         if subject_id is None:
