@@ -34,19 +34,21 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
             if row[column] and row not in index.setdefault((column, row[column]), []):
                 index[(column, row[column])].append(row)
 
+    # No ORDER BY in these lookups: with one, SQLite walks the whole table in id order
+    # instead of probing the hash index (quadratic over a large ingest). Sorted here instead.
+    existing: dict[int, dict[str, Any]] = {}
     for column in HASH_COLUMNS:
         values = sorted({getattr(r, column) for r in refs if getattr(r, column)})
         for start in range(0, len(values), CHUNK):
             found = session.execute(
-                select(File.id, File.sha256, File.md5, File.sha1, File.size_bytes, File.pdq)
-                .where(getattr(File, column).in_(values[start : start + CHUNK]))
-                .order_by(File.id)
+                select(File.id, File.sha256, File.md5, File.sha1, File.size_bytes, File.pdq).where(
+                    getattr(File, column).in_(values[start : start + CHUNK])
+                )
             )
             for row in found:
-                if not any(
-                    row.id == r["id"] for r in index.get((column, getattr(row, column)), [])
-                ):
-                    remember({**row._asdict(), "changed": False})
+                existing.setdefault(row.id, {**row._asdict(), "changed": False})
+    for file_id in sorted(existing):
+        remember(existing[file_id])
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     new_rows: list[dict[str, Any]] = []
     for ref in sorted(refs, key=lambda r: (r.sha256 is None, r.md5 is None)):
@@ -112,8 +114,9 @@ def _read_back_file_ids(session: Session, new_rows: list[dict[str, Any]]) -> Non
             )
             for earlier in HASH_COLUMNS[: HASH_COLUMNS.index(column)]:
                 query = query.where(getattr(File, earlier).is_(None))
-            for file_id, value in session.execute(query.order_by(File.id)):
-                wanted[value]["id"] = file_id
+            for file_id, value in session.execute(query):  # the newest row wins
+                if wanted[value]["id"] is None or file_id > wanted[value]["id"]:
+                    wanted[value]["id"] = file_id
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -139,13 +142,14 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         columns = list(group[0])
         processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
         pick = itemgetter(*columns)
-        values = [
-            tuple(
-                value if process is None or value is None else process(value)
-                for value, process in zip(pick(row), processors, strict=True)
-            )
-            for row in group
-        ]
+        to_process = [(i, p) for i, p in enumerate(processors) if p is not None]
+        values = []
+        for row in group:
+            value = list(pick(row))
+            for i, process in to_process:
+                if value[i] is not None:
+                    value[i] = process(value[i])
+            values.append(tuple(value))
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:

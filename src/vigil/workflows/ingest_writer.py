@@ -47,6 +47,11 @@ class SelectorCache:
     def __init__(self, parent: SelectorCache | None = None):
         self.ids: dict[SelectorKey, int] = {}
         self.parent = parent
+        # kind -> casefolded platform -> spellings in the store (shared with the parent:
+        # a spelling too many in a lookup is harmless, one too few would split an account)
+        self.platforms: dict[str, dict[str, set[str]]] = (
+            parent.platforms if parent is not None else {}
+        )
 
     def child(self) -> SelectorCache:
         return SelectorCache(self)
@@ -101,16 +106,35 @@ class SourceWriter:
         if key not in self.specs:
             self.specs[key] = (ref.platform, ref.value, ref.display)
 
+    def _spellings(self, kind: str) -> dict[str, set[str]]:
+        """How each platform of ``kind`` is written in the store, read once per ingest."""
+        known = self.cache.platforms.get(kind)
+        if known is None:
+            known = self.cache.platforms[kind] = {}
+            rows = self.session.scalars(
+                select(Selector.platform).where(Selector.kind == kind).distinct()
+            )
+            for platform in rows:
+                known.setdefault(platform.casefold(), set()).add(platform)
+        return known
+
     def _lookup_selectors(self, keys: list[SelectorKey]) -> None:
-        by_kind: dict[str, set[str]] = {}
+        """Fill the cache from the store, by (kind, platform, value) so every probe is on
+        the unique index: a lookup by kind and value alone scans every row of the kind."""
+        groups: dict[tuple[str, str], set[str]] = {}
         for key in keys:
-            by_kind.setdefault(key[0], set()).add(key[2])
-        for kind, value_set in by_kind.items():
+            groups.setdefault((key[0], key[1]), set()).add(key[2])
+        for (kind, folded), value_set in groups.items():
+            spellings = self._spellings(kind).get(folded)
+            if not spellings:
+                continue  # no selector of this kind on this platform yet
             values = sorted(value_set)
             for start in range(0, len(values), CHUNK):
                 rows = self.session.execute(
                     select(Selector.id, Selector.platform, Selector.value).where(
-                        Selector.kind == kind, Selector.value.in_(values[start : start + CHUNK])
+                        Selector.kind == kind,
+                        Selector.platform.in_(sorted(spellings)),
+                        Selector.value.in_(values[start : start + CHUNK]),
                     )
                 )
                 for row in rows:
@@ -147,6 +171,10 @@ class SourceWriter:
                 for key in new_keys
             ]
             bulk_insert(self.session, Selector, rows)
+            for row in rows:
+                self._spellings(row["kind"]).setdefault(row["platform"].casefold(), set()).add(
+                    row["platform"]
+                )
             self._lookup_selectors(new_keys)
             self.counts.selectors_new += len(new_keys)
         for key in missing:
@@ -213,13 +241,14 @@ class SourceWriter:
         accounts_in_events = {
             a for e in parsed.events for a in (e.actor, *e.targets, *e.room_recipients) if a
         }
+        ids = self.ids
         for sighting in parsed.sightings:
-            extra = dict(sighting.extra) if sighting.extra else None
+            extra = sighting.extra or None  # the parser's dict: written as is, never changed
             if sighting.role:
-                extra = {**(extra or {}), "role": sighting.role}
+                extra = {**extra, "role": sighting.role} if extra else {"role": sighting.role}
             account_id = None
             if sighting.account is not None:
-                account_id = self._id(account_key(sighting.account))
+                account_id = ids[account_key(sighting.account)]
                 if account_id not in accounts_seen or sighting.selector is None:
                     self._account_rows(
                         sighting.account,
@@ -232,7 +261,7 @@ class SourceWriter:
                     accounts_seen.add(account_id)
             if sighting.selector is not None:
                 add(
-                    self._id(selector_key(sighting.selector)),
+                    ids[selector_key(sighting.selector)],
                     account_id,
                     sighting.seen_at,
                     sighting.context,
@@ -264,6 +293,7 @@ class SourceWriter:
 
     def _write_events(self, parsed: ParsedSource, file_ids: dict[tuple[str, str], int]) -> None:
         rows: list[dict[str, Any]] = []
+        ids = self.ids
         for event in parsed.events:
             extra = dict(event.extra) if event.extra else {}
             if event.send_key is not None:
@@ -272,22 +302,22 @@ class SourceWriter:
                 **self.common,
                 "kind": event.kind,
                 "occurred_at": event.occurred_at,
-                "actor_id": self._id(account_key(event.actor)) if event.actor else None,
+                "actor_id": ids[account_key(event.actor)] if event.actor else None,
                 "target_id": None,
                 "room": event.room[:300] if event.room else None,
                 "file_id": file_ids[event.file.key] if event.file else None,
-                "ip_id": self._id(selector_key(event.ip)) if event.ip else None,
+                "ip_id": ids[selector_key(event.ip)] if event.ip else None,
                 "text": event.text,
             }
             if event.room_recipients:
-                extra["recipients"] = [self._id(account_key(a)) for a in event.room_recipients]
+                extra["recipients"] = [ids[account_key(a)] for a in event.room_recipients]
             elif event.kind == "file_transfer" and event.room is not None:
                 extra["recipients"] = []
             if extra:
                 base["extra"] = extra
             if event.targets:
                 for target in event.targets:
-                    rows.append({**base, "target_id": self._id(account_key(target))})
+                    rows.append({**base, "target_id": ids[account_key(target)]})
             else:
                 rows.append(base)
         if rows:
