@@ -289,7 +289,7 @@ def _tar_members(
                 member = _tar_member(archive, tar, info, names, limits, refusals, budget, counter)
                 if member is False:
                     return
-                if member is not None:
+                if isinstance(member, Member):
                     yield member
                     member.load()  # the stream moves on: read it now if the caller did not
     except Exception as exc:  # tarfile, zlib, lzma, bz2 and EOF errors on a corrupt stream

@@ -32,7 +32,7 @@ EWF_MAGIC = b"EVF\x09\x0d\x0a\xff\x00"
 INSTALL_HINT = "disk images need the optional extra: pip install 'vigil[disk]' (pytsk3, pyewf)"
 
 try:
-    import pytsk3
+    import pytsk3  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - exercised by the missing-extra test through a flag
     pytsk3 = None
 
@@ -46,7 +46,7 @@ def require_tsk() -> Any:
 def _ewf_image(path: Path) -> Any:
     tsk = require_tsk()
     try:
-        import pyewf
+        import pyewf  # type: ignore[import-not-found]
     except ImportError as exc:
         raise UsageError(INSTALL_HINT) from exc
 

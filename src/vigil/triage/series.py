@@ -143,9 +143,9 @@ def _describe(
         for camera, indexes in cameras.items()
         if len(indexes) > 1 and indexes[0] in member_set
     )
-    for (make, model, serial), count in shared:
+    for (make, model, shared_serial), count in shared:
         device = " ".join(part for part in (make, model) if part) or "camera"
-        reasons.append(f"{count} images share camera serial {serial} ({device}) in EXIF")
+        reasons.append(f"{count} images share camera serial {shared_serial} ({device}) in EXIF")
     inside = [distance for a, b, distance in pairs if a in member_set]
     if inside:
         reasons.append(
@@ -153,7 +153,7 @@ def _describe(
             f"(closest {min(inside)} bits, farthest {max(inside)} bits)"
         )
     keys = tuple(items[i].key for i in sorted(members))
-    serial = shared[0][0][2] if len(shared) == 1 else None
+    serial: str | None = shared[0][0][2] if len(shared) == 1 else None
     if serial is not None:
         label = f"camera {serial}: {len(keys)} images"
     else:

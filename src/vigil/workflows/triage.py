@@ -35,6 +35,7 @@ from vigil.workflows.setup import find_case, resolve_actor
 from vigil.workflows.triage_hashing import HashPool, Pending, job_for
 from vigil.workflows.triage_rows import (
     Hashed,
+    InstanceRow,
     committed_paths,
     found_files,
     series_count,
@@ -223,13 +224,16 @@ def triage(
         complete = source.status == "complete"
         done = set() if complete else committed_paths(session, ref.id)
     result = TriageResult(ref.id, summarise([], series=0, seconds=0), resumed=bool(done))
+    instances: list[InstanceRow] | None = None
+    series = 0
     if not complete:
         _walk_and_write(store, actor, ref.id, evidence, done, jobs, batch_files, progress, result)
         with store.transaction() as session:
             source = session.get_one(Source, ref.id)
             instances = found_files(session, ref.id)
             groups = write_series(session, actor, source, instances)
-            interim = summarise([row.found for row in instances], series=len(groups), seconds=0)
+            series = len(groups)
+            interim = summarise([row.found for row in instances], series=series, seconds=0)
             audit.append(
                 session,
                 actor,
@@ -238,9 +242,10 @@ def triage(
                 ref.id,
                 {**interim.as_dict(), "refused": len(result.refusals)},
             )
-    with store.reading() as session:
-        instances = found_files(session, ref.id)
-        series = series_count(session, ref.id)
+    if instances is None:  # completed by an earlier run: read its rows back
+        with store.reading() as session:
+            instances = found_files(session, ref.id)
+            series = series_count(session, ref.id)
     result.summary = summarise(
         [row.found for row in instances], series=series, seconds=time.perf_counter() - started
     )
