@@ -11,16 +11,15 @@ import json
 
 import pytest
 
-from vigil.synth.generate import generate
+from tests.synth_cache import synth_operation
 from vigil.triage.summary import SUMMARY_KEYS
 from vigil.workflows.hashsets import import_hash_set
 from vigil.workflows.triage import triage
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_every_device_count_equals_truth(sqlite_store, tmp_path, seed):
-    out = tmp_path / "operation"
-    generate(out, seed=seed, scale="small")
+def test_every_device_count_equals_truth(sqlite_store, seed):
+    out = synth_operation(seed)  # shared, read-only: triage only reads evidence
     truth = json.loads((out / "truth.json").read_text())
     for hashset in truth["hashsets"]:
         import_hash_set(
