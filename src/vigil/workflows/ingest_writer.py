@@ -21,6 +21,7 @@ from vigil.store.db import Actor
 from vigil.store.models import Event, Selector, Sighting, utcnow
 from vigil.workflows.ingest_files import CHUNK, bulk_insert, resolve_files
 
+STABLE_ID_CONTEXT = "platform account id"
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
 
 
@@ -288,8 +289,8 @@ class SourceWriter:
         add: Any,
     ) -> None:
         add(account_id, account_id, seen_at, context, extra)
-        if account.account_id:
-            add(self._id(stable_id_key(account)), account_id, seen_at, context, None)
+        if account.account_id:  # one per account and source, at its earliest time
+            add(self.ids[stable_id_key(account)], account_id, seen_at, STABLE_ID_CONTEXT, None)
 
     def _write_events(self, parsed: ParsedSource, file_ids: dict[tuple[str, str], int]) -> None:
         rows: list[dict[str, Any]] = []
