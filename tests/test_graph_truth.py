@@ -5,7 +5,8 @@ device, ingest of every source, resolve, countries, network rank). Subjects map 
 persons through their accounts (majority). Asserted, per seed:
 - the administrator ranks in the top 3;
 - at least 80% of the distributors are in the top 10;
-- at least 95% of the suspects get their true country.
+- at least 95% of the suspects get their true country;
+- files on a seized device count toward the severity of the subject it was seized from.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.network_truth import network_quality
 from tests.synth_cache import synth_operation
+from vigil.graph.model import NetworkResult
 from vigil.store.db import Store
-from vigil.store.models import Subject
+from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.operation import run_operation
 from vigil.workflows.setup import init_store, open_case
 
@@ -56,4 +59,29 @@ def test_ranking_and_countries_match_the_truth(
     assert quality.admin_rank is not None and quality.admin_rank <= 3
     admin = result.network.ranking[quality.admin_rank - 1]
     assert admin.platform_roles and admin.reasons[0].startswith("runs ")
+    assert_device_holdings_credited(store, truth, result.network)
     store.dispose()
+
+
+def assert_device_holdings_credited(
+    store: Store, truth: dict[str, object], network: NetworkResult
+) -> None:
+    ranked = {r.subject_id: r for r in network.ranking}
+    devices = truth["devices"]
+    assert isinstance(devices, list) and devices
+    for device in devices:
+        seized = device["seized_from"]
+        with store.reading() as session:
+            subject_id = session.scalar(
+                select(SubjectSelector.subject_id)
+                .join(Selector, Selector.id == SubjectSelector.selector_id)
+                .where(
+                    Selector.kind == "username",
+                    Selector.platform == seized["platform"],
+                    Selector.value == seized["username"].casefold(),
+                )
+            )
+        assert subject_id in ranked, device["id"]
+        expected = device["expected"]
+        assert ranked[subject_id].alert_files >= expected["known_alert_files"], device["id"]
+        assert ranked[subject_id].new_files >= expected["unknown_image_files"], device["id"]

@@ -260,6 +260,25 @@ def test_cli_summary_json_has_exactly_the_contract_keys(sqlite_store, tmp_path):
     assert "unknown_image_files" in result.stdout and "Traceback" not in result.stderr
 
 
+def test_owner_is_recorded_as_the_seizure_record(sqlite_store, tmp_path):
+    root = tmp_path / "ev"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(jpeg(9))
+
+    triage(sqlite_store, root, "CASE-1", owner="Lantern Board:Son_of_god")
+
+    with sqlite_store.reading() as session:
+        source = session.scalars(select(Source).where(Source.kind == "evidence")).one()
+        assert source.extra["seized_from"] == {
+            "platform": "Lantern Board",
+            "username": "Son_of_god",
+        }
+        attributed = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "source.attribute")
+        ).all()
+    assert attributed == []  # recorded at registration; nothing to change afterwards
+
+
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
@@ -267,6 +286,7 @@ def test_cli_summary_json_has_exactly_the_contract_keys(sqlite_store, tmp_path):
         (lambda tmp: [str(tmp), "--case", "NO-SUCH-CASE"], "no case 'NO-SUCH-CASE'"),
         (lambda tmp: [str(tmp / "noise.bin"), "--case", "CASE-1"], "not a folder"),
         (lambda tmp: [str(tmp), "--case", "CASE-1", "--jobs", "0"], "--jobs must be"),
+        (lambda tmp: [str(tmp), "--case", "CASE-1", "--owner", "nocolon"], "--owner: an account"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(sqlite_store, tmp_path, make_args, message):

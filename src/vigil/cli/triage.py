@@ -46,6 +46,9 @@ def triage_command(
     summary_json: Path | None = typer.Option(
         None, "--summary-json", help="Also write the summary counts to this JSON file."
     ),
+    owner: str | None = typer.Option(
+        None, "--owner", help="platform:username of the person the device was seized from."
+    ),
     batch_files: int | None = typer.Option(None, "--batch-files", hidden=True),
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
@@ -76,6 +79,7 @@ def triage_command(
             jobs=jobs,
             batch_files=batch_files or DEFAULT_BATCH_FILES,
             progress=advance,
+            owner=owner,
         )
     summary = result.summary.as_dict()
     if result.skipped_files:

@@ -77,7 +77,11 @@ def run_operation(
 
     for device in manifest["devices"]:
         announce(f"triage {device['id']}")
-        triaged = triage(store, operation_dir / device["path"], case_reference, jobs=jobs)
+        seized_from = device.get("seized_from")
+        owner = f"{seized_from['platform']}:{seized_from['username']}" if seized_from else None
+        triaged = triage(
+            store, operation_dir / device["path"], case_reference, jobs=jobs, owner=owner
+        )
         result.triaged.append((device["id"], triaged))
 
     for source in manifest["sources"]:

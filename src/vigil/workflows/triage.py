@@ -25,6 +25,7 @@ from pathlib import Path
 from vigil.errors import UsageError
 from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
 from vigil.hashing.mime import extension_mismatch
+from vigil.identity.profiles import parse_account_key
 from vigil.matching import Matcher
 from vigil.store import audit
 from vigil.store.db import Actor, Store
@@ -196,9 +197,15 @@ def triage(
     batch_files: int = DEFAULT_BATCH_FILES,
     progress: ProgressCallback | None = None,
     limits: Limits | None = None,
+    owner: str | None = None,
 ) -> TriageResult:
-    """Triage the evidence at ``path`` into the case; resume it if it was interrupted."""
+    """Triage the evidence at ``path`` into the case; resume it if it was interrupted.
+
+    ``owner`` (``platform:username``) is the seizure record: the account of the person the
+    device was seized from. The network credits the device's files to that account's subject.
+    """
     started = time.perf_counter()
+    seized_from = _seizure_record(owner)
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if batch_files < 1:
@@ -216,9 +223,12 @@ def triage(
             original_name=str(path),
             digest=Digest(sha256, size_bytes),
             case_id=case.id,
-            extra={"container": evidence.kind},
+            extra={"container": evidence.kind, **seized_from},
         )
         source = session.get_one(Source, ref.id)
+        if seized_from and (source.extra or {}).get("seized_from") != seized_from["seized_from"]:
+            source.extra = {**(source.extra or {}), **seized_from}
+            audit.append(session, actor, "source.attribute", "source", ref.id, seized_from)
         if ref.created:
             source.status = "in_progress"
         complete = source.status == "complete"
@@ -250,6 +260,16 @@ def triage(
         [row.found for row in instances], series=series, seconds=time.perf_counter() - started
     )
     return result
+
+
+def _seizure_record(owner: str | None) -> dict[str, dict[str, str]]:
+    if owner is None:
+        return {}
+    try:
+        platform, username = parse_account_key(owner)
+    except ValueError as exc:
+        raise UsageError(f"--owner: {exc}") from exc
+    return {"seized_from": {"platform": platform, "username": username}}
 
 
 def _walk_and_write(
