@@ -273,3 +273,37 @@ def test_corrupt_video_keeps_digests_and_reports_an_error(tmp_path: Path) -> Non
     result = hash_file(broken)
     assert result.is_video and result.error is not None
     assert result.sha256 == hashlib.sha256(broken.read_bytes()).hexdigest()
+
+
+def _zip_of(members: list[tuple[str, str]]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in members:
+            archive.writestr(name, text, compress_type=zipfile.ZIP_STORED)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("members", "expected"),
+    [
+        ([("notes.txt", "night all")], "application/zip"),
+        (
+            [("[Content_Types].xml", "<Types/>"), ("word/document.xml", "<w/>")],
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            [("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<x/>")],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (
+            [("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", "<x/>")],
+            "application/vnd.oasis.opendocument.text",
+        ),
+    ],
+)
+def test_a_zip_is_an_office_document_only_when_its_members_say_so(
+    members: list[tuple[str, str]], expected: str
+) -> None:
+    assert mime_from_content(_zip_of(members)[:8192]) == expected

@@ -39,9 +39,37 @@ def mime_from_content(head: bytes) -> str:
         found = puremagic.from_string(head, mime=True)
     except (puremagic.PureError, ValueError):
         found = ""
+    if head.startswith(ZIP_SIGNATURE):
+        return _zip_flavour(head)
     if found:
         return _canonical(found)
     return "text/plain" if _looks_like_text(head) else UNKNOWN_MIME
+
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+_OOXML_PARTS = (
+    (b"word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (b"xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (b"ppt/", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+)
+
+
+def _zip_flavour(head: bytes) -> str:
+    """A zip is only an Office document when its member names say so.
+
+    The signature table calls every zip a .docx; a seized ``backup.zip`` must read as a zip.
+    Office files name ``[Content_Types].xml`` and their ``word/``, ``xl/`` or ``ppt/`` parts in
+    the first local headers, which fall inside the sampled head.
+    """
+    if b"[Content_Types].xml" in head:
+        for part, mime in _OOXML_PARTS:
+            if part in head:
+                return mime
+    if head[30:38] == b"mimetype":  # OpenDocument: the first member names the type
+        declared = head[38:120].split(b"PK", 1)[0].decode("ascii", "replace").strip()
+        if declared.startswith("application/vnd.oasis.opendocument"):
+            return declared
+    return "application/zip"
 
 
 def _looks_like_text(head: bytes) -> bool:
