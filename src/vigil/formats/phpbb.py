@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, column, create_engine, inspect, select, table
+from sqlalchemy import ColumnClause, Engine, column, create_engine, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -161,9 +161,11 @@ def _read_tables(engine: Engine, name: str, prefix: str) -> dict[str, list[tuple
             missing = [c for c in names if c not in have]
             if missing:
                 raise BadInput(f"table {full} lacks column(s) {', '.join(missing)}", source=name)
-            query = select(*(column(c) for c in names)).select_from(table(full))
-            query = query.order_by(column(names[0]))
-            rows[short] = [tuple(r) for r in connection.execute(query)]
+            columns_read: list[ColumnClause[Any]] = [column(c) for c in names]
+            result = connection.execute(
+                select(*columns_read).select_from(table(full)).order_by(columns_read[0])
+            )
+            rows[short] = [tuple(r) for r in result]
             if short == "attachments" and "sha256" not in have:
                 rows[short] = [(*r, None) for r in rows[short]]
             if short == "users":  # always (..., user_type, group_id), None where absent
