@@ -11,12 +11,6 @@ from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.errors import UsageError
 from vigil.formats.registry import HASHSET_FORMATS
-from vigil.workflows.hashsets import (
-    export_hash_set,
-    import_hash_set,
-    list_hash_sets,
-    refresh_index,
-)
 
 hashset_app = typer.Typer(help="Banks of known hashes (VICS, NSRL, ICSE...).", no_args_is_help=True)
 
@@ -49,6 +43,8 @@ def hashset_import(
     ),
 ) -> None:
     """Import a hash set; all or nothing, a bad line names file and line."""
+    from vigil.workflows.hashsets import import_hash_set
+
     _check_format(format_name)
     with Progress(
         SpinnerColumn(),
@@ -87,6 +83,8 @@ def hashset_export(
     output: Path = typer.Option(..., "-o", "--output", help="File to write."),
 ) -> None:
     """Export a hash set (VICS 2.0 #Media) that Vigil and other tools re-import."""
+    from vigil.workflows.hashsets import export_hash_set
+
     _check_format(format_name)
     count = export_hash_set(state(ctx).store(), name, format_name, output)
     typer.echo(f"wrote {count} entries of {name} to {output}")
@@ -98,6 +96,8 @@ def hashset_list(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """The hash sets in the database."""
+    from vigil.workflows.hashsets import list_hash_sets
+
     sets = list_hash_sets(state(ctx).store())
     if as_json:
         print_json(sets)
@@ -115,6 +115,8 @@ def hashset_list(
 @hashset_app.command("index")
 def hashset_index(ctx: typer.Context) -> None:
     """Build or update the cached match index now (triage would otherwise do it first)."""
+    from vigil.workflows.hashsets import refresh_index
+
     status = refresh_index(state(ctx).store())
     where = status.directory or "memory only"
     typer.echo(
