@@ -68,7 +68,7 @@ def print_summary(result: DemoResult) -> None:
         ],
     )
     print_table(
-        "Top distributors",
+        "Highest priority (administrator, distributors, producers first)",
         ["rank", "subject", "country", "score", "files sent", "recipients"],
         [
             [
