@@ -19,7 +19,7 @@ from vigil.errors import BadInput
 from vigil.hashing import digests as digesting
 from vigil.hashing.digests import Digests, digest_bytes, digest_stream
 from vigil.hashing.exif import ExifInfo, exif_from_image
-from vigil.hashing.mime import mime_from_content
+from vigil.hashing.mime import is_image_type, is_video_type, mime_from_content
 from vigil.hashing.pdq import ImageHashError, open_image, pdq_of_opened
 from vigil.hashing.video import VideoFrame, VideoHashError, hash_video
 
@@ -44,11 +44,11 @@ class FileHashes:
 
     @property
     def is_image(self) -> bool:
-        return bool(self.mime and self.mime.startswith("image/"))
+        return is_image_type(self.mime)
 
     @property
     def is_video(self) -> bool:
-        return bool(self.mime and self.mime.startswith("video/"))
+        return is_video_type(self.mime)
 
 
 def hash_file(path: Path) -> FileHashes:

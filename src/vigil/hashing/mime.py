@@ -72,6 +72,14 @@ def _zip_flavour(head: bytes) -> str:
     return "application/zip"
 
 
+def is_image_type(mime: str | None) -> bool:
+    return bool(mime and mime.startswith("image/"))
+
+
+def is_video_type(mime: str | None) -> bool:
+    return bool(mime and mime.startswith("video/"))
+
+
 def _looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False

@@ -15,25 +15,10 @@ from pathlib import Path
 
 import phonenumbers
 
+from vigil.formats.isp import HEADER
 from vigil.synth.ledger import OPERATION_START, Ledger
 from vigil.synth.model import FalseFriend, Person
 from vigil.synth.names import invented_word
-
-HEADER = [
-    "ip",
-    "start_utc",
-    "end_utc",
-    "isp",
-    "subscriber_name",
-    "subscriber_email",
-    "subscriber_phone",
-    "street",
-    "city",
-    "region",
-    "country",
-    "account_id",
-    "request_ref",
-]
 
 
 def _slug(name: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from vigil.hashing.mime import is_image_type, is_video_type
+
 SUMMARY_KEYS = (
     "files",
     "bytes",
@@ -38,11 +40,11 @@ class FoundFile:
 
     @property
     def is_image(self) -> bool:
-        return bool(self.mime and self.mime.startswith("image/"))
+        return is_image_type(self.mime)
 
     @property
     def is_video(self) -> bool:
-        return bool(self.mime and self.mime.startswith("video/"))
+        return is_video_type(self.mime)
 
     @property
     def category(self) -> str | None:
