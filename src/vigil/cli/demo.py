@@ -22,7 +22,9 @@ def demo(
     out: Path = typer.Option(Path("demo"), "--out", help="Folder for everything the demo makes."),
     seed: int = typer.Option(1, "--seed"),
     scale: str = typer.Option("seed", "--scale", help="small, seed (about 700 suspects) or large."),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", help="Processes for hashing."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", min=1, help="Processes for hashing (default: one per CPU)."
+    ),
 ) -> None:
     """Generate a synthetic operation, run the whole pipeline, print the summary and report."""
     from vigil.workflows.demo import run_demo
@@ -42,7 +44,7 @@ def demo(
             seed=seed,
             scale=scale,
             db_url=chosen_url,
-            jobs=jobs,
+            jobs=jobs or os.cpu_count() or 1,
             step=lambda name: progress.update(task, description=f"demo: {name}"),
         )
     print_summary(result)

@@ -40,8 +40,8 @@ def triage_command(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="A folder, zip/tar archive, or raw/E01 disk image."),
     case: str = typer.Option(..., "--case", help="Case reference the evidence belongs to."),
-    jobs: int = typer.Option(
-        os.cpu_count() or 1, "--jobs", help="Hashing processes (default: one per CPU)."
+    jobs: int | None = typer.Option(
+        None, "--jobs", help="Hashing processes (default: one per CPU)."
     ),
     summary_json: Path | None = typer.Option(
         None, "--summary-json", help="Also write the summary counts to this JSON file."
@@ -76,7 +76,7 @@ def triage_command(
             store,
             path,
             case,
-            jobs=jobs,
+            jobs=(os.cpu_count() or 1) if jobs is None else jobs,
             batch_files=batch_files or DEFAULT_BATCH_FILES,
             progress=advance,
             owner=owner,
