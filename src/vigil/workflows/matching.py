@@ -158,6 +158,8 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
     if not file_ids:
         return 0
     matcher = matcher or matcher_for_session(session)
+    if len(matcher) == 0:
+        return 0  # no hash set holds an entry: nothing can match, so read nothing
     written = 0
     for chunk in _chunks(sorted(set(file_ids)), FILE_BATCH):
         files = session.execute(
