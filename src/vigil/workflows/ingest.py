@@ -138,20 +138,29 @@ def ingest(
 
 
 def ingest_listed(
-    store: Store, root: Path, sources: Iterable[dict[str, Any]], case_reference: str
+    store: Store,
+    root: Path,
+    sources: Iterable[dict[str, Any]],
+    case_reference: str,
+    step: Callable[[str], None] | None = None,
 ) -> list[IngestSummary]:
     """Ingest a list of ``{format, path, platform}`` entries (synth's ``truth["sources"]``,
-    what ``vigil demo`` and the truth tests feed in), paths relative to ``root``."""
-    return [
-        ingest(
-            store,
-            entry["format"],
-            str(root / entry["path"]),
-            case_reference,
-            ParseOptions(platform=entry.get("platform")),
+    what ``vigil demo`` and the truth tests feed in), paths relative to ``root``.
+    ``step`` is told each entry before it is ingested."""
+    summaries = []
+    for entry in sources:
+        if step is not None:
+            step(f"ingest {entry['format']} {entry['path']}")
+        summaries.append(
+            ingest(
+                store,
+                entry["format"],
+                str(root / entry["path"]),
+                case_reference,
+                ParseOptions(platform=entry.get("platform")),
+            )
         )
-        for entry in sources
-    ]
+    return summaries
 
 
 def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:

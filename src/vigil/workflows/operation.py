@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import BadInput
-from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
 from vigil.workflows.countries import CountrySummary, assign_countries
 from vigil.workflows.hashsets import import_hash_set
-from vigil.workflows.ingest import ingest
+from vigil.workflows.ingest import ingest_listed
 from vigil.workflows.network import NetworkResult, rank_network
 from vigil.workflows.resolve import ResolveResult, resolve
 from vigil.workflows.triage import TriageResult, triage
@@ -84,16 +83,10 @@ def run_operation(
         )
         result.triaged.append((device["id"], triaged))
 
-    for source in manifest["sources"]:
-        announce(f"ingest {source['format']} {source['path']}")
-        ingest(
-            store,
-            source["format"],
-            str(operation_dir / source["path"]),
-            case_reference,
-            ParseOptions(platform=source.get("platform")),
-        )
-        result.ingested_sources += 1
+    ingested = ingest_listed(
+        store, operation_dir, manifest["sources"], case_reference, step=announce
+    )
+    result.ingested_sources = len(ingested)
 
     announce("resolve identities")
     result.resolved = resolve(store)
