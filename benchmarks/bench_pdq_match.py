@@ -130,6 +130,12 @@ def run_size(size: int, query_count: int, repeats: int, recall_sample: int, seed
         f"PDQIndex {anchor_bytes / 2**30:.2f} GiB",
         flush=True,
     )
+    _print_cpu_per_query(query_count)
+    _assert_total_recall(vigil_recall, batched, anchor)
+
+
+def _print_cpu_per_query(query_count: int) -> None:
+    """CPU seconds, the best of each side's runs: less distorted than wall time by load."""
     cpu = {label: min(seconds) for label, seconds in CPU_SECONDS.items()}
     CPU_SECONDS.clear()
     print(
@@ -139,7 +145,6 @@ def run_size(size: int, query_count: int, repeats: int, recall_sample: int, seed
         f"{1000 * cpu['single'] / query_count:.1f} ms ({cpu['anchor'] / cpu['single']:.2f}x)",
         flush=True,
     )
-    _assert_total_recall(vigil_recall, batched, anchor)
 
 
 def _run_vigil(
@@ -256,15 +261,7 @@ def run_interleaved(
         f"index memory: Vigil {vigil_bytes / 2**30:.2f} GiB, "
         f"PDQIndex {anchor_bytes / 2**30:.2f} GiB"
     )
-    cpu = {label: min(seconds) for label, seconds in CPU_SECONDS.items()}
-    CPU_SECONDS.clear()
-    print(
-        f"CPU time per query: PDQIndex {1000 * cpu['anchor'] / query_count:.1f} ms, "
-        f"Vigil batched {1000 * cpu['batched'] / query_count:.1f} ms "
-        f"({cpu['anchor'] / cpu['batched']:.2f}x), one at a time "
-        f"{1000 * cpu['single'] / query_count:.1f} ms ({cpu['anchor'] / cpu['single']:.2f}x)",
-        flush=True,
-    )
+    _print_cpu_per_query(query_count)
 
 
 def _anchor_hits(index: Any, query: str) -> set[tuple[int, int]]:
