@@ -39,20 +39,20 @@ print(len(json.load(open(sys.argv[1], encoding="utf-8-sig"))["value"]))
 INIT = """
 import sys
 from vigil.store.db import Store
-from vigil.workflows.setup import init_store
+from vigil.workflows.operation.setup import init_store
 init_store(Store(sys.argv[1]), "BENCH")
 """
 IMPORT = """
 import sys
 from pathlib import Path
 from vigil.store.db import Store
-from vigil.workflows.hashsets import import_hash_set
+from vigil.workflows.media.hashsets import import_hash_set
 print(import_hash_set(Store(sys.argv[2]), "vics", Path(sys.argv[1]), name="bench").entries)
 """
 INDEX = """
 import sys
 from vigil.store.db import Store
-from vigil.workflows.hashsets import refresh_index
+from vigil.workflows.media.hashsets import refresh_index
 print(refresh_index(Store(sys.argv[1])).entries)
 """
 

@@ -8,7 +8,7 @@ counters), written as ``<reports>`` wrappers of ``--per-file`` reports each: the
 providers deliver batches. Each wrapper is one source and one transaction.
 
 The anchor is parsing alone (the same parser over the same files, nothing written), measured
-in the same run; the candidate is ``vigil.workflows.ingest.ingest`` into a fresh store,
+in the same run; the candidate is ``vigil.workflows.sources.ingest.ingest`` into a fresh store,
 including source digests, selector/file lookups, bulk inserts, audit and hash-set matching.
 Goals (issue 6): at least 2,000 reports/s end to end, and no more than 3x parse-only time.
 """
@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, text
 from benchmarks.common import Timing, measure, report
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
-from vigil.workflows.ingest import ingest, parser_for
-from vigil.workflows.setup import init_store, open_case
+from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.sources.ingest import ingest, parser_for
 
 PROVIDERS = ["Pixelshare", "Chatterbox", "Snapvault"]
 PG_URL = os.environ.get("VIGIL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from vigil.store.db import Store
-from vigil.workflows.setup import init_store, open_case
+from vigil.workflows.operation.setup import init_store, open_case
 
 PG_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_HINT = (

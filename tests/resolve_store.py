@@ -8,8 +8,8 @@ from tests.identity_data import people
 from vigil.identity.profiles import AccountProfile
 from vigil.store.db import Store
 from vigil.store.models import Case, Selector, Sighting
-from vigil.workflows.provenance import digest_bytes, register_source
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 
 def _selector(session, kind: str, value: str, platform: str = "", display: str | None = None):

@@ -71,7 +71,7 @@ def test_bad_usage_is_one_line_and_exit_2(
 def test_unexpected_errors_are_logged_not_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vigil.workflows.setup as setup
+    import vigil.workflows.operation.setup as setup
     from vigil.cli import app
 
     def explode(*_args: object, **_kwargs: object) -> None:

@@ -26,7 +26,7 @@ from vigil.formats.source_records import (
     ParseOptions,
 )
 from vigil.store.db import Store
-from vigil.workflows.ingest import ingest
+from vigil.workflows.sources.ingest import ingest
 
 SHA_A = "8eafa3caceb46f0369d79cb4e623c9516f9bdd273580e69d43bc28399fe387e9"
 SHA_B = "97fa7db13fb2400d3c093cdedf7e4291c184d011ebf37fd4fe8d18cebb0e32c1"

@@ -16,7 +16,7 @@ from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import export_graph
 from vigil.graph.model import AccountInfo, Interaction, NetworkInput, SubjectInfo
 from vigil.graph.rank import WEIGHTS, rank
-from vigil.workflows.network_input import venue_role
+from vigil.workflows.network.input import venue_role
 
 
 def test_admin_then_distributors_then_producer_lead_the_ranking() -> None:

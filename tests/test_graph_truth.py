@@ -22,8 +22,8 @@ from tests.synth_cache import synth_operation
 from vigil.graph.model import NetworkResult
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
-from vigil.workflows.operation import run_operation
-from vigil.workflows.setup import init_store, open_case
+from vigil.workflows.operation.pipeline import run_operation
+from vigil.workflows.operation.setup import init_store, open_case
 
 SEEDS = [1, 2, 3, 4, 5]
 CASE = "OP-TRUTH"

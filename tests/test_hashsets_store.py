@@ -15,7 +15,7 @@ from vigil.errors import BadInput, UsageError
 from vigil.formats.hashrecord import HashRecord
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, HashEntry, HashSet, Source
-from vigil.workflows.hashsets import entry_records, export_hash_set, import_hash_set
+from vigil.workflows.media.hashsets import entry_records, export_hash_set, import_hash_set
 
 DATA = Path(__file__).parent / "data" / "hashsets"
 

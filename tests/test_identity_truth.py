@@ -21,10 +21,10 @@ import pytest
 from tests.synth_cache import synth_operation
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
-from vigil.workflows.ingest import ingest
-from vigil.workflows.resolve import resolve
-from vigil.workflows.setup import init_store, open_case
-from vigil.workflows.subjects import list_subjects
+from vigil.workflows.identity.resolve import resolve
+from vigil.workflows.identity.subjects import list_subjects
+from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.sources.ingest import ingest
 
 MIN_PRECISION = 0.97
 MIN_RECALL = 0.93

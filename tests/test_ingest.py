@@ -38,8 +38,8 @@ from vigil.store.models import (
     Subject,
     SubjectSelector,
 )
-from vigil.workflows.distribution import distribution
-from vigil.workflows.ingest import ingest
+from vigil.workflows.network.distribution import distribution
+from vigil.workflows.sources.ingest import ingest
 
 SHA_A = "8eafa3caceb46f0369d79cb4e623c9516f9bdd273580e69d43bc28399fe387e9"
 MD5_A = "5e9f0c9689fb7ec181ea0fb09ad3f74e"

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from tests.synth_cache import generate_cached
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
-from vigil.workflows.distribution import distribution
-from vigil.workflows.ingest import ingest_listed
-from vigil.workflows.setup import init_store, open_case
+from vigil.workflows.network.distribution import distribution
+from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.sources.ingest import ingest_listed
 
 SEEDS = (1, 2, 3)
 

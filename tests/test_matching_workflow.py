@@ -11,9 +11,9 @@ from sqlalchemy.engine import make_url
 
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, File, Match
-from vigil.workflows import matching
-from vigil.workflows.hashsets import import_hash_set, refresh_index
-from vigil.workflows.matching import forget_cached_matchers, load_matcher, match_files
+from vigil.workflows.media import matching
+from vigil.workflows.media.hashsets import import_hash_set, refresh_index
+from vigil.workflows.media.matching import forget_cached_matchers, load_matcher, match_files
 
 DATA = Path(__file__).parent / "data" / "hashsets"
 MD5_A = "0cc175b9c0f1b6a831c399e269772661"

@@ -13,8 +13,8 @@ from tests.resolve_store import add_people, add_profiles
 from vigil.identity.profiles import AccountProfile
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, LinkDecision
-from vigil.workflows.resolve import resolve
-from vigil.workflows.subjects import list_subjects
+from vigil.workflows.identity.resolve import resolve
+from vigil.workflows.identity.subjects import list_subjects
 
 ADMIN = {
     ("Lantern Board", "Son_of_god"),

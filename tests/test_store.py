@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 from vigil.store.audit import verify_chain
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, Base, Source
-from vigil.workflows.provenance import digest_bytes, register_source
-from vigil.workflows.setup import init_store, open_case, resolve_actor
+from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
+from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 
 def test_migrations_create_exactly_the_models(store: Store) -> None:

@@ -27,8 +27,8 @@ from vigil.store.models import (
     Source,
 )
 from vigil.triage.summary import SUMMARY_KEYS
-from vigil.workflows.hashsets import import_hash_set
-from vigil.workflows.triage import triage
+from vigil.workflows.media.hashsets import import_hash_set
+from vigil.workflows.media.triage import triage
 
 SERIAL = "SN-4711"
 
@@ -301,7 +301,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(sqlite_store, tmp_path, make_args,
 
 
 def test_bad_files_are_counted_and_the_run_goes_on(sqlite_store, tmp_path, monkeypatch):
-    import vigil.workflows.triage_hashing as triage_hashing
+    import vigil.workflows.media.triage_hashing as triage_hashing
     from vigil.errors import BadInput
 
     root = tmp_path / "bad"
@@ -366,7 +366,7 @@ def test_a_file_that_crashes_its_worker_gets_digests_and_an_error(
 ):
     import os
 
-    import vigil.workflows.triage_hashing as triage_hashing
+    import vigil.workflows.media.triage_hashing as triage_hashing
 
     root = tmp_path / "crash"
     root.mkdir()

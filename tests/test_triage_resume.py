@@ -31,8 +31,8 @@ from vigil.store.models import (
     SeriesFile,
     Source,
 )
-from vigil.workflows.setup import init_store, open_case
-from vigil.workflows.triage import triage
+from vigil.workflows.media.triage import triage
+from vigil.workflows.operation.setup import init_store, open_case
 
 READY_TIMEOUT_SECONDS = 180
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests.synth_cache import synth_operation
 from vigil.triage.summary import SUMMARY_KEYS
-from vigil.workflows.hashsets import import_hash_set
-from vigil.workflows.triage import triage
+from vigil.workflows.media.hashsets import import_hash_set
+from vigil.workflows.media.triage import triage
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

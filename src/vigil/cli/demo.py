@@ -14,7 +14,7 @@ from vigil.cli.output import console, err_console, print_table
 from vigil.store.db import DEFAULT_URL
 
 if TYPE_CHECKING:
-    from vigil.workflows.demo import DemoResult
+    from vigil.workflows.operation.demo import DemoResult
 
 
 def demo(
@@ -27,7 +27,7 @@ def demo(
     ),
 ) -> None:
     """Generate a synthetic operation, run the whole pipeline, print the summary and report."""
-    from vigil.workflows.demo import run_demo
+    from vigil.workflows.operation.demo import run_demo
 
     db_url = state(ctx).db_url
     chosen_url = None if db_url == DEFAULT_URL else db_url

@@ -43,7 +43,7 @@ def hashset_import(
     ),
 ) -> None:
     """Import a hash set; all or nothing, a bad line names file and line."""
-    from vigil.workflows.hashsets import import_hash_set
+    from vigil.workflows.media.hashsets import import_hash_set
 
     _check_format(format_name)
     with Progress(
@@ -83,7 +83,7 @@ def hashset_export(
     output: Path = typer.Option(..., "-o", "--output", help="File to write."),
 ) -> None:
     """Export a hash set (VICS 2.0 #Media) that Vigil and other tools re-import."""
-    from vigil.workflows.hashsets import export_hash_set
+    from vigil.workflows.media.hashsets import export_hash_set
 
     _check_format(format_name)
     count = export_hash_set(state(ctx).store(), name, format_name, output)
@@ -96,7 +96,7 @@ def hashset_list(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """The hash sets in the database."""
-    from vigil.workflows.hashsets import list_hash_sets
+    from vigil.workflows.media.hashsets import list_hash_sets
 
     sets = list_hash_sets(state(ctx).store())
     if as_json:
@@ -115,7 +115,7 @@ def hashset_list(
 @hashset_app.command("index")
 def hashset_index(ctx: typer.Context) -> None:
     """Build or update the cached match index now (triage would otherwise do it first)."""
-    from vigil.workflows.hashsets import refresh_index
+    from vigil.workflows.media.hashsets import refresh_index
 
     status = refresh_index(state(ctx).store())
     where = status.directory or "memory only"

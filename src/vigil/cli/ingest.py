@@ -11,8 +11,8 @@ from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_records import ParseOptions
-from vigil.workflows.distribution import distribution
-from vigil.workflows.ingest import ingest
+from vigil.workflows.network.distribution import distribution
+from vigil.workflows.sources.ingest import ingest
 
 # FORMAT choices come from the registry, so a new parser module is a new choice.
 SourceFormat = Enum("SourceFormat", {name: name for name in SOURCE_FORMATS.names()}, type=str)

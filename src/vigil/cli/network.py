@@ -42,7 +42,7 @@ def rank_command(
     top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
-    from vigil.workflows.network import rank_network
+    from vigil.workflows.network.rank import rank_network
 
     result = rank_network(state(ctx).store())
     ranking = result.ranking[:top] if top else result.ranking
@@ -77,7 +77,7 @@ def path_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The shortest chain of evidence between two subjects."""
-    from vigil.workflows.network import network_path
+    from vigil.workflows.network.rank import network_path
 
     path = network_path(state(ctx).store(), subject_a, subject_b)
     if as_json:
@@ -101,7 +101,7 @@ def export_command(
     ),
 ) -> None:
     """Export the evidence graph for Gephi, yEd or i2 Analyst's Notebook."""
-    from vigil.workflows.network import export_network
+    from vigil.workflows.network.rank import export_network
 
     for path in export_network(state(ctx).store(), fmt, output):
         typer.echo(f"wrote {path}")
@@ -112,7 +112,7 @@ def countries_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decide each subject's country: subscriber return, provider location, then IP majority."""
-    from vigil.workflows.countries import assign_countries
+    from vigil.workflows.network.countries import assign_countries
 
     summary = assign_countries(state(ctx).store())
     if as_json:

@@ -23,7 +23,7 @@ def refer_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write one referral package per country: manifest, PDF summary, file hashes; no media."""
-    from vigil.workflows.refer import refer
+    from vigil.workflows.referral.refer import refer
 
     if all_countries == (country is not None):
         raise UsageError("give exactly one of --country CC or --all")
@@ -46,7 +46,7 @@ def _public(referral: object) -> dict[str, object]:
 
 def referrals_command(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List referrals with their subjects, status and package hash."""
-    from vigil.workflows.refer import list_referrals
+    from vigil.workflows.referral.refer import list_referrals
 
     referrals = list_referrals(state(ctx).store())
     if as_json:
@@ -68,7 +68,7 @@ def verify_command(
     directory: Path = typer.Argument(..., help="A package directory written by `vigil refer`."),
 ) -> None:
     """Recompute every hash in a package's manifest; fails on any change or any media."""
-    from vigil.workflows.refer import verify_referral
+    from vigil.workflows.referral.refer import verify_referral
 
     store = state(ctx).store()
     report = verify_referral(store, directory)
@@ -87,7 +87,7 @@ def outcome_command(
     on: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (default today)."),
 ) -> None:
     """Record what came of a referral for one subject."""
-    from vigil.workflows.outcomes import record_outcome
+    from vigil.workflows.referral.outcomes import record_outcome
 
     info = record_outcome(state(ctx).store(), subject, kind, on)
     against = f"referral {info.referral_id}" if info.referral_id else "no referral"

@@ -14,7 +14,7 @@ def report_command(
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
 ) -> None:
     """Write the operation report: one offline HTML file, hashes and figures, never media."""
-    from vigil.workflows.report import write_report
+    from vigil.workflows.operation.report import write_report
 
     data = write_report(state(ctx).store(), output)
     typer.echo(

@@ -30,7 +30,7 @@ def resolve_command(
     json_out: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
 ) -> None:
     """Link accounts and selectors into subjects (incremental once subjects exist)."""
-    from vigil.workflows.resolve import resolve
+    from vigil.workflows.identity.resolve import resolve
 
     with err_console.status("resolving identities..."):
         result = resolve(state(ctx).store(), full=full)
@@ -50,7 +50,7 @@ def subjects_command(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable, with every link."),
 ) -> None:
     """List subjects with their accounts, selectors and the reasons for each link."""
-    from vigil.workflows.subjects import list_subjects
+    from vigil.workflows.identity.subjects import list_subjects
 
     subjects = list_subjects(state(ctx).store())
     if json_out:
@@ -83,7 +83,7 @@ def link_confirm(
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Two accounts are one person: every later resolve joins them."""
-    from vigil.workflows.identity_decisions import decide_link
+    from vigil.workflows.identity.decisions import decide_link
 
     result = decide_link(state(ctx).store(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
@@ -98,7 +98,7 @@ def link_reject(
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Two accounts are different people: no later resolve puts them in one subject."""
-    from vigil.workflows.identity_decisions import decide_link
+    from vigil.workflows.identity.decisions import decide_link
 
     result = decide_link(state(ctx).store(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
@@ -112,7 +112,7 @@ def subject_split(
     accounts: list[str] = typer.Argument(..., help="Accounts to move out: " + ACCOUNT_HELP),
 ) -> None:
     """Move accounts out of a subject into a new one; later resolves keep them apart."""
-    from vigil.workflows.identity_decisions import split_subject
+    from vigil.workflows.identity.decisions import split_subject
 
     result = split_subject(state(ctx).store(), subject, accounts)
     typer.echo(
@@ -128,7 +128,7 @@ def subject_merge(
     second: int = typer.Argument(..., help="Subject merged into the first."),
 ) -> None:
     """Merge two subjects; later resolves keep them together."""
-    from vigil.workflows.identity_decisions import merge_subjects
+    from vigil.workflows.identity.decisions import merge_subjects
 
     kept = merge_subjects(state(ctx).store(), first, second)
     typer.echo(f"merged subject {second} into {kept}")

@@ -19,7 +19,7 @@ def init(
     country: str | None = typer.Option(None, "--country", help="ISO 3166 alpha-2."),
 ) -> None:
     """Create or migrate the schema, the agency and its local admin."""
-    from vigil.workflows.setup import init_store
+    from vigil.workflows.operation.setup import init_store
 
     result = init_store(state(ctx).store(), agency, agency_name, country)
     if result.created:
@@ -39,7 +39,7 @@ def case_open(
     title: str | None = typer.Option(None, "--title"),
 ) -> None:
     """Open a case (or show the existing one with that reference)."""
-    from vigil.workflows.setup import open_case
+    from vigil.workflows.operation.setup import open_case
 
     case = open_case(state(ctx).store(), reference, title)
     verb = "opened" if case.created else "exists:"
@@ -49,7 +49,7 @@ def case_open(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Walk the hash chain and name the first entry that does not verify."""
-    from vigil.workflows.audit import verify_audit
+    from vigil.workflows.operation.audit import verify_audit
 
     report = verify_audit(state(ctx).store())
     if not report.ok:

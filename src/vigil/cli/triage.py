@@ -53,7 +53,7 @@ def triage_command(
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
     # Imported here so that other commands do not pay for the hashing and matching engines.
-    from vigil.workflows.triage import DEFAULT_BATCH_FILES, triage
+    from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, triage
 
     store = state(ctx).store()
     with Progress(
@@ -112,7 +112,7 @@ def export_case_command(
     output: Path = typer.Option(..., "-o", "--output", help="File to write."),
 ) -> None:
     """Write a case's files (hashes and metadata, never media) as VICS 2.0 #Cases."""
-    from vigil.workflows.triage_export import export_case
+    from vigil.workflows.media.triage_export import export_case
 
     count = export_case(state(ctx).store(), reference, output, export_format)
     typer.echo(f"wrote {count} media of case {reference} to {output}")

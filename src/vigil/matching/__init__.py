@@ -1,6 +1,6 @@
 """The matching engine (contract E): exact digests and near PDQ/video against hash sets.
 
-Plain data in and out; the store is read by ``vigil.workflows.matching``, which builds a
+Plain data in and out; the store is read by ``vigil.workflows.media.matching``, which builds a
 ``Matcher`` from every hash set and keeps it cached on disk.
 """
 

@@ -36,7 +36,7 @@ from vigil.matching import (
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import File, HashEntry, HashSet, Match
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.operation.setup import resolve_actor
 
 ENTRY_BATCH = 20_000
 FILE_BATCH = 500

@@ -17,10 +17,10 @@ from vigil.errors import UsageError
 from vigil.report.model import ReportData
 from vigil.store.db import Store
 from vigil.synth.generate import generate
-from vigil.workflows.operation import OperationResult, StepCallback, run_operation
-from vigil.workflows.refer import ReferralInfo, refer
-from vigil.workflows.report import write_report
-from vigil.workflows.setup import init_store, open_case
+from vigil.workflows.operation.pipeline import OperationResult, StepCallback, run_operation
+from vigil.workflows.operation.report import write_report
+from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.referral.refer import ReferralInfo, refer
 
 DEMO_MARKER = ".vigil-demo"
 DEMO_CASE = "OP-DEMO"

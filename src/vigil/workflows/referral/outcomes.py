@@ -24,8 +24,8 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
-from vigil.workflows.network import find_subject
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.network.rank import find_subject
+from vigil.workflows.operation.setup import resolve_actor
 
 ACTIONED = "actioned"
 

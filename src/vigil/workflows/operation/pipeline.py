@@ -16,12 +16,12 @@ from typing import Any
 
 from vigil.errors import BadInput
 from vigil.store.db import Store
-from vigil.workflows.countries import CountrySummary, assign_countries
-from vigil.workflows.hashsets import import_hash_set
-from vigil.workflows.ingest import ingest_listed
-from vigil.workflows.network import NetworkResult, rank_network
-from vigil.workflows.resolve import ResolveResult, resolve
-from vigil.workflows.triage import TriageResult, triage
+from vigil.workflows.identity.resolve import ResolveResult, resolve
+from vigil.workflows.media.hashsets import import_hash_set
+from vigil.workflows.media.triage import TriageResult, triage
+from vigil.workflows.network.countries import CountrySummary, assign_countries
+from vigil.workflows.network.rank import NetworkResult, rank_network
+from vigil.workflows.sources.ingest import ingest_listed
 
 StepCallback = Callable[[str], None]
 

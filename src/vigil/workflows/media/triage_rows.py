@@ -25,7 +25,7 @@ from vigil.store.db import Actor
 from vigil.store.models import File, FileInstance, HashSet, Match, Series, SeriesFile, Source
 from vigil.triage.series import SeriesCandidate, SeriesGroup, group_series
 from vigil.triage.summary import FoundFile
-from vigil.workflows.matching import match_files
+from vigil.workflows.media.matching import match_files
 
 IN_CLAUSE = 500
 

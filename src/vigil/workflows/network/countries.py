@@ -25,7 +25,7 @@ from vigil.geo.countries import (
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Event, Selector, Sighting, Subject, SubjectSelector
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.operation.setup import resolve_actor
 
 
 @dataclass(frozen=True)

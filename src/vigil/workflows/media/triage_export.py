@@ -29,8 +29,8 @@ from vigil.store.models import (
     SeriesFile,
     Source,
 )
-from vigil.workflows.provenance import digest_file
-from vigil.workflows.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.sources.provenance import digest_file
 
 EXPORT_FORMATS = ("vics",)
 

@@ -43,9 +43,9 @@ from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocum
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
-from vigil.workflows.ingest_writer import SelectorCache, SourceWriter, WriteCounts
-from vigil.workflows.provenance import Digest, digest_file, register_source
-from vigil.workflows.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
+from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
 BATCH_DOCUMENTS = 200
@@ -237,6 +237,6 @@ def match_new_files(session: Any, file_ids: list[int]) -> int:
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
-    from vigil.workflows.matching import match_files  # heavy (faiss): only when files exist
+    from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
 
     return int(match_files(session, file_ids))

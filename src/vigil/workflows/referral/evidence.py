@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from vigil.graph.model import NetworkInput
 from vigil.referral.model import EvidenceFile, EvidenceSource
 from vigil.store.models import Event, File, Sighting, Source, SubjectSelector
-from vigil.workflows.network_input import file_facts
+from vigil.workflows.network.input import file_facts
 
 CHUNK = 500
 

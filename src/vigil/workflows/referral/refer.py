@@ -37,10 +37,10 @@ from vigil.store.models import (
     SubjectSelector,
     utcnow,
 )
-from vigil.workflows.network import RANK_SEED
-from vigil.workflows.network_input import load_network_input
-from vigil.workflows.referral_evidence import gather_evidence
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.network.input import load_network_input
+from vigil.workflows.network.rank import RANK_SEED
+from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.referral.evidence import gather_evidence
 
 
 @dataclass(frozen=True)

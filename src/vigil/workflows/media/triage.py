@@ -31,10 +31,8 @@ from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
 from vigil.triage.summary import TriageSummary, summarise
-from vigil.workflows.provenance import Digest, register_source
-from vigil.workflows.setup import find_case, resolve_actor
-from vigil.workflows.triage_hashing import HashPool, Pending, job_for
-from vigil.workflows.triage_rows import (
+from vigil.workflows.media.triage_hashing import HashPool, Pending, job_for
+from vigil.workflows.media.triage_rows import (
     Hashed,
     InstanceRow,
     committed_paths,
@@ -43,6 +41,8 @@ from vigil.workflows.triage_rows import (
     write_batch,
     write_series,
 )
+from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.sources.provenance import Digest, register_source
 
 DEFAULT_BATCH_FILES = 500
 FLUSH_SECONDS = 5.0
@@ -183,7 +183,7 @@ class _Run:
 
 
 def _load_matcher(store: Store) -> Matcher:
-    from vigil.workflows.matching import load_matcher
+    from vigil.workflows.media.matching import load_matcher
 
     return load_matcher(store)
 

@@ -43,11 +43,11 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
-from vigil.workflows.network import RANK_SEED
-from vigil.workflows.network_input import file_facts, load_network_input
-from vigil.workflows.outcomes import list_outcomes
-from vigil.workflows.refer import list_referrals
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.network.input import file_facts, load_network_input
+from vigil.workflows.network.rank import RANK_SEED
+from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.referral.outcomes import list_outcomes
+from vigil.workflows.referral.refer import list_referrals
 
 TOP_SUBJECTS = 25
 CORE_NODES = 40

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from vigil.store.db import Store
 from vigil.store.models import Event, Selector, Sighting, Subject, SubjectSelector
-from vigil.workflows.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case, resolve_actor
 
 
 @dataclass

@@ -33,7 +33,7 @@ from vigil.store.models import (
     SubjectSelector,
     utcnow,
 )
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.operation.setup import resolve_actor
 
 DECISIONS = ("confirm", "reject")
 

@@ -43,9 +43,9 @@ from vigil.store.models import (
     User,
     utcnow,
 )
-from vigil.workflows.identity_decisions import retire_subject
-from vigil.workflows.resolve_input import StoreAccounts, load_accounts
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.identity.decisions import retire_subject
+from vigil.workflows.identity.resolve_input import StoreAccounts, load_accounts
+from vigil.workflows.operation.setup import resolve_actor
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from vigil.graph.rank import rank
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
-from vigil.workflows.network_input import load_network_input
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.network.input import load_network_input
+from vigil.workflows.operation.setup import resolve_actor
 
 RANK_SEED = 20060314
 

@@ -32,9 +32,9 @@ from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
-from vigil.workflows.matching import index_directory, load_matcher
-from vigil.workflows.provenance import digest_file, register_source
-from vigil.workflows.setup import resolve_actor
+from vigil.workflows.media.matching import index_directory, load_matcher
+from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.sources.provenance import digest_file, register_source
 
 INSERT_BATCH = 5_000
 SET_KINDS = ("alert", "ignorable")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from vigil.formats.source_records import AccountRef, ParsedSource, SelectorRef
 from vigil.store.db import Actor
 from vigil.store.models import Event, Selector, Sighting, utcnow
-from vigil.workflows.ingest_files import CHUNK, bulk_insert, resolve_files
+from vigil.workflows.sources.ingest_files import CHUNK, bulk_insert, resolve_files
 
 STABLE_ID_CONTEXT = "platform account id"
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)

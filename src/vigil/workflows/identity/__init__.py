@@ -1,0 +1,1 @@
+"""Accounts and selectors into subjects: resolution, link decisions, the subject listing."""

@@ -1,0 +1,1 @@
+"""The network: distribution, countries, ranking and graph exports."""

@@ -1,0 +1,1 @@
+"""Referrals by country, their packages and the outcomes that come back."""

@@ -1,0 +1,1 @@
+"""Documents into the store: sources with provenance, parsing, sightings and events."""
