@@ -25,7 +25,7 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/vigil demo
 
 # Engines take and return plain data; mypy keeps them honest (STYLE.md).
-ENGINES := errors.py store hashing matching formats identity graph geo synth triage evidence \
+ENGINES := errors.py outputs.py store hashing matching formats identity graph geo synth triage evidence \
 	referral report
 
 lint: $(VENV)/.synced

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.errors import BadInput, UsageError
+from vigil.evidence.names import printable
 from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
 from vigil.identity.selectors import SelectorError, normalise
 
@@ -29,7 +30,7 @@ def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceD
     """A file, or every file under a directory whose name ends in one of ``suffixes``."""
     path = Path(location)
     if path.is_file():
-        yield SourceDocument(name=path.name, path=path)
+        yield SourceDocument(name=printable(path.name), path=path)
         return
     if not path.is_dir():
         raise BadInput("no such file or directory", source=location)
@@ -37,7 +38,7 @@ def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceD
     for child in sorted(path.rglob("*")):
         if child.is_file() and child.name.lower().endswith(suffixes):
             found = True
-            yield SourceDocument(name=str(child.relative_to(path)), path=child)
+            yield SourceDocument(name=printable(str(child.relative_to(path))), path=child)
     if not found:
         raise BadInput(f"no {' or '.join(suffixes)} files in this directory", source=location)
 
