@@ -70,6 +70,7 @@ def triage_command(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("triage", total=None, bytes=0)
         totals = {"bytes": 0}

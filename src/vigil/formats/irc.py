@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from vigil.errors import BadInput, UnsupportedFormat
+from vigil.formats.chat_jsonl import MAX_SIZE_BYTES
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_common import (
     decode_text,
@@ -40,6 +41,7 @@ from vigil.formats.source_records import (
     ParsedSource,
     ParseOptions,
     SourceDocument,
+    storable,
 )
 
 _LOG_OPENED = re.compile(r"^--- Log opened (?P<stamp>.+?)\s*$")
@@ -93,7 +95,7 @@ class _LogReader:
         text, fell_back = decode_text(read_bytes(self.document), parsed.name, latin1_fallback=True)
         if fell_back:
             parsed.warnings.append("not UTF-8: read as latin-1")
-        lines = text.splitlines()
+        lines = text.replace("\r\n", "\n").split("\n")
         cut_short = bool(text) and not text.endswith(("\n", "\r"))
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -185,8 +187,10 @@ class _LogReader:
                 )
         name = dcc["name"].strip()
         size = int(dcc["size"])
+        if size > MAX_SIZE_BYTES:
+            raise BadInput(f"file size out of range: {size}", source=parsed.name, location=location)
         recipients = tuple(
-            AccountRef(self.platform, nick)
+            AccountRef(self.platform, storable(nick))
             for folded, nick in sorted(self.present.items())
             if folded != dcc["nick"].casefold()
         )

@@ -23,6 +23,7 @@ from vigil.formats.source_common import (
     file_documents,
     parse_iso_datetime,
     read_bytes,
+    required_selector,
     selector,
 )
 from vigil.formats.source_records import (
@@ -93,7 +94,7 @@ class IspReturnParser:
 
     def _row(self, parsed: ParsedSource, row: dict[str, str], location: str) -> None:
         source = parsed.name
-        ip = selector(parsed, "ip", row["ip"], location)
+        ip = required_selector(parsed, "ip", row["ip"], location)
         start = parse_iso_datetime(row["start_utc"], source, location, naive_is_utc=True)
         end = (
             parse_iso_datetime(row["end_utc"], source, location, naive_is_utc=True)

@@ -24,6 +24,7 @@ from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocume
 from vigil.identity.selectors import SelectorError, normalise
 
 _HEX = re.compile(r"[0-9a-f]+")
+MAX_SELECTOR_CHARS = 500  # Selector.value; longer never fits on PostgreSQL
 
 
 def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceDocument]:
@@ -85,7 +86,12 @@ def parse_iso_datetime(
         if not naive_is_utc:
             raise BadInput(f"date without a UTC offset {raw!r}", source=source, location=location)
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise BadInput(
+            f"date out of range in UTC {raw!r}", source=source, location=location
+        ) from exc
 
 
 def time_zone(name: str | None) -> tzinfo:
@@ -106,15 +112,40 @@ def selector(
     *,
     region: str | None = None,
     platform: str = "",
-) -> SelectorRef:
-    """A normalised selector; an impossible one is ``BadInput`` naming ``location``."""
+) -> SelectorRef | None:
+    """A normalised selector, or None for a dirty value (``required_selector`` for keys).
+
+    Real evidence is dirty: a member who typed ``none`` as their email is still a member.
+    Such a value never becomes a selector; it is kept verbatim in ``parsed.dirty`` (the
+    source records it) and counted as a warning the user sees. The record goes on.
+    """
     try:
         result = normalise(kind, raw, region=region)
     except SelectorError as exc:
-        raise BadInput(str(exc), source=parsed.name, location=location) from exc
+        parsed.warnings.append(f"{location}: dirty {kind} kept verbatim, not a selector: {exc}")
+        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
+        return None
+    if len(result.value) > MAX_SELECTOR_CHARS:
+        parsed.warnings.append(
+            f"{location}: {kind} longer than {MAX_SELECTOR_CHARS} characters, not a selector"
+        )
+        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
+        return None
     if result.warning:
         parsed.warnings.append(f"{location}: {result.warning}")
     return SelectorRef(kind, result.value, result.display, platform)
+
+
+def required_selector(
+    parsed: ParsedSource, kind: str, raw: str, location: str, *, region: str | None = None
+) -> SelectorRef:
+    """A selector the record is keyed on (an ISP return's IP): impossible is ``BadInput``."""
+    found = selector(parsed, kind, raw, location, region=region)
+    if found is None:
+        parsed.warnings.pop()
+        parsed.dirty.pop()
+        raise BadInput(f"not a valid {kind}: {raw!r}", source=parsed.name, location=location)
+    return found
 
 
 def clean_hash(raw: object, length: int, source: str, location: str) -> str | None:
