@@ -272,7 +272,7 @@ class TestIrc(SourceFormatBattery):
 
     def broken_copy(self, tmp_path: Path) -> Path:
         lines = self.good_location(tmp_path).read_text().splitlines()
-        lines.insert(8, "21:06 -!- x [~x@300.1.2.3] has joined #lounge")  # after a DCC SEND
+        lines.insert(8, "25:61 < x> late")  # an impossible time, after a DCC SEND
         path = tmp_path / "#broken.log"
         path.write_text("\n".join(lines) + "\n")
         return path
