@@ -25,8 +25,8 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/vigil demo
 
 # Engines take and return plain data; mypy keeps them honest (STYLE.md).
-ENGINES := errors.py outputs.py store hashing matching formats identity graph geo synth triage evidence \
-	referral report
+ENGINES := errors.py outputs.py store hashing matching formats identity graph geo synth triage \
+	evidence referral report federation
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check src tests benchmarks
