@@ -41,6 +41,12 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+def lock_chain(session: Session) -> None:
+    """Serialise writers of the chain for the rest of this transaction (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+
+
 def append(
     session: Session,
     actor: Actor | None,
@@ -50,8 +56,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add one entry in the caller's transaction, so the fact and its audit commit together."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+    lock_chain(session)
     last = session.scalars(
         select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
