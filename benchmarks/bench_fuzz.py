@@ -17,8 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-
 from tests.hostile_inputs import GENERATORS, write
+
 from vigil.errors import VigilError
 from vigil.store.db import Store
 from vigil.workflows.operation.setup import init_store, open_case
