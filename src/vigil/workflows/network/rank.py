@@ -17,6 +17,7 @@ from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import EXPORT_FORMATS, export_graph
 from vigil.graph.model import NetworkInput, NetworkResult, PathStep
 from vigil.graph.rank import rank
+from vigil.outputs import check_output_path
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
@@ -110,13 +111,12 @@ def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     store.require_initialised()
+    check_output_path(path, directory=fmt == "i2")
     with store.reading() as session:
         data: NetworkInput = load_network_input(session)
         result = rank(data, seed=RANK_SEED)
         attributes = _subject_attributes(session, result)
     evidence = build_evidence_graph(data, attributes)
-    if fmt != "i2" and not path.parent.is_dir():
-        raise UsageError(f"no such directory: {path.parent}")
     written = export_graph(evidence.graph, fmt, path)
     with store.transaction() as session:
         audit.append(
