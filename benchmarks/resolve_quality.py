@@ -85,9 +85,7 @@ def violations(truth: dict[str, Any], subject_of: dict) -> list[str]:
     return found
 
 
-def evaluate(
-    seed: int, scale: str, work: Path, engine: str = "duckdb"
-) -> dict[str, Any]:
+def evaluate(seed: int, scale: str, work: Path, engine: str = "duckdb") -> dict[str, Any]:
     store, truth = prepared_store(seed, scale, work)
     started = time.perf_counter()
     resolve(store, full=True)

@@ -213,9 +213,13 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
         )
 
     long_stems = tuple(s for s in stems if stem_information(s) >= LONG_STEM_LETTERS)
-    emails = tuple(
-        sorted(e for e in profile.emails if population.contact_accounts[e] <= CONTACT_CROWD_ACCOUNTS)
-    )
+
+    def uncrowded(values: frozenset[str]) -> tuple[str, ...]:
+        return tuple(
+            sorted(v for v in values if population.contact_accounts[v] <= CONTACT_CROWD_ACCOUNTS)
+        )
+
+    emails = uncrowded(profile.emails)
     return AccountColumns(
         unique_id=profile.account_id,
         key=profile.key,
@@ -234,11 +238,7 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
         stem_letters=stem_information(alias.stem),
         emails=emails,
         email_forms=tuple(sorted({email_form(e) for e in emails})),
-        phones=tuple(
-            sorted(
-                p for p in profile.phones if population.contact_accounts[p] <= CONTACT_CROWD_ACCOUNTS
-            )
-        ),
+        phones=uncrowded(profile.phones),
         devices=devices,
         cameras=tuple(sorted(profile.cameras)),
         payments=tuple(sorted(profile.payments)),

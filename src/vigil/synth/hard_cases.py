@@ -28,6 +28,7 @@ class AliasBook(Protocol):
 
     def release(self, platform: str, username: str) -> None: ...
 
+
 # Three activity windows, three weeks apart, each a few days long.
 WINDOW_STARTS_DAYS = (0, 21, 42)
 WINDOW_LENGTH_DAYS = 3
@@ -84,4 +85,3 @@ def split_personas(
             account.active_days = (start, start + WINDOW_LENGTH_DAYS)
             person.accounts.append(account)
     return [p.id for p in chosen]
-

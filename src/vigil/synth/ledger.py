@@ -74,9 +74,7 @@ class Traffic:
         return pick_files(rng, person, self.circulating, self.series, count)
 
 
-def moment(
-    rng: random.Random, days: int, active_days: tuple[int, int] | None = None
-) -> datetime:
+def moment(rng: random.Random, days: int, active_days: tuple[int, int] | None = None) -> datetime:
     """A random evening minute within the operation's period, or the account's own window."""
     day = rng.randrange(*active_days) if active_days else rng.randrange(days)
     return OPERATION_START + timedelta(days=day, minutes=rng.randrange(0, 330))
