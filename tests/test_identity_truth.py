@@ -1,11 +1,14 @@
-"""Issue 7 "done when": resolve synthetic operations and measure against truth.json.
+"""Resolve synthetic operations and measure against truth.json.
 
-For five seeds at ``small`` scale and one at ``seed`` scale, every source in
-``truth["sources"]`` is ingested exactly as listed, then ``vigil resolve`` runs. Pairwise
+For held-out seeds at ``small`` scale (and one at ``seed`` scale, marked slow), every source
+in ``truth["sources"]`` is ingested exactly as listed, then ``vigil resolve`` runs. Pairwise
 precision and recall are counted over accounts: a pair is predicted when both accounts land
 in one subject, true when truth gives both to one person. Every false friend (CGNAT address,
-common alias, family computer) must stay apart. The seeds are fixed and the model's weights
-are priors, not fitted to any of them.
+common alias, family computer) must stay apart and no victim may share a subject with anyone.
+The operations include the hard case of ``vigil.synth.hard_cases`` (accounts linked only by
+an alias core and a home address weeks apart). The model was tuned on seeds 1-5 (small),
+11 (seed) and 21 (large); the seeds here were never looked at while tuning (docs/benchmarks.md
+has every seed's figures).
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from vigil.workflows.identity.subjects import list_subjects
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
 
-MIN_PRECISION = 0.97
-MIN_RECALL = 0.93
-SMALL_SEEDS = (1, 2, 3, 4, 5)
+MIN_PRECISION = 0.99
+MIN_RECALL = 0.95
+HELD_OUT_SMALL_SEEDS = (101, 102, 103)
 
 
 def _key(platform: str, username: str) -> tuple[str, str]:
@@ -103,11 +106,11 @@ def check(seed: int, scale: str, root: Path) -> None:
         assert all(m in victims for m in mates), victim
 
 
-@pytest.mark.parametrize("seed", SMALL_SEEDS)
+@pytest.mark.parametrize("seed", HELD_OUT_SMALL_SEEDS)
 def test_small_operations_meet_the_quality_bar(seed: int, tmp_path: Path) -> None:
     check(seed, "small", tmp_path)
 
 
 @pytest.mark.slow
 def test_seed_scale_operation_meets_the_quality_bar(tmp_path: Path) -> None:
-    check(11, "seed", tmp_path)
+    check(111, "seed", tmp_path)
