@@ -55,6 +55,19 @@ def prepared_store(seed: int, scale: str, work: Path) -> tuple[Store, dict[str, 
     return Store(f"sqlite:///{db}"), truth
 
 
+def assignments(truth: dict[str, Any], store: Store) -> tuple[dict, dict]:
+    """Account -> person (from truth) and account -> subject (from the store)."""
+    person_of = {
+        _key(a["platform"], a["username"]): p["id"] for p in truth["persons"] for a in p["accounts"]
+    }
+    subject_of = {
+        _key(a["platform"], a["username"]): s["id"]
+        for s in list_subjects(store)
+        for a in s["accounts"]
+    }
+    return person_of, subject_of
+
+
 def pairwise(person_of: dict, subject_of: dict) -> tuple[float, float, int, int, int]:
     def pairs(groups: Counter) -> int:
         return sum(n * (n - 1) // 2 for n in groups.values())
@@ -90,14 +103,7 @@ def evaluate(seed: int, scale: str, work: Path, engine: str = "duckdb") -> dict[
     started = time.perf_counter()
     resolve(store, full=True)
     seconds = time.perf_counter() - started
-    person_of = {
-        _key(a["platform"], a["username"]): p["id"] for p in truth["persons"] for a in p["accounts"]
-    }
-    subject_of = {
-        _key(a["platform"], a["username"]): s["id"]
-        for s in list_subjects(store)
-        for a in s["accounts"]
-    }
+    person_of, subject_of = assignments(truth, store)
     store.dispose()
     precision, recall, tp, fp, fn = pairwise(person_of, subject_of)
     return {
