@@ -23,6 +23,7 @@ from vigil.workflows.federation.inbox import accept, list_inbox
 from vigil.workflows.federation.node import add_peer, identity, init_node
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.network.countries import assign_countries
+from vigil.workflows.network.rank import rank_network
 from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
 from vigil.workflows.sources.ingest import ingest_listed
 
@@ -93,6 +94,7 @@ def start_node(
     ingest_listed(store, folder, agency_sources(operation, truth, country), CASE)
     resolve(store)
     assign_countries(store)
+    rank_network(store)
     node = Node(country, code, store, NodeServer.reserve(None), home / "keys")
     node.server.app = _Recording(create_peer_app(store), node.received)
     init_node(store, node.actor, node.keys_dir, url=node.server.url, contact=contact)
@@ -185,12 +187,13 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
                     kinds[hit.kind] = kinds.get(hit.kind, 0) + 1
             for peer, kinds in sorted(by_peer.items()):
                 counted = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-                contact = next(
-                    h.contact
-                    for h in hits[node.code]
-                    if h.peer == peer and h.direction == direction
+                mine = [h for h in hits[node.code] if h.peer == peer and h.direction == direction]
+                top = _top_subject(node, {h.subject_id for h in mine if h.subject_id})
+                lines.append(
+                    f"  {peer} {verb} {counted} of ours"
+                    + (f", among them those of our subject {top}" if top else "")
+                    + f" (contact {mine[0].contact}, e.g. reference {mine[0].their_reference})"
                 )
-                lines.append(f"  {peer} {verb} {counted} of ours (contact {contact})")
         for row in list_inbox(node.store, node.actor):
             lines.append(
                 f"  received referral {row.reference} from {row.peer}: {row.state}"
@@ -200,13 +203,55 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
             for outcome in referral.outcomes:
                 if "agency" in outcome:
                     lines.append(
-                        f"  {outcome['agency']} reports {outcome['kind']} of subject "
-                        f"{outcome['subject_id']} ({outcome['date']}) on referral {referral.id}"
+                        f"  {outcome['agency']} reports {outcome['kind']} of our subject "
+                        f"{_label(node, int(str(outcome['subject_id'])))} ({outcome['date']}) "
+                        f"on referral {referral.id}"
                     )
     return lines
+
+
+def _label(node: Node, subject_id: int) -> str:
+    from vigil.store.models import Subject
+
+    with node.store.reading() as session:
+        subject = session.get(Subject, subject_id)
+        return f"{subject_id} ({subject.label})" if subject else str(subject_id)
+
+
+def _top_subject(node: Node, subject_ids: set[int]) -> str | None:
+    """The highest-priority of these subjects, as ``id (label)``."""
+    from sqlalchemy import select
+
+    from vigil.store.models import Subject
+
+    if not subject_ids:
+        return None
+    with node.store.reading() as session:
+        top = session.scalars(
+            select(Subject)
+            .where(Subject.id.in_(subject_ids))
+            .order_by(Subject.priority.desc().nulls_last(), Subject.id)
+        ).first()
+        return f"{top.id} ({top.label})" if top else None
 
 
 def stop(nodes: list[Node]) -> None:
     for node in nodes:
         node.server.stop()
         node.store.dispose()
+
+
+def run_federation_demo(
+    root: Path, *, seed: int = 1, scale: str = "small", say: Callable[[str], None] | None = None
+) -> StoryResult:
+    """``vigil demo --federation``: synth split CA/GB/US, three nodes, the story, then stop."""
+    from vigil.synth.generate import generate
+    from vigil.workflows.operation.demo import prepare_demo_folder
+
+    announce = say or (lambda _line: None)
+    paths = prepare_demo_folder(root)
+    announce(f"synth: a {scale}-scale operation split between CA, GB and US")
+    generate(paths.operation, seed=seed, scale=scale, agencies=list(STORY_AGENCIES))
+    result = run_story(root, paths.operation, announce)
+    stop(result.nodes)
+    return result
