@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.actors import admin_actor
 from tests.synth_cache import synth_operation
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
@@ -42,16 +43,17 @@ def resolved(seed: int, scale: str, root: Path) -> tuple[dict[str, Any], dict, d
     os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{root / 'vigil.db'}")
     init_store(store, "TEST")
-    open_case(store, "OP")
+    open_case(store, admin_actor(store), "OP")
     for source in truth["sources"]:
         ingest(
             store,
+            admin_actor(store),
             source["format"],
             str(operation / source["path"]),
             "OP",
             ParseOptions(platform=source["platform"]),
         )
-    resolve(store)
+    resolve(store, admin_actor(store))
     person_of = {
         _key(a["platform"], a["username"]): p["id"] for p in truth["persons"] for a in p["accounts"]
     }

@@ -23,9 +23,8 @@ from vigil.geo.countries import (
     decide_countries,
 )
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Event, Selector, Sighting, Subject, SubjectSelector
-from vigil.workflows.operation.setup import resolve_actor
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def gather_country_evidence(session: Session) -> list[CountryEvidence]:
     return evidence
 
 
-def assign_countries(store: Store) -> CountrySummary:
+def assign_countries(store: Store, actor: Actor) -> CountrySummary:
     """Decide and store every subject's country and basis; one audit entry for the run."""
     store.require_initialised()
     with store.transaction() as session:
@@ -130,7 +129,7 @@ def assign_countries(store: Store) -> CountrySummary:
         summary = CountrySummary(decisions)
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "subject.countries",
             "subject",
             None,
