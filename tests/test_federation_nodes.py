@@ -275,13 +275,7 @@ def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation)
     found = identity(us.store, us.actor)
     add_peer(ca.store, ca.actor, us.code, later.url, found.public_key, country="US")
     try:
-        referrals = refer(
-            ca.store,
-            ca.store_dir / "referrals-us"
-            if hasattr(ca, "store_dir")
-            else Path(str(ca.keys_dir.parent / "referrals-us")),
-            country="US",
-        )
+        referrals = refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-us", country="US")
         down = send_referrals(ca.store, ca.actor, HttpTransport(), [r.id for r in referrals])
         assert (down.delivered, down.pending) == (0, 1)
         assert [r.status for r in list_referrals(ca.store) if r.id == referrals[0].id] == ["queued"]
@@ -303,7 +297,7 @@ def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation)
 
 def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federation) -> None:
     ca, gb = federation.nodes["CA"], federation.nodes["GB"]
-    referrals = refer(ca.store, ca.keys_dir.parent / "referrals-gb", country="GB")
+    referrals = refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-gb", country="GB")
     sent = send_referrals(ca.store, ca.actor, HttpTransport(), [r.id for r in referrals])
     assert sent.delivered == 1
     row = next(r for r in list_inbox(gb.store, gb.actor) if r.peer == ca.code)
@@ -333,7 +327,7 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
         assert source.sha256 == referrals[0].sha256 and source.extra["sender"] == ca.code
         first = session.scalars(select(InboxSubject).order_by(InboxSubject.id)).first()
         assert first is not None
-    record_outcome(gb.store, str(first.subject_id), "arrest", "2007-06-01")
+    record_outcome(gb.store, gb.actor, str(first.subject_id), "arrest", "2007-06-01")
     delivered = deliver_pending(gb.store, gb.actor, HttpTransport())
     assert delivered.delivered == 1
     result = run_cli("--db", ca.store.url, "referrals", "--json")

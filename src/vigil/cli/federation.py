@@ -10,20 +10,12 @@ from sqlalchemy.engine import make_url
 
 from vigil.cli.app import state
 from vigil.cli.output import print_json, print_table
-from vigil.store.db import Actor, Store
+from vigil.store.db import Store
 
 federation_app = typer.Typer(help="This node's federation identity and keys.", no_args_is_help=True)
 peer_app = typer.Typer(help="Other agencies' nodes.", no_args_is_help=True)
 deconfliction_app = typer.Typer(help="Deconfliction hits.", no_args_is_help=True)
 inbox_app = typer.Typer(help="Referral packages received from peers.")
-
-
-def actor_of(store: Store) -> Actor:
-    from vigil.workflows.operation.setup import resolve_actor
-
-    store.require_initialised()
-    with store.reading() as session:
-        return resolve_actor(session)
 
 
 def default_keys_dir(store: Store, agency: str) -> Path:
@@ -50,7 +42,7 @@ def federation_init(
     from vigil.workflows.federation.node import init_node
 
     store = state(ctx).store()
-    actor = actor_of(store)
+    actor = state(ctx).actor()
     found = init_node(
         store,
         actor,
@@ -67,7 +59,7 @@ def federation_identity(ctx: typer.Context, as_json: bool = typer.Option(False, 
     from vigil.workflows.federation.node import identity
 
     store = state(ctx).store()
-    found = identity(store, actor_of(store))
+    found = identity(store, state(ctx).actor())
     shown = {
         "agency": found.agency,
         "country": found.country,
@@ -88,7 +80,7 @@ def federation_rotate(ctx: typer.Context) -> None:
     from vigil.workflows.federation.exchange import rotate_signing_key
 
     store = state(ctx).store()
-    key = rotate_signing_key(store, actor_of(store), HttpTransport())
+    key = rotate_signing_key(store, state(ctx).actor(), HttpTransport())
     typer.echo(f"new signing key {key}; peers not reached get it on `vigil federation sync`")
 
 
@@ -99,7 +91,7 @@ def federation_sync(ctx: typer.Context) -> None:
     from vigil.workflows.federation.exchange import deliver_pending
 
     store = state(ctx).store()
-    result = deliver_pending(store, actor_of(store), HttpTransport())
+    result = deliver_pending(store, state(ctx).actor(), HttpTransport())
     typer.echo(
         f"delivered {result.delivered}, still pending {result.pending}, refused {result.refused}"
     )
@@ -138,7 +130,7 @@ def peer_add(
     store = state(ctx).store()
     peer = add_peer(
         store,
-        actor_of(store),
+        state(ctx).actor(),
         code,
         url,
         public_key,
@@ -154,7 +146,7 @@ def peer_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
     from vigil.workflows.federation.node import list_peers
 
     store = state(ctx).store()
-    peers = list_peers(store, actor_of(store))
+    peers = list_peers(store, state(ctx).actor())
     if as_json:
         print_json(peers)
         return
@@ -188,7 +180,7 @@ def deconflict_command(
 
     store = state(ctx).store()
     hits = deconflict(
-        store, actor_of(store), HttpTransport(), purpose=purpose, case=case, peers=peer or None
+        store, state(ctx).actor(), HttpTransport(), purpose=purpose, case=case, peers=peer or None
     )
     _print_hits(hits, as_json)
 
@@ -213,7 +205,7 @@ def deconfliction_hits(ctx: typer.Context, as_json: bool = typer.Option(False, "
     from vigil.workflows.federation.deconflict import list_hits
 
     store = state(ctx).store()
-    _print_hits(list_hits(store, actor_of(store)), as_json)
+    _print_hits(list_hits(store, state(ctx).actor()), as_json)
 
 
 @inbox_app.callback(invoke_without_command=True)
@@ -224,7 +216,7 @@ def inbox_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
     from vigil.workflows.federation.inbox import list_inbox
 
     store = state(ctx).store()
-    rows = list_inbox(store, actor_of(store))
+    rows = list_inbox(store, state(ctx).actor())
     if as_json:
         print_json(rows)
         return
@@ -245,7 +237,7 @@ def inbox_accept(
     from vigil.workflows.federation.inbox import accept
 
     store = state(ctx).store()
-    row = accept(store, actor_of(store), inbox_id, case)
+    row = accept(store, state(ctx).actor(), inbox_id, case)
     typer.echo(
         f"accepted {row.reference} from {row.peer} into case {row.case} "
         f"({row.subjects} subjects; manifest sha256 {row.manifest_sha256})"
@@ -262,7 +254,7 @@ def inbox_decline(
     from vigil.workflows.federation.inbox import decline
 
     store = state(ctx).store()
-    row = decline(store, actor_of(store), inbox_id, reason)
+    row = decline(store, state(ctx).actor(), inbox_id, reason)
     typer.echo(f"declined {row.reference} from {row.peer}")
 
 

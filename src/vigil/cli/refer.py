@@ -10,7 +10,7 @@ import typer
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.errors import IntegrityViolation, UsageError
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import OUTCOME_KINDS
 
 referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
@@ -35,10 +35,10 @@ def refer_command(
         raise UsageError("give exactly one of --country CC or --all")
     if output is None and not send:
         raise UsageError("give -o DIR for the packages (or --send)")
-    store = state(ctx).store()
-    referrals = refer(store, output or Path("referrals"), country=country)
+    store, actor = state(ctx).store(), state(ctx).actor()
+    referrals = refer(store, actor, output or Path("referrals"), country=country)
     if send:
-        _send(store, [r.id for r in referrals])
+        _send(store, actor, [r.id for r in referrals])
     if as_json:
         print_json([_public(r) for r in referrals])
         return
@@ -49,12 +49,11 @@ def refer_command(
         )
 
 
-def _send(store: Store, referral_ids: list[int]) -> None:
-    from vigil.cli.federation import actor_of
+def _send(store: Store, actor: Actor, referral_ids: list[int]) -> None:
     from vigil.federation.transport import HttpTransport
     from vigil.workflows.federation.exchange import send_referrals
 
-    result = send_referrals(store, actor_of(store), HttpTransport(), referral_ids)
+    result = send_referrals(store, actor, HttpTransport(), referral_ids)
     err_console.print(
         f"sent: {result.delivered} delivered, {result.pending} waiting in the outbox "
         f"(`vigil federation sync` retries), {result.refused} refused"
@@ -113,21 +112,19 @@ def outcome_command(
     """Record what came of a referral for one subject."""
     from vigil.workflows.referral.outcomes import record_outcome
 
-    store = state(ctx).store()
-    info = record_outcome(store, subject, kind, on)
+    store, actor = state(ctx).store(), state(ctx).actor()
+    info = record_outcome(store, actor, subject, kind, on)
     against = f"referral {info.referral_id}" if info.referral_id else "no referral"
     verb = "recorded" if info.created else "already recorded:"
     typer.echo(f"{verb} {info.kind} of subject {info.subject_id} on {info.date} ({against})")
-    _report_to_referrers(store)
+    _report_to_referrers(store, actor)
 
 
-def _report_to_referrers(store: Store) -> None:
+def _report_to_referrers(store: Store, actor: Actor) -> None:
     """An outcome for a subject a peer referred is queued for that peer; deliver it now."""
-    from vigil.cli.federation import actor_of
     from vigil.federation.transport import HttpTransport
     from vigil.workflows.federation.exchange import deliver_pending, has_node
 
-    actor = actor_of(store)
     if not has_node(store, actor):
         return
     result = deliver_pending(store, actor, HttpTransport())

@@ -24,7 +24,7 @@ from vigil.workflows.federation.node import add_peer, identity, init_node
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.network.countries import assign_countries
 from vigil.workflows.network.rank import rank_network
-from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
+from vigil.workflows.operation.setup import find_actor, init_store, open_case, resolve_actor
 from vigil.workflows.sources.ingest import ingest_listed
 
 STORY_AGENCIES = {
@@ -47,7 +47,7 @@ class Node:
     @property
     def actor(self) -> Actor:
         with self.store.reading() as session:
-            return resolve_actor(session, "admin", self.code)
+            return resolve_actor(session, f"{self.code}/admin")
 
 
 class _Recording:
@@ -89,12 +89,13 @@ def start_node(
     home.mkdir(parents=True, exist_ok=True)
     store = Store(f"sqlite:///{home / 'vigil.db'}")
     init_store(store, code, name, country)
-    open_case(store, CASE, f"{name}: its part of the operation")
+    admin = find_actor(store, f"{code}/admin")
+    open_case(store, admin, CASE, f"{name}: its part of the operation")
     folder = operation / truth["agencies"][country]["folder"]
-    ingest_listed(store, folder, agency_sources(operation, truth, country), CASE)
-    resolve(store)
-    assign_countries(store)
-    rank_network(store)
+    ingest_listed(store, admin, folder, agency_sources(operation, truth, country), CASE)
+    resolve(store, admin)
+    assign_countries(store, admin)
+    rank_network(store, admin)
     node = Node(country, code, store, NodeServer.reserve(None), home / "keys")
     node.server.app = _Recording(create_peer_app(store), node.received)
     init_node(store, node.actor, node.keys_dir, url=node.server.url, contact=contact)
@@ -146,7 +147,7 @@ def run_story(root: Path, operation: Path, say: Callable[[str], None]) -> StoryR
         say("CA-TPS refers its GB suspects to GB-CEOP")
         from vigil.workflows.referral.refer import refer
 
-        referrals = refer(ca.store, root / "CA-TPS" / "referrals", country="GB")
+        referrals = refer(ca.store, ca.actor, root / "CA-TPS" / "referrals", country="GB")
         send_referrals(ca.store, ca.actor, transport, [r.id for r in referrals])
         say("GB-CEOP accepts the referral and records an arrest")
         received = list_inbox(gb.store, gb.actor)[-1]
@@ -154,7 +155,7 @@ def run_story(root: Path, operation: Path, say: Callable[[str], None]) -> StoryR
         from vigil.workflows.referral.outcomes import record_outcome
 
         subject = _first_referred_subject(gb)
-        record_outcome(gb.store, str(subject), "arrest", "2007-06-01")
+        record_outcome(gb.store, gb.actor, str(subject), "arrest", "2007-06-01")
         deliver_pending(gb.store, gb.actor, transport)
         hits = {n.code: list_hits(n.store, n.actor) for n in nodes}
         return StoryResult(nodes, hits, learned(nodes, hits))
