@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.synth_cache import synth_operation
 from vigil.store.db import Store
@@ -38,11 +39,12 @@ def test_spark_and_duckdb_give_the_same_subjects(tmp_path: Path) -> None:
     os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
     init_store(store, "TEST")
-    open_case(store, "OP")
-    ingest_listed(store, operation, truth["sources"], "OP")
-    on_duckdb = resolve(store, full=True)
+    actor = admin_actor(store)
+    open_case(store, actor, "OP")
+    ingest_listed(store, actor, operation, truth["sources"], "OP")
+    on_duckdb = resolve(store, actor, full=True)
     by_duckdb = _subjects(store)
-    on_spark = resolve(store, full=True, engine="spark", spark_master="local[1]")
+    on_spark = resolve(store, actor, full=True, engine="spark", spark_master="local[1]")
     by_spark = _subjects(store)
     store.dispose()
     assert on_spark.engine == "spark" and on_duckdb.engine == "duckdb"
