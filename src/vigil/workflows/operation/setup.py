@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,9 +14,7 @@ from vigil.errors import NotFound, UsageError
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Agency, Case, User
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+from vigil.workflows.operation.accounts import check_agency_code, check_country
 
 
 @dataclass(frozen=True)
@@ -35,14 +32,8 @@ def init_store(
     country: str | None = None,
 ) -> InitResult:
     """Migrate, then create the agency and its admin. Running it again changes nothing."""
-    if not _AGENCY_CODE.match(agency_code):
-        raise UsageError(
-            f"agency code must be 1-32 letters, digits, '.', '_' or '-': {agency_code!r}"
-        )
-    if country is not None:
-        country = country.upper()
-        if not _COUNTRY.match(country):
-            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    check_agency_code(agency_code)
+    country = check_country(country)
     store.migrate()
     with store.transaction() as session:
         agency = session.scalars(select(Agency).where(Agency.code == agency_code)).first()
@@ -60,7 +51,7 @@ def init_store(
         )
         session.add(admin)
         session.flush()
-        actor = Actor(admin.id, admin.username, agency.id, agency.code)
+        actor = Actor(admin.id, admin.username, agency.id, agency.code, admin.role)
         audit.append(
             session,
             actor,
@@ -91,7 +82,7 @@ def resolve_actor(
     if row is None:
         raise NotFound(f"no user {spec!r}; run `vigil init --agency CODE` first")
     user, found_agency = row
-    return Actor(user.id, user.username, found_agency.id, found_agency.code)
+    return Actor(user.id, user.username, found_agency.id, found_agency.code, user.role)
 
 
 @dataclass(frozen=True)
@@ -103,12 +94,14 @@ class CaseInfo:
     created: bool
 
 
-def open_case(store: Store, reference: str, title: str | None = None) -> CaseInfo:
+def open_case(
+    store: Store, reference: str, title: str | None = None, *, actor: Actor | None = None
+) -> CaseInfo:
     store.require_initialised()
     if not reference.strip():
         raise UsageError("a case reference cannot be empty")
     with store.transaction() as session:
-        actor = resolve_actor(session)
+        actor = actor or resolve_actor(session)
         case = session.scalars(
             select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
         ).first()
