@@ -1,7 +1,7 @@
 """issue 13: login sessions, API tokens, durable jobs, case sharing, disabled users
 
 Revision ID: issue13_server
-Revises: 0001
+Revises: issue15_federation
 Create Date: 2026-11-30 00:29:57.410143
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue13_server"
-down_revision = "0001"
+down_revision = "issue15_federation"
 branch_labels = None
 depends_on = None
 
