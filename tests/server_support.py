@@ -33,6 +33,7 @@ from vigil.store.models import (
 )
 from vigil.workflows.operation.accounts import actor_for, add_agency
 from vigil.workflows.operation.credentials import issue_token
+from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 AGENCIES = ("TEST", "OTHER")
@@ -124,10 +125,7 @@ def add_test_user(store: Store, agency: str, username: str, role: str) -> None:
 
 
 def make_unit(store: Store, tmp_path: Path, **settings: object) -> Unit:
-    with store.reading() as session:
-        from vigil.workflows.operation.setup import resolve_actor
-
-        admin = resolve_actor(session)
+    admin = find_actor(store, "TEST/admin")
     add_agency(store, admin, "OTHER", "Other unit", "GB")
     unit = Unit(store, create_app(store, ServerSettings(upload_dir=tmp_path / "up", **settings)))  # type: ignore[arg-type]
     for agency in AGENCIES:

@@ -9,18 +9,9 @@ import typer
 
 from vigil.cli.app import state
 from vigil.cli.output import print_json, print_table
-from vigil.store.db import Actor, Store
 
 agency_app = typer.Typer(help="Agencies hosted on this server.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
-
-
-def _operator(store: Store) -> Actor:
-    from vigil.workflows.operation.setup import resolve_actor
-
-    store.require_initialised()
-    with store.reading() as session:
-        return resolve_actor(session)
 
 
 @agency_app.command("add")
@@ -34,7 +25,7 @@ def agency_add(
     from vigil.workflows.operation.accounts import add_agency
 
     store = state(ctx).store()
-    info = add_agency(store, _operator(store), code, name, country)
+    info = add_agency(store, state(ctx).actor(), code, name, country)
     verb = "added" if info.created else "exists:"
     typer.echo(f"{verb} agency {info.code} ({info.name}, {info.country})")
 
@@ -55,7 +46,7 @@ def user_add(
         "password", hide_input=True, confirmation_prompt=True
     )
     store = state(ctx).store()
-    made = add_user(store, _operator(store), username, role, password, agency)
+    made = add_user(store, state(ctx).actor(), username, role, password, agency)
     typer.echo(f"added user {made.agency}/{made.username} ({made.role})")
 
 
@@ -89,7 +80,7 @@ def user_disable(
     from vigil.workflows.operation.accounts import disable_user
 
     store = state(ctx).store()
-    info = disable_user(store, _operator(store), username, agency)
+    info = disable_user(store, state(ctx).actor(), username, agency)
     typer.echo(f"disabled {info.agency}/{info.username}")
 
 

@@ -26,7 +26,7 @@ def refer_command(
 
     if all_countries == (country is not None):
         raise UsageError("give exactly one of --country CC or --all")
-    referrals = refer(state(ctx).store(), output, country=country)
+    referrals = refer(state(ctx).store(), state(ctx).actor(), output, country=country)
     if as_json:
         print_json([referral_json(r) for r in referrals])
         return
@@ -82,7 +82,7 @@ def outcome_command(
     """Record what came of a referral for one subject."""
     from vigil.workflows.referral.outcomes import record_outcome
 
-    info = record_outcome(state(ctx).store(), subject, kind, on)
+    info = record_outcome(state(ctx).store(), state(ctx).actor(), subject, kind, on)
     against = f"referral {info.referral_id}" if info.referral_id else "no referral"
     verb = "recorded" if info.created else "already recorded:"
     typer.echo(f"{verb} {info.kind} of subject {info.subject_id} on {info.date} ({against})")

@@ -35,7 +35,7 @@ def resolve_command(
     from vigil.workflows.identity.resolve import resolve
 
     with err_console.status("resolving identities..."):
-        result = resolve(state(ctx).store(), full=full)
+        result = resolve(state(ctx).store(), state(ctx).actor(), full=full)
     if json_out:
         print_json(result)
         return
@@ -87,7 +87,7 @@ def link_confirm(
     """Two accounts are one person: every later resolve joins them."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "confirm", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
 
@@ -102,7 +102,7 @@ def link_reject(
     """Two accounts are different people: no later resolve puts them in one subject."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "reject", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
 
@@ -145,7 +145,7 @@ def subject_split(
     """Move accounts out of a subject into a new one; later resolves keep them apart."""
     from vigil.workflows.identity.decisions import split_subject
 
-    result = split_subject(state(ctx).store(), subject, accounts)
+    result = split_subject(state(ctx).store(), state(ctx).actor(), subject, accounts)
     typer.echo(
         f"split subject {result.subject_id}: {', '.join(result.moved)} "
         f"now subject {result.new_subject_id}"
@@ -161,7 +161,7 @@ def subject_merge(
     """Merge two subjects; later resolves keep them together."""
     from vigil.workflows.identity.decisions import merge_subjects
 
-    kept = merge_subjects(state(ctx).store(), first, second)
+    kept = merge_subjects(state(ctx).store(), state(ctx).actor(), first, second)
     typer.echo(f"merged subject {second} into {kept}")
 
 

@@ -80,7 +80,7 @@ class Actor:
     username: str
     agency_id: int
     agency_code: str
-    role: str = ""
+    role: str
 
     @property
     def label(self) -> str:

@@ -40,7 +40,7 @@ def create_case(
     body: NewCase, request: Request, actor: Actor = Depends(allow(Permission.INVESTIGATE))
 ) -> dict[str, Any]:
     """`vigil case open`: opening an existing reference returns it (``created`` false)."""
-    info = open_case(store_of(request), body.reference, body.title, actor=actor)
+    info = open_case(store_of(request), actor, body.reference, body.title)
     return {
         "id": info.id,
         "reference": info.reference,

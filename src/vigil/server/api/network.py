@@ -31,11 +31,11 @@ class RankCache:
         self._head: int | None = None
         self._result: NetworkResult | None = None
 
-    def ranking(self, store: Store) -> NetworkResult:
+    def ranking(self, store: Store, actor: Actor) -> NetworkResult:
         with self._lock:
             head = audit_head(store)
             if self._result is None or head != self._head:
-                self._result = rank_network(store, write=False)
+                self._result = rank_network(store, actor, write=False)
                 self._head = head
             return self._result
 
@@ -47,7 +47,7 @@ def rank(
     actor: Actor = Depends(allow(Permission.READ)),
 ) -> list[dict[str, Any]]:
     store = store_of(request)
-    result = request.app.state.rank_cache.ranking(store)
+    result = request.app.state.rank_cache.ranking(store, actor)
     with store.reading() as session:
         visible = visible_subjects(session, actor)
     rows = [rank_row(item) for item in result.ranking if item.subject_id in visible]

@@ -45,7 +45,6 @@ from vigil.store.models import (
 )
 from vigil.workflows.identity.decisions import retire_subject
 from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
-from vigil.workflows.operation.setup import resolve_actor
 
 
 @dataclass(frozen=True)
@@ -222,6 +221,7 @@ def _tree(group: Cluster) -> dict[int, Link]:
 
 def resolve(
     store: Store,
+    actor: Actor,
     *,
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
@@ -253,7 +253,6 @@ def resolve(
         touched=touched,
     )
     with store.transaction() as session:
-        actor = resolve_actor(session)
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",

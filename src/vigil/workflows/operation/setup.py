@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ def init_store(
     agency_code: str,
     agency_name: str | None = None,
     country: str | None = None,
+    admin_password: str | None = None,
 ) -> InitResult:
     """Migrate, then create the agency and its admin. Running it again changes nothing."""
     check_agency_code(agency_code)
@@ -42,7 +42,7 @@ def init_store(
         agency = Agency(code=agency_code, name=agency_name or agency_code, country=country)
         session.add(agency)
         session.flush()
-        password = os.environ.get("VIGIL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        password = admin_password or secrets.token_urlsafe(12)
         admin = User(
             agency_id=agency.id,
             username="admin",
@@ -66,12 +66,10 @@ def init_store(
     return InitResult(agency_code, True, "admin", password)
 
 
-def resolve_actor(
-    session: Session, username: str | None = None, agency: str | None = None
-) -> Actor:
-    """Who the current command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
-    spec = username or os.environ.get("VIGIL_USER") or "admin"
-    if "/" in spec and agency is None:
+def resolve_actor(session: Session, spec: str) -> Actor:
+    """The user named by ``spec`` (``[AGENCY/]NAME``); the interfaces decide who is acting."""
+    agency: str | None = None
+    if "/" in spec:
         agency, spec = spec.split("/", 1)
     query = (
         select(User, Agency).join(Agency, User.agency_id == Agency.id).where(User.username == spec)
@@ -85,6 +83,13 @@ def resolve_actor(
     return Actor(user.id, user.username, found_agency.id, found_agency.code, user.role)
 
 
+def find_actor(store: Store, spec: str) -> Actor:
+    """``resolve_actor`` in a read transaction of its own, for an interface about to act."""
+    store.require_initialised()
+    with store.reading() as session:
+        return resolve_actor(session, spec)
+
+
 @dataclass(frozen=True)
 class CaseInfo:
     id: int
@@ -94,14 +99,11 @@ class CaseInfo:
     created: bool
 
 
-def open_case(
-    store: Store, reference: str, title: str | None = None, *, actor: Actor | None = None
-) -> CaseInfo:
+def open_case(store: Store, actor: Actor, reference: str, title: str | None = None) -> CaseInfo:
     store.require_initialised()
     if not reference.strip():
         raise UsageError("a case reference cannot be empty")
     with store.transaction() as session:
-        actor = actor or resolve_actor(session)
         case = session.scalars(
             select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
         ).first()

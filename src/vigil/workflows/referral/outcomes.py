@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from vigil.errors import UsageError
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import (
     OUTCOME_KINDS,
     Outcome,
@@ -25,7 +25,6 @@ from vigil.store.models import (
     utcnow,
 )
 from vigil.workflows.network.rank import find_subject
-from vigil.workflows.operation.setup import resolve_actor
 
 ACTIONED = "actioned"
 
@@ -62,14 +61,13 @@ def parse_outcome_date(text: str | None) -> datetime:
 
 
 def record_outcome(
-    store: Store, subject_reference: str, kind: str, on: str | None = None
+    store: Store, actor: Actor, subject_reference: str, kind: str, on: str | None = None
 ) -> OutcomeInfo:
     if kind not in OUTCOME_KINDS:
         raise UsageError(f"outcome must be one of {', '.join(OUTCOME_KINDS)}: {kind!r}")
     occurred = parse_outcome_date(on)
     store.require_initialised()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         subject = find_subject(session, subject_reference)
         referral = session.scalars(
             select(Referral)

@@ -40,7 +40,6 @@ from vigil.store.models import (
 )
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import RANK_SEED
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.referral.evidence import gather_evidence
 
 
@@ -106,7 +105,9 @@ def _referred(
     )
 
 
-def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[ReferralInfo]:
+def refer(
+    store: Store, actor: Actor, out_dir: Path, *, country: str | None = None
+) -> list[ReferralInfo]:
     """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
     store.require_initialised()
     if country is not None:
@@ -117,7 +118,6 @@ def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[Re
     written: list[Path] = []
     try:
         with store.transaction() as session:
-            actor = resolve_actor(session)
             grouped = _subjects_by_country(session, country)
             if not grouped:
                 where = f"in {country}" if country else "with a known country"
