@@ -24,6 +24,7 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
+from vigil.workflows.federation.inbox import queue_outcome_report
 from vigil.workflows.network.rank import find_subject
 
 ACTIONED = "actioned"
@@ -111,6 +112,8 @@ def record_outcome(
                     note=f"{kind} of subject {subject.id}",
                 )
             )
+        # A subject that came in a peer's referral: the outcome goes back to that peer.
+        reports = queue_outcome_report(session, actor, subject.id, kind, occurred, outcome.id)
         audit.append(
             session,
             actor,
@@ -122,6 +125,7 @@ def record_outcome(
                 "kind": kind,
                 "date": occurred.date().isoformat(),
                 "referral_id": outcome.referral_id,
+                "reported_to_peers": reports,
             },
         )
         return OutcomeInfo(

@@ -30,6 +30,8 @@ from vigil.store.models import (
     Agency,
     Case,
     Outcome,
+    Peer,
+    PeerOutcome,
     Referral,
     ReferralStatus,
     ReferralSubject,
@@ -238,6 +240,21 @@ def list_referrals(store: Store, agency_id: int | None = None) -> list[ReferralI
                         else None,
                     }
                 )
+        for reported, peer_code in session.execute(
+            select(PeerOutcome, Peer.code)
+            .join(Peer, Peer.id == PeerOutcome.peer_id)
+            .order_by(PeerOutcome.id)
+        ):
+            outcomes[reported.referral_id].append(
+                {
+                    "subject_id": reported.subject_id,
+                    "kind": reported.kind,
+                    "date": reported.occurred_on.date().isoformat()
+                    if reported.occurred_on
+                    else None,
+                    "agency": peer_code,
+                }
+            )
         return [
             ReferralInfo(
                 id=r.id,
