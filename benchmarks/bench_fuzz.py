@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from tests.actors import admin_actor
 from tests.hostile_inputs import GENERATORS, write
 
 from vigil.errors import VigilError
@@ -28,7 +29,7 @@ from vigil.workflows.sources.ingest import ingest
 def fuzz(format_name: str, examples: int, work: Path) -> Counter[str]:
     store = Store(f"sqlite:///{work / f'{format_name}.db'}")
     init_store(store, "FUZZ", "Fuzz", "CA")
-    open_case(store, "CASE-1")
+    open_case(store, admin_actor(store), "CASE-1")
     strategy, file_name = GENERATORS[format_name]
     outcomes: Counter[str] = Counter()
     crashes: list[str] = []
@@ -43,7 +44,7 @@ def fuzz(format_name: str, examples: int, work: Path) -> Counter[str]:
     def run(data: bytes) -> None:
         path = write(work, file_name, data)
         try:
-            ingest(store, format_name, str(path), "CASE-1")
+            ingest(store, admin_actor(store), format_name, str(path), "CASE-1")
             outcomes["ingested"] += 1
         except VigilError:
             outcomes["refused"] += 1

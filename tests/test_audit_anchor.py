@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import delete, func, select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from vigil.store.audit import GENESIS_HASH, entry_hash
 from vigil.store.models import AuditEntry
@@ -31,8 +32,8 @@ def keys(tmp_path):
 
 
 def test_an_edit_with_the_chain_recomputed_fails_at_the_checkpoint(store, keys):
-    open_case(store, "CASE-2")
-    anchor_audit(store, keys)
+    open_case(store, admin_actor(store), "CASE-2")
+    anchor_audit(store, admin_actor(store), keys)
     with store.transaction() as session:
         first_case = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "case.open").order_by(AuditEntry.id)
@@ -48,8 +49,8 @@ def test_an_edit_with_the_chain_recomputed_fails_at_the_checkpoint(store, keys):
 
 
 def test_a_deleted_tail_fails_against_the_anchor(store, keys, tmp_path):
-    open_case(store, "CASE-2")
-    anchor = anchor_audit(store, keys)
+    open_case(store, admin_actor(store), "CASE-2")
+    anchor = anchor_audit(store, admin_actor(store), keys)
     with store.transaction() as session:
         last = session.scalar(select(func.max(AuditEntry.id)))
         session.execute(delete(AuditEntry).where(AuditEntry.id == last))
@@ -60,11 +61,11 @@ def test_a_deleted_tail_fails_against_the_anchor(store, keys, tmp_path):
 
 
 def test_a_checkpoint_re_signed_with_another_key_fails(store, keys, tmp_path):
-    anchor_audit(store, tmp_path / "attacker")
+    anchor_audit(store, admin_actor(store), tmp_path / "attacker")
 
     report = verify_audit(store, keys=keys.parent / "missing-but-named")
     assert "no node key" in report.anchors.problem
-    anchor_audit(store, keys)
+    anchor_audit(store, admin_actor(store), keys)
     report = verify_audit(store, keys=keys)
     assert "signature does not verify" in report.anchors.problem
 

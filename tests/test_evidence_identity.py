@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.triage_support import jpeg
 from vigil.errors import BadInput
 from vigil.store.models import File, FileInstance, Source
 from vigil.workflows.media import triage_hashing
-from vigil.workflows.media.triage import triage
+from vigil.workflows.media.triage import TriageProbes, triage
 
 
 def _device(root: Path) -> Path:
@@ -54,8 +55,8 @@ def test_two_devices_that_list_alike_are_two_exhibits_each_with_its_owner(store,
     second = tmp_path / "D"
     _same_listing_other_bytes(first, second)
 
-    one = triage(store, first, "CASE-1", owner="forum:alice")
-    two = triage(store, second, "CASE-1", owner="forum:bob")
+    one = triage(store, admin_actor(store), first, "CASE-1", owner="forum:alice")
+    two = triage(store, admin_actor(store), second, "CASE-1", owner="forum:bob")
 
     assert one.source_id != two.source_id
     assert two.hashed_files == 4
@@ -75,11 +76,11 @@ def test_two_devices_that_list_alike_are_two_exhibits_each_with_its_owner(store,
 def test_the_same_exhibit_reference_with_other_bytes_is_refused(sqlite_store, tmp_path):
     image = tmp_path / "card.zip"
     image.write_bytes(_zip({"a.txt": b"one"}))
-    triage(sqlite_store, image, "CASE-1", exhibit="EX-1")
+    triage(sqlite_store, admin_actor(sqlite_store), image, "CASE-1", exhibit="EX-1")
     image.write_bytes(_zip({"a.txt": b"two"}))
 
     with pytest.raises(BadInput, match="other content"):
-        triage(sqlite_store, image, "CASE-1", exhibit="EX-1")
+        triage(sqlite_store, admin_actor(sqlite_store), image, "CASE-1", exhibit="EX-1")
 
 
 def test_a_touch_between_interruption_and_rerun_resumes_the_same_source(
@@ -87,7 +88,7 @@ def test_a_touch_between_interruption_and_rerun_resumes_the_same_source(
 ):
     root = _device(tmp_path / "dev")
     log = tmp_path / "hashed.log"
-    monkeypatch.setenv("VIGIL_TRIAGE_HASH_LOG", str(log))
+    probes = TriageProbes(hash_log=str(log))
     seen = []
 
     def stop_after_two(files: int, _bytes: int) -> None:
@@ -96,13 +97,23 @@ def test_a_touch_between_interruption_and_rerun_resumes_the_same_source(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        triage(sqlite_store, root, "CASE-1", batch_files=1, progress=stop_after_two)
+        triage(
+            sqlite_store,
+            admin_actor(sqlite_store),
+            root,
+            "CASE-1",
+            batch_files=1,
+            progress=stop_after_two,
+            probes=probes,
+        )
     committed = set(_instances(sqlite_store, 1))
     touched = sorted(committed)[0]
     os.utime(root / touched, (1_000_000_000, 1_000_000_000))
     log.unlink()
 
-    result = triage(sqlite_store, root, "CASE-1", batch_files=1)
+    result = triage(
+        sqlite_store, admin_actor(sqlite_store), root, "CASE-1", batch_files=1, probes=probes
+    )
 
     assert result.source_id == 1 and result.resumed
     hashed_again = set(log.read_text().splitlines())
@@ -127,7 +138,7 @@ def test_a_non_utf8_name_is_kept_byte_for_byte(store, tmp_path):
         tar.addfile(member, io.BytesIO(b"abc"))
     (root / "old.tar").write_bytes(archive.getvalue())
 
-    result = triage(store, root, "CASE-1")
+    result = triage(store, admin_actor(store), root, "CASE-1")
 
     with store.reading() as session:
         names = dict(session.execute(select(FileInstance.path, FileInstance.raw_path)).all())
@@ -169,8 +180,8 @@ def test_a_bad_crc_member_has_no_content_hash_and_taints_no_genuine_file(store, 
     (genuine / "empty.txt").write_bytes(b"")
     (genuine / "msg.txt").write_bytes(bytes(damaged[at : at + len(data)]))
 
-    bad = triage(store, root, "CASE-1")
-    good = triage(store, genuine, "CASE-1")
+    bad = triage(store, admin_actor(store), root, "CASE-1")
+    good = triage(store, admin_actor(store), genuine, "CASE-1")
 
     sha, problem, whole = _instances(store, bad.source_id)["bad.zip!/msg.txt"]
     assert (sha, whole) == (None, False)
@@ -183,7 +194,9 @@ def test_a_bad_crc_member_has_no_content_hash_and_taints_no_genuine_file(store, 
         "empty.txt": None,
         "msg.txt": None,
     }
-    rerun = triage(store, root, "CASE-1")  # retried, still damaged, still one instance
+    rerun = triage(
+        store, admin_actor(store), root, "CASE-1"
+    )  # retried, still damaged, still one instance
     assert (rerun.source_id, rerun.hashed_files, rerun.skipped_files) == (bad.source_id, 1, 1)
     assert len(_instances(store, bad.source_id)) == 2
 
@@ -216,7 +229,7 @@ def test_a_spool_that_fills_up_leaves_the_member_unhashed_and_the_source_incompl
 
     monkeypatch.setattr(members.os, "fdopen", lambda fd, mode: FullDisk(fd))
 
-    result = triage(sqlite_store, root, "CASE-1")
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1")
 
     sha, problem, whole = _instances(sqlite_store, result.source_id)["big.zip!/big.bin"]
     assert (sha, whole) == (None, False) and "No space left" in problem
@@ -242,7 +255,7 @@ def test_a_file_that_keeps_changing_while_read_is_flagged(sqlite_store, tmp_path
 
     monkeypatch.setattr(triage_hashing, "hash_file", growing)
 
-    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=1)
 
     found = _instances(sqlite_store, result.source_id)
     assert "changed while being read" in found["live.log"][1]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.hostile_inputs import GENERATORS, ISP_HEADER, jsonl, write
 from tests.test_ingest_support import build_phpbb_sqlite, row_counts
@@ -51,7 +52,7 @@ def test_one_malformed_email_in_a_subscriber_return_is_a_warning(sqlite_store, t
     ]
     path = write(tmp_path, "returns.csv", "\n".join([ISP_HEADER, *rows, ""]).encode())
 
-    summary = ingest(sqlite_store, "isp", str(path), "CASE-1")
+    summary = ingest(sqlite_store, admin_actor(sqlite_store), "isp", str(path), "CASE-1")
 
     assert summary.totals()["warnings"] == 1
     dirty, _ = _dirty(sqlite_store)
@@ -136,7 +137,7 @@ def _run_corpus(url: str, tmp: Path, monkeypatch) -> dict[str, tuple[int, dict[s
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(url)
     init_store(store, "TEST", "Test Unit", "CA")
-    open_case(store, "CASE-1", "fixture case")
+    open_case(store, admin_actor(store), "CASE-1", "fixture case")
     outcomes = {}
     for name, (format_name, file_name, data) in CORPUS.items():
         folder = tmp / name
@@ -186,7 +187,7 @@ def test_fuzzed_documents_never_crash_and_never_half_write(sqlite_store, tmp_pat
         path = write(tmp_path, file_name, data)
         before = row_counts(sqlite_store)
         try:
-            ingest(sqlite_store, format_name, str(path), "CASE-1")
+            ingest(sqlite_store, admin_actor(sqlite_store), format_name, str(path), "CASE-1")
         except VigilError:
             assert row_counts(sqlite_store) == before
 

@@ -10,7 +10,11 @@ into one line of text or one JSON body; nothing below them prints or exits.
     │   └── UnsupportedFormat  "not my format": raised before anything is written
     ├── StoreError             the database refused or could not be reached
     ├── Busy                   another process is writing the same source right now
-    └── IntegrityViolation     evidence or the audit chain does not verify
+    ├── IntegrityViolation     evidence or the audit chain does not verify
+    ├── NotSignedIn            the server was asked something without a valid session/token
+    ├── Forbidden              the user's role may not do this (the role table, docs/server.md)
+    ├── TooManyAttempts        repeated failed sign-ins: refused for a while
+    └── TooLarge               an upload over the configured limit
 
 Foreign exceptions (lxml, Pillow, psycopg...) are mapped at the boundary where they occur,
 with ``raise VigilError(...) from exc``, so the cause stays in the logged trace.
@@ -58,3 +62,19 @@ class Busy(VigilError):
 
 class IntegrityViolation(VigilError):
     http_status = 409
+
+
+class NotSignedIn(VigilError):
+    http_status = 401
+
+
+class Forbidden(VigilError):
+    http_status = 403
+
+
+class TooManyAttempts(VigilError):
+    http_status = 429
+
+
+class TooLarge(VigilError):
+    http_status = 413

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -23,7 +24,9 @@ def init(
     """Create or migrate the schema, the agency and its local admin."""
     from vigil.workflows.operation.setup import init_store
 
-    result = init_store(state(ctx).store(), agency, agency_name, country)
+    result = init_store(
+        state(ctx).store(), agency, agency_name, country, os.environ.get("VIGIL_ADMIN_PASSWORD")
+    )
     if result.created:
         typer.echo(f"initialised {state(ctx).store().safe_url} for agency {result.agency_code}")
         err_console.print(
@@ -43,7 +46,7 @@ def case_open(
     """Open a case (or show the existing one with that reference)."""
     from vigil.workflows.operation.setup import open_case
 
-    case = open_case(state(ctx).store(), reference, title)
+    case = open_case(state(ctx).store(), state(ctx).actor(), reference, title)
     verb = "opened" if case.created else "exists:"
     typer.echo(f"{verb} case {case.reference} (id {case.id})")
 
@@ -96,7 +99,7 @@ def audit_anchor(
 
     if output is not None:
         check_output_path(output)
-    anchor = anchor_audit(state(ctx).store(), keys)
+    anchor = anchor_audit(state(ctx).store(), state(ctx).actor(), keys)
     text = to_json(anchor) + "\n"
     if output is None:
         typer.echo(text, nl=False)

@@ -57,7 +57,7 @@ def triage_command(
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
     # Imported here so that other commands do not pay for the hashing and matching engines.
-    from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, triage
+    from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, TriageProbes, triage
 
     if summary_json is not None:
         check_output_path(summary_json)
@@ -81,6 +81,7 @@ def triage_command(
 
         result = triage(
             store,
+            state(ctx).actor(),
             path,
             case,
             jobs=(os.cpu_count() or 1) if jobs is None else jobs,
@@ -88,6 +89,7 @@ def triage_command(
             progress=advance,
             owner=owner,
             exhibit=exhibit,
+            probes=TriageProbes.from_environment(os.environ),
         )
     summary = result.summary.as_dict()
     if result.skipped_files:
@@ -120,7 +122,7 @@ def export_case_command(
     """Write a case's files (hashes and metadata, never media) as VICS 2.0 #Cases."""
     from vigil.workflows.media.triage_export import export_case
 
-    count = export_case(state(ctx).store(), reference, output, export_format)
+    count = export_case(state(ctx).store(), state(ctx).actor(), reference, output, export_format)
     typer.echo(f"wrote {count} media of case {reference} to {output}")
 
 

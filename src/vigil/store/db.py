@@ -87,6 +87,7 @@ class Actor:
     username: str
     agency_id: int
     agency_code: str
+    role: str
 
     @property
     def label(self) -> str:

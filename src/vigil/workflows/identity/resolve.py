@@ -25,10 +25,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vigil.errors import UsageError
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
+from vigil.identity.linkage import ENGINES
 from vigil.identity.model import LINK_THRESHOLD
-from vigil.identity.profiles import AccountProfile, account_key
+from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
 from vigil.store import audit
@@ -44,13 +46,13 @@ from vigil.store.models import (
     utcnow,
 )
 from vigil.workflows.identity.decisions import retire_subject
-from vigil.workflows.identity.resolve_input import StoreAccounts, load_accounts
-from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
 
 
 @dataclass(frozen=True)
 class ResolveResult:
     mode: str  # full | incremental
+    engine: str  # duckdb | spark
     accounts: int
     rescored_accounts: int
     compared_pairs: int
@@ -222,12 +224,19 @@ def _tree(group: Cluster) -> dict[int, Link]:
 
 def resolve(
     store: Store,
+    actor: Actor,
     *,
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
     threads: int | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> ResolveResult:
     started = time.perf_counter()
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if spark_master and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
     store.require_initialised()
     with store.reading() as session:
         loaded = load_accounts(session)
@@ -251,12 +260,14 @@ def resolve(
         threads=threads,
         confirmed=confirmed,
         touched=touched,
+        engine=engine,
+        spark_master=spark_master,
     )
     with store.transaction() as session:
-        actor = resolve_actor(session)
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",
+            engine=engine,
             accounts=len(loaded.profiles),
             rescored_accounts=outcome.rescored_accounts,
             compared_pairs=outcome.compared_pairs,
@@ -287,7 +298,7 @@ def _write(
     previous: _Previous,
     decision_users: dict[tuple[int, int], tuple[int, datetime]],
 ) -> dict[str, int]:
-    keys = {i: account_key(s.platform, s.display or s.value) for i, s in loaded.selectors.items()}
+    keys = account_keys(loaded)
     victims = {p.account_id for p in loaded.profiles if p.victim}
     assigned = _assign_ids(clusters, previous.owner)
     kept = {s for s in assigned.values() if s is not None}

@@ -173,7 +173,7 @@ def write_batch(
     _forget_earlier_reads(session, source_id, [item.path for item in items])
     file_ids = _file_ids(session, items)
     hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
-    matches = match_files(session, hashed_ids, matcher)
+    matches = match_files(session, actor, hashed_ids, matcher)
     session.execute(
         FileInstance.__table__.insert(),
         [

@@ -1,4 +1,4 @@
-"""Checking the audit chain and signing its head with the node key (``node_key``)."""
+"""Checking the audit chain, signing its head with the node key (``node_key``), reading it."""
 
 from __future__ import annotations
 
@@ -7,28 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Select, func, select
+
 from vigil.errors import BadInput
 from vigil.store.audit import ChainReport, verify_chain
-from vigil.store.db import Store
-from vigil.store.models import Agency
+from vigil.store.db import Actor, Store
+from vigil.store.models import AuditEntry
 from vigil.workflows.operation.audit_checkpoints import (
     AnchorReport,
     checkpoint,
     verify_checkpoints,
 )
 from vigil.workflows.operation.node_key import node_signer, trusted_public_key
-from vigil.workflows.operation.setup import resolve_actor
 
 
-def anchor_audit(store: Store, keys: Path | None = None) -> dict[str, Any]:
+def anchor_audit(store: Store, actor: Actor, keys: Path | None = None) -> dict[str, Any]:
     """Sign the chain's head with the node key (made on first use) and record the checkpoint."""
     store.require_initialised()
-    with store.reading() as session:
-        agency = session.get_one(Agency, resolve_actor(session).agency_id).code
-    signer = node_signer(store, agency, keys)
+    signer = node_signer(store, actor.agency_code, keys)
     with store.transaction() as session:
-        actor = resolve_actor(session)
-        return checkpoint(session, actor, agency, signer.public_key, signer.sign)
+        return checkpoint(session, actor, actor.agency_code, signer.public_key, signer.sign)
 
 
 @dataclass(frozen=True)
@@ -54,9 +52,41 @@ def read_anchor(path: Path) -> dict[str, Any]:
 def verify_audit(
     store: Store, anchor: dict[str, Any] | None = None, keys: Path | None = None
 ) -> AuditReport:
+    """Every link of the chain, every signed checkpoint, and the anchor an auditor kept."""
     store.require_initialised()
     trusted = trusted_public_key(store, keys)
     with store.reading() as session:
         chain = verify_chain(session)
         anchors = verify_checkpoints(session, trusted, anchor)
     return AuditReport(chain, anchors)
+
+
+def audit_head(store: Store) -> int:
+    """The newest entry's id: it moves with every write, so derived reads can key on it."""
+    with store.reading() as session:
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def audit_entries(
+    store: Store, entries: Select, *, after_id: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Entries of ``entries`` (a query the caller scoped) in chain order, ``limit`` at a time."""
+    store.require_initialised()
+    with store.reading() as session:
+        rows = session.scalars(
+            entries.where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit)
+        ).all()
+        return [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "details": json.loads(e.details),
+                "prev_hash": e.prev_hash,
+                "entry_hash": e.entry_hash,
+            }
+            for e in rows
+        ]
