@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,8 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from tests.cli_runner import run_cli
-from tests.triage_support import jpeg, picture
+from tests.triage_support import jpeg, paused_triage, picture
 from vigil.store.models import FileInstance
-
-READY_TIMEOUT_SECONDS = 180
 
 
 def _device(root: Path, count: int = 6) -> Path:
@@ -32,35 +29,15 @@ def _device(root: Path, count: int = 6) -> Path:
     return root
 
 
-@contextlib.contextmanager
-def paused_triage(db_url: str, root: Path, *extra: str) -> Iterator[subprocess.Popen]:
-    """A real `vigil triage` held still after its first committed batch, killed afterwards."""
-    read_end, write_end = os.pipe()
-    env = {**os.environ, "VIGIL_TRIAGE_READY_FD": str(write_end)}
-    env["VIGIL_TRIAGE_PAUSE"] = "after-commit:1"
+def _paused(db_url: str, root: Path, *extra: str) -> contextlib.AbstractContextManager:
     command = [sys.executable, "-m", "vigil", "--db", db_url, "triage", str(root)]
     command += ["--case", "CASE-1", "--batch-files", "2", *extra]
-    process = subprocess.Popen(
-        command, env=env, pass_fds=(write_end,), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    os.close(write_end)
-    try:
-        readable, _, _ = select.select([read_end], [], [], READY_TIMEOUT_SECONDS)
-        ready = os.read(read_end, 64) if readable else b""
-        assert ready == b"ready\n", process.stderr.read() if process.poll() else "no signal"
-        yield process
-    finally:
-        os.close(read_end)
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()
-        process.stderr.close()
+    return paused_triage(command, dict(os.environ), "after-commit:1")
 
 
 def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(store, db_url, tmp_path):
     root = _device(tmp_path / "dev")
-    with paused_triage(db_url, root, "--jobs", "1"):
+    with _paused(db_url, root, "--jobs", "1"):
         second = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
 
         assert second.exit_code == 2, second.stderr
@@ -96,7 +73,7 @@ def _exited(pid: int, timeout_seconds: float) -> bool:
 def test_jobs_workers_die_with_their_killed_parent(sqlite_store, tmp_path):
     root = _device(tmp_path / "dev", count=70)
     url = str(sqlite_store.url)
-    with paused_triage(url, root, "--jobs", "2") as process:
+    with _paused(url, root, "--jobs", "2") as process:
         workers = _children(process.pid)
         assert len(workers) >= 2
         os.kill(process.pid, signal.SIGKILL)

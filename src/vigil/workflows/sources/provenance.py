@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import BadInput
 from vigil.store import audit
 from vigil.store.db import Actor
+from vigil.store.locks import lock_number
 from vigil.store.models import Source
 
 CHUNK_BYTES = 1 << 20
@@ -113,7 +114,5 @@ def serialise_source(session: Session, case_id: int | None, key: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    lock = int.from_bytes(
-        hashlib.sha256(f"{case_id}\0{key}".encode()).digest()[:8], "big", signed=True
-    )
+    lock = lock_number(f"register:{case_id}:{key}")
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
