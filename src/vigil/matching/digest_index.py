@@ -15,7 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.matching.segments import merge_geometrically, new_segment_name
+from vigil.matching.segments import (
+    load_arrays,
+    merge_geometrically,
+    new_segment_name,
+    save_arrays,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,17 +44,14 @@ class DigestSegment:
         )
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "keys.npy", self.keys, allow_pickle=False)
-        np.save(directory / "rows.npy", self.rows, allow_pickle=False)
+        save_arrays(directory, self, ("keys", "rows"))
 
     @classmethod
     def load(cls, directory: Path) -> DigestSegment:
-        keys = np.load(directory / "keys.npy", mmap_mode="r", allow_pickle=False)
-        rows = np.load(directory / "rows.npy", mmap_mode="r", allow_pickle=False)
-        if keys.shape != rows.shape:
+        arrays = load_arrays(directory, ("keys", "rows"))
+        if arrays["keys"].shape != arrays["rows"].shape:
             raise ValueError(f"{directory}: keys and rows disagree in length")
-        return cls(directory.name, keys, rows)
+        return cls(directory.name, **arrays)
 
 
 class DigestIndex:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vigil.matching.segments import new_segment_name
+from vigil.matching.segments import load_arrays, new_segment_name, save_arrays
 
 COLUMNS = {
     "entry_ids": np.int64,
@@ -47,16 +47,11 @@ class TableChunk:
         )
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        for column in COLUMNS:
-            np.save(directory / f"{column}.npy", getattr(self, column), allow_pickle=False)
+        save_arrays(directory, self, COLUMNS)
 
     @classmethod
     def load(cls, directory: Path) -> TableChunk:
-        columns = {
-            column: np.load(directory / f"{column}.npy", mmap_mode="r", allow_pickle=False)
-            for column in COLUMNS
-        }
+        columns = load_arrays(directory, COLUMNS)
         if len({len(values) for values in columns.values()}) != 1:
             raise ValueError(f"{directory}: table columns disagree in length")
         return cls(directory.name, **columns)

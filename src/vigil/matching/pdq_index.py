@@ -27,7 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.matching.segments import merge_geometrically, new_segment_name
+from vigil.matching.segments import (
+    load_arrays,
+    merge_geometrically,
+    new_segment_name,
+    save_arrays,
+)
 from vigil.matching.types import PDQ_BITS
 
 PDQ_BYTES = PDQ_BITS // 8
@@ -148,19 +153,11 @@ class PdqSegment:
         )
 
     def save(self, directory: Path) -> None:
-        """Plain ``.npy`` files (no pickle), which ``load`` maps read-only."""
-        directory.mkdir(parents=True, exist_ok=True)
-        for part in _SEGMENT_FILES:
-            np.save(directory / f"{part}.npy", getattr(self, part), allow_pickle=False)
+        save_arrays(directory, self, _SEGMENT_FILES)
 
     @classmethod
     def load(cls, directory: Path) -> PdqSegment:
-        """Memory-mapped: loading costs nothing, and processes share the pages."""
-        parts = {
-            part: np.load(directory / f"{part}.npy", mmap_mode="r", allow_pickle=False)
-            for part in _SEGMENT_FILES
-        }
-        segment = cls(directory.name, **parts)
+        segment = cls(directory.name, **load_arrays(directory, _SEGMENT_FILES))
         n = len(segment.rows)
         if (
             segment.codes.shape != (n, 4)

@@ -10,8 +10,11 @@ million hashes copies about 1%, never the whole bank, so memory stays flat durin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
 
 
 class Sized(Protocol):
@@ -35,3 +38,18 @@ def merge_geometrically(
         previous = merged.pop()
         merged.append(merge([previous, newest]))
     return merged
+
+
+def save_arrays(directory: Path, segment: Any, names: Iterable[str]) -> None:
+    """One plain ``.npy`` file per array (never a pickle)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        np.save(directory / f"{name}.npy", getattr(segment, name), allow_pickle=False)
+
+
+def load_arrays(directory: Path, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Memory-mapped read-only: loading costs nothing, and processes share the pages."""
+    return {
+        name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        for name in names
+    }
