@@ -237,6 +237,6 @@ def match_new_files(session: Any, file_ids: list[int]) -> int:
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
-    from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
+    from vigil.workflows.media.matching import match_files  # heavy (numpy, pdqhash): only when files exist
 
     return int(match_files(session, file_ids))
