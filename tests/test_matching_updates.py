@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.actors import admin_actor
 from vigil.matching import (
     HashSetInfo,
     IndexedEntry,
@@ -129,7 +130,12 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
     rng = np.random.default_rng(29)
     base, delta = pdq_hexes(rng, 2_000), pdq_hexes(rng, 20)
     imported = import_hash_set(
-        store, "list", write_pdq_list(tmp_path / "base.txt", base), name="bank", hash_type="pdq"
+        store,
+        admin_actor(store),
+        "list",
+        write_pdq_list(tmp_path / "base.txt", base),
+        name="bank",
+        hash_type="pdq",
     )
     during = load_matcher(store)  # a triage that has loaded the bank and is running
     base_segment = during.pdq.segments[0]
@@ -137,6 +143,7 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
 
     result = import_hash_set(
         store,
+        admin_actor(store),
         "list",
         write_pdq_list(tmp_path / "delta.txt", delta),
         name="bank",
@@ -163,6 +170,7 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
     # the same delta again changes nothing
     again = import_hash_set(
         store,
+        admin_actor(store),
         "list",
         tmp_path / "delta.txt",
         name="bank",

@@ -37,7 +37,6 @@ from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
 from vigil.workflows.media.matching import index_directory, load_matcher
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 INSERT_BATCH = 5_000
@@ -90,6 +89,7 @@ def hash_set_format(name: str) -> HashSetFormat:
 
 def import_hash_set(
     store: Store,
+    actor: Actor,
     format_name: str,
     path: Path,
     *,
@@ -118,7 +118,6 @@ def import_hash_set(
     digest = digest_file(path)
     records = reader.read(path, hash_type=hash_type)  # "not my format" fails here, early
     with store.transaction() as session:
-        actor = resolve_actor(session)
         # locked: appends to one set commit in the order their entry ids were drawn
         existing = session.scalars(
             select(HashSet).where(HashSet.name == name).with_for_update()
@@ -340,7 +339,7 @@ def entry_records(session: Session, hash_set_id: int) -> Iterator[HashRecord]:
         session.expunge(entry)
 
 
-def export_hash_set(store: Store, name: str, format_name: str, path: Path) -> int:
+def export_hash_set(store: Store, actor: Actor, name: str, format_name: str, path: Path) -> int:
     """Write a hash set in ``format_name`` (VICS 2.0 ``#Media`` for ``vics``)."""
     writer = hash_set_format(format_name)
     if not writer.can_write:
@@ -354,7 +353,7 @@ def export_hash_set(store: Store, name: str, format_name: str, path: Path) -> in
         count = writer.write(entry_records(session, hash_set.id), Path(path))
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "hashset.export",
             "hash_set",
             hash_set.id,

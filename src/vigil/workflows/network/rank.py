@@ -6,6 +6,7 @@ every score in it), so ``vigil subjects`` and the report agree with ``network ra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,18 +16,17 @@ from sqlalchemy.orm import Session
 from vigil.errors import NotFound, UsageError
 from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import EXPORT_FORMATS, export_graph
-from vigil.graph.model import NetworkInput, NetworkResult, PathStep
+from vigil.graph.model import NetworkInput, NetworkResult, PathStep, RankedSubject
 from vigil.graph.rank import rank
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.operation.setup import resolve_actor
 
 RANK_SEED = 20060314
 
 
-def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
+def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkResult:
     """Score every non-victim subject; with ``write``, store the scores as priorities."""
     store.require_initialised()
     with store.transaction() as session:
@@ -37,7 +37,7 @@ def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
                 subject.priority = scores[subject.id]
             audit.append(
                 session,
-                resolve_actor(session),
+                actor,
                 "network.rank",
                 "subject",
                 None,
@@ -49,6 +49,26 @@ def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
                 },
             )
     return result
+
+
+RANK_KEYS = (
+    "subject_id",
+    "label",
+    "score",
+    "degree",
+    "betweenness",
+    "community",
+    "files_distributed",
+    "recipients",
+)
+
+
+def rank_row(item: RankedSubject) -> dict[str, object]:
+    """The ``vigil network rank --json`` shape, contract keys first (the API returns the same)."""
+    row = dataclasses.asdict(item)
+    terms = row.pop("terms")
+    ordered = {key: row.pop(key) for key in RANK_KEYS}
+    return {**ordered, **row, "terms": terms}
 
 
 def find_subject(session: Session, reference: str) -> Subject:
@@ -105,7 +125,7 @@ def _subject_attributes(session: Session, result: NetworkResult) -> dict[int, di
     }
 
 
-def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
+def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Path]:
     """The evidence graph with scores and countries on subjects, for Gephi, yEd or i2."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -121,7 +141,7 @@ def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
     with store.transaction() as session:
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "network.export",
             "graph",
             None,
