@@ -24,7 +24,7 @@ from vigil.matching import (
     save_matcher,
 )
 from vigil.store.db import Store
-from vigil.workflows.media.hashsets import import_hash_set
+from vigil.workflows.media.hashsets import ImportResult, import_hash_set
 from vigil.workflows.media.matching import forget_cached_matchers, index_directory, load_matcher
 
 BANK = HashSetInfo(1, "bank", "alert")
@@ -117,9 +117,13 @@ def test_a_reader_of_the_saved_index_never_loads_a_torn_version(
     assert [p.name for p in directory.glob("manifest-*.json")] == [live]
 
 
-def write_pdq_list(path: Path, hexes: list[str]) -> Path:
+def import_pdq_list(
+    store: Store, path: Path, hexes: list[str], append: bool = False
+) -> ImportResult:
     path.write_text("".join(f"{h}\n" for h in hexes))
-    return path
+    return import_hash_set(
+        store, admin_actor(store), "list", path, name="bank", hash_type="pdq", append=append
+    )
 
 
 def test_appended_entries_match_after_an_update_of_only_their_segment(
@@ -129,27 +133,12 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
     forget_cached_matchers()
     rng = np.random.default_rng(29)
     base, delta = pdq_hexes(rng, 2_000), pdq_hexes(rng, 20)
-    imported = import_hash_set(
-        store,
-        admin_actor(store),
-        "list",
-        write_pdq_list(tmp_path / "base.txt", base),
-        name="bank",
-        hash_type="pdq",
-    )
+    imported = import_pdq_list(store, tmp_path / "base.txt", base)
     during = load_matcher(store)  # a triage that has loaded the bank and is running
     base_segment = during.pdq.segments[0]
     forget_cached_matchers()  # the import runs in another process: nothing shared in memory
 
-    result = import_hash_set(
-        store,
-        admin_actor(store),
-        "list",
-        write_pdq_list(tmp_path / "delta.txt", delta),
-        name="bank",
-        hash_type="pdq",
-        append=True,
-    )
+    result = import_pdq_list(store, tmp_path / "delta.txt", delta, append=True)
     assert (result.hash_set_id, result.appended, result.entries) == (
         imported.hash_set_id,
         20,
@@ -168,15 +157,7 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
     assert during.match(pdq=delta[3]) == [] and len(during) == 2_000
     assert during.match(pdq=base[5])
     # the same delta again changes nothing
-    again = import_hash_set(
-        store,
-        admin_actor(store),
-        "list",
-        tmp_path / "delta.txt",
-        name="bank",
-        hash_type="pdq",
-        append=True,
-    )
+    again = import_pdq_list(store, tmp_path / "delta.txt", delta, append=True)
     assert again.unchanged and again.entries == 2_020
     forget_cached_matchers()
     assert len(load_matcher(store)) == 2_020
