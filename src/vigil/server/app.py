@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from vigil import __version__
+from vigil.peer_api.router import build_router
 from vigil.server.api import ROUTERS
 from vigil.server.api.network import RankCache
 from vigil.server.auth import public
@@ -23,6 +24,7 @@ from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
 from vigil.store.db import Store
+from vigil.workflows.federation.peering import API_PREFIX
 
 
 def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
@@ -58,6 +60,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    include_own_auth(app, build_router(store), API_PREFIX)  # peers sign their requests
 
     @app.get("/api/health", dependencies=[Depends(public)], tags=["server"])
     def health() -> dict[str, Any]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vigil.server.api import accounts, audit, cases, files, network, referrals, subjects
+from vigil.server.api import (
+    accounts,
+    audit,
+    cases,
+    deconfliction,
+    files,
+    network,
+    referrals,
+    subjects,
+)
 
 ROUTERS: list[APIRouter] = [
     accounts.router,
@@ -13,5 +22,6 @@ ROUTERS: list[APIRouter] = [
     network.router,
     files.router,
     referrals.router,
+    deconfliction.router,
     audit.router,
 ]

@@ -10,6 +10,7 @@ contact point and an opaque reference. Both sides audit every step and record th
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,16 @@ class HitInfo:
     first_seen: datetime
     direction: str
     our_reference: str
+
+
+HIT_KEYS = ("peer", "kind", "subject_id", "case", "contact", "their_reference", "first_seen")
+
+
+def hit_json(hit: HitInfo) -> dict[str, object]:
+    """The ``vigil deconfliction hits --json`` shape, contract keys first (the API's too)."""
+    row = dataclasses.asdict(hit)
+    row["first_seen"] = hit.first_seen.isoformat()
+    return {**{k: row.pop(k) for k in HIT_KEYS}, **row}
 
 
 def _reference(agency: str) -> str:
@@ -359,6 +370,7 @@ def _record_made(
 
 
 def list_hits(store: Store, actor: Actor) -> list[HitInfo]:
+    """The hits this agency made and received, oldest first."""
     store.require_initialised()
     with store.reading() as session:
         rows = session.execute(
