@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vigil.server.api import accounts, audit, cases, files, network, referrals, subjects
+from vigil.server.api import (
+    accounts,
+    audit,
+    cases,
+    decisions,
+    files,
+    jobs,
+    network,
+    referrals,
+    subjects,
+)
 
 ROUTERS: list[APIRouter] = [
     accounts.router,
@@ -14,4 +24,6 @@ ROUTERS: list[APIRouter] = [
     files.router,
     referrals.router,
     audit.router,
+    jobs.router,
+    decisions.router,
 ]
