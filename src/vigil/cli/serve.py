@@ -26,6 +26,9 @@ def serve(
     secure_cookies: bool = typer.Option(
         False, "--secure-cookies", help="Mark the session cookie Secure (behind TLS)."
     ),
+    referral_dir: Path = typer.Option(
+        Path("vigil-referrals"), "--referral-dir", help="Where referral packages are written."
+    ),
     no_jobs: bool = typer.Option(
         False, "--no-jobs", help="Leave queued jobs to `vigil worker` processes (PostgreSQL)."
     ),
@@ -39,6 +42,7 @@ def serve(
     settings = ServerSettings(
         evidence_root=evidence_root.resolve() if evidence_root else None,
         upload_dir=upload_dir.resolve(),
+        referral_dir=referral_dir.resolve(),
         upload_limit_bytes=upload_limit_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
         run_jobs=not no_jobs,

@@ -28,6 +28,7 @@ router = APIRouter(prefix="/api", tags=["jobs"])
 class TriageRequest(BaseModel):
     path: str = Field(min_length=1, max_length=4096, description="Under the evidence root.")
     owner: str | None = Field(default=None, max_length=300)
+    batch_files: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class ResolveRequest(BaseModel):
@@ -91,7 +92,9 @@ def triage(
     """`vigil triage PATH --case REF` on evidence already on the server's disk."""
     case_id = _own_case(request, actor, reference)
     path = evidence_path(request, body.path)
-    args = {"path": str(path), "case": reference, "owner": body.owner}
+    args: dict[str, Any] = {"path": str(path), "case": reference, "owner": body.owner}
+    if body.batch_files:
+        args["batch_files"] = body.batch_files
     return _queued(request, actor, "triage", args, case_id)
 
 

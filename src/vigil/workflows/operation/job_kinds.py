@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.store.db import Actor, Store
-from vigil.workflows.media.triage import TriageProbes
+from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, TriageProbes
 
 Report = Callable[[dict[str, Any]], None]
 
@@ -35,6 +35,7 @@ def _triage(
         Path(args["path"]),
         args["case"],
         jobs=int(args.get("jobs", 1)),
+        batch_files=int(args.get("batch_files") or DEFAULT_BATCH_FILES),
         progress=advance,
         owner=args.get("owner"),
         probes=probes,

@@ -40,6 +40,7 @@ class JobRunner:
         self.probes = probes
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.wake = threading.Event()
+        self.finished = threading.Condition()  # notified each time a job of ours ends
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,6 +78,8 @@ class JobRunner:
         finally:
             done.set()
             beating.join()
+            with self.finished:
+                self.finished.notify_all()
         return True
 
     def run_until_idle(self) -> int:
