@@ -8,8 +8,10 @@ from vigil.server.api import (
     accounts,
     audit,
     cases,
+    decisions,
     deconfliction,
     files,
+    jobs,
     network,
     referrals,
     subjects,
@@ -24,4 +26,6 @@ ROUTERS: list[APIRouter] = [
     referrals.router,
     deconfliction.router,
     audit.router,
+    jobs.router,
+    decisions.router,
 ]

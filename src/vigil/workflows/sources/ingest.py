@@ -239,6 +239,28 @@ def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
-    from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
+    # heavy (numpy, pdqhash): imported only when there are files to match
+    from vigil.workflows.media.matching import match_files
 
     return int(match_files(session, actor, file_ids))
+
+
+def ingest_json(summary: IngestSummary) -> dict[str, Any]:
+    """The ``vigil ingest --json`` shape (the API's ingest jobs return the same)."""
+    return {
+        "format": summary.format,
+        "case": summary.case,
+        **summary.totals(),
+        "documents": [
+            {
+                "name": d.name,
+                "sha256": d.sha256,
+                "source_id": d.source_id,
+                "created": d.created,
+                "records": d.records,
+                **d.counts.as_dict(),
+                "warnings": d.warnings,
+            }
+            for d in summary.documents
+        ],
+    }
