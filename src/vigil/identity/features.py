@@ -119,16 +119,19 @@ def _raw_keys(profile: AccountProfile) -> set[str]:
     return keys
 
 
-def handles(profile: AccountProfile) -> list[AliasForm]:
+def handles(profile: AccountProfile) -> tuple[AliasForm, ...]:
     """The username and the local parts of the account's emails: people reuse one handle
     for both (``sonofgod77@...`` behind ``Son_of_god``)."""
     if not profile.emails:
-        return [profile.alias]
-    return [profile.alias, *(fold_alias(e.rpartition("@")[0]) for e in sorted(profile.emails))]
+        return (profile.alias,)
+    return (profile.alias, *(fold_alias(e.rpartition("@")[0]) for e in sorted(profile.emails)))
 
 
 def handle_stems(profile: AccountProfile) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(stem for form in handles(profile) for stem in form.stems))
+    forms = handles(profile)
+    if len(forms) == 1:
+        return forms[0].stems
+    return tuple(dict.fromkeys(stem for form in forms for stem in form.stems))
 
 
 @dataclass(frozen=True)
