@@ -18,11 +18,11 @@ from vigil.identity.features import (
     Population,
     account_columns,
     compare,
-    reasons,
 )
 from vigil.identity.linkage import LinkageRun, open_linkage
 from vigil.identity.model import LINK_THRESHOLD, score
 from vigil.identity.profiles import AccountProfile
+from vigil.identity.reasons import reasons
 
 
 @dataclass(frozen=True)

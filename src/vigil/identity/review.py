@@ -23,8 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vigil.identity.clusters import Cluster, Constraints, pair
-from vigil.identity.features import AccountColumns, compare, reasons
+from vigil.identity.features import AccountColumns, compare
 from vigil.identity.model import COMPARISONS, score
+from vigil.identity.reasons import reasons
 
 # Below this probability a pair is not worth a minute: the model is sure they are apart.
 REVIEW_FLOOR = 0.05
