@@ -1,7 +1,7 @@
 """the kind of each subject's country basis as a column; each file's dihedral PDQs
 
 Revision ID: issue11_derived
-Revises: 0001
+Revises: issue15_federation
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue11_derived"
-down_revision = "0001"
+down_revision = "issue15_federation"
 branch_labels = None
 depends_on = None
 
