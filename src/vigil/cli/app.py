@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import typer
+from typer.core import TyperGroup
 
 from vigil.store.db import DEFAULT_URL, Store
 
@@ -20,8 +21,44 @@ class CliState:
         return self._store
 
 
+# `vigil --help` lists commands in the order an investigation runs them; commands not named
+# here (added by a later module) follow, in the order they were registered.
+INVESTIGATION_ORDER = (
+    "init",
+    "case",
+    "hashset",
+    "hash",
+    "triage",
+    "ingest",
+    "distribution",
+    "resolve",
+    "subjects",
+    "link",
+    "subject",
+    "countries",
+    "network",
+    "refer",
+    "referrals",
+    "referral",
+    "outcome",
+    "report",
+    "export",
+    "audit",
+    "synth",
+    "demo",
+)
+
+
+class InvestigationOrder(TyperGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = super().list_commands(ctx)
+        known = {name: i for i, name in enumerate(INVESTIGATION_ORDER)}
+        return sorted(names, key=lambda n: (known.get(n, len(known)), names.index(n)))
+
+
 app = typer.Typer(
     name="vigil",
+    cls=InvestigationOrder,
     help="Vigil: open, offline investigation platform for child-exploitation units.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

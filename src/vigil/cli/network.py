@@ -1,38 +1,18 @@
-"""`vigil network rank|path|export` and `vigil countries`."""
+"""`vigil network rank|path|export`."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
 
 from vigil.cli.app import state
-from vigil.cli.output import print_json, print_table
+from vigil.cli.output import print_json, print_note, print_table
 from vigil.graph.formats import EXPORT_FORMATS
 
 network_app = typer.Typer(
     help="The network: who matters most and how they connect.", no_args_is_help=True
 )
-
-
-def _rank_row(item: object) -> dict[str, object]:
-    row = dataclasses.asdict(item)  # type: ignore[call-overload]
-    terms = row.pop("terms")
-    ordered = {
-        key: row.pop(key)
-        for key in (
-            "subject_id",
-            "label",
-            "score",
-            "degree",
-            "betweenness",
-            "community",
-            "files_distributed",
-            "recipients",
-        )
-    }
-    return {**ordered, **row, "terms": terms}
 
 
 @network_app.command("rank")
@@ -42,12 +22,16 @@ def rank_command(
     top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
-    from vigil.workflows.network.rank import rank_network
+    from vigil.workflows.network.rank import rank_json, rank_network
+    from vigil.workflows.network.refresh import what_to_run_first
 
-    result = rank_network(state(ctx).store())
+    store = state(ctx).store()
+    if hint := what_to_run_first(store):
+        print_note(hint)
+    result = rank_network(store)
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
-        print_json([_rank_row(item) for item in ranking])
+        print_json(rank_json(result, top))
         return
     print_table(
         "network rank",
@@ -107,22 +91,5 @@ def export_command(
         typer.echo(f"wrote {path}")
 
 
-def countries_command(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Decide each subject's country: subscriber return, provider location, then IP majority."""
-    from vigil.workflows.network.countries import assign_countries
-
-    summary = assign_countries(state(ctx).store())
-    if as_json:
-        print_json([dataclasses.asdict(d) for d in summary.decisions])
-        return
-    print_table(
-        "countries", ["country", "subjects"], [[cc, n] for cc, n in summary.by_country.items()]
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(network_app, name="network")
-    app.command("countries")(countries_command)

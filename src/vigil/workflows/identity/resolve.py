@@ -15,6 +15,7 @@ subject holds are scored); ``full=True`` scores everything again. Analyst decisi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict, deque
@@ -43,8 +44,9 @@ from vigil.store.models import (
     User,
     utcnow,
 )
-from vigil.workflows.identity.decisions import retire_subject
 from vigil.workflows.identity.resolve_input import StoreAccounts, load_accounts
+from vigil.workflows.identity.subjects import retire_subject
+from vigil.workflows.network.refresh import refresh_subjects
 from vigil.workflows.operation.setup import resolve_actor
 
 
@@ -61,6 +63,8 @@ class ResolveResult:
     updated: int
     retired: int
     seconds: float
+    placed: int = 0
+    """Subjects with a decided country after this run (every subject is placed by it)."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,10 @@ def resolve(
             None,
             {**result.__dict__, "threshold": threshold, "max_source_id": max_source},
         )
-    return result
+        # Subjects changed, so what derives from them does: countries and priorities.
+        refreshed = refresh_subjects(session, actor)
+        placed = sum(1 for d in refreshed.countries.decisions if d.country) if refreshed else 0
+    return dataclasses.replace(result, placed=placed)
 
 
 def _write(

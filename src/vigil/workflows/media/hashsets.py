@@ -6,11 +6,10 @@ HashEntry rows in batches, and the HashSet row is written last. A bad record any
 and on a re-import the old entries intact. Re-importing a name replaces that set's entries;
 importing the very same file again with the same settings changes nothing.
 
-The match index is not built here: the import's memory stays bounded by the stream (a
-million-entry VICS file imports in well under 500 MB), while the index of a million PDQs alone
-takes hundreds of MB. The set's fingerprint changes with the import, so the next
-``load_matcher`` (a triage, ``match_files``, or ``vigil hashset index``) appends only this set
-to the cached index.
+The import itself streams (a million-entry VICS file imports in well under 500 MB). After it
+commits, the files already in the store are matched against every set, so a hash set that
+arrives after triage or ingest still flags them; a store without files builds no index. The
+set's fingerprint changes with the import, so the cached index appends only this set.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
-from vigil.workflows.media.matching import index_directory, load_matcher
+from vigil.workflows.media.matching import index_directory, load_matcher, match_stored_files
 from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.provenance import digest_file, register_source
 
@@ -94,7 +93,34 @@ def import_hash_set(
     hash_type: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import (or replace) the hash set ``name`` from ``path``; all or nothing."""
+    """Import (or replace) the hash set ``name`` from ``path``, all or nothing; then match the
+    files already in the store against it. Importing the same file again changes nothing."""
+    imported = _import_entries(
+        store,
+        format_name,
+        path,
+        name=name,
+        kind=kind,
+        pdq_radius_bits=pdq_radius_bits,
+        hash_type=hash_type,
+        progress=progress,
+    )
+    if not imported.unchanged:
+        match_stored_files(store)
+    return imported
+
+
+def _import_entries(
+    store: Store,
+    format_name: str,
+    path: Path,
+    *,
+    name: str,
+    kind: str | None = None,
+    pdq_radius_bits: int | None = None,
+    hash_type: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     reader = hash_set_format(format_name)
     set_kind = _choose_kind(reader, kind)
     radius = DEFAULT_PDQ_RADIUS_BITS if pdq_radius_bits is None else pdq_radius_bits

@@ -36,6 +36,7 @@ from vigil.matching import (
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import File, HashEntry, HashSet, Match
+from vigil.workflows.network.refresh import refresh_subjects
 from vigil.workflows.operation.setup import resolve_actor
 
 ENTRY_BATCH = 20_000
@@ -211,4 +212,20 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
             None,
             {"files": len(file_ids), "matches": written},
         )
+    return written
+
+
+def match_stored_files(store: Store) -> int:
+    """Match every file already in the store against every hash set; returns rows written.
+
+    A hash set imported after triage or ingest (a weekly VICS update) must flag the files the
+    case already holds. Rows are unique, so matching again writes nothing. When matches
+    appear or disappear, subjects' priorities follow (``refresh_subjects``).
+    """
+    with store.transaction() as session:
+        file_ids = list(session.scalars(select(File.id).order_by(File.id)))
+        if not file_ids:
+            return 0  # nothing to match: the index is not even built
+        written = match_files(session, file_ids)
+        refresh_subjects(session, resolve_actor(session))
     return written

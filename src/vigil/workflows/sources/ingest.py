@@ -43,6 +43,7 @@ from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocum
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
+from vigil.workflows.network.refresh import refresh_store
 from vigil.workflows.operation.setup import find_case, resolve_actor
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
@@ -134,6 +135,8 @@ def ingest(
             progress(done, len(documents), document.name)
     if batch:
         summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+    if summary.new_sources:
+        refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
     return summary
 
 
