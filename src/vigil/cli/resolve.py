@@ -1,4 +1,5 @@
-"""`vigil resolve`, `vigil subjects`, `vigil link confirm|reject`, `vigil subject split|merge`.
+"""`vigil resolve`, `vigil subjects`, `vigil link confirm|reject`, `vigil links review`,
+`vigil subject split|merge`.
 
 Accounts are named ``platform:username`` (split at the first colon, case-insensitive), as
 ``vigil subjects --json`` prints them, e.g. ``"Lantern Board:Son_of_god"``.
@@ -17,6 +18,7 @@ from vigil.cli.output import err_console, print_json, print_note, print_table
 link_app = typer.Typer(
     help="Analyst decisions on links between two accounts.", no_args_is_help=True
 )
+links_app = typer.Typer(help="The links the model is unsure of.", no_args_is_help=True)
 subject_app = typer.Typer(help="Split or merge subjects by hand.", no_args_is_help=True)
 
 ACCOUNT_HELP = "An account as platform:username, e.g. 'Lantern Board:Son_of_god'."
@@ -113,6 +115,35 @@ def link_reject(
     typer.echo(f"{verb}: {result.a} ~ {result.b}{applied}")
 
 
+@links_app.command("review")
+def links_review(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable, with the evidence."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many pairs to list."),
+) -> None:
+    """Pairs the model is unsure of, the most valuable decision first; answer each with
+    `vigil link confirm` or `vigil link reject`."""
+    from vigil.workflows.identity.review import review_links
+
+    with err_console.status("scoring pairs..."):
+        items = review_links(state(ctx).store(), limit)
+    if json_out:
+        print_json(items)
+        return
+    rows = [
+        [
+            f"{item['expected_value']:.2f}",
+            f"{item['probability']:.3f}",
+            "linked" if item["linked"] else "apart",
+            item["a"],
+            item["b"],
+            "; ".join(item["reasons"][:3]),
+        ]
+        for item in items
+    ]
+    print_table("Review queue", ["value", "p", "now", "a", "b", "reasons"], rows)
+
+
 @subject_app.command("split")
 def subject_split(
     ctx: typer.Context,
@@ -146,4 +177,5 @@ def register(app: typer.Typer) -> None:
     app.command("resolve")(resolve_command)
     app.command("subjects")(subjects_command)
     app.add_typer(link_app, name="link")
+    app.add_typer(links_app, name="links")
     app.add_typer(subject_app, name="subject")

@@ -74,9 +74,10 @@ class Traffic:
         return pick_files(rng, person, self.circulating, self.series, count)
 
 
-def moment(rng: random.Random, days: int) -> datetime:
-    """A random evening minute within the operation's period."""
-    return OPERATION_START + timedelta(days=rng.randrange(days), minutes=rng.randrange(0, 330))
+def moment(rng: random.Random, days: int, active_days: tuple[int, int] | None = None) -> datetime:
+    """A random evening minute within the operation's period, or the account's own window."""
+    day = rng.randrange(*active_days) if active_days else rng.randrange(days)
+    return OPERATION_START + timedelta(days=day, minutes=rng.randrange(0, 330))
 
 
 def accounts_on(persons: list[Person], platform: str) -> list[tuple[Person, Account]]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
 from vigil.identity.model import LINK_THRESHOLD
-from vigil.identity.profiles import AccountProfile, account_key
+from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
 from vigil.store import audit
@@ -44,7 +44,7 @@ from vigil.store.models import (
     User,
     utcnow,
 )
-from vigil.workflows.identity.resolve_input import StoreAccounts, load_accounts
+from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
 from vigil.workflows.identity.subjects import retire_subject
 from vigil.workflows.network.refresh import refresh_subjects
 from vigil.workflows.operation.setup import resolve_actor
@@ -294,7 +294,7 @@ def _write(
     previous: _Previous,
     decision_users: dict[tuple[int, int], tuple[int, datetime]],
 ) -> dict[str, int]:
-    keys = {i: account_key(s.platform, s.display or s.value) for i, s in loaded.selectors.items()}
+    keys = account_keys(loaded)
     victims = {p.account_id for p in loaded.profiles if p.victim}
     assigned = _assign_ids(clusters, previous.owner)
     kept = {s for s in assigned.values() if s is not None}
