@@ -164,13 +164,27 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
     written = 0
     for chunk in _chunks(sorted(set(file_ids)), FILE_BATCH):
         files = session.execute(
-            select(File.id, File.md5, File.sha1, File.sha256, File.pdq, File.video_hash).where(
-                File.id.in_(chunk)
-            )
+            select(
+                File.id,
+                File.md5,
+                File.sha1,
+                File.sha256,
+                File.pdq,
+                File.pdq_dihedral,
+                File.video_hash,
+            ).where(File.id.in_(chunk))
         ).all()
+        # Dihedral: a file matches if any of its 8 rotations and mirrors is within the radius.
         queries = [
-            MatchQuery(md5=md5, sha1=sha1, sha256=sha256, pdq=pdq, video_frames=video)
-            for _, md5, sha1, sha256, pdq, video in files
+            MatchQuery(
+                md5=md5,
+                sha1=sha1,
+                sha256=sha256,
+                pdq=pdq,
+                pdq_variants=tuple(dihedral or ()),
+                video_frames=video,
+            )
+            for _, md5, sha1, sha256, pdq, dihedral, video in files
         ]
         existing = {
             (file_id, entry_id, kind)

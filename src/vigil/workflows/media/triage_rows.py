@@ -65,6 +65,7 @@ def _file_facts(item: Hashed) -> dict[str, Any]:
         "mime": hashes.mime,
         "pdq": hashes.pdq,
         "pdq_quality": hashes.pdq_quality,
+        "pdq_dihedral": list(hashes.pdq_dihedral) or None,
         "video_hash": (
             [{"ts": f.ts, "pdq": f.pdq, "quality": f.quality} for f in frames] if frames else None
         ),
