@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -26,7 +25,7 @@ from vigil.store.db import Store
 from vigil.synth.generate import generate
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.identity.subjects import list_subjects
-from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.operation.setup import find_actor, init_store, open_case
 from vigil.workflows.sources.ingest import ingest_listed
 
 
@@ -43,12 +42,12 @@ def prepared_store(seed: int, scale: str, work: Path) -> tuple[Store, dict[str, 
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         generate(operation, seed=seed, scale=scale)
-        os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "bench-password")
         store = Store(f"sqlite:///{db}")
-        init_store(store, "BENCH")
-        open_case(store, "OP")
+        init_store(store, "BENCH", admin_password="bench-password")
+        actor = find_actor(store, "admin")
+        open_case(store, actor, "OP")
         truth = json.loads((operation / "truth.json").read_text())
-        ingest_listed(store, operation, truth["sources"], "OP")
+        ingest_listed(store, actor, operation, truth["sources"], "OP")
         store.dispose()
         ready.touch()
     truth = json.loads((operation / "truth.json").read_text())
@@ -101,7 +100,7 @@ def violations(truth: dict[str, Any], subject_of: dict) -> list[str]:
 def evaluate(seed: int, scale: str, work: Path, engine: str = "duckdb") -> dict[str, Any]:
     store, truth = prepared_store(seed, scale, work)
     started = time.perf_counter()
-    resolve(store, full=True)
+    resolve(store, find_actor(store, "admin"), full=True)
     seconds = time.perf_counter() - started
     person_of, subject_of = assignments(truth, store)
     store.dispose()

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.synth_cache import synth_operation
 from vigil.geo.countries import decide_countries
@@ -49,7 +50,7 @@ def _index_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def fresh_store(path: Path) -> Store:
     store = Store(f"sqlite:///{path}")
     init_store(store, "LIVE", "Living picture unit", "CA")
-    open_case(store, CASE)
+    open_case(store, admin_actor(store), CASE)
     return store
 
 
@@ -130,17 +131,22 @@ def test_a_hash_set_imported_after_triage_and_ingest_matches_what_is_there(
     manifest = read_manifest(operation)
     device = manifest["devices"][0]
     store = fresh_store(tmp_path / "late.db")
-    triage(store, operation / device["path"], CASE)
-    ingest_listed(store, operation, manifest["sources"], CASE)
+    triage(store, admin_actor(store), operation / device["path"], CASE)
+    ingest_listed(store, admin_actor(store), operation, manifest["sources"], CASE)
     assert stored_matches(store) == set()
     for spec in manifest["hashsets"]:
         imported = import_hash_set(
-            store, spec["format"], operation / spec["path"], name=spec["name"], kind=spec["kind"]
+            store,
+            admin_actor(store),
+            spec["format"],
+            operation / spec["path"],
+            name=spec["name"],
+            kind=spec["kind"],
         )
         assert not imported.unchanged
     late = stored_matches(store)
     # The device's counts, read back, are what the truth expects of it.
-    again = triage(store, operation / device["path"], CASE).summary.as_dict()
+    again = triage(store, admin_actor(store), operation / device["path"], CASE).summary.as_dict()
     for key in ("known_alert_files", "known_ignorable_files", "near_match_files"):
         assert again[key] == device["expected"][key], key
     # Files named only by provider reports and chat logs match too, not only triaged ones.
@@ -155,7 +161,12 @@ def test_a_hash_set_imported_after_triage_and_ingest_matches_what_is_there(
         rows_before = session.scalar(select(func.count()).select_from(Match))
     for spec in manifest["hashsets"]:
         imported = import_hash_set(
-            store, spec["format"], operation / spec["path"], name=spec["name"], kind=spec["kind"]
+            store,
+            admin_actor(store),
+            spec["format"],
+            operation / spec["path"],
+            name=spec["name"],
+            kind=spec["kind"],
         )
         assert imported.unchanged
     assert stored_matches(store) == late
@@ -188,15 +199,16 @@ def test_any_order_of_import_ingest_and_triage_gives_the_same_matches(
             for spec in manifest["hashsets"][:2]:
                 import_hash_set(
                     store,
+                    admin_actor(store),
                     spec["format"],
                     operation / spec["path"],
                     name=spec["name"],
                     kind=spec["kind"],
                 )
         elif step == "ingest":
-            ingest_listed(store, operation, sources, CASE)
+            ingest_listed(store, admin_actor(store), operation, sources, CASE)
         else:
-            triage(store, operation / device["path"], CASE)
+            triage(store, admin_actor(store), operation / device["path"], CASE)
 
     for step in order:
         run(step)
@@ -219,14 +231,15 @@ def _reference_matches(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[An
         for spec in manifest["hashsets"][:2]:
             import_hash_set(
                 store,
+                admin_actor(store),
                 spec["format"],
                 operation / spec["path"],
                 name=spec["name"],
                 kind=spec["kind"],
             )
-        triage(store, operation / manifest["devices"][1]["path"], CASE)
+        triage(store, admin_actor(store), operation / manifest["devices"][1]["path"], CASE)
         sources = [s for s in manifest["sources"] if s["format"] in ("cybertip", "chat-jsonl")]
-        ingest_listed(store, operation, sources, CASE)
+        ingest_listed(store, admin_actor(store), operation, sources, CASE)
         _REFERENCE.append(stored_matches(store))
         store.dispose()
     return _REFERENCE[0]
@@ -250,7 +263,7 @@ def assert_nothing_stale(store: Store) -> None:
 def test_a_rejected_link_re_resolves_into_placed_and_ranked_subjects(tmp_path: Path) -> None:
     operation = synth_operation(1)
     store = fresh_store(tmp_path / "vigil.db")
-    run_operation(store, operation, CASE)
+    run_operation(store, admin_actor(store), operation, CASE)
     assert_nothing_stale(store)
     subjects = list_subjects(store)
     joined = next(
@@ -259,9 +272,11 @@ def test_a_rejected_link_re_resolves_into_placed_and_ranked_subjects(tmp_path: P
         if s["role"] == "suspect" and len(s["accounts"]) >= 2 and s["country"]
     )
     first, second = (f"{a['platform']}:{a['username']}" for a in joined["accounts"][:2])
-    decision = decide_link(store, first, second, "reject", "two people after all")
+    decision = decide_link(
+        store, admin_actor(store), first, second, "reject", "two people after all"
+    )
     assert decision.changed
-    resolve(store)
+    resolve(store, admin_actor(store))
     after = list_subjects(store)
     holding = {f"{a['platform']}:{a['username']}": s for s in after for a in s["accounts"]}
     assert holding[first]["id"] != holding[second]["id"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from vigil.hashing import hash_file
 from vigil.hashing.pdq import open_image
 from vigil.store.db import Store
@@ -100,7 +101,7 @@ def test_exif_rotated_photos_match_the_reference_through_triage(
         copy = folder / f"{index:02d}-{path.name}"
         shutil.copyfile(path, copy)
         expected[hashlib.sha256(path.read_bytes()).hexdigest()] = pdq
-    triage(sqlite_store, folder, "CASE-1")
+    triage(sqlite_store, admin_actor(sqlite_store), folder, "CASE-1")
     with sqlite_store.reading() as session:
         stored = {
             sha: (pdq, quality)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from benchmarks.resolve_quality import assignments, pairwise, violations
 
+from tests.actors import admin_actor
 from tests.synth_cache import synth_operation
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
@@ -40,16 +41,17 @@ def resolved(seed: int, scale: str, root: Path) -> tuple[dict[str, Any], dict, d
     os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{root / 'vigil.db'}")
     init_store(store, "TEST")
-    open_case(store, "OP")
+    open_case(store, admin_actor(store), "OP")
     for source in truth["sources"]:
         ingest(
             store,
+            admin_actor(store),
             source["format"],
             str(operation / source["path"]),
             "OP",
             ParseOptions(platform=source["platform"]),
         )
-    resolve(store)
+    resolve(store, admin_actor(store))
     person_of, subject_of = assignments(truth, store)
     store.dispose()
     return truth, person_of, subject_of

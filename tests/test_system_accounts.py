@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from tests.actors import admin_actor
 from tests.synth_cache import synth_operation
 from vigil.store.db import Store
 from vigil.workflows.identity.resolve import resolve
@@ -30,12 +31,12 @@ def test_synth_boards_have_anonymous_and_bots() -> None:
 def test_system_accounts_never_become_subjects(sqlite_store: Store) -> None:
     board = synth_operation(1) / "forum" / "phpbb.sqlite"
     system = set(_system_users(board).values())
-    ingest(sqlite_store, "phpbb", str(board), "CASE-1")
+    ingest(sqlite_store, admin_actor(sqlite_store), "phpbb", str(board), "CASE-1")
     with sqlite_store.reading() as session:
         activity = read_activity(session)
     assert len(activity.system_accounts) == len(system)
     assert not {a.username for a in activity.accounts.values()} & system
-    resolve(sqlite_store)
+    resolve(sqlite_store, admin_actor(sqlite_store))
     subjects = list_subjects(sqlite_store)
     assert subjects  # the members did become subjects
     usernames = {a["username"] for s in subjects for a in s["accounts"]}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import typer
 from typer.core import TyperGroup
 
-from vigil.store.db import DEFAULT_URL, Store
+from vigil.store.db import DEFAULT_URL, Actor, Store
 
 
 @dataclass
@@ -19,6 +20,12 @@ class CliState:
         if self._store is None:
             self._store = Store(self.db_url)
         return self._store
+
+    def actor(self) -> Actor:
+        """Who this command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
+        from vigil.workflows.operation.setup import find_actor
+
+        return find_actor(self.store(), os.environ.get("VIGIL_USER") or "admin")
 
 
 # `vigil --help` lists commands in the order an investigation runs them; commands not named

@@ -24,7 +24,7 @@ def countries_command(
     store = state(ctx).store()
     if hint := what_to_run_first(store):
         print_note(hint)
-    summary = assign_countries(store)
+    summary = assign_countries(store, state(ctx).actor())
     if as_json:
         print_json(summary.as_json())
         return

@@ -22,16 +22,16 @@ def rank_command(
     top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
-    from vigil.workflows.network.rank import rank_json, rank_network
+    from vigil.workflows.network.rank import rank_network, rank_row
     from vigil.workflows.network.refresh import what_to_run_first
 
     store = state(ctx).store()
     if hint := what_to_run_first(store):
         print_note(hint)
-    result = rank_network(store)
+    result = rank_network(store, state(ctx).actor())
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
-        print_json(rank_json(result, top))
+        print_json([rank_row(item) for item in ranking])
         return
     print_table(
         "network rank",
@@ -87,7 +87,7 @@ def export_command(
     """Export the evidence graph for Gephi, yEd or i2 Analyst's Notebook."""
     from vigil.workflows.network.rank import export_network
 
-    for path in export_network(state(ctx).store(), fmt, output):
+    for path in export_network(state(ctx).store(), state(ctx).actor(), fmt, output):
         typer.echo(f"wrote {path}")
 
 

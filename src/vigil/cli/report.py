@@ -21,7 +21,7 @@ def report_command(
     store = state(ctx).store()
     if hint := what_to_run_first(store):
         print_note(hint)
-    data = write_report(store, output)
+    data = write_report(store, state(ctx).actor(), output)
     typer.echo(
         f"wrote {output}: {data.figures.suspects} suspects in {data.figures.countries} "
         f"countries, {data.figures.referrals} referrals, {data.figures.outcomes} outcomes"

@@ -35,7 +35,7 @@ def resolve_command(
     from vigil.workflows.identity.resolve import resolve
 
     with err_console.status("resolving identities..."):
-        result = resolve(state(ctx).store(), full=full)
+        result = resolve(state(ctx).store(), state(ctx).actor(), full=full)
     if json_out:
         print_json(result)
         return
@@ -92,7 +92,7 @@ def link_confirm(
     joins them."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "confirm", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
     applied = " (applied: subjects re-resolved)" if result.changed else ""
     typer.echo(f"{verb}: {result.a} ~ {result.b}{applied}")
@@ -109,7 +109,7 @@ def link_reject(
     resolve puts them in one subject."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "reject", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
     applied = " (applied: subjects re-resolved)" if result.changed else ""
     typer.echo(f"{verb}: {result.a} ~ {result.b}{applied}")
@@ -153,7 +153,7 @@ def subject_split(
     """Move accounts out of a subject into a new one; later resolves keep them apart."""
     from vigil.workflows.identity.decisions import split_subject
 
-    result = split_subject(state(ctx).store(), subject, accounts)
+    result = split_subject(state(ctx).store(), state(ctx).actor(), subject, accounts)
     typer.echo(
         f"split subject {result.subject_id}: {', '.join(result.moved)} "
         f"now subject {result.new_subject_id}"
@@ -169,7 +169,7 @@ def subject_merge(
     """Merge two subjects; later resolves keep them together."""
     from vigil.workflows.identity.decisions import merge_subjects
 
-    kept = merge_subjects(state(ctx).store(), first, second)
+    kept = merge_subjects(state(ctx).store(), state(ctx).actor(), first, second)
     typer.echo(f"merged subject {second} into {kept}")
 
 

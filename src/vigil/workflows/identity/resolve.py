@@ -47,7 +47,6 @@ from vigil.store.models import (
 from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
 from vigil.workflows.identity.subjects import retire_subject
 from vigil.workflows.network.refresh import refresh_subjects
-from vigil.workflows.operation.setup import resolve_actor
 
 
 @dataclass(frozen=True)
@@ -226,6 +225,7 @@ def _tree(group: Cluster) -> dict[int, Link]:
 
 def resolve(
     store: Store,
+    actor: Actor,
     *,
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
@@ -257,7 +257,6 @@ def resolve(
         touched=touched,
     )
     with store.transaction() as session:
-        actor = resolve_actor(session)
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",
@@ -300,10 +299,10 @@ def _write(
     kept = {s for s in assigned.values() if s is not None}
     retired = {s for s in previous.owner.values()} - kept
     counts = {"created": 0, "updated": 0, "retired": 0, "victims": 0}
-    for subject_id in sorted(retired):
-        subject = session.get(Subject, subject_id)
-        if subject is not None:
-            retire_subject(session, subject)
+    for retired_id in sorted(retired):
+        retired_subject = session.get(Subject, retired_id)
+        if retired_subject is not None:
+            retire_subject(session, retired_subject)
         counts["retired"] += 1
     now = utcnow()
     for index, group in enumerate(clusters):
@@ -383,9 +382,9 @@ def _sync_rows(session: Session, subject_id: int, desired: dict[int, dict[str, A
             select(SubjectSelector).where(SubjectSelector.subject_id == subject_id)
         )
     }
-    for selector_id, row in existing.items():
+    for selector_id, stale in existing.items():
         if selector_id not in desired:
-            session.delete(row)
+            session.delete(stale)
     session.flush()
     for selector_id, want in desired.items():
         text = json.dumps(want["reasons"], sort_keys=True, ensure_ascii=False)

@@ -23,7 +23,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from vigil.errors import NotFound
 from vigil.matching import (
     HashSetInfo,
     IndexCacheError,
@@ -34,10 +33,9 @@ from vigil.matching import (
     save_matcher,
 )
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import File, HashEntry, HashSet, Match
 from vigil.workflows.network.refresh import refresh_subjects
-from vigil.workflows.operation.setup import resolve_actor
 
 ENTRY_BATCH = 20_000
 FILE_BATCH = 500
@@ -151,7 +149,9 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield values[start : start + size]
 
 
-def match_files(session: Session, file_ids: list[int], matcher: Matcher | None = None) -> int:
+def match_files(
+    session: Session, actor: Actor, file_ids: list[int], matcher: Matcher | None = None
+) -> int:
     """Write a Match row for every hash-set entry each File matches; returns rows written.
 
     Running it again writes nothing new (rows are unique on file, entry and kind).
@@ -214,10 +214,6 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
             session.execute(insert(Match), rows)
             written += len(rows)
     if written:
-        try:
-            actor = resolve_actor(session)
-        except NotFound:
-            actor = None
         audit.append(
             session,
             actor,
@@ -229,7 +225,7 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
     return written
 
 
-def match_stored_files(store: Store) -> int:
+def match_stored_files(store: Store, actor: Actor) -> int:
     """Match every file already in the store against every hash set; returns rows written.
 
     A hash set imported after triage or ingest (a weekly VICS update) must flag the files the
@@ -240,6 +236,6 @@ def match_stored_files(store: Store) -> int:
         file_ids = list(session.scalars(select(File.id).order_by(File.id)))
         if not file_ids:
             return 0  # nothing to match: the index is not even built
-        written = match_files(session, file_ids)
-        refresh_subjects(session, resolve_actor(session))
+        written = match_files(session, actor, file_ids)
+        refresh_subjects(session, actor)
     return written

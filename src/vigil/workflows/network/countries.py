@@ -26,7 +26,6 @@ from vigil.geo.countries import (
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Selector, Subject, SubjectSelector
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.activity import Activity, read_activity
 
 
@@ -95,7 +94,7 @@ def gather_country_evidence(
     return evidence
 
 
-def assign_countries(store: Store) -> CountrySummary:
+def assign_countries(store: Store, actor: Actor) -> CountrySummary:
     """Decide and store every subject's country again (``vigil countries``).
 
     Nothing needs it: whatever changes a country's inputs (resolve, an ingest, a decision)
@@ -103,7 +102,7 @@ def assign_countries(store: Store) -> CountrySummary:
     """
     store.require_initialised()
     with store.transaction() as session:
-        return place_subjects(session, resolve_actor(session))
+        return place_subjects(session, actor)
 
 
 def place_subjects(

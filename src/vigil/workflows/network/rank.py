@@ -18,57 +18,30 @@ from sqlalchemy.orm import Session
 from vigil.errors import NotFound, UsageError
 from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import EXPORT_FORMATS, export_graph
-from vigil.graph.model import NetworkInput, NetworkResult, PathStep
+from vigil.graph.model import NetworkInput, NetworkResult, PathStep, RankedSubject
 from vigil.graph.rank import rank
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import AuditEntry, Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.activity import Activity
 
 RANK_SEED = 20060314
 
 
-def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
+def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkResult:
     """Score every non-victim subject; with ``write``, store the scores as priorities."""
     store.require_initialised()
     with store.transaction() as session:
         if not write:
             return current_ranking(session)
-        return store_priorities(session, resolve_actor(session), force=True) or current_ranking(
-            session
-        )
+        return store_priorities(session, actor, force=True) or current_ranking(session)
 
 
 def ranking_of(data: NetworkInput) -> NetworkResult:
     """The one ranking: ``network rank``, ``refer``, the report and the stored priorities all
     come from here (deterministic, so a fresh ranking equals the stored one)."""
     return rank(data, seed=RANK_SEED)
-
-
-CONTRACT_RANK_KEYS = (
-    "subject_id",
-    "label",
-    "score",
-    "degree",
-    "betweenness",
-    "community",
-    "files_distributed",
-    "recipients",
-)
-
-
-def rank_json(result: NetworkResult, top: int | None = None) -> list[dict[str, object]]:
-    """``vigil network rank --json``: the contract's keys first, then every other measure,
-    then the score's ``terms``."""
-    rows = []
-    for item in result.ranking[:top] if top else result.ranking:
-        row = dataclasses.asdict(item)
-        terms = row.pop("terms")
-        ordered = {key: row.pop(key) for key in CONTRACT_RANK_KEYS}
-        rows.append({**ordered, **row, "terms": terms})
-    return rows
 
 
 def current_ranking(session: Session, activity: Activity | None = None) -> NetworkResult:
@@ -129,6 +102,26 @@ def store_priorities(
     return result
 
 
+RANK_KEYS = (
+    "subject_id",
+    "label",
+    "score",
+    "degree",
+    "betweenness",
+    "community",
+    "files_distributed",
+    "recipients",
+)
+
+
+def rank_row(item: RankedSubject) -> dict[str, object]:
+    """The ``vigil network rank --json`` shape, contract keys first (the API returns the same)."""
+    row = dataclasses.asdict(item)
+    terms = row.pop("terms")
+    ordered = {key: row.pop(key) for key in RANK_KEYS}
+    return {**ordered, **row, "terms": terms}
+
+
 def find_subject(session: Session, reference: str) -> Subject:
     """A subject by id, by label, or by one of its account usernames (case-insensitive)."""
     text = reference.strip()
@@ -183,7 +176,7 @@ def _subject_attributes(session: Session, result: NetworkResult) -> dict[int, di
     }
 
 
-def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
+def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Path]:
     """The evidence graph with scores and countries on subjects, for Gephi, yEd or i2."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -199,7 +192,7 @@ def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
     with store.transaction() as session:
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "network.export",
             "graph",
             None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,9 +13,7 @@ from vigil.errors import NotFound, UsageError
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Agency, Case, User
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+from vigil.workflows.operation.accounts import check_agency_code, check_country
 
 
 @dataclass(frozen=True)
@@ -33,16 +29,11 @@ def init_store(
     agency_code: str,
     agency_name: str | None = None,
     country: str | None = None,
+    admin_password: str | None = None,
 ) -> InitResult:
     """Migrate, then create the agency and its admin. Running it again changes nothing."""
-    if not _AGENCY_CODE.match(agency_code):
-        raise UsageError(
-            f"agency code must be 1-32 letters, digits, '.', '_' or '-': {agency_code!r}"
-        )
-    if country is not None:
-        country = country.upper()
-        if not _COUNTRY.match(country):
-            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    check_agency_code(agency_code)
+    country = check_country(country)
     store.migrate()
     with store.transaction() as session:
         agency = session.scalars(select(Agency).where(Agency.code == agency_code)).first()
@@ -51,7 +42,7 @@ def init_store(
         agency = Agency(code=agency_code, name=agency_name or agency_code, country=country)
         session.add(agency)
         session.flush()
-        password = os.environ.get("VIGIL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        password = admin_password or secrets.token_urlsafe(12)
         admin = User(
             agency_id=agency.id,
             username="admin",
@@ -60,7 +51,7 @@ def init_store(
         )
         session.add(admin)
         session.flush()
-        actor = Actor(admin.id, admin.username, agency.id, agency.code)
+        actor = Actor(admin.id, admin.username, agency.id, agency.code, admin.role)
         audit.append(
             session,
             actor,
@@ -75,12 +66,10 @@ def init_store(
     return InitResult(agency_code, True, "admin", password)
 
 
-def resolve_actor(
-    session: Session, username: str | None = None, agency: str | None = None
-) -> Actor:
-    """Who the current command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
-    spec = username or os.environ.get("VIGIL_USER") or "admin"
-    if "/" in spec and agency is None:
+def resolve_actor(session: Session, spec: str) -> Actor:
+    """The user named by ``spec`` (``[AGENCY/]NAME``); the interfaces decide who is acting."""
+    agency: str | None = None
+    if "/" in spec:
         agency, spec = spec.split("/", 1)
     query = (
         select(User, Agency).join(Agency, User.agency_id == Agency.id).where(User.username == spec)
@@ -91,7 +80,14 @@ def resolve_actor(
     if row is None:
         raise NotFound(f"no user {spec!r}; run `vigil init --agency CODE` first")
     user, found_agency = row
-    return Actor(user.id, user.username, found_agency.id, found_agency.code)
+    return Actor(user.id, user.username, found_agency.id, found_agency.code, user.role)
+
+
+def find_actor(store: Store, spec: str) -> Actor:
+    """``resolve_actor`` in a read transaction of its own, for an interface about to act."""
+    store.require_initialised()
+    with store.reading() as session:
+        return resolve_actor(session, spec)
 
 
 @dataclass(frozen=True)
@@ -103,12 +99,11 @@ class CaseInfo:
     created: bool
 
 
-def open_case(store: Store, reference: str, title: str | None = None) -> CaseInfo:
+def open_case(store: Store, actor: Actor, reference: str, title: str | None = None) -> CaseInfo:
     store.require_initialised()
     if not reference.strip():
         raise UsageError("a case reference cannot be empty")
     with store.transaction() as session:
-        actor = resolve_actor(session)
         case = session.scalars(
             select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
         ).first()

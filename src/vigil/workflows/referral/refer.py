@@ -30,6 +30,8 @@ from vigil.store.models import (
     Agency,
     Case,
     Outcome,
+    Peer,
+    PeerOutcome,
     Referral,
     ReferralStatus,
     ReferralSubject,
@@ -40,7 +42,6 @@ from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
 from vigil.workflows.network.refresh import NO_SUBJECTS_YET, has_subjects
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.referral.evidence import gather_evidence
 
 
@@ -100,7 +101,9 @@ def _referred(record: dict[str, Any], ranked: RankedSubject | None) -> ReferredS
     )
 
 
-def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[ReferralInfo]:
+def refer(
+    store: Store, actor: Actor, out_dir: Path, *, country: str | None = None
+) -> list[ReferralInfo]:
     """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
     store.require_initialised()
     if country is not None:
@@ -111,7 +114,6 @@ def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[Re
     written: list[Path] = []
     try:
         with store.transaction() as session:
-            actor = resolve_actor(session)
             if not has_subjects(session):
                 raise NotFound(NO_SUBJECTS_YET)
             data = load_network_input(session)
@@ -215,7 +217,8 @@ def _make_referrals(
     return referrals
 
 
-def list_referrals(store: Store) -> list[ReferralInfo]:
+def list_referrals(store: Store, agency_id: int | None = None) -> list[ReferralInfo]:
+    """Every referral, or only those ``agency_id`` made."""
     store.require_initialised()
     with store.reading() as session:
         members: dict[int, list[int]] = defaultdict(list)
@@ -237,6 +240,21 @@ def list_referrals(store: Store) -> list[ReferralInfo]:
                         else None,
                     }
                 )
+        for reported, peer_code in session.execute(
+            select(PeerOutcome, Peer.code)
+            .join(Peer, Peer.id == PeerOutcome.peer_id)
+            .order_by(PeerOutcome.id)
+        ):
+            outcomes[reported.referral_id].append(
+                {
+                    "subject_id": reported.subject_id,
+                    "kind": reported.kind,
+                    "date": reported.occurred_on.date().isoformat()
+                    if reported.occurred_on
+                    else None,
+                    "agency": peer_code,
+                }
+            )
         return [
             ReferralInfo(
                 id=r.id,
@@ -249,7 +267,11 @@ def list_referrals(store: Store) -> list[ReferralInfo]:
                 created_at=r.created_at.isoformat(),
                 outcomes=outcomes.get(r.id, []),
             )
-            for r in session.scalars(select(Referral).order_by(Referral.id))
+            for r in session.scalars(
+                select(Referral).order_by(Referral.id)
+                if agency_id is None
+                else select(Referral).where(Referral.agency_id == agency_id).order_by(Referral.id)
+            )
         ]
 
 

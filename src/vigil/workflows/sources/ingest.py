@@ -44,7 +44,7 @@ from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
 from vigil.workflows.network.refresh import refresh_store
-from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
@@ -100,6 +100,7 @@ def parser_for(format_name: str) -> Any:
 
 def ingest(
     store: Store,
+    actor: Actor,
     format_name: str,
     location: str,
     case_reference: str,
@@ -113,7 +114,6 @@ def ingest(
     parser = parser_for(format_name)
     documents = list(parser.documents(location))
     with store.reading() as session:
-        actor = resolve_actor(session)
         case_id = find_case(session, actor, case_reference).id
     summary = IngestSummary(format_name, case_reference)
     cache = SelectorCache()
@@ -122,7 +122,7 @@ def ingest(
     for done, document in enumerate(documents, start=1):
         digest = digest_file(document.path) if document.path is not None else None
         existing = _existing_source(store, digest, case_id) if digest else None
-        if existing is not None:
+        if existing is not None and digest is not None:
             summary.documents.append(DocumentResult(document.name, digest.sha256, existing, False))
         else:
             parsed = parser.parse(document, options)
@@ -142,6 +142,7 @@ def ingest(
 
 def ingest_listed(
     store: Store,
+    actor: Actor,
     root: Path,
     sources: Iterable[dict[str, Any]],
     case_reference: str,
@@ -157,6 +158,7 @@ def ingest_listed(
         summaries.append(
             ingest(
                 store,
+                actor,
                 entry["format"],
                 str(root / entry["path"]),
                 case_reference,
@@ -214,7 +216,7 @@ def _write_batch(
             if ref.created:
                 writer = SourceWriter(session, actor, case_id, ref.id, staged)
                 result.counts = writer.write(parsed)
-                match_new_files(session, writer.file_ids)
+                match_new_files(session, actor, writer.file_ids)
                 audit.append(
                     session,
                     actor,
@@ -235,11 +237,11 @@ def _write_batch(
     return results
 
 
-def match_new_files(session: Any, file_ids: list[int]) -> int:
+def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     """The single call site into the matching workflow (contract E), in the same transaction,
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
     from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
 
-    return int(match_files(session, file_ids))
+    return int(match_files(session, actor, file_ids))
