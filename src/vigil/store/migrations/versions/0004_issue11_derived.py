@@ -1,7 +1,7 @@
 """the kind of each subject's country basis as a column; each file's dihedral PDQs
 
 Revision ID: issue11_derived
-Revises: issue15_federation
+Revises: issue13_server
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue11_derived"
-down_revision = "issue15_federation"
+down_revision = "issue13_server"
 branch_labels = None
 depends_on = None
 
