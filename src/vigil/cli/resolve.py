@@ -30,12 +30,28 @@ def resolve_command(
         False, "--full", help="Score every pair again, not only new accounts."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="Where pairs are scored: duckdb (in-process) or spark (pip install 'vigil[spark]').",
+    ),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master URL for --engine spark: local[*] (default), spark://HOST:7077, yarn.",
+    ),
 ) -> None:
     """Link accounts and selectors into subjects (incremental once subjects exist)."""
     from vigil.workflows.identity.resolve import resolve
 
     with err_console.status("resolving identities..."):
-        result = resolve(state(ctx).store(), state(ctx).actor(), full=full)
+        result = resolve(
+            state(ctx).store(),
+            state(ctx).actor(),
+            full=full,
+            engine=engine,
+            spark_master=spark_master,
+        )
     if json_out:
         print_json(result)
         return

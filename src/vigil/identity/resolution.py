@@ -19,7 +19,7 @@ from vigil.identity.features import (
     compare,
     reasons,
 )
-from vigil.identity.linkage import Linkage
+from vigil.identity.linkage import LinkageRun, open_linkage
 from vigil.identity.model import LINK_THRESHOLD, score
 from vigil.identity.profiles import AccountProfile
 
@@ -75,6 +75,8 @@ def resolve(
     confirmed: Sequence[Link] = (),
     touched: Iterable[int] = (),
     review_floor: float | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> Resolution:
     """Subjects over ``profiles``. With ``review_floor``, pairs scored between it and the
     threshold come back as ``near_misses`` (what the review queue is made of)."""
@@ -94,14 +96,16 @@ def resolve(
     new = [c for i, c in columns.items() if i not in held]
     existing = [c for i, c in columns.items() if i in held]
     keep = threshold if review_floor is None else min(threshold, review_floor)
-    linkage = Linkage(threads=threads)
-    try:
-        if fixed:
-            run = linkage.score_new(existing, new, keep)
-        else:
-            run = linkage.score_all(list(columns.values()), keep)
-    finally:
-        linkage.close()
+    run = LinkageRun([], 0)
+    if new and (fixed or len(new) > 1):  # nothing to score starts no engine (Spark takes time)
+        linkage = open_linkage(engine, threads, spark_master)
+        try:
+            if fixed:
+                run = linkage.score_new(existing, new, keep)
+            else:
+                run = linkage.score_all(list(columns.values()), keep)
+        finally:
+            linkage.close()
     links = [
         Link(p.a, p.b, p.probability, (f"rule: {p.rule}",) if p.rule else ())
         for p in run.pairs

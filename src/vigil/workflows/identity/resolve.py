@@ -26,8 +26,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vigil.errors import UsageError
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
+from vigil.identity.linkage import ENGINES
 from vigil.identity.model import LINK_THRESHOLD
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
@@ -52,6 +54,7 @@ from vigil.workflows.network.refresh import refresh_subjects
 @dataclass(frozen=True)
 class ResolveResult:
     mode: str  # full | incremental
+    engine: str  # duckdb | spark
     accounts: int
     rescored_accounts: int
     compared_pairs: int
@@ -230,8 +233,14 @@ def resolve(
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
     threads: int | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> ResolveResult:
     started = time.perf_counter()
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if spark_master and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
     store.require_initialised()
     with store.reading() as session:
         loaded = load_accounts(session)
@@ -255,11 +264,14 @@ def resolve(
         threads=threads,
         confirmed=confirmed,
         touched=touched,
+        engine=engine,
+        spark_master=spark_master,
     )
     with store.transaction() as session:
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",
+            engine=engine,
             accounts=len(loaded.profiles),
             rescored_accounts=outcome.rescored_accounts,
             compared_pairs=outcome.compared_pairs,

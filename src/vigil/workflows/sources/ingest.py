@@ -242,6 +242,7 @@ def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
-    from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
+    # heavy (numpy, pdqhash): imported only when there are files to match
+    from vigil.workflows.media.matching import match_files
 
     return int(match_files(session, actor, file_ids))
