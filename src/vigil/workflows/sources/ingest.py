@@ -246,3 +246,24 @@ def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     from vigil.workflows.media.matching import match_files
 
     return int(match_files(session, actor, file_ids))
+
+
+def ingest_json(summary: IngestSummary) -> dict[str, Any]:
+    """The ``vigil ingest --json`` shape (the API's ingest jobs return the same)."""
+    return {
+        "format": summary.format,
+        "case": summary.case,
+        **summary.totals(),
+        "documents": [
+            {
+                "name": d.name,
+                "sha256": d.sha256,
+                "source_id": d.source_id,
+                "created": d.created,
+                "records": d.records,
+                **d.counts.as_dict(),
+                "warnings": d.warnings,
+            }
+            for d in summary.documents
+        ],
+    }
