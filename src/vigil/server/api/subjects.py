@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from vigil.errors import NotFound
 from vigil.server.auth import allow, store_of
+from vigil.server.params import RowId
 from vigil.server.policy import Permission
 from vigil.server.scope import visible_subjects
 from vigil.store.db import Actor
@@ -32,7 +33,7 @@ def subjects(
 
 @router.get("/{subject_id}")
 def subject(
-    subject_id: int, request: Request, actor: Actor = Depends(allow(Permission.READ))
+    subject_id: RowId, request: Request, actor: Actor = Depends(allow(Permission.READ))
 ) -> dict[str, Any]:
     for found in _visible(request, actor):
         if found["id"] == subject_id:
