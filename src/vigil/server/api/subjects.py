@@ -17,11 +17,13 @@ from vigil.workflows.identity.subjects import list_subjects
 router = APIRouter(prefix="/api/subjects", tags=["subjects"])
 
 
-def _visible(request: Request, actor: Actor) -> list[dict[str, Any]]:
+def _visible(request: Request, actor: Actor, subject_id: int | None = None) -> list[dict[str, Any]]:
     store = store_of(request)
     with store.reading() as session:
         visible = visible_subjects(session, actor)
-    return [s for s in list_subjects(store) if s["id"] in visible]
+    if subject_id is not None:
+        visible &= {subject_id}
+    return list_subjects(store, visible)
 
 
 @router.get("")
@@ -35,7 +37,7 @@ def subjects(
 def subject(
     subject_id: RowId, request: Request, actor: Actor = Depends(allow(Permission.READ))
 ) -> dict[str, Any]:
-    for found in _visible(request, actor):
-        if found["id"] == subject_id:
-            return found
+    found = _visible(request, actor, subject_id)
+    if found:
+        return found[0]
     raise NotFound(f"no subject {subject_id}")

@@ -18,17 +18,21 @@ from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
 
 
-def list_subjects(store: Store) -> list[dict[str, Any]]:
+def list_subjects(store: Store, only: set[int] | None = None) -> list[dict[str, Any]]:
+    """Every subject, or those whose id is in ``only`` (the server's scope, one subject)."""
     store.require_initialised()
     with store.reading() as session:
-        subjects = session.scalars(
-            select(Subject).where(Subject.status != "merged").order_by(Subject.id)
-        ).all()
-        rows = session.execute(
+        subject_query = select(Subject).where(Subject.status != "merged").order_by(Subject.id)
+        link_query = (
             select(SubjectSelector, Selector)
             .join(Selector, Selector.id == SubjectSelector.selector_id)
             .order_by(SubjectSelector.subject_id, Selector.kind, Selector.platform, Selector.value)
-        ).all()
+        )
+        if only is not None:
+            subject_query = subject_query.where(Subject.id.in_(sorted(only)))
+            link_query = link_query.where(SubjectSelector.subject_id.in_(sorted(only)))
+        subjects = session.scalars(subject_query).all()
+        rows = session.execute(link_query).all()
     accounts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     selectors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links: dict[int, list[dict[str, Any]]] = defaultdict(list)
