@@ -89,6 +89,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/network/graph"): lambda u, a, r: Call("/api/network/graph"),
     ("GET", "/api/files/{sha256}"): lambda u, a, r: Call(f"/api/files/{u.objects[a].file_sha256}"),
     ("GET", "/api/referrals"): lambda u, a, r: Call("/api/referrals"),
+    ("GET", "/api/deconfliction/hits"): lambda u, a, r: Call("/api/deconfliction/hits"),
     ("GET", "/api/audit"): lambda u, a, r: Call("/api/audit"),
     ("GET", "/api/audit/verify"): lambda u, a, r: Call("/api/audit/verify"),
     ("GET", "/api/health"): lambda u, a, r: Call("/api/health"),

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from vigil import __version__
+from vigil.peer_api.router import build_router
 from vigil.server.api import ROUTERS
 from vigil.server.api.network import RankCache
 from vigil.server.auth import public
@@ -26,6 +27,7 @@ from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
 from vigil.store.db import Store
+from vigil.workflows.federation.peering import API_PREFIX
 from vigil.workflows.operation.job_runner import JobRunner
 from vigil.workflows.operation.jobs import requeue_running
 
@@ -73,6 +75,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    include_own_auth(app, build_router(store), API_PREFIX)  # peers sign their requests
 
     @app.get("/api/health", dependencies=[Depends(public)], tags=["server"])
     def health() -> dict[str, Any]:

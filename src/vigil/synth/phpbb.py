@@ -1,7 +1,10 @@
 """A phpBB 3 board as a SQLite file: the tables and columns DESIGN.md names, phpbb_ prefix.
 
-The admin registers first (user_id 2, as on a fresh board). The optional `sha256` column of
-phpbb_attachments is filled, as forensic exports do; each attachment is one file send.
+The admin registers first (user_id 2, as on a fresh board). Like every real board, it also
+holds phpBB's system accounts (``user_type`` 2): the Anonymous user (user_id 1, the guest
+account) and the search-engine bots, which are evidence of nothing. The optional `sha256`
+column of phpbb_attachments is filled, as forensic exports do; each attachment is one file
+send.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from datetime import datetime, timedelta
 from vigil.synth.ledger import FILLER, OPERATION_START, Traffic, accounts_on, moment
 from vigil.synth.model import Account, Person, Send
 from vigil.synth.world import FORUM_PLATFORM
+
+ANONYMOUS_USER_ID = 1
+PHPBB_SYSTEM_USER_TYPE = 2  # USER_IGNORE
+GUESTS_GROUP_ID, BOTS_GROUP_ID = 1, 6
+BOT_NAMES = ("AdsBot [Google]", "Baidu [Spider]", "Bing [Bot]", "Google [Bot]", "YandexBot [Bot]")
 
 SCHEMA = """
 CREATE TABLE phpbb_config (config_name TEXT PRIMARY KEY, config_value TEXT NOT NULL,
@@ -86,6 +94,7 @@ def write_phpbb(traffic: Traffic) -> None:
             ledger.account(account)
             ledger.selector(person, "email", account.email)
             ledger.selector(person, "ip", account.ip)
+        users += _system_users(len(members) + 2)
         db.executemany(
             "INSERT INTO phpbb_users (user_id, user_type, group_id, username, "
             "username_clean, user_email, user_ip, user_regdate) VALUES "
@@ -97,6 +106,20 @@ def write_phpbb(traffic: Traffic) -> None:
     finally:
         db.close()
     ledger.source("phpbb", str(path.relative_to(out)), SITENAME)
+
+
+def _system_users(first_bot_id: int) -> list[tuple[int, int, int, str, str, str, str, int]]:
+    """Anonymous (user_id 1, group GUESTS) and the bots (group BOTS), as phpBB installs them:
+    ``user_type`` 2 (USER_IGNORE), no email, no IP."""
+    installed = int(OPERATION_START.timestamp()) - 400 * 86400
+    rows = [(ANONYMOUS_USER_ID, PHPBB_SYSTEM_USER_TYPE, GUESTS_GROUP_ID, "Anonymous")]
+    rows += [
+        (user_id, PHPBB_SYSTEM_USER_TYPE, BOTS_GROUP_ID, name)
+        for user_id, name in enumerate(BOT_NAMES, start=first_bot_id)
+    ]
+    return [
+        (i, kind, group, name, name.lower(), "", "", installed) for i, kind, group, name in rows
+    ]
 
 
 def _user_id(account: Account) -> int:

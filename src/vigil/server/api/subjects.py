@@ -12,7 +12,7 @@ from vigil.server.params import RowId
 from vigil.server.policy import Permission
 from vigil.server.scope import visible_subjects
 from vigil.store.db import Actor
-from vigil.workflows.identity.subjects import list_subjects
+from vigil.workflows.identity.subjects import subject_records
 
 router = APIRouter(prefix="/api/subjects", tags=["subjects"])
 
@@ -23,7 +23,8 @@ def _visible(request: Request, actor: Actor, subject_id: int | None = None) -> l
         visible = visible_subjects(session, actor)
     if subject_id is not None:
         visible &= {subject_id}
-    return list_subjects(store, visible)
+    with store.reading() as session:
+        return subject_records(session, sorted(visible))
 
 
 @router.get("")
