@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from vigil.hashing import hash_file
 from vigil.matching import (
     HashSetInfo,
     IndexedEntry,
     Matcher,
     MatchQuery,
     VideoThresholds,
-    dihedral_pdqs,
     load_saved_matcher,
     save_matcher,
 )
@@ -124,14 +124,15 @@ def test_dihedral_variants_find_a_mirrored_image(tmp_path: Path) -> None:
     draw.polygon([(30, 240), (200, 150), (250, 250)], fill=(200, 60, 90))
     image.save(tmp_path / "original.png")
     image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirrored.png")
-    original = dihedral_pdqs(tmp_path / "original.png")
-    mirrored = dihedral_pdqs(tmp_path / "mirrored.png")
-    assert len(original) == 8 and all(len(h) == 64 for h in original)
+    original = hash_file(tmp_path / "original.png")
+    mirrored = hash_file(tmp_path / "mirrored.png")
+    assert original.pdq and mirrored.pdq and len(mirrored.pdq_dihedral) == 7
+    assert all(len(h) == 64 for h in mirrored.pdq_dihedral)
     matcher = Matcher()
-    matcher.add_hash_set(ALERT, [IndexedEntry(1, pdq=original[0])])
-    assert distance(mirrored[0], original[0]) > 31
-    assert matcher.match(pdq=mirrored[0]) == []
-    (hit,) = matcher.match(pdq=mirrored[0], pdq_variants=mirrored[1:])
+    matcher.add_hash_set(ALERT, [IndexedEntry(1, pdq=original.pdq)])
+    assert distance(mirrored.pdq, original.pdq) > 31
+    assert matcher.match(pdq=mirrored.pdq) == []
+    (hit,) = matcher.match(pdq=mirrored.pdq, pdq_variants=mirrored.pdq_dihedral)
     assert hit.hash_entry_id == 1 and hit.kind == "near" and hit.distance_bits is not None
     assert hit.distance_bits <= 31
 

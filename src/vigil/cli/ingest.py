@@ -15,7 +15,9 @@ from vigil.workflows.network.distribution import distribution
 from vigil.workflows.sources.ingest import ingest, ingest_json
 
 # FORMAT choices come from the registry, so a new parser module is a new choice.
-SourceFormat = Enum("SourceFormat", {name: name for name in SOURCE_FORMATS.names()}, type=str)
+SourceFormat = Enum(  # type: ignore[misc]  # built from the registry at import, by design
+    "SourceFormat", {name: name for name in SOURCE_FORMATS.names()}, type=str
+)
 
 
 def ingest_command(

@@ -235,7 +235,7 @@ class Matcher:
         pdq_variants: Sequence[str] = (),
     ) -> list[MatchResult]:
         """Every entry this file matches. ``pdq_variants``: its dihedral PDQs, to catch
-        mirrored and rotated copies (compute them with ``dihedral_pdqs``)."""
+        mirrored and rotated copies (hashing gives them: ``FileHashes.pdq_dihedral``)."""
         query = MatchQuery(md5, sha1, sha256, pdq, tuple(pdq_variants), video_frames)
         return self.match_many([query])[0]
 

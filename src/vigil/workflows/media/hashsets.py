@@ -10,11 +10,10 @@ its entries, kind and radius, the new entries get ids above all of the set's ear
 the match index indexes just them as one more segment (``docs/benchmarks.md``, PDQ matching);
 appending the same file to the same set again changes nothing.
 
-The match index is not built here: the import's memory stays bounded by the stream (a
-million-entry VICS file imports in well under 500 MB), while the index of a million PDQs alone
-takes hundreds of MB. The set's fingerprint changes with the import, so the next
-``load_matcher`` (a triage, ``match_files``, or ``vigil hashset index``) appends only this set
-to the cached index.
+The import itself streams (a million-entry VICS file imports in well under 500 MB). After it
+commits, the files already in the store are matched against every set, so a hash set that
+arrives after triage or ingest still flags them; a store without files builds no index. The
+set's fingerprint changes with the import, so the cached index appends only this set.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
-from vigil.workflows.media.matching import index_directory, load_matcher
+from vigil.workflows.media.matching import index_directory, load_matcher, match_stored_files
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 INSERT_BATCH = 5_000
@@ -100,8 +99,39 @@ def import_hash_set(
     progress: Callable[[int], None] | None = None,
     append: bool = False,
 ) -> ImportResult:
-    """Import (or replace, or with ``append`` add to) the hash set ``name`` from ``path``;
-    all or nothing."""
+    """Import (or replace, or with ``append`` add to) the hash set ``name`` from ``path``, all
+    or nothing; then match the files already in the store against it. Importing the same file
+    again changes nothing."""
+    imported = _import_entries(
+        store,
+        actor,
+        format_name,
+        path,
+        name=name,
+        kind=kind,
+        pdq_radius_bits=pdq_radius_bits,
+        hash_type=hash_type,
+        progress=progress,
+        append=append,
+    )
+    if not imported.unchanged:
+        match_stored_files(store, actor)
+    return imported
+
+
+def _import_entries(
+    store: Store,
+    actor: Actor,
+    format_name: str,
+    path: Path,
+    *,
+    name: str,
+    kind: str | None = None,
+    pdq_radius_bits: int | None = None,
+    hash_type: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    append: bool = False,
+) -> ImportResult:
     reader = hash_set_format(format_name)
     set_kind = _choose_kind(reader, kind)
     radius = DEFAULT_PDQ_RADIUS_BITS if pdq_radius_bits is None else pdq_radius_bits

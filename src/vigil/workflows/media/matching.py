@@ -39,6 +39,7 @@ from vigil.matching import (
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import File, HashEntry, HashSet, Match
+from vigil.workflows.network.refresh import refresh_subjects
 
 ENTRY_BATCH = 20_000
 FILE_BATCH = 500
@@ -205,13 +206,27 @@ def match_files(
     written = 0
     for chunk in _chunks(sorted(set(file_ids)), FILE_BATCH):
         files = session.execute(
-            select(File.id, File.md5, File.sha1, File.sha256, File.pdq, File.video_hash).where(
-                File.id.in_(chunk)
-            )
+            select(
+                File.id,
+                File.md5,
+                File.sha1,
+                File.sha256,
+                File.pdq,
+                File.pdq_dihedral,
+                File.video_hash,
+            ).where(File.id.in_(chunk))
         ).all()
+        # Dihedral: a file matches if any of its 8 rotations and mirrors is within the radius.
         queries = [
-            MatchQuery(md5=md5, sha1=sha1, sha256=sha256, pdq=pdq, video_frames=video)
-            for _, md5, sha1, sha256, pdq, video in files
+            MatchQuery(
+                md5=md5,
+                sha1=sha1,
+                sha256=sha256,
+                pdq=pdq,
+                pdq_variants=tuple(dihedral or ()),
+                video_frames=video,
+            )
+            for _, md5, sha1, sha256, pdq, dihedral, video in files
         ]
         existing = {
             (file_id, entry_id, kind)
@@ -249,4 +264,20 @@ def match_files(
             None,
             {"files": len(file_ids), "matches": written},
         )
+    return written
+
+
+def match_stored_files(store: Store, actor: Actor) -> int:
+    """Match every file already in the store against every hash set; returns rows written.
+
+    A hash set imported after triage or ingest (a weekly VICS update) must flag the files the
+    case already holds. Rows are unique, so matching again writes nothing. When matches
+    appear or disappear, subjects' priorities follow (``refresh_subjects``).
+    """
+    with store.transaction() as session:
+        file_ids = list(session.scalars(select(File.id).order_by(File.id)))
+        if not file_ids:
+            return 0  # nothing to match: the index is not even built
+        written = match_files(session, actor, file_ids)
+        refresh_subjects(session, actor)
     return written
