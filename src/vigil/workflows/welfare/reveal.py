@@ -40,21 +40,6 @@ class RevealStarted:
     muted: bool
 
 
-def file_in_reach(session: Session, actor: Actor, sha256: str) -> File:
-    """The file, if a source of the actor's agency holds it; otherwise NotFound, like a
-    missing one."""
-    file = session.scalars(
-        select(File)
-        .join(FileInstance, FileInstance.file_id == File.id)
-        .join(Source, Source.id == FileInstance.source_id)
-        .where(File.sha256 == sha256.lower(), Source.agency_id == actor.agency_id)
-        .limit(1)
-    ).first()
-    if file is None:
-        raise NotFound(f"no file {sha256}")
-    return file
-
-
 def is_known(session: Session, file_id: int) -> bool:
     """Known material: an exact match in any hash set. Its category is already recorded."""
     return (
@@ -68,12 +53,13 @@ def is_known(session: Session, file_id: int) -> bool:
 def start_reveal(
     session: Session,
     actor: Actor,
-    sha256: str,
+    file: File,
     *,
     reason: str | None = None,
     view_known: bool = False,
 ) -> RevealStarted:
-    file = file_in_reach(session, actor, sha256)
+    """Reveal ``file``, which the caller has found in the actor's reach."""
+    sha256 = str(file.sha256)
     mime = file.mime or ""
     if not mime.startswith(VIEWABLE):
         raise UsageError(f"{sha256} is {mime or 'of unknown type'}: only media can be revealed")
@@ -165,7 +151,7 @@ def report_seconds(
 
 def reveal_media(session: Session, actor: Actor, sha256: str, reveal_id: int) -> tuple[bytes, str]:
     """The file's bytes for an open reveal of this person, read from the evidence and checked
-    against the SHA-256 recorded at intake."""
+    against the SHA-256 recorded at intake. Any copy will do: they are the same bytes."""
     reveal = _own_reveal(session, actor, sha256, reveal_id)
     if reveal.ended_at is not None or utcnow() - reveal.revealed_at > OPEN_FOR:
         raise NotFound(f"reveal {reveal_id} is closed")
@@ -173,7 +159,7 @@ def reveal_media(session: Session, actor: Actor, sha256: str, reveal_id: int) ->
     places = session.execute(
         select(Source.original_name, FileInstance.path)
         .join(FileInstance, FileInstance.source_id == Source.id)
-        .where(FileInstance.file_id == file.id, Source.agency_id == actor.agency_id)
+        .where(FileInstance.file_id == file.id)
     ).all()
     for evidence_path, member_path in places:
         data = _read_member(Path(evidence_path), member_path)
