@@ -90,7 +90,9 @@ def list_files(
 ) -> Page:
     where_found = (
         select(FileInstance.path)
-        .where(FileInstance.file_id == File.id, FileInstance.source_id.in_(reachable_source_ids(actor)))
+        .where(
+            FileInstance.file_id == File.id, FileInstance.source_id.in_(reachable_source_ids(actor))
+        )
         .order_by(FileInstance.id)
         .limit(1)
         .scalar_subquery()

@@ -1,0 +1,77 @@
+"""The network: the graph beside the ranking with its reasons, and evidence paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from vigil.server.policy import Permission
+from vigil.server.scope import visible_subjects
+
+from vigil.graph.model import PathStep
+from vigil.server.web.access import PageRoute, page
+from vigil.server.web.queries.network import GRAPH_SUBJECTS, subject_graph
+from vigil.server.web.render import PageContext, render
+from vigil.workflows.network.rank import network_path
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RANKING_SHOWN = 50
+
+
+def step_text(step: PathStep) -> str:
+    text = f"{step.label} ({step.kind})"
+    return f"{text}, then {step.evidence}" if step.evidence else text
+
+
+@router.get("/network")
+def network_page(
+    request: Request,
+    a: str | None = None,
+    b: str | None = None,
+    ctx: PageContext = Depends(page(Permission.READ)),
+) -> HTMLResponse:
+    assert ctx.actor is not None
+    with ctx.store.reading() as session:
+        visible = visible_subjects(session, ctx.actor)
+    result = request.app.state.rank_cache.ranking(ctx.store)
+    ranking = [item for item in result.ranking if item.subject_id in visible][:RANKING_SHOWN]
+    path = None
+    labels: dict[int, str] = {}
+    if a and b:
+        path = network_path(ctx.store, a, b)
+        if path.subject_a not in visible or path.subject_b not in visible:
+            path = None
+        else:
+            labels = {item.subject_id: item.label for item in result.ranking}
+    path_subjects = [
+        step.node.partition(":")[2]
+        for step in (path.steps if path else [])
+        if step.kind == "subject"
+    ]
+    return render(
+        ctx,
+        "network.html",
+        "Network",
+        ranking=ranking,
+        a=a or "",
+        b=b or "",
+        path=path,
+        path_labels=labels,
+        path_subjects=path_subjects,
+        step_text=step_text,
+        graph_size=GRAPH_SUBJECTS,
+    )
+
+
+@router.get("/network/graph.json")
+def network_graph_json(
+    request: Request, ctx: PageContext = Depends(page(Permission.READ))
+) -> JSONResponse:
+    """Subjects (highest priority first) and the ties between them, for the graph view."""
+    assert ctx.actor is not None
+    with ctx.store.reading() as session:
+        visible = visible_subjects(session, ctx.actor)
+    result = request.app.state.rank_cache.ranking(ctx.store)
+    data: dict[str, Any] = subject_graph(ctx.store, result, visible)
+    return JSONResponse(data, headers={"cache-control": "no-store"})

@@ -1,0 +1,32 @@
+"""The operation at a glance, and one's own exposure."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+from vigil.server.policy import Permission
+
+from vigil.server.web.access import PageRoute, page
+from vigil.server.web.queries.jobs import running_jobs
+from vigil.server.web.queries.records import overview
+from vigil.server.web.render import PageContext, render
+from vigil.workflows.welfare.exposure import my_exposure
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/")
+def overview_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
+    assert ctx.actor is not None
+    with ctx.store.reading() as session:
+        data = overview(session, ctx.actor)
+        jobs = running_jobs(session, ctx.actor)
+    return render(ctx, "overview.html", "Overview", jobs=jobs, hits=[], **data)
+
+
+@router.get("/me/exposure")
+def exposure_page(ctx: PageContext = Depends(page(Permission.REVEAL))) -> HTMLResponse:
+    assert ctx.actor is not None
+    with ctx.store.reading() as session:
+        exposure = my_exposure(session, ctx.actor)
+    return render(ctx, "exposure.html", "Your exposure", exposure=exposure)
