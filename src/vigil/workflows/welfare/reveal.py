@@ -65,6 +65,7 @@ def start_reveal(
         raise UsageError(f"{sha256} is {mime or 'of unknown type'}: only media can be revealed")
     if is_known(session, file.id) and not view_known:
         raise UsageError("known material needs no viewing: its category is already recorded")
+    before = my_exposure(session, actor)
     reveal = MediaReveal(
         user_id=actor.user_id,
         file_id=file.id,
@@ -82,6 +83,7 @@ def start_reveal(
         file.sha256,
         {"reveal_id": reveal.id, "blurred": True, "greyscale": True, "reason": reveal.reason},
     )
+    _note_threshold(session, actor, before)
     return RevealStarted(reveal.id, str(file.sha256), mime, True, True, True)
 
 
@@ -136,6 +138,12 @@ def report_seconds(
                 "greyscale": greyscale,
             },
         )
+    return _note_threshold(session, actor, before)
+
+
+def _note_threshold(session: Session, actor: Actor, before: Exposure) -> Exposure:
+    """Audit the moment a person passes the break threshold (once a day): it is what their
+    supervisor's pages show."""
     after = my_exposure(session, actor)
     if after.over_threshold and not before.over_threshold:
         audit.append(
