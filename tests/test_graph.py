@@ -16,7 +16,7 @@ from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import export_graph
 from vigil.graph.model import AccountInfo, Interaction, NetworkInput, SubjectInfo
 from vigil.graph.rank import WEIGHTS, rank
-from vigil.workflows.network.input import venue_role
+from vigil.store.extras import SightingExtra
 
 
 def test_admin_then_distributors_then_producer_lead_the_ranking() -> None:
@@ -160,7 +160,7 @@ def test_exports_round_trip(tmp_path: Path) -> None:
 def test_venue_roles_read_from_account_sightings(
     extra: dict[str, object], role: str | None
 ) -> None:
-    assert venue_role(extra) == role
+    assert SightingExtra.of(extra).venue_role == role
 
 
 def test_running_a_venue_lifts_a_small_sender_above_bigger_ones() -> None:

@@ -480,3 +480,148 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- federation: other agencies' nodes ----------------------------------------------------
+
+
+class FederationNode(Base):
+    """This agency's node: where peers reach it and its public keys. The private keys are
+    files in ``keys_dir``, never rows."""
+
+    __tablename__ = "federation_node"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), unique=True)
+    url: Mapped[str | None] = mapped_column(String(500))
+    signing_public_key: Mapped[str] = mapped_column(String(100))
+    oprf_public_key: Mapped[str] = mapped_column(String(100))
+    keys_dir: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column()
+
+
+PEER_STATUSES = ("active", "disabled")
+
+
+class Peer(Base):
+    """Another agency's node, its pinned signing key and how much it may ask per hour."""
+
+    __tablename__ = "peer"
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(2))
+    url: Mapped[str] = mapped_column(String(500))
+    public_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    selectors_per_hour: Mapped[int] = mapped_column(Integer, default=100_000)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_changed_at: Mapped[datetime | None] = mapped_column()
+
+
+class PeerNonce(Base):
+    """Each signed request accepted from a peer: refuses replays, and counts toward its rate."""
+
+    __tablename__ = "peer_nonce"
+    __table_args__ = (UniqueConstraint("peer_id", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peer.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(200))
+    selectors: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DeconflictionHit(Base):
+    """This agency and a peer hold the same selector. ``selector_id`` is this agency's own
+    selector; the peer's is never known, only its contact point and opaque reference."""
+
+    __tablename__ = "deconfliction_hit"
+    __table_args__ = (UniqueConstraint("agency_id", "peer_id", "direction", "selector_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peer.id"))
+    direction: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
+    selector_id: Mapped[int] = mapped_column(ForeignKey("selector.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))
+    our_reference: Mapped[str] = mapped_column(String(100))
+    their_reference: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    their_case: Mapped[str | None] = mapped_column(String(100))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """Something to deliver to a peer; kept until the peer confirms it, sent once by key."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peer.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class InboxReferral(Base):
+    """A referral package received from a peer, as received, until accepted or declined."""
+
+    __tablename__ = "inbox_referral"
+    __table_args__ = (UniqueConstraint("peer_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peer.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    reference: Mapped[str] = mapped_column(String(100))
+    their_referral_id: Mapped[int] = mapped_column(Integer)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+    package: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="received")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class InboxSubject(Base):
+    """A subject opened from an accepted referral, and the sender's id for that subject."""
+
+    __tablename__ = "inbox_subject"
+    __table_args__ = (UniqueConstraint("inbox_id", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inbox_referral.id", ondelete="CASCADE"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    their_subject_id: Mapped[int] = mapped_column(Integer)
+
+
+class PeerOutcome(Base):
+    """An outcome a peer reported for a subject this agency referred to it."""
+
+    __tablename__ = "peer_outcome"
+    __table_args__ = (UniqueConstraint("peer_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peer.id"))
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[datetime | None] = mapped_column()
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

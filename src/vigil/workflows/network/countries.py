@@ -1,10 +1,10 @@
 """Deciding each subject's country from the store, and writing it with its basis.
 
-What counts as the subject's: the selectors resolve linked to it, plus every selector seen
-on its accounts and every IP its accounts' events came from. Subscriber returns are the IP
-(or email, phone) sightings whose ``extra["subscriber"]`` an ISP return wrote; a provider's
-verified location is the ``country`` a CyberTipline report put on the reported account's
-sighting (``estimatedLocation/countryCode``).
+What counts as the subject's comes from the one reading of what its accounts did
+(``vigil.workflows.sources.activity``): the selectors resolve linked to it and those seen on
+its accounts; the IPs its accounts used, except those the provider flagged as a proxy;
+the ISP subscriber returns naming any of those selectors; and the verified location of the
+provider reports that name one of its accounts (``estimatedLocation/countryCode``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from vigil.geo.countries import (
 )
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import Event, Selector, Sighting, Subject, SubjectSelector
+from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.sources.activity import Activity, read_activity
 
 
 @dataclass(frozen=True)
@@ -40,75 +41,50 @@ class CountrySummary:
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def gather_country_evidence(session: Session) -> list[CountryEvidence]:
+def gather_country_evidence(
+    session: Session, activity: Activity | None = None, subject_ids: set[int] | None = None
+) -> list[CountryEvidence]:
+    """Each subject's country evidence (every subject, or only ``subject_ids``)."""
+    activity = activity or read_activity(session)
     kinds = dict(session.execute(select(Selector.id, Selector.kind)).all())
-    values = dict(session.execute(select(Selector.id, Selector.value)).all())
-    platforms = dict(session.execute(select(Selector.id, Selector.platform)).all())
     linked: dict[int, set[int]] = defaultdict(set)
     for subject_id, selector_id in session.execute(
         select(SubjectSelector.subject_id, SubjectSelector.selector_id)
     ):
         linked[subject_id].add(selector_id)
-
-    on_account: dict[int, list[int]] = defaultdict(list)
-    provider_of_account: dict[int, list[ProviderLocation]] = defaultdict(list)
-    subscriber_of_selector: dict[int, list[SubscriberRecord]] = defaultdict(list)
-    for selector_id, account_id, extra in session.execute(
-        select(Sighting.selector_id, Sighting.account_id, Sighting.extra)
-    ):
-        extra = extra or {}
-        subscriber = extra.get("subscriber")
-        if isinstance(subscriber, dict) and subscriber.get("country"):
-            subscriber_of_selector[selector_id].append(
-                SubscriberRecord(
-                    ip=str(subscriber.get("ip") or values.get(selector_id, "")),
-                    country=str(subscriber["country"]),
-                    isp=subscriber.get("isp"),
-                    request_ref=subscriber.get("request_ref"),
-                )
-            )
-        if account_id is None:
-            continue
-        on_account[account_id].append(selector_id)
-        if selector_id == account_id and extra.get("role") == "reported" and extra.get("country"):
-            provider_of_account[account_id].append(
-                ProviderLocation(
-                    country=str(extra["country"]),
-                    provider=platforms.get(account_id) or None,
-                    report=str(extra.get("report_id") or ""),
-                )
-            )
-    event_ips: dict[int, list[int]] = defaultdict(list)
-    for actor_id, ip_id in session.execute(
-        select(Event.actor_id, Event.ip_id).where(
-            Event.ip_id.is_not(None), Event.actor_id.is_not(None)
-        )
-    ):
-        if actor_id is not None and ip_id is not None:
-            event_ips[actor_id].append(ip_id)
-
     evidence: list[CountryEvidence] = []
     for subject_id in session.scalars(select(Subject.id).order_by(Subject.id)):
+        if subject_ids is not None and subject_id not in subject_ids:
+            continue
         own = linked.get(subject_id, set())
-        accounts = [s for s in own if kinds.get(s) == "username"]
-        seen = set(own)
-        ip_sightings: list[str] = [values[s] for s in own if kinds.get(s) == "ip"]
-        for account_id in accounts:
-            for selector_id in on_account.get(account_id, ()):
-                seen.add(selector_id)
-                if kinds.get(selector_id) == "ip":
-                    ip_sightings.append(values[selector_id])
-            ip_sightings += [values[ip] for ip in event_ips.get(account_id, ())]
+        accounts = [
+            activity.accounts[s]
+            for s in sorted(own)
+            if kinds.get(s) == "username" and s in activity.accounts
+        ]
+        seen = set(own).union(*(account.selectors for account in accounts))
         records: dict[tuple[str, str, str | None], SubscriberRecord] = {}
-        for selector_id in seen:
-            for record in subscriber_of_selector.get(selector_id, ()):
+        for selector_id in sorted(seen):
+            for row in activity.subscribers.get(selector_id, ()):
+                record = SubscriberRecord(
+                    ip=row.ip or "",
+                    country=row.country or "",
+                    isp=row.isp,
+                    request_ref=row.request_ref,
+                )
                 records[(record.ip, record.country, record.request_ref)] = record
         evidence.append(
             CountryEvidence(
                 subject_id=subject_id,
                 subscriber=list(records.values()),
-                provider=[p for a in accounts for p in provider_of_account.get(a, ())],
-                ips=ip_sightings,
+                provider=[
+                    ProviderLocation(report.country, report.provider, report.report_id)
+                    for account in accounts
+                    for report in account.reports
+                    if report.country
+                ],
+                # A proxy, VPN or CGNAT address says where the proxy is, not the person.
+                ips=[use.ip for account in accounts for use in account.ips if not use.proxy],
             )
         )
     return evidence

@@ -1,10 +1,11 @@
 """Reading the store into the network engine's plain data (contract C), and nothing else.
 
-Accounts are ``username`` selectors with a platform; a subject owns the accounts its
-``SubjectSelector`` rows name. Events become interactions: a DM's target, or an IRC DCC
-SEND's ``extra["recipients"]``. Only ``file_transfer`` events are sends (ingest writes exactly
-contract B's sends so, one per target for a DM, the send action named in ``extra["send"]``);
-provider-reported files are ``upload`` events: evidence, not sends. Files found on a seized device
+What accounts did comes from the one reading of the evidence
+(``vigil.workflows.sources.activity``); a subject owns the accounts its ``SubjectSelector``
+rows name. Actions become interactions: a DM's target, or an IRC DCC SEND's recipients. Only
+``file_transfer`` events are sends (ingest writes exactly contract B's sends so, one per
+target for a DM, the send action named); provider-reported files are ``upload`` events:
+evidence, not sends. Files found on a seized device
 belong to the subject whose device it is: the device's Source names it in ``extra`` (a
 ``subject_id``; a ``seized_from`` account, ``{"platform", "username"}``, that `vigil triage
 --owner` records; or a ``device`` id that is one of the subject's ``device`` selectors).
@@ -13,7 +14,6 @@ belong to the subject whose device it is: the device's Source names it in ``extr
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,6 @@ from vigil.graph.model import (
     SubjectInfo,
 )
 from vigil.store.models import (
-    Event,
     File,
     FileInstance,
     HashEntry,
@@ -36,87 +35,72 @@ from vigil.store.models import (
     Selector,
     Series,
     SeriesFile,
-    Sighting,
     Source,
     Subject,
     SubjectSelector,
 )
+from vigil.workflows.sources.activity import Activity, read_activity
 
-SEND_EVENT_KIND = "file_transfer"  # exactly contract B's sends; provider files are "upload"
-VENUE_ROLES = frozenset({"founder", "administrator", "admin", "owner", "operator"})
-PHPBB_FOUNDER_USER_TYPE = 3
-PHPBB_ADMINISTRATORS_GROUP_ID = 5  # the ADMINISTRATORS group of a default phpBB 3 install
 CONTACT_OFFENCE_WORDS = ("enticement", "molestation", "trafficking", "contact", "sextortion")
 
 
-def subject_accounts(session: Session) -> tuple[dict[int, int], dict[int, Selector]]:
-    """Account selector id -> subject id (most confident link), and the account selectors."""
-    accounts = {
-        s.id: s for s in session.scalars(select(Selector).where(Selector.kind == "username"))
-    }
+def subject_accounts(session: Session) -> dict[int, int]:
+    """Account selector id -> subject id (its most confident link)."""
     best: dict[int, tuple[float, int]] = {}
     rows = session.execute(
         select(SubjectSelector.selector_id, SubjectSelector.subject_id, SubjectSelector.confidence)
+        .join(Selector, Selector.id == SubjectSelector.selector_id)
+        .where(Selector.kind == "username")
     )
     for selector_id, subject_id, confidence in rows:
-        if selector_id in accounts:
-            current = best.get(selector_id)
-            if current is None or (confidence, -subject_id) > (current[0], -current[1]):
-                best[selector_id] = (confidence, subject_id)
-    return {sid: subject for sid, (_c, subject) in best.items()}, accounts
+        current = best.get(selector_id)
+        if current is None or (confidence, -subject_id) > (current[0], -current[1]):
+            best[selector_id] = (confidence, subject_id)
+    return {sid: subject for sid, (_c, subject) in best.items()}
 
 
-def _recipients(extra: dict[str, Any] | None) -> tuple[int, ...]:
-    if not extra:
-        return ()
-    values = extra.get("recipients") or ()
-    return tuple(int(v) for v in values if isinstance(v, int) or str(v).isdigit())
-
-
-def _send_key(event: Event) -> str | None:
-    send = (event.extra or {}).get("send")
-    return f"{event.source_id}:{send}" if send is not None else None
-
-
-def load_network_input(session: Session) -> NetworkInput:
-    owner, accounts = subject_accounts(session)
+def load_network_input(session: Session, activity: Activity | None = None) -> NetworkInput:
+    activity = activity or read_activity(session)
+    owner = subject_accounts(session)
+    accounts = activity.accounts
     subjects = [
         SubjectInfo(s.id, s.label, s.role)
         for s in session.scalars(select(Subject).order_by(Subject.id))
     ]
-    interactions: list[Interaction] = []
+    interactions: list[tuple[int, Interaction]] = []
     file_ids: set[int] = set()
-    for event in session.scalars(select(Event).order_by(Event.id)):
-        if event.actor_id is None or event.actor_id not in accounts:
-            continue
-        platform = accounts[event.actor_id].platform
-        targets = (event.target_id,) if event.target_id is not None else _recipients(event.extra)
-        interactions.append(
-            Interaction(
-                kind=event.kind,
-                actor=event.actor_id,
-                targets=tuple(t for t in targets if t in accounts),
-                room=f"{platform}/{event.room}" if event.room else None,
-                file_id=event.file_id,
-                occurred_at=event.occurred_at,
-                is_send=event.kind == SEND_EVENT_KIND,
-                send_key=_send_key(event),
+    for account in accounts.values():
+        for action in account.actions:
+            interactions.append(
+                (
+                    action.event_id,
+                    Interaction(
+                        kind=action.kind,
+                        actor=account.account_id,
+                        targets=tuple(t for t in action.targets if t in accounts),
+                        room=f"{account.platform}/{action.room}" if action.room else None,
+                        file_id=action.file_id,
+                        occurred_at=action.occurred_at,
+                        is_send=action.is_send,
+                        send_key=action.send_key,
+                    ),
+                )
             )
-        )
-        if event.file_id is not None:
-            file_ids.add(event.file_id)
+            if action.file_id is not None:
+                file_ids.add(action.file_id)
     holdings = device_holdings(session, owner)
     file_ids.update(h.file_id for h in holdings)
     return NetworkInput(
         subjects=subjects,
         accounts=[
-            AccountInfo(a.id, a.platform, a.display, owner.get(a.id)) for a in accounts.values()
+            AccountInfo(a.account_id, a.platform, a.username, owner.get(a.account_id))
+            for a in accounts.values()
         ],
         files=file_facts(session, file_ids),
-        interactions=interactions,
+        interactions=[interaction for _id, interaction in sorted(interactions)],
         holdings=holdings,
-        contact_indicators=contact_indicators(session, owner),
-        platform_roles=platform_roles(session, owner, accounts),
+        contact_indicators=contact_indicators(activity, owner),
+        platform_roles=platform_roles(activity, owner),
     )
 
 
@@ -131,12 +115,12 @@ def device_holdings(session: Session, owner: dict[int, int]) -> list[Holding]:
     for value, device_subject in rows:
         device_owner.setdefault(value.casefold(), device_subject)
     account_owner: dict[tuple[str, str], int] = {}
-    rows = session.execute(
+    account_rows = session.execute(
         select(Selector.platform, Selector.value, SubjectSelector.subject_id)
         .join(SubjectSelector, SubjectSelector.selector_id == Selector.id)
         .where(Selector.kind == "username")
     )
-    for platform, value, account_subject in rows:
+    for platform, value, account_subject in account_rows:
         account_owner.setdefault((platform.casefold(), value.casefold()), account_subject)
     holdings: set[tuple[int, int]] = set()
     for source in session.scalars(select(Source)):
@@ -201,60 +185,28 @@ def file_facts(session: Session, file_ids: set[int]) -> list[FileFacts]:
     return facts
 
 
-def contact_indicators(session: Session, owner: dict[int, int]) -> dict[int, int]:
+def contact_indicators(activity: Activity, owner: dict[int, int]) -> dict[int, int]:
     """Provider reports whose incident type names a contact offence, per subject."""
     found: dict[int, set[str]] = defaultdict(set)
-    rows = session.execute(
-        select(Sighting.account_id, Sighting.extra).where(Sighting.account_id.is_not(None))
-    )
-    for account_id, extra in rows:
-        if not extra or extra.get("role") != "reported":
+    for account in activity.accounts.values():
+        subject_id = owner.get(account.account_id)
+        if subject_id is None:
             continue
-        incident = str(extra.get("incident_type") or "").casefold()
-        subject_id = owner.get(account_id)
-        if subject_id is not None and any(w in incident for w in CONTACT_OFFENCE_WORDS):
-            found[subject_id].add(str(extra.get("report_id")))
+        for report in account.reports:
+            incident = (report.incident_type or "").casefold()
+            if any(word in incident for word in CONTACT_OFFENCE_WORDS):
+                found[subject_id].add(report.report_id)
     return {subject_id: len(reports) for subject_id, reports in found.items()}
 
 
-def venue_role(extra: dict[str, Any]) -> str | None:
-    """The venue-running role an account sighting records, if any.
-
-    Read, in order: ``platform_role`` (founder, administrator, owner, operator); phpBB's
-    ``user_type`` 3 (founder) or ``group_id`` 5 (administrators); an IRC channel mode
-    (``mode``/``modes`` holding ``o`` or ``@``: channel operator).
-    """
-    role = str(extra.get("platform_role") or "").casefold()
-    if role in VENUE_ROLES:
-        return "administrator" if role == "admin" else role
-    if extra.get("user_type") in (PHPBB_FOUNDER_USER_TYPE, str(PHPBB_FOUNDER_USER_TYPE)):
-        return "founder"
-    if extra.get("group_id") in (PHPBB_ADMINISTRATORS_GROUP_ID, str(PHPBB_ADMINISTRATORS_GROUP_ID)):
-        return "administrator"
-    modes = str(extra.get("modes") or extra.get("mode") or "")
-    if "o" in modes or "@" in modes:
-        return "operator"
-    return None
-
-
-def platform_roles(
-    session: Session, owner: dict[int, int], accounts: dict[int, Selector]
-) -> dict[int, list[str]]:
+def platform_roles(activity: Activity, owner: dict[int, int]) -> dict[int, list[str]]:
     """Per subject, the venues its accounts run, as "Platform role" (plus the room)."""
     found: dict[int, set[str]] = defaultdict(set)
-    rows = session.execute(
-        select(Sighting.account_id, Sighting.extra).where(
-            Sighting.account_id.is_not(None), Sighting.selector_id == Sighting.account_id
-        )
-    )
-    for account_id, extra in rows:
-        subject_id = owner.get(account_id)
-        if subject_id is None or not extra:
+    for account in activity.accounts.values():
+        subject_id = owner.get(account.account_id)
+        if subject_id is None:
             continue
-        role = venue_role(extra)
-        if role is None:
-            continue
-        room = extra.get("room") or extra.get("channel")
-        venue = accounts[account_id].platform + (f" {room}" if room else "")
-        found[subject_id].add(f"{venue} {role}")
+        for venue in account.venue_roles:
+            room = f" {venue.room}" if venue.room else ""
+            found[subject_id].add(f"{account.platform}{room} {venue.role}")
     return {subject_id: sorted(roles) for subject_id, roles in found.items()}
