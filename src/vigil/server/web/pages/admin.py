@@ -12,7 +12,7 @@ from vigil.server.policy import ROLES, Permission
 from vigil.workflows.operation.accounts import add_user, disable_user, list_users
 
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.queries.records import audit_page
+from vigil.server.web.queries.records import audit_page, list_peers
 from vigil.server.web.render import PageContext, render
 from vigil.store.models import ApiToken, User
 from vigil.workflows.operation.audit import verify_audit
@@ -60,6 +60,7 @@ def admin(ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> HTMLRespon
     users = list_users(ctx.store, ctx.actor.agency_code)
     with ctx.store.reading() as session:
         threshold = agency_threshold(session, ctx.actor.agency_id)
+        peers = list_peers(session, ctx.actor)
         tokens = [
             {
                 "name": token.name,
@@ -82,7 +83,7 @@ def admin(ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> HTMLRespon
         roles=ROLES,
         threshold=threshold,
         tokens=tokens,
-        peers=[],
+        peers=peers,
     )
 
 

@@ -21,7 +21,7 @@ def overview_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResp
     with ctx.store.reading() as session:
         data = overview(session, ctx.actor)
         jobs = running_jobs(session, ctx.actor)
-    return render(ctx, "overview.html", "Overview", jobs=jobs, hits=[], **data)
+    return render(ctx, "overview.html", "Overview", jobs=jobs, **data)
 
 
 @router.get("/me/exposure")

@@ -22,8 +22,10 @@ from vigil.store.db import Actor
 from vigil.store.models import (
     AuditEntry,
     Case,
+    DeconflictionHit,
     File,
     Outcome,
+    Peer,
     Referral,
     ReferralSubject,
     Series,
@@ -71,7 +73,20 @@ def overview(session: Session, actor: Actor) -> dict[str, Any]:
         .order_by(Subject.priority.desc().nulls_last(), Subject.id)
         .limit(LATEST)
     ).all()
-    return {"counts": counts, "outcomes": outcomes, "top": top}
+    hits = session.execute(
+        select(DeconflictionHit, Peer.code)
+        .join(Peer, Peer.id == DeconflictionHit.peer_id)
+        .where(DeconflictionHit.agency_id == actor.agency_id)
+        .order_by(DeconflictionHit.first_seen.desc())
+        .limit(LATEST)
+    ).all()
+    return {"counts": counts, "outcomes": outcomes, "top": top, "hits": hits}
+
+
+def list_peers(session: Session, actor: Actor) -> list[Peer]:
+    return list(
+        session.scalars(select(Peer).where(Peer.agency_id == actor.agency_id).order_by(Peer.code))
+    )
 
 
 def list_cases(session: Session, actor: Actor) -> list[Any]:

@@ -1,7 +1,7 @@
 """welfare: how each reveal was shown and for how long; the agency's exposure threshold
 
 Revision ID: issue14_welfare
-Revises: 0001
+Revises: issue15_federation
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue14_welfare"
-down_revision = "0001"
+down_revision = "issue15_federation"
 branch_labels = None
 depends_on = None
 
