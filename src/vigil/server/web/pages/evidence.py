@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from vigil.server.jobs_api import enqueue_triage, enqueue_upload
+from vigil.server.web.jobs import enqueue_triage, enqueue_upload
 from vigil.server.policy import Permission
 
 from vigil.errors import UsageError

@@ -10,6 +10,7 @@ from vigil.server.policy import Permission
 
 from vigil.errors import UsageError
 from vigil.server.web.access import PageRoute, done, page
+from vigil.server.web.jobs import enqueue_resolve
 from vigil.server.web.queries.listing import Sort
 from vigil.server.web.queries.subjects import (
     SORTS,
@@ -89,7 +90,7 @@ async def decide(
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
     decide_link(ctx.store, a, b, decision, actor=ctx.actor)
-    job_id = request.app.state.jobs.enqueue_resolve(ctx.actor)
+    job_id = enqueue_resolve(request, ctx.actor)
     return done(
         f"/subjects/{subject_id}",
         f"Link {a} ~ {b}: {decision}ed. Re-linking the subjects (job {job_id}); "
