@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from vigil.server.web.jobs import enqueue_triage, enqueue_upload
 from vigil.server.policy import Permission
 
 from vigil.errors import UsageError
 from vigil.server.web.access import PageRoute, done, page
+from vigil.server.web.jobs import enqueue_triage, enqueue_upload
 from vigil.server.web.queries.jobs import case_jobs
 from vigil.server.web.queries.records import case_detail, list_cases
 from vigil.server.web.render import PageContext, render
 from vigil.workflows.operation.setup import open_case
-from vigil.workflows.sources.ingest import FORMATS
+from vigil.workflows.sources.ingest import SOURCE_FORMATS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -51,7 +51,7 @@ def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ)))
         "case.html",
         f"Case {reference}",
         jobs=jobs,
-        formats=sorted(FORMATS),
+        formats=SOURCE_FORMATS.names(),
         can_investigate=ctx.may(Permission.INVESTIGATE),
         **detail,
     )

@@ -73,5 +73,6 @@ def network_graph_json(
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.actor)
     result = request.app.state.rank_cache.ranking(ctx.store)
-    data: dict[str, Any] = subject_graph(ctx.store, result, visible)
+    ties = request.app.state.subject_ties.ties(ctx.store)
+    data: dict[str, Any] = subject_graph(ties, result, visible)
     return JSONResponse(data, headers={"cache-control": "no-store"})
