@@ -9,6 +9,7 @@ sign-in page, anything else is a short page with the one-line message.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
@@ -41,10 +42,8 @@ class PageRoute(APIRoute):
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             except VigilError as exc:
                 ctx = anonymous(request)
-                try:
-                    ctx = await _context(request, None)
-                except VigilError:
-                    pass
+                with contextlib.suppress(VigilError):
+                    ctx = await _context(request, None, check_csrf=False)
                 return render(
                     ctx,
                     "error.html",
@@ -67,10 +66,12 @@ def _flashes(request: Request) -> list[tuple[str, str]]:
     return [(kind, text)] if kind in FLASH_KINDS and text else []
 
 
-async def _context(request: Request, permission: Permission | None) -> PageContext:
+async def _context(
+    request: Request, permission: Permission | None, *, check_csrf: bool = True
+) -> PageContext:
     who = signed_in(request)
     csrf = request.cookies.get(CSRF_COOKIE)
-    if request.method not in SAFE_METHODS:
+    if check_csrf and request.method not in SAFE_METHODS:
         form = await request.form()
         token = form.get("csrf_token")
         if not isinstance(token, str) or who.csrf_hash is None:
