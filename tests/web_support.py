@@ -104,13 +104,20 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
-def sign_in(browser: object, server: LiveServer, role: str, agency: str = "DEMO") -> object:
+def sign_in(
+    browser: object,
+    server: LiveServer,
+    role: str,
+    agency: str = "DEMO",
+    *,
+    username: str | None = None,
+) -> object:
     """A fresh browser context signed in through the sign-in page; returns its page."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(f"{server.url}/login")
     page.fill("#agency", agency)
-    page.fill("#username", server.user(role, agency))
+    page.fill("#username", username or server.user(role, agency))
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
         page.click("button[type=submit]")
