@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from vigil.server.policy import ROLES
+from vigil.workflows.operation.accounts import add_agency, add_user, authenticate
 
 from vigil.server import ServerSettings, create_app
-from vigil.server.policy import ROLES
 from vigil.store.db import Store
-from vigil.workflows.operation.accounts import add_agency, add_user, authenticate
 from vigil.workflows.operation.demo import run_demo
 
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.web_support import LiveServer, browser, live_server, sign_in  # noqa: F401
+from tests.web.support import LiveServer, sign_in
 from vigil.store.models import File, FileInstance, Match, Subject
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
@@ -118,7 +118,8 @@ def _reachable_by_tab(page: object) -> tuple[int, int, list[str]]:
             break
     missed = page.eval_on_selector_all(  # type: ignore[attr-defined]
         "[data-action]",
-        "(els, got) => els.filter(e => !got.includes(e.dataset.action)).map(e => e.outerHTML.slice(0, 80))",
+        "(els, got) => els.filter(e => !got.includes(e.dataset.action))"
+        ".map(e => e.outerHTML.slice(0, 80))",
         sorted(reached),
     )
     return len(wanted), len(reached & wanted), missed

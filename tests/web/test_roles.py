@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-
-from tests.web_support import LiveServer, browser, live_server, sign_in  # noqa: F401
 from vigil.server.policy import ROLES
+
+from tests.web.support import LiveServer, sign_in
 from vigil.store.models import File, FileInstance, Match, Subject
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]

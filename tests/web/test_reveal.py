@@ -8,17 +8,10 @@ import json
 
 import pytest
 from sqlalchemy import select
-
-from tests.web_support import (  # noqa: F401
-    ADMIN_PASSWORD,
-    PASSWORD,
-    LiveServer,
-    browser,
-    live_server,
-    sign_in,
-)
-from vigil.store.models import AuditEntry, File, FileInstance, Match, User
 from vigil.workflows.operation.accounts import add_user, authenticate
+
+from tests.web.support import ADMIN_PASSWORD, PASSWORD, LiveServer, sign_in
+from vigil.store.models import AuditEntry, File, FileInstance, Match, User
 from vigil.workflows.welfare.exposure import set_threshold
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]

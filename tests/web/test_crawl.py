@@ -8,9 +8,9 @@ from collections import Counter, deque
 from urllib.parse import urljoin, urlparse
 
 import pytest
-
-from tests.web_support import LiveServer, browser, live_server, sign_in  # noqa: F401
 from vigil.server.policy import ROLES
+
+from tests.web.support import LiveServer, sign_in
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
 
