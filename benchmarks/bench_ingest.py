@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from tests.actors import admin_actor
 
 from benchmarks.common import Timing, measure, report
 from vigil.formats.source_records import ParseOptions
@@ -125,7 +126,7 @@ class _FreshStore:
         os.environ["VIGIL_ADMIN_PASSWORD"] = "bench"
         store = Store(self.url)
         init_store(store, "BENCH")
-        open_case(store, "BENCH-1")
+        open_case(store, admin_actor(store), "BENCH-1")
         store.dispose()
 
     def cleanup(self) -> None:
@@ -157,7 +158,7 @@ def run(reports: int, per_file: int, backends: list[str], repeats: int) -> list[
 
             def ingest_all(fresh: _FreshStore = fresh) -> None:
                 store = Store(fresh.url)
-                summary = ingest(store, "cybertip", str(folder), "BENCH-1")
+                summary = ingest(store, admin_actor(store), "cybertip", str(folder), "BENCH-1")
                 store.dispose()
                 assert summary.totals()["records"] == reports
 

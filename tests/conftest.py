@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.actors import admin_actor
 from vigil.store.db import Store
 from vigil.workflows.operation.setup import init_store, open_case
 
@@ -77,8 +78,8 @@ def store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.setenv("VIGIL_DB", db_url)
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
     opened = Store(db_url)
-    init_store(opened, "TEST", "Test Unit", "CA")
-    open_case(opened, "CASE-1", "fixture case")
+    init_store(opened, "TEST", "Test Unit", "CA", "test-password")
+    open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
     yield opened
     opened.dispose()
 
@@ -90,7 +91,7 @@ def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
     monkeypatch.setenv("VIGIL_DB", url)
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
     opened = Store(url)
-    init_store(opened, "TEST", "Test Unit", "CA")
-    open_case(opened, "CASE-1", "fixture case")
+    init_store(opened, "TEST", "Test Unit", "CA", "test-password")
+    open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
     yield opened
     opened.dispose()

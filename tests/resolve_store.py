@@ -31,7 +31,7 @@ def add_profiles(
     """Store each profile as an account with its sightings; return profile id -> selector id."""
     ids: dict[int, int] = {}
     with store.transaction() as session:
-        actor = resolve_actor(session)
+        actor = resolve_actor(session, "admin")
         case = session.scalars(select(Case).where(Case.reference == "CASE-1")).one()
         source = register_source(
             session,

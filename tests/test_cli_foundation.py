@@ -81,6 +81,7 @@ def test_unexpected_errors_are_logged_not_shown(
     monkeypatch.setenv("VIGIL_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("VIGIL_DB", f"sqlite:///{tmp_path / 'v.db'}")
     assert app is not None
+    assert run_cli("init", "--agency", "T").exit_code == 0
     result = run_cli("case", "open", "X")
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import pytest
 
+from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, build_phpbb_sqlite, row_counts
 from vigil.errors import BadInput, UnsupportedFormat
 from vigil.formats.registry import SOURCE_FORMATS
@@ -101,10 +102,24 @@ class SourceFormatBattery:
 
     def test_ingesting_twice_changes_nothing(self, sqlite_store: Store, tmp_path: Path) -> None:
         location = str(self.good_location(tmp_path))
-        first = ingest(sqlite_store, self.format_name, location, "CASE-1", self.options)
+        first = ingest(
+            sqlite_store,
+            admin_actor(sqlite_store),
+            self.format_name,
+            location,
+            "CASE-1",
+            self.options,
+        )
         assert first.new_sources == 1
         after_first = row_counts(sqlite_store)
-        second = ingest(sqlite_store, self.format_name, location, "CASE-1", self.options)
+        second = ingest(
+            sqlite_store,
+            admin_actor(sqlite_store),
+            self.format_name,
+            location,
+            "CASE-1",
+            self.options,
+        )
         assert second.new_sources == 0 and second.already_ingested == 1
         assert row_counts(sqlite_store) == after_first
 
@@ -116,7 +131,14 @@ class SourceFormatBattery:
         damaged = self.broken_copy(tmp_path)
         before = row_counts(sqlite_store)
         with pytest.raises(BadInput):
-            ingest(sqlite_store, self.format_name, str(damaged), "CASE-1", self.options)
+            ingest(
+                sqlite_store,
+                admin_actor(sqlite_store),
+                self.format_name,
+                str(damaged),
+                "CASE-1",
+                self.options,
+            )
         assert row_counts(sqlite_store) == before
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.network_truth import network_quality
 from tests.synth_cache import synth_operation
 from vigil.graph.model import NetworkResult
@@ -39,8 +40,8 @@ def test_ranking_and_countries_match_the_truth(
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{tmp_path / 'vigil.db'}")
     init_store(store, "TRUTH", "Truth Unit", "CA")
-    open_case(store, CASE)
-    result = run_operation(store, operation, CASE)
+    open_case(store, admin_actor(store), CASE)
+    result = run_operation(store, admin_actor(store), operation, CASE)
     assert result.network is not None
     ranked = [r.subject_id for r in result.network.ranking]
     quality = network_quality(store, truth, ranked)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.test_hashsets_formats import RDS_ROWS, make_rds
 from vigil.errors import BadInput, UsageError
@@ -40,7 +41,9 @@ def counts(store: Store) -> tuple[int, int]:
 
 
 def test_import_vics_records_provenance_and_audit(store: Store) -> None:
-    result = import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    result = import_hash_set(
+        store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv"
+    )
     assert (result.entries, result.kind, result.replaced, result.unchanged) == (
         3,
         "alert",
@@ -67,14 +70,16 @@ def test_import_vics_records_provenance_and_audit(store: Store) -> None:
 
 
 def test_reimport_replaces_without_duplicates(store: Store) -> None:
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
-    again = import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
+    again = import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     assert again.unchanged and counts(store) == (1, 3)
-    replaced = import_hash_set(store, "list", DATA / "list-md5-sha1.txt", name="pv")
+    replaced = import_hash_set(
+        store, admin_actor(store), "list", DATA / "list-md5-sha1.txt", name="pv"
+    )
     assert replaced.replaced and replaced.entries == 3 and counts(store) == (1, 3)
     assert [r.file_name for r in stored(store, "pv")] == [None, "a.txt", "b.png"]
     radius = import_hash_set(
-        store, "list", DATA / "list-md5-sha1.txt", name="pv", pdq_radius_bits=20
+        store, admin_actor(store), "list", DATA / "list-md5-sha1.txt", name="pv", pdq_radius_bits=20
     )
     assert radius.replaced and counts(store) == (1, 3)
 
@@ -94,7 +99,7 @@ def test_failed_first_import_leaves_nothing(store: Store, format_name: str, name
     with store.reading() as session:
         sources_before = session.scalar(select(func.count()).select_from(Source))
     with pytest.raises(BadInput) as caught:
-        import_hash_set(store, format_name, DATA / name, name="broken")
+        import_hash_set(store, admin_actor(store), format_name, DATA / name, name="broken")
     assert str(DATA / name) in str(caught.value)
     assert counts(store) == (0, 0)
     with store.reading() as session:
@@ -102,18 +107,22 @@ def test_failed_first_import_leaves_nothing(store: Store, format_name: str, name
 
 
 def test_failed_reimport_keeps_the_old_entries(store: Store) -> None:
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     before = stored(store, "pv")
     with pytest.raises(BadInput, match="line 3"):
-        import_hash_set(store, "list", DATA / "list-malformed.txt", name="pv")
+        import_hash_set(store, admin_actor(store), "list", DATA / "list-malformed.txt", name="pv")
     assert stored(store, "pv") == before and counts(store) == (1, 3)
 
 
 def test_nsrl_is_always_ignorable(store: Store, tmp_path: Path) -> None:
-    result = import_hash_set(store, "nsrl", make_rds(tmp_path / "rds.db", RDS_ROWS), name="nsrl")
+    result = import_hash_set(
+        store, admin_actor(store), "nsrl", make_rds(tmp_path / "rds.db", RDS_ROWS), name="nsrl"
+    )
     assert (result.kind, result.entries) == ("ignorable", 2)
     with pytest.raises(UsageError, match="always ignorable"):
-        import_hash_set(store, "nsrl", DATA / "NSRLFile.txt", name="nsrl2", kind="alert")
+        import_hash_set(
+            store, admin_actor(store), "nsrl", DATA / "NSRLFile.txt", name="nsrl2", kind="alert"
+        )
 
 
 ROUND_TRIPS = [
@@ -141,10 +150,12 @@ def test_every_format_round_trips_through_vics_export(
 def check_round_trip(
     store: Store, tmp_path: Path, format_name: str, name: str, hash_type: str | None
 ) -> None:
-    import_hash_set(store, format_name, DATA / name, name="original", hash_type=hash_type)
+    import_hash_set(
+        store, admin_actor(store), format_name, DATA / name, name="original", hash_type=hash_type
+    )
     out = tmp_path / "export.json"
-    assert export_hash_set(store, "original", "vics", out) > 0
-    import_hash_set(store, "vics", out, name="reimported")
+    assert export_hash_set(store, admin_actor(store), "original", "vics", out) > 0
+    import_hash_set(store, admin_actor(store), "vics", out, name="reimported")
     original, reimported = stored(store, "original"), stored(store, "reimported")
     assert len(original) == len(reimported)
     for before, after in zip(original, reimported, strict=True):

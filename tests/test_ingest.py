@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.synth_cache import generate_cached
 from tests.test_ingest_support import (
@@ -57,7 +58,7 @@ def ingest_fixtures(store: Store, tmp_path: Path) -> None:
         ("isp", SOURCES / "isp", ParseOptions()),
         ("phpbb", board, ParseOptions()),
     ]:
-        ingest(store, format_name, str(location), "CASE-1", options)
+        ingest(store, admin_actor(store), format_name, str(location), "CASE-1", options)
 
 
 def account_id(session, platform: str, username: str) -> int:  # type: ignore[no-untyped-def]
@@ -157,7 +158,7 @@ def test_ingest_twice_changes_nothing_on_both_databases(store: Store, tmp_path: 
 
 def test_distribution_per_account_and_subject(store: Store, tmp_path: Path) -> None:
     ingest_fixtures(store, tmp_path)
-    report = distribution(store)
+    report = distribution(store, admin_actor(store))
     rows = {(a.platform, a.username): a for a in report.accounts}
     son_chat = rows[("Chatterbox", "son.of.god")]
     assert (son_chat.files_sent, son_chat.distinct_files_sent, son_chat.distinct_recipients) == (
@@ -186,7 +187,7 @@ def test_distribution_per_account_and_subject(store: Store, tmp_path: Path) -> N
                     subject_id=subject.id, selector_id=account_id(session, platform, name)
                 )
             )
-    (linked,) = distribution(store).subjects
+    (linked,) = distribution(store, admin_actor(store)).subjects
     assert (linked.files_sent, linked.distinct_files_sent, linked.distinct_recipients) == (8, 3, 4)
 
     result = run_cli("distribution", "--json")
@@ -212,7 +213,7 @@ def test_files_are_matched_against_hash_sets(sqlite_store: Store, tmp_path: Path
         session.add(hash_set)
         session.flush()
         session.add(HashEntry(hash_set_id=hash_set.id, sha256=SHA_A))
-    ingest(sqlite_store, "irc", str(SOURCES / "irc"), "CASE-1")
+    ingest(sqlite_store, admin_actor(sqlite_store), "irc", str(SOURCES / "irc"), "CASE-1")
     with sqlite_store.reading() as session:
         matched = session.scalars(select(File.sha256).join(Match, Match.file_id == File.id)).all()
     assert matched == [SHA_A]
@@ -221,11 +222,11 @@ def test_files_are_matched_against_hash_sets(sqlite_store: Store, tmp_path: Path
 @pytest.mark.mariadb
 def test_phpbb_read_from_mariadb_equals_sqlite(store: Store, tmp_path: Path) -> None:
     sqlite_file = build_phpbb_sqlite(tmp_path / "board.sqlite")
-    from_file = ingest(store, "phpbb", str(sqlite_file), "CASE-1")
+    from_file = ingest(store, admin_actor(store), "phpbb", str(sqlite_file), "CASE-1")
     with mariadb_board(prefix="seized_") as url:
         options = ParseOptions(table_prefix="seized_")
-        from_server = ingest(store, "phpbb", url, "CASE-1", options)
-        again = ingest(store, "phpbb", url, "CASE-1", options)
+        from_server = ingest(store, admin_actor(store), "phpbb", url, "CASE-1", options)
+        again = ingest(store, admin_actor(store), "phpbb", url, "CASE-1", options)
     assert from_server.new_sources == 1 and again.already_ingested == 1
     assert from_server.documents[0].sha256 == again.documents[0].sha256
     counts = from_file.documents[0].counts
@@ -236,7 +237,7 @@ def test_phpbb_read_from_mariadb_equals_sqlite(store: Store, tmp_path: Path) -> 
         counts.sightings,
     )
     assert server_counts.selectors_new == 0  # the same users, emails and IPs
-    report = {(a.platform, a.username): a for a in distribution(store).accounts}
+    report = {(a.platform, a.username): a for a in distribution(store, admin_actor(store)).accounts}
     assert report[("HobbyBoard", "Son_of_god")].files_sent == 4  # two boards, two sends each
 
 
@@ -246,12 +247,21 @@ def test_generated_board_read_from_mariadb_equals_the_sqlite_file(
 ) -> None:
     operation = generate_cached(1, "small", tmp_path_factory.getbasetemp())
     board = operation / "forum" / "phpbb.sqlite"
-    direct = ingest(sqlite_store, "phpbb", str(board), "CASE-1").documents[0]
-    sends_from_file = sum(a.files_sent for a in distribution(sqlite_store).accounts)
+    direct = ingest(
+        sqlite_store, admin_actor(sqlite_store), "phpbb", str(board), "CASE-1"
+    ).documents[0]
+    sends_from_file = sum(
+        a.files_sent for a in distribution(sqlite_store, admin_actor(sqlite_store)).accounts
+    )
     prefix = f"gen{uuid.uuid4().hex[:6]}_"
     with mariadb_copy_of(board, prefix) as url:
         served = ingest(
-            sqlite_store, "phpbb", url, "CASE-1", ParseOptions(table_prefix=prefix)
+            sqlite_store,
+            admin_actor(sqlite_store),
+            "phpbb",
+            url,
+            "CASE-1",
+            ParseOptions(table_prefix=prefix),
         ).documents[0]
     assert served.created and served.sha256 != direct.sha256  # a dump digest, not file bytes
     assert (served.counts.accounts, served.counts.events, served.counts.sightings) == (
@@ -261,7 +271,10 @@ def test_generated_board_read_from_mariadb_equals_the_sqlite_file(
     )
     assert served.counts.selectors_new == 0 and served.counts.files_new == 0
     assert sends_from_file > 0
-    assert sum(a.files_sent for a in distribution(sqlite_store).accounts) == 2 * sends_from_file
+    assert (
+        sum(a.files_sent for a in distribution(sqlite_store, admin_actor(sqlite_store)).accounts)
+        == 2 * sends_from_file
+    )
 
 
 def _bad_sources(tmp_path: Path) -> list[tuple[str, Path, str]]:
@@ -297,7 +310,14 @@ def _bad_sources(tmp_path: Path) -> list[tuple[str, Path, str]]:
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    ingest(sqlite_store, "irc", str(SOURCES / "irc"), "CASE-1", ParseOptions(platform="EFnet"))
+    ingest(
+        sqlite_store,
+        admin_actor(sqlite_store),
+        "irc",
+        str(SOURCES / "irc"),
+        "CASE-1",
+        ParseOptions(platform="EFnet"),
+    )
     before = row_counts(sqlite_store)
     import sqlite3
 
@@ -322,7 +342,7 @@ def test_a_bad_file_in_a_directory_stops_it_before_writing(
     (folder / "b-bad.xml").write_text("<report><incidentSummary>")
     before = row_counts(sqlite_store)
     with pytest.raises(BadInput, match=r"b-bad\.xml"):
-        ingest(sqlite_store, "cybertip", str(folder), "CASE-1")
+        ingest(sqlite_store, admin_actor(sqlite_store), "cybertip", str(folder), "CASE-1")
     assert row_counts(sqlite_store) == before
 
 
@@ -391,7 +411,7 @@ def test_phpbb_read_from_postgresql(sqlite_store: Store, pg_url: str) -> None:
         for statement in board_statements():
             connection.execute(text(statement))
     board.dispose()
-    summary = ingest(sqlite_store, "phpbb", pg_url, "CASE-1")
+    summary = ingest(sqlite_store, admin_actor(sqlite_store), "phpbb", pg_url, "CASE-1")
     document = summary.documents[0]
     assert document.created and "postgresql" in document.name
     assert (document.counts.accounts, document.counts.events) == (2, 6)

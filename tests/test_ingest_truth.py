@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.synth_cache import generate_cached
 from vigil.store.db import Store
 from vigil.store.models import Selector, Subject, SubjectSelector
@@ -38,8 +39,8 @@ def ingested(
     os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
     store = Store(f"sqlite:///{root / 'vigil.db'}")
     init_store(store, "TEST")
-    open_case(store, "OP")
-    ingest_listed(store, operation, truth["sources"], "OP")
+    open_case(store, admin_actor(store), "OP")
+    ingest_listed(store, admin_actor(store), operation, truth["sources"], "OP")
     _link_persons(store, truth)
     yield store, truth
     store.dispose()
@@ -103,7 +104,7 @@ def test_stable_account_ids_are_kept(ingested: tuple[Store, dict[str, Any]]) -> 
 
 def test_distribution_per_person_equals_truth(ingested: tuple[Store, dict[str, Any]]) -> None:
     store, truth = ingested
-    by_label = {s.label: s for s in distribution(store).subjects}
+    by_label = {s.label: s for s in distribution(store, admin_actor(store)).subjects}
     differences = []
     for person in truth["persons"]:
         found = by_label.get(person["id"])

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from tests.actors import admin_actor
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, File, Match
 from vigil.workflows.media import matching
@@ -45,12 +46,12 @@ def add_files(store: Store) -> list[int]:
 
 
 def test_match_files_writes_exact_and_near_rows_once(store: Store) -> None:
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     ids = add_files(store)
     with store.transaction() as session:
-        assert match_files(session, ids) == 4
+        assert match_files(session, admin_actor(store), ids) == 4
     with store.transaction() as session:
-        assert match_files(session, ids) == 0  # idempotent
+        assert match_files(session, admin_actor(store), ids) == 0  # idempotent
         rows = session.execute(
             select(Match.file_id, Match.kind, Match.distance_bits).order_by(Match.file_id)
         ).all()
@@ -65,24 +66,33 @@ def test_match_files_writes_exact_and_near_rows_once(store: Store) -> None:
 
 def test_load_matcher_follows_imports_and_replacements(store: Store) -> None:
     assert load_matcher(store).match(md5=MD5_A) == []
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     (hit,) = load_matcher(store).match(md5=MD5_A)
     assert (hit.hash_set_name, hit.set_kind, hit.category) == ("pv", "alert", "1")
-    import_hash_set(store, "list", DATA / "list-sha256.txt", name="pv", hash_type="sha256")
+    import_hash_set(
+        store, admin_actor(store), "list", DATA / "list-sha256.txt", name="pv", hash_type="sha256"
+    )
     refreshed = load_matcher(store)
     assert refreshed.match(md5=MD5_A) == []
     assert [r.kind for r in refreshed.match(sha256=SHA256_B)] == ["exact"]
 
 
 def test_per_set_radius(store: Store) -> None:
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="tight", pdq_radius_bits=8)
+    import_hash_set(
+        store,
+        admin_actor(store),
+        "vics",
+        DATA / "vics2-media.json",
+        name="tight",
+        pdq_radius_bits=8,
+    )
     matcher = load_matcher(store)
     assert [r.distance_bits for r in matcher.match(pdq=near(PDQ_A, 8))] == [8]
     assert matcher.match(pdq=near(PDQ_A, 9)) == []
 
 
 def test_index_cache_location_and_reload(store: Store, tmp_path: Path) -> None:
-    import_hash_set(store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     url = store.engine.url
     directory = matching.index_directory(url)
     assert directory is not None and not directory.exists()  # the import does not build it
@@ -121,7 +131,9 @@ def test_index_directory_for_each_kind_of_url(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_deleted_hash_set_stops_matching(sqlite_store: Store) -> None:
-    import_hash_set(sqlite_store, "vics", DATA / "vics2-media.json", name="pv")
+    import_hash_set(
+        sqlite_store, admin_actor(sqlite_store), "vics", DATA / "vics2-media.json", name="pv"
+    )
     assert load_matcher(sqlite_store).match(md5=MD5_A)
     from vigil.store.models import HashSet
 

@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.identity_data import ip
 from tests.resolve_store import add_people, add_profiles
@@ -58,7 +59,7 @@ def test_resolve_writes_subjects_per_contract(store: Store) -> None:
 
 def test_subjects_json_explains_every_link(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    resolve(sqlite_store)
+    resolve(sqlite_store, admin_actor(sqlite_store))
     for subject in _subjects_json():
         names = {
             f"{a['platform'].casefold()}:{a['username'].casefold()}" for a in subject["accounts"]
@@ -81,23 +82,23 @@ def test_subjects_json_explains_every_link(sqlite_store: Store) -> None:
 
 def test_rerun_gives_the_same_subject_ids(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    resolve(sqlite_store)
+    resolve(sqlite_store, admin_actor(sqlite_store))
     first = _groups(sqlite_store)
-    again = resolve(sqlite_store, full=True)
+    again = resolve(sqlite_store, admin_actor(sqlite_store), full=True)
     assert again.created == 0 and again.retired == 0
     assert _groups(sqlite_store) == first
 
 
 def test_analyst_decisions_survive_a_full_rerun(store: Store) -> None:
     add_people(store)
-    resolve(store)
+    resolve(store, admin_actor(store))
     assert (
         run_cli("link", "reject", "Lantern Board:Son_of_god", "NightNet:s0n_0f_g0d").exit_code == 0
     )
     assert run_cli("link", "reject", "lantern board:son_of_god", "parley:sonofgod77").exit_code == 0
     assert run_cli("link", "confirm", "Parley:john123", "Murmur:John_123").exit_code == 0
     for full in (True, False, True):
-        resolve(store, full=full)
+        resolve(store, admin_actor(store), full=full)
         groups = _groups(store)
         together = {acct for g in groups for acct in g if len(g) > 1}
         son = next(g for g in groups if ("Lantern Board", "Son_of_god") in g)
@@ -122,14 +123,14 @@ def test_analyst_decisions_survive_a_full_rerun(store: Store) -> None:
 
 def test_split_and_merge_are_kept_by_later_resolves(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    resolve(sqlite_store)
+    resolve(sqlite_store, admin_actor(sqlite_store))
     admin_id = _groups(sqlite_store)[frozenset(ADMIN)]
     result = run_cli("subject", "split", str(admin_id), "Parley:SonOfGod77", "PicNook:sog_reports")
     assert result.exit_code == 0, result.stderr
     groups = _groups(sqlite_store)
     moved = frozenset({("Parley", "SonOfGod77"), ("PicNook", "sog_reports")})
     assert moved in groups
-    resolve(sqlite_store, full=True)
+    resolve(sqlite_store, admin_actor(sqlite_store), full=True)
     groups = _groups(sqlite_store)
     assert moved in groups
     assert frozenset({("Lantern Board", "Son_of_god"), ("NightNet", "s0n_0f_g0d")}) in groups
@@ -138,14 +139,14 @@ def test_split_and_merge_are_kept_by_later_resolves(sqlite_store: Store) -> None
         groups[frozenset({("Lantern Board", "Son_of_god"), ("NightNet", "s0n_0f_g0d")})],
     )
     assert run_cli("subject", "merge", str(second), str(first)).exit_code == 0
-    resolve(sqlite_store)
-    resolve(sqlite_store, full=True)
+    resolve(sqlite_store, admin_actor(sqlite_store))
+    resolve(sqlite_store, admin_actor(sqlite_store), full=True)
     assert frozenset(ADMIN) in _groups(sqlite_store)
 
 
 def test_incremental_resolve_compares_only_new_accounts(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    first = resolve(sqlite_store)
+    first = resolve(sqlite_store, admin_actor(sqlite_store))
     assert first.mode == "full"
     before = _groups(sqlite_store)
     newcomers = [
@@ -159,16 +160,16 @@ def test_incremental_resolve_compares_only_new_accounts(sqlite_store: Store) -> 
         AccountProfile(102, "Murmur", "pine_echo_55", ips=(ip("203.0.113.9", 3),)),
     ]
     add_profiles(sqlite_store, newcomers, "second batch")
-    second = resolve(sqlite_store)
+    second = resolve(sqlite_store, admin_actor(sqlite_store))
     assert second.mode == "incremental"
     assert second.rescored_accounts == 2
-    full = resolve(sqlite_store, full=True)
+    full = resolve(sqlite_store, admin_actor(sqlite_store), full=True)
     assert 0 < second.compared_pairs < full.compared_pairs
     groups = _groups(sqlite_store)
     admin = next(g for g in groups if ("Lantern Board", "Son_of_god") in g)
     assert admin == frozenset(ADMIN | {("Murmur", "son-of-god")})
     assert groups[admin] == before[frozenset(ADMIN)]  # the subject kept its id
-    nothing_new = resolve(sqlite_store)
+    nothing_new = resolve(sqlite_store, admin_actor(sqlite_store))
     assert nothing_new.rescored_accounts == 0 and nothing_new.compared_pairs == 0
 
 
@@ -193,7 +194,7 @@ def test_subjects_table_for_people(sqlite_store: Store) -> None:
 
 def test_incremental_resolve_rescores_accounts_with_new_evidence(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    resolve(sqlite_store)
+    resolve(sqlite_store, admin_actor(sqlite_store))
     shared = frozenset({"same.person@mailbox.example"})
     add_profiles(
         sqlite_store,
@@ -203,7 +204,7 @@ def test_incremental_resolve_rescores_accounts_with_new_evidence(sqlite_store: S
         ],
         "provider report naming both",
     )
-    again = resolve(sqlite_store)
+    again = resolve(sqlite_store, admin_actor(sqlite_store))
     assert again.mode == "incremental" and again.rescored_accounts == 2
     assert frozenset({("Parley", "john123"), ("Murmur", "John_123")}) in _groups(sqlite_store)
-    assert resolve(sqlite_store).rescored_accounts == 0
+    assert resolve(sqlite_store, admin_actor(sqlite_store)).rescored_accounts == 0

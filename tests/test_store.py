@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
+from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, Base, Source
@@ -41,7 +42,7 @@ def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_store: Store) -> None:
 def test_same_bytes_register_once_with_provenance(store: Store) -> None:
     digest = digest_bytes(b"report body")
     with store.transaction() as session:
-        actor = resolve_actor(session)
+        actor = resolve_actor(session, "admin")
         first = register_source(
             session, actor, kind="cybertip", original_name="r1.xml", digest=digest, case_id=1
         )
@@ -67,7 +68,7 @@ def test_same_bytes_register_once_with_provenance(store: Store) -> None:
 
 
 def test_every_write_is_audited_in_a_chain(store: Store) -> None:
-    open_case(store, "CASE-2", "second")
+    open_case(store, admin_actor(store), "CASE-2", "second")
     with store.reading() as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         report = verify_chain(session)
@@ -78,7 +79,7 @@ def test_every_write_is_audited_in_a_chain(store: Store) -> None:
 
 
 def test_verify_names_the_first_tampered_row(store: Store) -> None:
-    open_case(store, "CASE-2", "second")
+    open_case(store, admin_actor(store), "CASE-2", "second")
     with store.engine.begin() as connection:
         target = connection.execute(
             text("SELECT id FROM audit_entry WHERE action = 'case.open' ORDER BY id LIMIT 1")
@@ -95,7 +96,7 @@ def test_verify_names_the_first_tampered_row(store: Store) -> None:
 
 
 def test_verify_catches_a_deleted_row(store: Store) -> None:
-    open_case(store, "CASE-2", "second")
+    open_case(store, admin_actor(store), "CASE-2", "second")
     with store.engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_entry WHERE id = 2"))
     with store.reading() as session:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.test_evidence import fat_image
 from tests.triage_support import jpeg, near_copy, tar_bytes, vics_media, zip_bytes
@@ -109,8 +110,10 @@ EXPECTED = {
 
 
 def import_sets(store, device: Device) -> None:
-    import_hash_set(store, "vics", device.alert_set, name="alert", kind="alert")
-    import_hash_set(store, "vics", device.ignorable_set, name="good", kind="ignorable")
+    import_hash_set(store, admin_actor(store), "vics", device.alert_set, name="alert", kind="alert")
+    import_hash_set(
+        store, admin_actor(store), "vics", device.ignorable_set, name="good", kind="ignorable"
+    )
 
 
 def row_counts(store) -> dict[str, int]:
@@ -125,7 +128,7 @@ def test_triage_counts_rows_and_series_on_both_databases(store, tmp_path):
     device = build_device(tmp_path)
     import_sets(store, device)
 
-    result = triage(store, device.root, "CASE-1", jobs=1, batch_files=5)
+    result = triage(store, admin_actor(store), device.root, "CASE-1", jobs=1, batch_files=5)
 
     counts = result.summary.as_dict()
     assert list(counts) == list(SUMMARY_KEYS)
@@ -167,7 +170,7 @@ def test_triage_counts_rows_and_series_on_both_databases(store, tmp_path):
         )
 
     before = row_counts(store)
-    again = triage(store, device.root, "CASE-1", jobs=1)
+    again = triage(store, admin_actor(store), device.root, "CASE-1", jobs=1)
     assert {k: again.summary.as_dict()[k] for k in EXPECTED} == EXPECTED
     assert row_counts(store) == before
 
@@ -176,7 +179,9 @@ def test_parallel_jobs_give_the_same_rows_as_one(sqlite_store, tmp_path):
     device = build_device(tmp_path)
     import_sets(sqlite_store, device)
 
-    result = triage(sqlite_store, device.root, "CASE-1", jobs=2, batch_files=3)
+    result = triage(
+        sqlite_store, admin_actor(sqlite_store), device.root, "CASE-1", jobs=2, batch_files=3
+    )
 
     assert {k: result.summary.as_dict()[k] for k in EXPECTED} == EXPECTED
     assert result.hashed_files == 16
@@ -188,7 +193,7 @@ def test_the_same_content_twice_is_one_file_and_two_instances(sqlite_store, tmp_
     (root / "a.jpg").write_bytes(jpeg(5))
     (root / "copy of a.jpg").write_bytes(jpeg(5))
 
-    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=1)
 
     assert (result.summary.files, result.summary.unknown_image_files) == (2, 2)
     assert row_counts(sqlite_store)["File"] == 1
@@ -198,7 +203,7 @@ def test_the_same_content_twice_is_one_file_and_two_instances(sqlite_store, tmp_
 def test_fat_image_triage_records_the_deleted_file(sqlite_store, tmp_path):
     image = fat_image(tmp_path)
 
-    result = triage(sqlite_store, image, "CASE-1", jobs=1)
+    result = triage(sqlite_store, admin_actor(sqlite_store), image, "CASE-1", jobs=1)
 
     assert result.summary.files == 3
     with sqlite_store.reading() as session:
@@ -213,7 +218,7 @@ def test_escaping_member_is_reported_and_its_archive_counts_as_an_error(sqlite_s
     root.mkdir()
     (root / "a.zip").write_bytes(zip_bytes({"../../evil.txt": b"x", "ok.txt": b"ok"}))
 
-    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=1)
 
     assert [r.path for r in result.refusals] == ["a.zip!/../../evil.txt"]
     assert (result.summary.files, result.summary.errors) == (2, 1)
@@ -223,7 +228,7 @@ def test_escaping_member_is_reported_and_its_archive_counts_as_an_error(sqlite_s
 def test_export_case_round_trips_through_the_vics_parser(sqlite_store, tmp_path):
     device = build_device(tmp_path)
     import_sets(sqlite_store, device)
-    triage(sqlite_store, device.root, "CASE-1", jobs=1)
+    triage(sqlite_store, admin_actor(sqlite_store), device.root, "CASE-1", jobs=1)
     out = tmp_path / "case.json"
 
     result = run_cli("export", "case", "CASE-1", "--format", "vics", "-o", str(out))
@@ -265,7 +270,9 @@ def test_owner_is_recorded_as_the_seizure_record(sqlite_store, tmp_path):
     root.mkdir()
     (root / "a.jpg").write_bytes(jpeg(9))
 
-    triage(sqlite_store, root, "CASE-1", owner="Lantern Board:Son_of_god")
+    triage(
+        sqlite_store, admin_actor(sqlite_store), root, "CASE-1", owner="Lantern Board:Son_of_god"
+    )
 
     with sqlite_store.reading() as session:
         source = session.scalars(select(Source).where(Source.kind == "evidence")).one()
@@ -326,7 +333,7 @@ def test_bad_files_are_counted_and_the_run_goes_on(sqlite_store, tmp_path, monke
 
     monkeypatch.setattr(triage_hashing, "hash_file", unreadable)
 
-    result = triage(sqlite_store, root, "CASE-1", jobs=1)
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=1)
 
     counts = result.summary.as_dict()
     assert (counts["files"], counts["errors"], counts["images"]) == (6, 3, 3)
@@ -383,7 +390,7 @@ def test_a_file_that_crashes_its_worker_gets_digests_and_an_error(
 
     monkeypatch.setattr(triage_hashing, "hash_file", crashing)
 
-    result = triage(sqlite_store, root, "CASE-1", jobs=2)
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=2)
 
     assert (result.summary.files, result.summary.images, result.summary.errors) == (6, 6, 1)
     with sqlite_store.reading() as session:

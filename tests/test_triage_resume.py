@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select as sql_select
 
+from tests.actors import admin_actor
 from tests.test_triage import build_device, import_sets
 from vigil.store.db import Store
 from vigil.store.models import (
@@ -47,7 +48,7 @@ def vigil(db_url: str, root: Path, *extra: str) -> list[str]:
 def fresh_store(url: str, device) -> Store:
     store = Store(url)
     init_store(store, "TEST", "Test Unit", "CA")
-    open_case(store, "CASE-1")
+    open_case(store, admin_actor(store), "CASE-1")
     import_sets(store, device)
     return store
 
@@ -165,7 +166,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, pause, commi
     )
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed: {len(committed)} files" in resumed.stderr
-    uninterrupted = triage(clean, device.root, "CASE-1", jobs=1, batch_files=4)
+    uninterrupted = triage(clean, admin_actor(clean), device.root, "CASE-1", jobs=1, batch_files=4)
 
     resumed_summary = json.loads((tmp_path / "resumed.json").read_text())
     clean_summary = uninterrupted.summary.as_dict()

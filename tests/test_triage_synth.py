@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from tests.actors import admin_actor
 from tests.synth_cache import synth_operation
 from vigil.triage.summary import SUMMARY_KEYS
 from vigil.workflows.media.hashsets import import_hash_set
@@ -24,6 +25,7 @@ def test_every_device_count_equals_truth(sqlite_store, seed):
     for hashset in truth["hashsets"]:
         import_hash_set(
             sqlite_store,
+            admin_actor(sqlite_store),
             hashset["format"],
             out / hashset["path"],
             name=hashset["name"],
@@ -32,7 +34,9 @@ def test_every_device_count_equals_truth(sqlite_store, seed):
     assert truth["devices"], "the operation has seized devices"
 
     for device in truth["devices"]:
-        result = triage(sqlite_store, out / device["path"], "CASE-1", jobs=1)
+        result = triage(
+            sqlite_store, admin_actor(sqlite_store), out / device["path"], "CASE-1", jobs=1
+        )
         counts = result.summary.as_dict()
         assert list(counts) == list(SUMMARY_KEYS)
         counts.pop("seconds")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import typer
 
-from vigil.store.db import DEFAULT_URL, Store
+from vigil.store.db import DEFAULT_URL, Actor, Store
 
 
 @dataclass
@@ -18,6 +19,12 @@ class CliState:
         if self._store is None:
             self._store = Store(self.db_url)
         return self._store
+
+    def actor(self) -> Actor:
+        """Who this command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
+        from vigil.workflows.operation.setup import find_actor
+
+        return find_actor(self.store(), os.environ.get("VIGIL_USER") or "admin")
 
 
 app = typer.Typer(

@@ -21,14 +21,26 @@ def demo(
     ctx: typer.Context,
     out: Path = typer.Option(Path("demo"), "--out", help="Folder for everything the demo makes."),
     seed: int = typer.Option(1, "--seed"),
-    scale: str = typer.Option("seed", "--scale", help="small, seed (about 700 suspects) or large."),
+    scale: str | None = typer.Option(
+        None, "--scale", help="small, seed (about 700 suspects; the default) or large."
+    ),
     jobs: int | None = typer.Option(
         None, "--jobs", min=1, help="Processes for hashing (default: one per CPU)."
     ),
+    federation: bool = typer.Option(
+        False,
+        "--federation",
+        help="Three agencies' nodes on loopback (CA, GB, US; small scale by default): "
+        "deconflict, refer, report the outcome back.",
+    ),
 ) -> None:
     """Generate a synthetic operation, run the whole pipeline, print the summary and report."""
+    if federation:
+        _federation_demo(out, seed, scale or "small")
+        return
     from vigil.workflows.operation.demo import run_demo
 
+    scale = scale or "seed"
     db_url = state(ctx).db_url
     chosen_url = None if db_url == DEFAULT_URL else db_url
     with Progress(
@@ -48,6 +60,17 @@ def demo(
             step=lambda name: progress.update(task, description=f"demo: {name}"),
         )
     print_summary(result)
+
+
+def _federation_demo(out: Path, seed: int, scale: str) -> None:
+    from vigil.workflows.federation.story import run_federation_demo
+
+    result = run_federation_demo(
+        out, seed=seed, scale=scale, say=lambda line: err_console.print(f"demo: {line}")
+    )
+    for line in result.lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"nodes' databases and keys: {out}/<AGENCY>/")
 
 
 def print_summary(result: DemoResult) -> None:

@@ -57,6 +57,7 @@ def hashset_import(
         task = bar.add_task("import", total=None, name=name)
         result = import_hash_set(
             state(ctx).store(),
+            state(ctx).actor(),
             format_name,
             path,
             name=name,
@@ -86,7 +87,7 @@ def hashset_export(
     from vigil.workflows.media.hashsets import export_hash_set
 
     _check_format(format_name)
-    count = export_hash_set(state(ctx).store(), name, format_name, output)
+    count = export_hash_set(state(ctx).store(), state(ctx).actor(), name, format_name, output)
     typer.echo(f"wrote {count} entries of {name} to {output}")
 
 

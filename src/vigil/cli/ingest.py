@@ -53,7 +53,9 @@ def ingest_command(
             if total > 1:
                 progress.update(task, completed=done, total=total, description=name, visible=True)
 
-        summary = ingest(state(ctx).store(), format_name.value, path, case, options, advance)
+        summary = ingest(
+            state(ctx).store(), state(ctx).actor(), format_name.value, path, case, options, advance
+        )
     totals = summary.totals()
     if as_json:
         print_json(
@@ -95,7 +97,7 @@ def distribution_command(
     top: int | None = typer.Option(None, "--top", help="Only the N biggest senders."),
 ) -> None:
     """Files sent, distinct files and distinct recipients per account and per subject."""
-    report = distribution(state(ctx).store(), case)
+    report = distribution(state(ctx).store(), state(ctx).actor(), case)
     accounts = report.accounts[:top] if top else report.accounts
     subjects = report.subjects[:top] if top else report.subjects
     if as_json:

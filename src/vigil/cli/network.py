@@ -44,7 +44,7 @@ def rank_command(
     """Rank subjects by priority (severity plus network position) and store the scores."""
     from vigil.workflows.network.rank import rank_network
 
-    result = rank_network(state(ctx).store())
+    result = rank_network(state(ctx).store(), state(ctx).actor())
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
         print_json([_rank_row(item) for item in ranking])
@@ -103,7 +103,7 @@ def export_command(
     """Export the evidence graph for Gephi, yEd or i2 Analyst's Notebook."""
     from vigil.workflows.network.rank import export_network
 
-    for path in export_network(state(ctx).store(), fmt, output):
+    for path in export_network(state(ctx).store(), state(ctx).actor(), fmt, output):
         typer.echo(f"wrote {path}")
 
 
@@ -114,7 +114,7 @@ def countries_command(
     """Decide each subject's country: subscriber return, provider location, then IP majority."""
     from vigil.workflows.network.countries import assign_countries
 
-    summary = assign_countries(state(ctx).store())
+    summary = assign_countries(state(ctx).store(), state(ctx).actor())
     if as_json:
         print_json([dataclasses.asdict(d) for d in summary.decisions])
         return

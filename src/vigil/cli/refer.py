@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from vigil.cli.app import state
-from vigil.cli.output import print_json, print_table
+from vigil.cli.output import err_console, print_json, print_table
 from vigil.errors import IntegrityViolation, UsageError
+from vigil.store.db import Actor, Store
 from vigil.store.models import OUTCOME_KINDS
 
 referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
@@ -19,7 +20,12 @@ def refer_command(
     ctx: typer.Context,
     country: str | None = typer.Option(None, "--country", help="ISO 3166 alpha-2."),
     all_countries: bool = typer.Option(False, "--all", help="One package per country."),
-    output: Path = typer.Option(..., "-o", "--output", help="Directory for the packages."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Directory for the packages (with --send: ./referrals)."
+    ),
+    send: bool = typer.Option(
+        False, "--send", help="Sign and deliver each package to the peer serving its country."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write one referral package per country: manifest, PDF summary, file hashes; no media."""
@@ -27,7 +33,12 @@ def refer_command(
 
     if all_countries == (country is not None):
         raise UsageError("give exactly one of --country CC or --all")
-    referrals = refer(state(ctx).store(), output, country=country)
+    if output is None and not send:
+        raise UsageError("give -o DIR for the packages (or --send)")
+    store, actor = state(ctx).store(), state(ctx).actor()
+    referrals = refer(store, actor, output or Path("referrals"), country=country)
+    if send:
+        _send(store, actor, [r.id for r in referrals])
     if as_json:
         print_json([_public(r) for r in referrals])
         return
@@ -36,6 +47,18 @@ def refer_command(
             f"referral {r.id} {r.country}: {len(r.subjects)} subjects -> {r.package} "
             f"(manifest sha256 {r.sha256})"
         )
+
+
+def _send(store: Store, actor: Actor, referral_ids: list[int]) -> None:
+    from vigil.federation.transport import HttpTransport
+    from vigil.workflows.federation.exchange import send_referrals
+
+    result = send_referrals(store, actor, HttpTransport(), referral_ids)
+    err_console.print(
+        f"sent: {result.delivered} delivered, {result.pending} waiting in the outbox "
+        f"(`vigil federation sync` retries), {result.refused} refused"
+        + (f"; {result.errors[-1]}" if result.errors else "")
+    )
 
 
 def _public(referral: object) -> dict[str, object]:
@@ -89,10 +112,27 @@ def outcome_command(
     """Record what came of a referral for one subject."""
     from vigil.workflows.referral.outcomes import record_outcome
 
-    info = record_outcome(state(ctx).store(), subject, kind, on)
+    store, actor = state(ctx).store(), state(ctx).actor()
+    info = record_outcome(store, actor, subject, kind, on)
     against = f"referral {info.referral_id}" if info.referral_id else "no referral"
     verb = "recorded" if info.created else "already recorded:"
     typer.echo(f"{verb} {info.kind} of subject {info.subject_id} on {info.date} ({against})")
+    _report_to_referrers(store, actor)
+
+
+def _report_to_referrers(store: Store, actor: Actor) -> None:
+    """An outcome for a subject a peer referred is queued for that peer; deliver it now."""
+    from vigil.federation.transport import HttpTransport
+    from vigil.workflows.federation.exchange import deliver_pending, has_node
+
+    if not has_node(store, actor):
+        return
+    result = deliver_pending(store, actor, HttpTransport())
+    if result.delivered or result.pending:
+        err_console.print(
+            f"outcome reports: {result.delivered} delivered to referring agencies, "
+            f"{result.pending} waiting in the outbox"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ def report_command(
     """Write the operation report: one offline HTML file, hashes and figures, never media."""
     from vigil.workflows.operation.report import write_report
 
-    data = write_report(state(ctx).store(), output)
+    data = write_report(state(ctx).store(), state(ctx).actor(), output)
     typer.echo(
         f"wrote {output}: {data.figures.suspects} suspects in {data.figures.countries} "
         f"countries, {data.figures.referrals} referrals, {data.figures.outcomes} outcomes"

@@ -1,4 +1,5 @@
-"""`vigil resolve`, `vigil subjects`, `vigil link confirm|reject`, `vigil subject split|merge`.
+"""`vigil resolve`, `vigil subjects`, `vigil link confirm|reject`, `vigil links review`,
+`vigil subject split|merge`.
 
 Accounts are named ``platform:username`` (split at the first colon, case-insensitive), as
 ``vigil subjects --json`` prints them, e.g. ``"Lantern Board:Son_of_god"``.
@@ -17,6 +18,7 @@ from vigil.cli.output import err_console, print_json, print_table
 link_app = typer.Typer(
     help="Analyst decisions on links between two accounts.", no_args_is_help=True
 )
+links_app = typer.Typer(help="The links the model is unsure of.", no_args_is_help=True)
 subject_app = typer.Typer(help="Split or merge subjects by hand.", no_args_is_help=True)
 
 ACCOUNT_HELP = "An account as platform:username, e.g. 'Lantern Board:Son_of_god'."
@@ -33,7 +35,7 @@ def resolve_command(
     from vigil.workflows.identity.resolve import resolve
 
     with err_console.status("resolving identities..."):
-        result = resolve(state(ctx).store(), full=full)
+        result = resolve(state(ctx).store(), state(ctx).actor(), full=full)
     if json_out:
         print_json(result)
         return
@@ -85,7 +87,7 @@ def link_confirm(
     """Two accounts are one person: every later resolve joins them."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "confirm", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
 
@@ -100,9 +102,38 @@ def link_reject(
     """Two accounts are different people: no later resolve puts them in one subject."""
     from vigil.workflows.identity.decisions import decide_link
 
-    result = decide_link(state(ctx).store(), a, b, "reject", note)
+    result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
     typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
+
+
+@links_app.command("review")
+def links_review(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable, with the evidence."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many pairs to list."),
+) -> None:
+    """Pairs the model is unsure of, the most valuable decision first; answer each with
+    `vigil link confirm` or `vigil link reject`."""
+    from vigil.workflows.identity.review import review_links
+
+    with err_console.status("scoring pairs..."):
+        items = review_links(state(ctx).store(), limit)
+    if json_out:
+        print_json(items)
+        return
+    rows = [
+        [
+            f"{item['expected_value']:.2f}",
+            f"{item['probability']:.3f}",
+            "linked" if item["linked"] else "apart",
+            item["a"],
+            item["b"],
+            "; ".join(item["reasons"][:3]),
+        ]
+        for item in items
+    ]
+    print_table("Review queue", ["value", "p", "now", "a", "b", "reasons"], rows)
 
 
 @subject_app.command("split")
@@ -114,7 +145,7 @@ def subject_split(
     """Move accounts out of a subject into a new one; later resolves keep them apart."""
     from vigil.workflows.identity.decisions import split_subject
 
-    result = split_subject(state(ctx).store(), subject, accounts)
+    result = split_subject(state(ctx).store(), state(ctx).actor(), subject, accounts)
     typer.echo(
         f"split subject {result.subject_id}: {', '.join(result.moved)} "
         f"now subject {result.new_subject_id}"
@@ -130,7 +161,7 @@ def subject_merge(
     """Merge two subjects; later resolves keep them together."""
     from vigil.workflows.identity.decisions import merge_subjects
 
-    kept = merge_subjects(state(ctx).store(), first, second)
+    kept = merge_subjects(state(ctx).store(), state(ctx).actor(), first, second)
     typer.echo(f"merged subject {second} into {kept}")
 
 
@@ -138,4 +169,5 @@ def register(app: typer.Typer) -> None:
     app.command("resolve")(resolve_command)
     app.command("subjects")(subjects_command)
     app.add_typer(link_app, name="link")
+    app.add_typer(links_app, name="links")
     app.add_typer(subject_app, name="subject")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from vigil.cli.app import state
@@ -21,7 +23,9 @@ def init(
     """Create or migrate the schema, the agency and its local admin."""
     from vigil.workflows.operation.setup import init_store
 
-    result = init_store(state(ctx).store(), agency, agency_name, country)
+    result = init_store(
+        state(ctx).store(), agency, agency_name, country, os.environ.get("VIGIL_ADMIN_PASSWORD")
+    )
     if result.created:
         typer.echo(f"initialised {state(ctx).store().safe_url} for agency {result.agency_code}")
         err_console.print(
@@ -41,7 +45,7 @@ def case_open(
     """Open a case (or show the existing one with that reference)."""
     from vigil.workflows.operation.setup import open_case
 
-    case = open_case(state(ctx).store(), reference, title)
+    case = open_case(state(ctx).store(), state(ctx).actor(), reference, title)
     verb = "opened" if case.created else "exists:"
     typer.echo(f"{verb} case {case.reference} (id {case.id})")
 

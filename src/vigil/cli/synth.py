@@ -18,9 +18,15 @@ def synth(
     scale: str = typer.Option(
         "small", "--scale", help="small (about 60 suspects), seed (about 700) or large."
     ),
+    agencies: str | None = typer.Option(
+        None, "--agencies", help="Split it between agencies, e.g. CA,GB,US (agencies/CC/)."
+    ),
 ) -> None:
     """Write every input format of a synthetic, benign operation plus truth.json."""
+    from vigil.synth.agencies import parse_agencies
     from vigil.synth.generate import STEPS, generate
+
+    codes = parse_agencies(agencies) if agencies else None
 
     with Progress(
         TextColumn("{task.description}"),
@@ -34,7 +40,7 @@ def synth(
         def step(name: str) -> None:
             progress.update(task, description=f"synth: {name}", completed=STEPS.index(name))
 
-        result = generate(out, seed=seed, scale=scale, step=step)
+        result = generate(out, seed=seed, scale=scale, step=step, agencies=codes)
         progress.update(task, completed=len(STEPS))
     typer.echo(
         f"wrote {result.persons} persons, {result.sources} sources and {result.devices} "

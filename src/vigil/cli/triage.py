@@ -53,7 +53,7 @@ def triage_command(
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
     # Imported here so that other commands do not pay for the hashing and matching engines.
-    from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, triage
+    from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, TriageProbes, triage
 
     store = state(ctx).store()
     with Progress(
@@ -74,12 +74,14 @@ def triage_command(
 
         result = triage(
             store,
+            state(ctx).actor(),
             path,
             case,
             jobs=(os.cpu_count() or 1) if jobs is None else jobs,
             batch_files=batch_files or DEFAULT_BATCH_FILES,
             progress=advance,
             owner=owner,
+            probes=TriageProbes.from_environment(os.environ),
         )
     summary = result.summary.as_dict()
     if result.skipped_files:
@@ -114,7 +116,7 @@ def export_case_command(
     """Write a case's files (hashes and metadata, never media) as VICS 2.0 #Cases."""
     from vigil.workflows.media.triage_export import export_case
 
-    count = export_case(state(ctx).store(), reference, output, export_format)
+    count = export_case(state(ctx).store(), state(ctx).actor(), reference, output, export_format)
     typer.echo(f"wrote {count} media of case {reference} to {output}")
 
 

@@ -53,10 +53,11 @@ def publish(
     oprf_public_key: bytes,
     outputs: Iterable[bytes],
     now: datetime | None = None,
-    lifetime: timedelta = DEFAULT_LIFETIME,
+    lifetime: timedelta | None = None,
 ) -> dict[str, Any]:
     """The set as it travels: its body plus the holder's Ed25519 signature over it."""
     issued = (now or datetime.now(UTC)).replace(microsecond=0)
+    lifetime = DEFAULT_LIFETIME if lifetime is None else lifetime
     evaluated = EvaluatedSet(
         signer.agency,
         oprf_public_key,

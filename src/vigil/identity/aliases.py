@@ -5,6 +5,9 @@ ways. Folding removes what people vary (case, separators, leetspeak) and splits 
 suffix (``77``), which people change from one platform to the next. What remains, the *stem*,
 is what we compare; the similarity is a rapidfuzz score so near-misses count too.
 
+Decoration is folded away too: ``xXColdRiverXx`` is ``coldriver`` dressed up, so the
+undressed reading comes first and the written one is kept as a second reading.
+
 One ambiguity is real: in ``3ch042`` the ``0`` may be the leet ``o`` of ``echo`` or the first
 digit of ``042``. Such a handle keeps both readings (``ech|042`` and ``echo|42``) and two
 handles agree when any reading agrees.
@@ -21,6 +24,8 @@ from rapidfuzz.distance import JaroWinkler
 
 _SEPARATORS = re.compile(r"[\s._\-|~+*=^'`\"/\\,:;!?()\[\]{}<>#&%]+")
 _TRAILING_DIGITS = re.compile(r"^(.*?)(\d+)$")
+# ``xX...Xx`` and ``xx...xx`` wrappers, folded to lower case: the same two or three x each side.
+_X_WRAPPER = re.compile(r"^(x{2,3})(.{3,})\1$")
 _LEET_DIGITS = "01345"
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
@@ -71,6 +76,16 @@ def _compact(username: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def fold_alias(username: str) -> AliasForm:
     compact = _compact(username)
+    wrapped = _X_WRAPPER.match(compact)
+    if wrapped:
+        inner = _fold_compact(username, wrapped.group(2))
+        outer = _fold_compact(username, compact)
+        readings = tuple(dict.fromkeys(inner.readings + outer.readings))
+        return AliasForm(username, readings)
+    return _fold_compact(username, compact)
+
+
+def _fold_compact(username: str, compact: str) -> AliasForm:
     match = _TRAILING_DIGITS.match(compact)
     if not match or not match.group(1):
         # no suffix, or a handle that is all digits: nothing to split or fold

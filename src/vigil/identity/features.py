@@ -38,6 +38,18 @@ FILE_CROWD_ACCOUNTS = 2
 BLOCKING_CROWD_ACCOUNTS = 50
 # Distinct (address, hour) sightings kept per account: enough to find overlaps.
 MAX_IP_SIGHTINGS = 400
+# An address behind which at most this many accounts sit is a home line: sharing it counts
+# even months apart (the same subscriber keeps a residential address for a long time).
+HOME_IP_ACCOUNTS = 3
+# An alias core (handle or stem) on at most this many accounts in the whole store is rare
+# there: one person's few accounts, not a name many people pick (term frequency).
+RARE_ALIAS_ACCOUNTS = 5
+# Shorter stems are names many people pick whatever the store says (john, mike, alex).
+RARE_STEM_LETTERS = 6
+RARE_HANDLE_LETTERS = 5
+# An email address or phone number on more accounts than this is a placeholder or a shared
+# family contact, not one person's: it no longer links outright.
+CONTACT_CROWD_ACCOUNTS = 10
 
 _DOT_BLIND_PROVIDERS = {"gmail.com", "googlemail.com"}
 _PROVIDER_ALIASES = {"googlemail.com": "gmail.com"}
@@ -64,6 +76,8 @@ class Population:
     device_accounts: Counter[str]
     file_accounts: Counter[str]
     key_accounts: Counter[str]
+    alias_accounts: Counter[str] = field(default_factory=Counter)  # "t:" tokens, "s:" stems
+    contact_accounts: Counter[str] = field(default_factory=Counter)  # emails and phones
     _keys: dict[int, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -77,6 +91,12 @@ class Population:
         self.ip_accounts.update({s.ip for s in profile.ips})
         self.device_accounts.update(profile.devices)
         self.file_accounts.update(profile.unknown_files)
+        self.contact_accounts.update(profile.emails | profile.phones)
+        forms = handles(profile)
+        self.alias_accounts.update(
+            {f"t:{t}" for form in forms for t in form.tokens}
+            | {f"s:{stem}" for form in forms for stem in form.stems}
+        )
         keys = _raw_keys(profile)
         self._keys[profile.account_id] = keys
         self.key_accounts.update(keys)
@@ -130,6 +150,11 @@ class AccountColumns:
     alias_long_stems: tuple[str, ...]
     alias_tokens: tuple[str, ...]
     alias_distinctive: tuple[str, ...]
+    alias_rare_distinctive: tuple[str, ...]  # as alias_distinctive, on few accounts in the store
+    alias_rare_tokens: tuple[str, ...]  # handles of 5+ letters on few accounts in the store
+    alias_few_tokens: tuple[str, ...]  # handles of any length on few accounts in the store
+    alias_rare_long_stems: tuple[str, ...]
+    alias_rare_stems: tuple[str, ...]  # stems of 6+ letters on few accounts in the store
     platform: str
     stem_letters: int
     emails: tuple[str, ...]
@@ -171,22 +196,49 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
     alias = profile.alias
     forms = handles(profile)
     stems = tuple(dict.fromkeys(stem for form in forms for stem in form.stems))
+    tokens = tuple(dict.fromkeys(t for form in forms for t in form.tokens))
+    distinctive_tokens = tuple(dict.fromkeys(t for form in forms for t in form.distinctive_tokens))
+
+    # rarity is judged on each handle's preferred reading only: the second reading of
+    # ``mike12`` (``mikei`` + 2) is a folding artefact, not a name anyone picked
+    preferred = {f"{form.stem}|{form.suffix}" for form in forms} | {form.stem for form in forms}
+
+    def rare(prefix: str, values: tuple[str, ...], letters: int) -> tuple[str, ...]:
+        return tuple(
+            v
+            for v in values
+            if v in preferred
+            and population.alias_accounts[f"{prefix}:{v}"] <= RARE_ALIAS_ACCOUNTS
+            and stem_information(v.partition("|")[0]) >= letters
+        )
+
+    long_stems = tuple(s for s in stems if stem_information(s) >= LONG_STEM_LETTERS)
+
+    def uncrowded(values: frozenset[str]) -> tuple[str, ...]:
+        return tuple(
+            sorted(v for v in values if population.contact_accounts[v] <= CONTACT_CROWD_ACCOUNTS)
+        )
+
+    emails = uncrowded(profile.emails)
     return AccountColumns(
         unique_id=profile.account_id,
         key=profile.key,
         alias_written=profile.username,
         alias_stem=alias.stem,
         alias_stems=stems,
-        alias_long_stems=tuple(s for s in stems if stem_information(s) >= LONG_STEM_LETTERS),
-        alias_tokens=tuple(dict.fromkeys(t for form in forms for t in form.tokens)),
-        alias_distinctive=tuple(
-            dict.fromkeys(t for form in forms for t in form.distinctive_tokens)
-        ),
+        alias_long_stems=long_stems,
+        alias_tokens=tokens,
+        alias_distinctive=distinctive_tokens,
+        alias_rare_distinctive=rare("t", distinctive_tokens, 0),
+        alias_rare_tokens=rare("t", tokens, RARE_HANDLE_LETTERS),
+        alias_few_tokens=rare("t", tokens, 0),
+        alias_rare_long_stems=rare("s", long_stems, 0),
+        alias_rare_stems=rare("s", stems, RARE_STEM_LETTERS),
         platform=profile.platform.casefold(),
         stem_letters=stem_information(alias.stem),
-        emails=tuple(sorted(profile.emails)),
-        email_forms=tuple(sorted({email_form(e) for e in profile.emails})),
-        phones=tuple(sorted(profile.phones)),
+        emails=emails,
+        email_forms=tuple(sorted({email_form(e) for e in emails})),
+        phones=uncrowded(profile.phones),
         devices=devices,
         cameras=tuple(sorted(profile.cameras)),
         payments=tuple(sorted(profile.payments)),
@@ -209,6 +261,11 @@ class PairEvidence:
     """Everything two accounts share, in numbers a court can read back."""
 
     alias_similarity: float
+    same_rare_distinctive_alias: bool  # as same_distinctive_alias, on few accounts in the store
+    same_rare_alias: bool  # same handle of 5+ letters, on few accounts in the store
+    same_few_alias: bool  # same handle of any length, on few accounts in the store
+    same_rare_long_stem: bool
+    same_rare_stem: bool  # same stem of 6+ letters, on few accounts in the store
     same_distinctive_alias: bool  # as same_alias, for a handle few would pick by chance
     same_alias: bool  # same stem and number, under some reading of a username or email handle
     same_long_stem: bool
@@ -226,6 +283,7 @@ class PairEvidence:
     close_ips: tuple[str, ...]  # rare addresses both used within IP_WINDOW_SECONDS
     week_ips: tuple[str, ...]  # rare addresses both used within a week, not within a day
     month_ips: tuple[str, ...]  # rare addresses both used within 30 days, not within a week
+    home_ips: tuple[str, ...]  # addresses of HOME_IP_ACCOUNTS accounts at most, months apart
     crowded_close_ips: tuple[str, ...]  # shared infrastructure: reported, counts little
     distant_ips: tuple[str, ...]  # rare addresses both used, but never within 30 days
 
@@ -251,8 +309,19 @@ def compare(a: AccountColumns, b: AccountColumns) -> PairEvidence:
     month_rare = {s.ip for s in month if s.accounts <= IP_CROWD_ACCOUNTS} - set(rare) - week_rare
     emails = _shared(a.emails, b.emails)
     forms = tuple(f for f in _shared(a.email_forms, b.email_forms) if f not in emails)
+    distant = (
+        {s.ip for s in a.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS} & {s.ip for s in b.ip_seen}
+    ) - (set(rare) | week_rare | month_rare)
+    home = {s.ip for s in a.ip_seen if s.accounts <= HOME_IP_ACCOUNTS} & distant
     return PairEvidence(
         alias_similarity=stem_similarity(a.alias_stem, b.alias_stem),
+        same_rare_distinctive_alias=bool(
+            set(a.alias_rare_distinctive) & set(b.alias_rare_distinctive)
+        ),
+        same_rare_alias=bool(set(a.alias_rare_tokens) & set(b.alias_rare_tokens)),
+        same_few_alias=bool(set(a.alias_few_tokens) & set(b.alias_few_tokens)),
+        same_rare_long_stem=bool(set(a.alias_rare_long_stems) & set(b.alias_rare_long_stems)),
+        same_rare_stem=bool(set(a.alias_rare_stems) & set(b.alias_rare_stems)),
         same_distinctive_alias=bool(set(a.alias_distinctive) & set(b.alias_distinctive)),
         same_alias=bool(set(a.alias_tokens) & set(b.alias_tokens)),
         same_long_stem=bool(set(a.alias_long_stems) & set(b.alias_long_stems)),
@@ -270,18 +339,9 @@ def compare(a: AccountColumns, b: AccountColumns) -> PairEvidence:
         close_ips=rare,
         week_ips=tuple(sorted(week_rare)),
         month_ips=tuple(sorted(month_rare)),
+        home_ips=tuple(sorted(home)),
         crowded_close_ips=crowded,
-        distant_ips=tuple(
-            sorted(
-                (
-                    {s.ip for s in a.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS}
-                    & {s.ip for s in b.ip_seen}
-                )
-                - set(rare)
-                - week_rare
-                - month_rare
-            )
-        ),
+        distant_ips=tuple(sorted(distant)),
     )
 
 
@@ -315,6 +375,19 @@ def reasons(evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> lis
             f"alias similarity {evidence.alias_similarity:.2f} "
             f"{a.alias_written}~{b.alias_written} (stems {a.alias_stem}~{b.alias_stem})"
         )
+    rare_core = sorted(set(a.alias_rare_stems) & set(b.alias_rare_stems)) or sorted(
+        t.partition("|")[0] for t in set(a.alias_rare_tokens) & set(b.alias_rare_tokens)
+    )
+    if rare_core:
+        out.append(
+            f"alias core {rare_core[0]} is rare in the store "
+            f"(on at most {RARE_ALIAS_ACCOUNTS} accounts)"
+        )
+    elif set(a.alias_stems) & set(b.alias_stems):
+        out.append(
+            f"alias core {sorted(set(a.alias_stems) & set(b.alias_stems))[0]} is short "
+            "or common in the store"
+        )
     if evidence.close_ips:
         n = len(evidence.close_ips)
         out.append(
@@ -328,7 +401,14 @@ def reasons(evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> lis
         n = len(evidence.month_ips)
         plural = "s" if n > 1 else ""
         out.append(f"{n} shared IP{plural} within 30 days ({_listed(evidence.month_ips)})")
-    if evidence.distant_ips and not (evidence.close_ips or evidence.week_ips or evidence.month_ips):
+    timed = evidence.close_ips or evidence.week_ips or evidence.month_ips
+    if evidence.home_ips and not timed:
+        n = len(evidence.home_ips)
+        out.append(
+            f"{n} shared IP{'s' if n > 1 else ''} used by at most {HOME_IP_ACCOUNTS} accounts, "
+            f"more than 30 days apart ({_listed(evidence.home_ips)})"
+        )
+    elif evidence.distant_ips and not timed:
         n = len(evidence.distant_ips)
         out.append(f"{n} shared IP{'s' if n > 1 else ''} but never within 30 days, not counted")
     if evidence.shared_countries:

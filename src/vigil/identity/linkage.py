@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from vigil.identity.dialects import DUCKDB, Dialect
 from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES
 
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
 
 _IP_SEEN = pa.list_(pa.struct([("ip", pa.string()), ("t", pa.int64()), ("n", pa.int64())]))
+ALIAS_LIST_COLUMNS = (
+    "alias_stems",
+    "alias_long_stems",
+    "alias_tokens",
+    "alias_distinctive",
+    "alias_rare_distinctive",
+    "alias_rare_tokens",
+    "alias_few_tokens",
+    "alias_rare_long_stems",
+    "alias_rare_stems",
+)
 _LIST_COLUMNS = (
     "emails",
     "email_forms",
@@ -57,7 +69,7 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
         "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
     }
     data["platform"] = pa.array([c.platform for c in columns], pa.string())
-    for name in ("alias_stems", "alias_long_stems", "alias_tokens", "alias_distinctive"):
+    for name in ALIAS_LIST_COLUMNS:
         data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
     for name in _LIST_COLUMNS:
         data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
@@ -69,13 +81,13 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
     return pa.table(data)
 
 
-def settings() -> dict[str, object]:
+def settings(dialect: Dialect = DUCKDB) -> dict[str, object]:
     comparisons = []
     for comparison in COMPARISONS:
         levels = []
         for level in comparison.levels:
             entry: dict[str, object] = {
-                "sql_condition": level.sql,
+                "sql_condition": level.sql(dialect),
                 "label_for_charts": level.label,
             }
             if level.null:

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.identity.aliases import LONG_STEM_LETTERS
+from vigil.identity.dialects import DUCKDB, Dialect
 from vigil.identity.features import (
+    HOME_IP_ACCOUNTS,
     IP_CROWD_ACCOUNTS,
     IP_MONTH_SECONDS,
     IP_WEEK_SECONDS,
@@ -35,13 +37,18 @@ PRIOR_MATCH = 1e-3
 LINK_THRESHOLD = 0.99
 
 Predicate = Callable[[PairEvidence, AccountColumns, AccountColumns], bool]
+Condition = Callable[[Dialect], str]
+
+
+def _else(d: Dialect) -> str:
+    return "ELSE"
 
 
 @dataclass(frozen=True)
 class Level:
     label: str
-    sql: str
-    applies: Predicate
+    condition: Condition  # the SQL face, for the engine's dialect
+    applies: Predicate  # the Python face, over one pair's evidence
     m: float
     u: float
     null: bool = False
@@ -49,6 +56,9 @@ class Level:
     @property
     def weight_bits(self) -> float:
         return 0.0 if self.null else math.log2(self.m / self.u)
+
+    def sql(self, dialect: Dialect = DUCKDB) -> str:
+        return self.condition(dialect)
 
 
 @dataclass(frozen=True)
@@ -63,23 +73,14 @@ class Comparison:
         return len(self.levels) - 1
 
 
-def _either_empty(column: str) -> str:
-    return f"len({column}_l) = 0 or len({column}_r) = 0"
-
-
-def _shared_sql(column: str) -> str:
-    return f"len(list_intersect({column}_l, {column}_r))"
-
-
-def _close_ips_sql(crowded: bool, window: int = IP_WINDOW_SECONDS) -> str:
-    crowd = f"x.n > {IP_CROWD_ACCOUNTS}" if crowded else f"x.n <= {IP_CROWD_ACCOUNTS}"
-    close = (
-        "list_bool_or(list_transform(ip_seen_r, "
-        f"lambda y: y.ip = x.ip and abs(y.t - x.t) <= {window}))"
-    )
-    return (
-        "len(list_distinct(list_transform(list_filter(ip_seen_l, "
-        f"lambda x: {crowd} and {close}), lambda x: x.ip)))"
+def _null(name: str, column: str) -> Level:
+    return Level(
+        f"no {name} on one side",
+        lambda d: d.either_empty(column),
+        lambda e, a, b: not getattr(a, column) or not getattr(b, column),
+        1.0,
+        1.0,
+        null=True,
     )
 
 
@@ -88,93 +89,124 @@ def _identifier(name: str, column: str, attr: str, m: float, u: float, m_else: f
     return Comparison(
         name,
         (
-            Level(
-                f"no {name} on one side",
-                _either_empty(column),
-                lambda e, a, b: not getattr(a, column) or not getattr(b, column),
-                1.0,
-                1.0,
-                null=True,
-            ),
+            _null(name, column),
             Level(
                 f"shared {name}",
-                f"{_shared_sql(column)} > 0",
+                lambda d: d.intersects(column),
                 lambda e, a, b: bool(getattr(e, attr)),
                 m,
                 u,
             ),
-            Level(f"different {name}", "ELSE", lambda e, a, b: True, m_else, 1.0 - u),
+            Level(f"different {name}", _else, lambda e, a, b: True, m_else, 1.0 - u),
         ),
     )
 
 
-_SHARED_RARE_IP = (
-    "len(list_intersect(list_transform(list_filter(ip_seen_l, "
-    f"lambda x: x.n <= {IP_CROWD_ACCOUNTS}), lambda x: x.ip), "
-    "list_transform(ip_seen_r, lambda x: x.ip))) > 0"
-)
-_JW = "jaro_winkler_similarity(alias_stem_l, alias_stem_r)"
-_LONG = f"least(stem_letters_l, stem_letters_r) >= {LONG_STEM_LETTERS}"
+_RARE_IP = f"x.n <= {IP_CROWD_ACCOUNTS}"
+_CROWDED_IP = f"x.n > {IP_CROWD_ACCOUNTS}"
+_HOME_IP = f"x.n <= {HOME_IP_ACCOUNTS}"
 
 
-def _intersects(column: str) -> str:
-    return f"len(list_intersect({column}_l, {column}_r)) > 0"
+def _long(d: Dialect) -> str:
+    return f"least(stem_letters_l, stem_letters_r) >= {LONG_STEM_LETTERS}"
 
 
+def _jw(d: Dialect) -> str:
+    return d.jaro_winkler("alias_stem_l", "alias_stem_r")
+
+
+# Alias levels weigh a shared handle by how telling it is: its shape (a long or numbered
+# handle is rarely picked twice by chance) and its frequency in the whole store (a core on
+# a handful of accounts is one person's; one on many is a name many people pick).
 ALIAS = Comparison(
     "alias",
     (
         Level(
             "no alias on one side",
-            "alias_stem_l = '' or alias_stem_r = ''",
+            lambda d: "alias_stem_l = '' or alias_stem_r = ''",
             lambda e, a, b: not a.alias_stem or not b.alias_stem,
             1.0,
             1.0,
             null=True,
         ),
         Level(
-            "same distinctive handle",
-            _intersects("alias_distinctive"),
-            lambda e, a, b: e.same_distinctive_alias,
+            "same distinctive handle, rare in the store",
+            lambda d: d.intersects("alias_rare_distinctive"),
+            lambda e, a, b: e.same_rare_distinctive_alias,
             0.35,
             2e-7,
         ),
         Level(
-            "same common-looking handle",
-            _intersects("alias_tokens"),
-            lambda e, a, b: e.same_alias,
+            "same handle, rare in the store",
+            lambda d: d.intersects("alias_rare_tokens"),
+            lambda e, a, b: e.same_rare_alias,
+            0.15,
+            2e-6,
+        ),
+        Level(
+            "same long stem, rare in the store",
+            lambda d: d.intersects("alias_rare_long_stems"),
+            lambda e, a, b: e.same_rare_long_stem,
+            0.2,
+            2.2e-6,
+        ),
+        Level(
+            "same short handle, on few accounts",
+            lambda d: d.intersects("alias_few_tokens"),
+            lambda e, a, b: e.same_few_alias,
             0.15,
             3e-5,
         ),
         Level(
-            "same long stem, different number",
-            _intersects("alias_long_stems"),
+            "same stem, rare in the store",
+            lambda d: d.intersects("alias_rare_stems"),
+            lambda e, a, b: e.same_rare_stem,
+            0.1,
+            1e-4,
+        ),
+        Level(
+            "same distinctive handle, common in the store",
+            lambda d: d.intersects("alias_distinctive"),
+            lambda e, a, b: e.same_distinctive_alias,
+            0.05,
+            1e-4,
+        ),
+        Level(
+            "same handle, common in the store",
+            lambda d: d.intersects("alias_tokens"),
+            lambda e, a, b: e.same_alias,
+            0.05,
+            1.2e-3,
+        ),
+        Level(
+            "same long stem, common in the store",
+            lambda d: d.intersects("alias_long_stems"),
             lambda e, a, b: e.same_long_stem,
-            0.2,
-            5e-5,
+            0.1,
+            5e-4,
         ),
         Level(
             "same stem, different number",
-            _intersects("alias_stems"),
+            lambda d: d.intersects("alias_stems"),
             lambda e, a, b: e.same_stem,
             0.1,
             2e-3,
         ),
         Level(
             "similar long alias",
-            f"{_JW} >= 0.92 and {_LONG}",
+            lambda d: f"{_jw(d)} >= 0.92 and {_long(d)}",
             lambda e, a, b: e.alias_similarity >= 0.92 and e.stem_letters >= LONG_STEM_LETTERS,
             0.05,
             5e-4,
         ),
         Level(
             "somewhat similar alias",
-            f"{_JW} >= 0.85",
+            lambda d: f"{_jw(d)} >= 0.85",
             lambda e, a, b: e.alias_similarity >= 0.85,
             0.05,
             0.02,
         ),
-        Level("different alias", "ELSE", lambda e, a, b: True, 0.10, 0.977),
+        Level("different alias", _else, lambda e, a, b: True, 0.10, 0.977),
     ),
 )
 
@@ -185,127 +217,116 @@ PLATFORM = Comparison(
     (
         Level(
             "same platform",
-            "platform_l = platform_r",
+            lambda d: "platform_l = platform_r",
             lambda e, a, b: e.same_platform,
             0.03,
             0.25,
         ),
-        Level("different platforms", "ELSE", lambda e, a, b: True, 0.97, 0.75),
+        Level("different platforms", _else, lambda e, a, b: True, 0.97, 0.75),
     ),
 )
 
 EMAIL = Comparison(
     "email",
     (
-        Level(
-            "no email on one side",
-            _either_empty("emails"),
-            lambda e, a, b: not a.emails or not b.emails,
-            1.0,
-            1.0,
-            null=True,
-        ),
+        _null("email", "emails"),
         Level(
             "same email",
-            f"{_shared_sql('emails')} > 0",
+            lambda d: d.intersects("emails"),
             lambda e, a, b: bool(e.shared_emails),
             0.7,
             1e-6,
         ),
         Level(
             "same mailbox by provider rules",
-            f"{_shared_sql('email_forms')} > 0",
+            lambda d: d.intersects("email_forms"),
             lambda e, a, b: bool(e.shared_email_forms),
             0.05,
             1e-5,
         ),
-        Level("different emails", "ELSE", lambda e, a, b: True, 0.35, 0.99999),
+        Level("different emails", _else, lambda e, a, b: True, 0.35, 0.99999),
     ),
 )
 
 FILES = Comparison(
     "files",
     (
-        Level(
-            "no unknown files on one side",
-            _either_empty("files"),
-            lambda e, a, b: not a.files or not b.files,
-            1.0,
-            1.0,
-            null=True,
-        ),
+        _null("unknown files", "files"),
         Level(
             "two or more shared unknown files",
-            f"{_shared_sql('files')} >= 2",
+            lambda d: f"{d.shared_count('files')} >= 2",
             lambda e, a, b: len(e.shared_files) >= 2,
             0.2,
             2e-5,
         ),
         Level(
             "one shared unknown file",
-            f"{_shared_sql('files')} = 1",
+            lambda d: f"{d.shared_count('files')} = 1",
             lambda e, a, b: len(e.shared_files) == 1,
             0.1,
             1e-3,
         ),
-        Level("no shared unknown file", "ELSE", lambda e, a, b: True, 0.7, 0.9999),
+        Level("no shared unknown file", _else, lambda e, a, b: True, 0.7, 0.9999),
     ),
 )
 
+# An address counts by how few accounts sit behind it and how close in time two accounts
+# used it: a home line shared by a handful of accounts counts even months apart, one behind
+# which many accounts sit (CGNAT, a VPN exit) counts little even within the hour.
 IPS = Comparison(
     "ip",
     (
-        Level(
-            "no timed IP on one side",
-            _either_empty("ip_seen"),
-            lambda e, a, b: not a.ip_seen or not b.ip_seen,
-            1.0,
-            1.0,
-            null=True,
-        ),
+        _null("timed IP", "ip_seen"),
         Level(
             "two or more rare IPs within 24 h",
-            f"{_close_ips_sql(False)} >= 2",
+            lambda d: f"{d.close_ip_count(_RARE_IP, IP_WINDOW_SECONDS)} >= 2",
             lambda e, a, b: len(e.close_ips) >= 2,
             0.15,
             1e-6,
         ),
         Level(
             "one rare IP within 24 h",
-            f"{_close_ips_sql(False)} = 1",
+            lambda d: f"{d.close_ip_count(_RARE_IP, IP_WINDOW_SECONDS)} = 1",
             lambda e, a, b: len(e.close_ips) == 1,
             0.25,
             3e-5,
         ),
         Level(
             "rare IP within 7 days",
-            f"{_close_ips_sql(False, IP_WEEK_SECONDS)} >= 1",
+            lambda d: f"{d.close_ip_count(_RARE_IP, IP_WEEK_SECONDS)} >= 1",
             lambda e, a, b: bool(e.week_ips),
             0.2,
             8e-5,
         ),
         Level(
             "rare IP within 30 days",
-            f"{_close_ips_sql(False, IP_MONTH_SECONDS)} >= 1",
+            lambda d: f"{d.close_ip_count(_RARE_IP, IP_MONTH_SECONDS)} >= 1",
             lambda e, a, b: bool(e.month_ips),
             0.15,
             2e-4,
         ),
         Level(
+            "home IP of a handful of accounts, months apart",
+            lambda d: d.shared_ip(_HOME_IP),
+            lambda e, a, b: bool(e.home_ips),
+            0.1,
+            1.5e-4,
+        ),
+        Level(
             "crowded IP within 24 h",
-            f"{_close_ips_sql(True)} >= 1",
+            lambda d: f"{d.close_ip_count(_CROWDED_IP, IP_WINDOW_SECONDS)} >= 1",
             lambda e, a, b: bool(e.crowded_close_ips),
             0.02,
             0.01,
         ),
         Level(
             "shared IP, never within 30 days",
-            _SHARED_RARE_IP,
+            lambda d: d.shared_ip(_RARE_IP),
             lambda e, a, b: bool(e.distant_ips),
             0.05,
             0.055,
         ),
-        Level("no shared IP", "ELSE", lambda e, a, b: True, 0.18, 0.93),
+        Level("no shared IP", _else, lambda e, a, b: True, 0.18, 0.93),
     ),
 )
 
@@ -314,22 +335,15 @@ IPS = Comparison(
 COUNTRY = Comparison(
     "country",
     (
-        Level(
-            "no located IP on one side",
-            _either_empty("countries"),
-            lambda e, a, b: not a.countries or not b.countries,
-            1.0,
-            1.0,
-            null=True,
-        ),
+        _null("located IP", "countries"),
         Level(
             "IPs in the same country",
-            f"{_shared_sql('countries')} > 0",
+            lambda d: d.intersects("countries"),
             lambda e, a, b: bool(e.shared_countries),
             0.95,
             0.1,
         ),
-        Level("IPs in different countries", "ELSE", lambda e, a, b: True, 0.05, 0.9),
+        Level("IPs in different countries", _else, lambda e, a, b: True, 0.05, 0.9),
     ),
 )
 

@@ -30,6 +30,8 @@ class Resolution:
     compared_pairs: int
     scored_links: int  # pairs at or above the threshold
     rescored_accounts: int  # accounts scored this run (all of them in a full run)
+    near_misses: list[tuple[int, int, float]]  # pairs below the threshold, at or above the floor
+    columns: dict[int, AccountColumns]
 
 
 def _connected(group: Cluster) -> bool:
@@ -72,7 +74,10 @@ def resolve(
     threads: int | None = None,
     confirmed: Sequence[Link] = (),
     touched: Iterable[int] = (),
+    review_floor: float | None = None,
 ) -> Resolution:
+    """Subjects over ``profiles``. With ``review_floor``, pairs scored between it and the
+    threshold come back as ``near_misses`` (what the review queue is made of)."""
     population = Population.of(profiles)
     columns = {p.account_id: account_columns(p, population) for p in profiles}
     fixed: list[Cluster] = []
@@ -88,21 +93,25 @@ def resolve(
     held = {m for g in fixed for m in g.members} - set(touched)
     new = [c for i, c in columns.items() if i not in held]
     existing = [c for i, c in columns.items() if i in held]
+    keep = threshold if review_floor is None else min(threshold, review_floor)
     linkage = Linkage(threads=threads)
     try:
         if fixed:
-            run = linkage.score_new(existing, new, threshold)
+            run = linkage.score_new(existing, new, keep)
         else:
-            run = linkage.score_all(list(columns.values()), threshold)
+            run = linkage.score_all(list(columns.values()), keep)
     finally:
         linkage.close()
     links = [
-        Link(p.a, p.b, p.probability, (f"rule: {p.rule}",) if p.rule else ()) for p in run.pairs
+        Link(p.a, p.b, p.probability, (f"rule: {p.rule}",) if p.rule else ())
+        for p in run.pairs
+        if p.probability >= threshold
     ]
+    near = [(p.a, p.b, p.probability) for p in run.pairs if p.probability < threshold]
     clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
     for group in clusters:  # explain only the links that joined accounts
         group.links = [_explained(link, columns) for link in group.links]
-    return Resolution(clusters, run.compared_pairs, len(links), len(new))
+    return Resolution(clusters, run.compared_pairs, len(links), len(new), near, columns)
 
 
 def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:

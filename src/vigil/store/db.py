@@ -80,6 +80,7 @@ class Actor:
     username: str
     agency_id: int
     agency_code: str
+    role: str
 
     @property
     def label(self) -> str:

@@ -44,7 +44,7 @@ def write_chat(traffic: Traffic) -> None:
         for person, account in members:
             sent_ip = False
             for _ in range(_message_count(rng, person)):
-                at = moment(rng, traffic.days)
+                at = moment(rng, traffic.days, account.active_days)
                 record: dict[str, object] = {
                     "platform": platform,
                     "room": None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.errors import BadInput
+from vigil.synth.agencies import split
 from vigil.synth.chatlog import write_chat
 from vigil.synth.cybertip import write_cybertip
 from vigil.synth.devices import (
@@ -50,6 +51,7 @@ SCALES: dict[str, Scale] = {
         unknown_images=30,
         series_images=8,
         traffic_days=14,
+        split_personas=7,
     ),
     "seed": Scale(
         "seed",
@@ -69,25 +71,27 @@ SCALES: dict[str, Scale] = {
         unknown_images=160,
         series_images=10,
         traffic_days=60,
+        split_personas=80,
     ),
     "large": Scale(
         "large",
-        suspects=3000,
+        suspects=10000,
         countries=40,
-        distributors=60,
+        distributors=200,
         producers=8,
-        victims=30,
+        victims=40,
         devices=10,
         esp_providers=3,
         irc_rooms=6,
-        common_alias_pairs=10,
-        cgnat_groups=8,
-        families=6,
+        common_alias_pairs=30,
+        cgnat_groups=20,
+        families=15,
         known_images=200,
         near_duplicates=120,
         unknown_images=300,
         series_images=12,
         traffic_days=120,
+        split_personas=1200,
     ),
 }
 STEPS = [
@@ -129,15 +133,26 @@ def _prepare(out: Path) -> Path:
 
 
 def generate(
-    out: Path, seed: int = 1, scale: str = "small", step: Callable[[str], None] | None = None
+    out: Path,
+    seed: int = 1,
+    scale: str = "small",
+    step: Callable[[str], None] | None = None,
+    agencies: list[str] | None = None,
 ) -> SynthResult:
-    """Write a whole synthetic operation for `seed` at `scale` into `out`."""
+    """Write a whole synthetic operation for `seed` at `scale` into `out`; with `agencies`,
+    also split it between them (``vigil.synth.agencies``)."""
     if scale not in SCALES:
         raise BadInput(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     started = time.perf_counter()
-    report = step or (lambda _name: None)
+    announce = step or (lambda _name: None)
     settings = SCALES[scale]
     work = _prepare(out)
+    ledger = Ledger()
+
+    def report(name: str) -> None:
+        ledger.phase = name
+        announce(name)
+
     try:
         report("world")
         world = build_world(seed, settings)
@@ -145,7 +160,6 @@ def generate(
         report("media")
         producers = [p for p in persons if p.role == "producer"]
         pool = build_pool(seed, settings, producers)
-        ledger = Ledger()
         traffic = Traffic(
             work, persons, pool.circulating(), pool.series, seed, settings.traffic_days, ledger
         )
@@ -196,6 +210,9 @@ def generate(
             devices,
             pool.series_truth,
         )
+        if agencies:
+            cameras = {p.id: p.camera for p in persons if p.camera}
+            truth.update(split(work, agencies, ledger, devices, cameras))
         write_truth(work, truth)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -32,9 +32,12 @@ def _ident(account: Account) -> str:
     return "~" + (re.sub(r"[^a-z0-9]", "", account.username.lower()) or "user")[:9]
 
 
-def _sessions(rng: random.Random, days: int) -> list[tuple[datetime, datetime]]:
+def _sessions(
+    rng: random.Random, days: int, active_days: tuple[int, int] | None = None
+) -> list[tuple[datetime, datetime]]:
     sessions: list[tuple[datetime, datetime]] = []
-    for day in sorted(rng.sample(range(days), min(days, rng.randint(1, 4)))):
+    window = range(*active_days) if active_days else range(days)
+    for day in sorted(rng.sample(window, min(len(window), rng.randint(1, 4)))):
         start = OPERATION_START + timedelta(days=day, minutes=rng.randrange(0, 240))
         sessions.append((start, start + timedelta(minutes=rng.randint(30, 300))))
     return sessions
@@ -74,7 +77,7 @@ def _room_events(
     events: list[_Event] = []
     order = 0
     for person, account in members:
-        for start, end in _sessions(rng, days):
+        for start, end in _sessions(rng, days, account.active_days):
             events.append(_Event(start, order, "join", account))
             leave = "quit" if id(account) in single_room and rng.random() < 0.5 else "part"
             events.append(_Event(end, order + 1, leave, account, rng.choice(FILLER)))

@@ -43,13 +43,22 @@ class Ledger:
     sends: list[Send] = field(default_factory=list)
     selectors: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     accounts_written: set[tuple[str, str]] = field(default_factory=set)
+    phase: str = ""
+    """The writer now running (``generate`` sets it), so a split can say who holds what."""
+    by_phase: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
+    """phase -> (kind, platform, value) as written."""
 
     def selector(self, person: Person, kind: str, value: str | None) -> None:
         if value:
             self.selectors.setdefault(person.id, set()).add((kind, value))
+            self.by_phase.setdefault(self.phase, set()).add((kind, "", value))
 
     def account(self, account: Account) -> None:
         self.accounts_written.add((account.platform, account.username.casefold()))
+        written = self.by_phase.setdefault(self.phase, set())
+        written.add(("username", account.platform, account.username))
+        if account.account_id:
+            written.add(("account", account.platform, account.account_id))
 
     def source(self, fmt: str, path: str, platform: str | None) -> None:
         self.sources.append({"format": fmt, "path": path, "platform": platform})
@@ -74,9 +83,10 @@ class Traffic:
         return pick_files(rng, person, self.circulating, self.series, count)
 
 
-def moment(rng: random.Random, days: int) -> datetime:
-    """A random evening minute within the operation's period."""
-    return OPERATION_START + timedelta(days=rng.randrange(days), minutes=rng.randrange(0, 330))
+def moment(rng: random.Random, days: int, active_days: tuple[int, int] | None = None) -> datetime:
+    """A random evening minute within the operation's period, or the account's own window."""
+    day = rng.randrange(*active_days) if active_days else rng.randrange(days)
+    return OPERATION_START + timedelta(days=day, minutes=rng.randrange(0, 330))
 
 
 def accounts_on(persons: list[Person], platform: str) -> list[tuple[Person, Account]]:

@@ -14,6 +14,7 @@ class Account:
     ip: str | None = None  # the address this account is usually seen from
     email: str | None = None
     device_id: str | None = None
+    active_days: tuple[int, int] | None = None  # days after the start it is active, else all
 
 
 @dataclass

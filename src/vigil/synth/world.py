@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from vigil.synth.hard_cases import split_personas
 from vigil.synth.ipspace import sample_ip
 from vigil.synth.model import Account, FalseFriend, Person
 from vigil.synth.names import (
@@ -90,6 +91,7 @@ class Scale:
     unknown_images: int
     series_images: int
     traffic_days: int
+    split_personas: int = 0  # persons linked only by alias core and home address (hard_cases)
 
 
 @dataclass
@@ -145,6 +147,9 @@ class _AliasBook:
             return False  # no dots, no leading digit: what an IRC server accepts
         self.used.add(key)
         return True
+
+    def release(self, platform: str, username: str) -> None:
+        self.used.discard((platform, username.casefold()))
 
 
 def _roles(rng: random.Random, scale: Scale) -> list[str]:
@@ -218,6 +223,9 @@ def build_world(seed: int, scale: Scale) -> World:
     false_friends = _common_aliases(rng, book, persons, scale)
     false_friends += _cgnat(rng, persons, scale, taken_ips)
     false_friends += _families(rng, book, persons, scale, esp_platforms)
+    split_personas(
+        rng, book, persons, false_friends, scale.split_personas, IRC_PLATFORM, CHAT_PLATFORMS
+    )
     persons += _victims(rng, book, scale, esp_platforms, len(persons))
     return World(persons, false_friends, esp_platforms, isps, taken_ips)
 

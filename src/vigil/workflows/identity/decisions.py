@@ -33,7 +33,6 @@ from vigil.store.models import (
     SubjectSelector,
     utcnow,
 )
-from vigil.workflows.operation.setup import resolve_actor
 
 DECISIONS = ("confirm", "reject")
 
@@ -134,13 +133,12 @@ def _record(
 
 
 def decide_link(
-    store: Store, a_text: str, b_text: str, decision: str, note: str | None = None
+    store: Store, actor: Actor, a_text: str, b_text: str, decision: str, note: str | None = None
 ) -> DecisionResult:
     if decision not in DECISIONS:
         raise UsageError(f"a link decision is confirm or reject, not {decision!r}")
     store.require_initialised()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         a, b = find_account(session, a_text), find_account(session, b_text)
         changed = _record(session, actor, a, b, decision, note)
         return DecisionResult(decision, _name(a), _name(b), changed)
@@ -166,11 +164,12 @@ class SplitResult:
     moved: list[str]
 
 
-def split_subject(store: Store, subject_id: int, account_texts: list[str]) -> SplitResult:
+def split_subject(
+    store: Store, actor: Actor, subject_id: int, account_texts: list[str]
+) -> SplitResult:
     """Move the named accounts out into a new subject; reject every link across the cut."""
     store.require_initialised()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         members = _subject_accounts(session, subject_id)
         moving = [find_account(session, t) for t in account_texts]
         member_ids = {m.id for m in members}
@@ -232,13 +231,12 @@ def split_subject(store: Store, subject_id: int, account_texts: list[str]) -> Sp
         return SplitResult(subject_id, new.id, [_name(m) for m in moving])
 
 
-def merge_subjects(store: Store, first_id: int, second_id: int) -> int:
+def merge_subjects(store: Store, actor: Actor, first_id: int, second_id: int) -> int:
     """Merge the second subject into the first; confirm a link between them."""
     if first_id == second_id:
         raise UsageError("cannot merge a subject with itself")
     store.require_initialised()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         first, second = session.get(Subject, first_id), session.get(Subject, second_id)
         a_accounts = _subject_accounts(session, first_id)
         b_accounts = _subject_accounts(session, second_id)

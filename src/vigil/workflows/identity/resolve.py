@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
 from vigil.identity.model import LINK_THRESHOLD
-from vigil.identity.profiles import AccountProfile, account_key
+from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
 from vigil.store import audit
@@ -44,8 +44,7 @@ from vigil.store.models import (
     utcnow,
 )
 from vigil.workflows.identity.decisions import retire_subject
-from vigil.workflows.identity.resolve_input import StoreAccounts, load_accounts
-from vigil.workflows.operation.setup import resolve_actor
+from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
 
 
 @dataclass(frozen=True)
@@ -222,6 +221,7 @@ def _tree(group: Cluster) -> dict[int, Link]:
 
 def resolve(
     store: Store,
+    actor: Actor,
     *,
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
@@ -253,7 +253,6 @@ def resolve(
         touched=touched,
     )
     with store.transaction() as session:
-        actor = resolve_actor(session)
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",
@@ -287,7 +286,7 @@ def _write(
     previous: _Previous,
     decision_users: dict[tuple[int, int], tuple[int, datetime]],
 ) -> dict[str, int]:
-    keys = {i: account_key(s.platform, s.display or s.value) for i, s in loaded.selectors.items()}
+    keys = account_keys(loaded)
     victims = {p.account_id for p in loaded.profiles if p.victim}
     assigned = _assign_ids(clusters, previous.owner)
     kept = {s for s in assigned.values() if s is not None}

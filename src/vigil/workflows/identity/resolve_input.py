@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.geo.countries import geolocate
-from vigil.identity.profiles import AccountProfile, IpSighting
+from vigil.identity.profiles import AccountProfile, IpSighting, account_key
 from vigil.store.models import Selector
 from vigil.workflows.sources.activity import AccountActivity, Activity, read_activity
 
@@ -29,6 +29,11 @@ class StoreAccounts:
     selectors: dict[int, Selector]  # account id -> its username selector
     seen_selectors: dict[int, set[int]]  # account id -> ids of selectors seen on it
     sources: dict[int, set[int]]  # account id -> ids of the sources it was seen in
+
+
+def account_keys(loaded: StoreAccounts) -> dict[int, str]:
+    """Account id -> ``platform:username``, as `vigil subjects` and the analyst write it."""
+    return {i: account_key(s.platform, s.display or s.value) for i, s in loaded.selectors.items()}
 
 
 def _unknown_files(activity: AccountActivity) -> frozenset[str]:

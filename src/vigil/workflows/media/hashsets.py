@@ -30,10 +30,9 @@ from vigil.formats.registry import HASHSET_FORMATS
 from vigil.matching import DEFAULT_PDQ_RADIUS_BITS
 from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
 from vigil.workflows.media.matching import index_directory, load_matcher
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.provenance import digest_file, register_source
 
 INSERT_BATCH = 5_000
@@ -85,6 +84,7 @@ def hash_set_format(name: str) -> HashSetFormat:
 
 def import_hash_set(
     store: Store,
+    actor: Actor,
     format_name: str,
     path: Path,
     *,
@@ -111,7 +111,6 @@ def import_hash_set(
     digest = digest_file(path)
     records = reader.read(path, hash_type=hash_type)  # "not my format" fails here, early
     with store.transaction() as session:
-        actor = resolve_actor(session)
         existing = session.scalars(select(HashSet).where(HashSet.name == name)).first()
         if existing is not None and _same_import(
             session, existing, digest.sha256, format_name, set_kind, radius
@@ -266,7 +265,7 @@ def entry_records(session: Session, hash_set_id: int) -> Iterator[HashRecord]:
         session.expunge(entry)
 
 
-def export_hash_set(store: Store, name: str, format_name: str, path: Path) -> int:
+def export_hash_set(store: Store, actor: Actor, name: str, format_name: str, path: Path) -> int:
     """Write a hash set in ``format_name`` (VICS 2.0 ``#Media`` for ``vics``)."""
     writer = hash_set_format(format_name)
     if not writer.can_write:
@@ -280,7 +279,7 @@ def export_hash_set(store: Store, name: str, format_name: str, path: Path) -> in
         count = writer.write(entry_records(session, hash_set.id), Path(path))
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "hashset.export",
             "hash_set",
             hash_set.id,

@@ -23,7 +23,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from vigil.errors import NotFound
 from vigil.matching import (
     HashSetInfo,
     IndexCacheError,
@@ -34,9 +33,8 @@ from vigil.matching import (
     save_matcher,
 )
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import File, HashEntry, HashSet, Match
-from vigil.workflows.operation.setup import resolve_actor
 
 ENTRY_BATCH = 20_000
 FILE_BATCH = 500
@@ -150,7 +148,9 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield values[start : start + size]
 
 
-def match_files(session: Session, file_ids: list[int], matcher: Matcher | None = None) -> int:
+def match_files(
+    session: Session, actor: Actor, file_ids: list[int], matcher: Matcher | None = None
+) -> int:
     """Write a Match row for every hash-set entry each File matches; returns rows written.
 
     Running it again writes nothing new (rows are unique on file, entry and kind).
@@ -199,10 +199,6 @@ def match_files(session: Session, file_ids: list[int], matcher: Matcher | None =
             session.execute(insert(Match), rows)
             written += len(rows)
     if written:
-        try:
-            actor = resolve_actor(session)
-        except NotFound:
-            actor = None
         audit.append(
             session,
             actor,

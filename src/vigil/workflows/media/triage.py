@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from vigil.workflows.media.triage_rows import (
     write_batch,
     write_series,
 )
-from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.provenance import Digest, register_source
 
 DEFAULT_BATCH_FILES = 500
@@ -63,19 +63,28 @@ class TriageResult:
     hashed_files: int = 0
 
 
-class _TestHooks:
-    """Test-only observation points, off unless their environment variables are set.
+@dataclass(frozen=True)
+class TriageProbes:
+    """Test-only observation points, all off by default; the CLI fills them from its
+    environment (``VIGIL_TRIAGE_HASH_LOG``, ``VIGIL_TRIAGE_READY_FD``, ``VIGIL_TRIAGE_PAUSE``).
 
-    ``VIGIL_TRIAGE_HASH_LOG``: append each member path sent for hashing to this file.
-    ``VIGIL_TRIAGE_READY_FD`` + ``VIGIL_TRIAGE_PAUSE`` (``after-commit:N`` or
-    ``in-transaction:N``): at batch N write ``ready`` to the fd, then wait forever, so a test
-    can SIGKILL the process at exactly that point without sleeping.
+    ``hash_log``: append each member path sent for hashing to this file.
+    ``ready_fd`` + ``pause`` (``after-commit:N`` or ``in-transaction:N``): at batch N write
+    ``ready`` to the fd, then wait forever, so a test can SIGKILL the process at exactly that
+    point without sleeping.
     """
 
-    def __init__(self) -> None:
-        self.hash_log = os.environ.get("VIGIL_TRIAGE_HASH_LOG")
-        self.ready_fd = os.environ.get("VIGIL_TRIAGE_READY_FD")
-        self.pause = os.environ.get("VIGIL_TRIAGE_PAUSE", "")
+    hash_log: str | None = None
+    ready_fd: str | None = None
+    pause: str = ""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> TriageProbes:
+        return cls(
+            environ.get("VIGIL_TRIAGE_HASH_LOG"),
+            environ.get("VIGIL_TRIAGE_READY_FD"),
+            environ.get("VIGIL_TRIAGE_PAUSE", ""),
+        )
 
     def hashing(self, paths: list[str]) -> None:
         if self.hash_log and paths:
@@ -102,7 +111,7 @@ class _Run:
         jobs: int,
         batch_files: int,
         progress: ProgressCallback | None,
-        hooks: _TestHooks,
+        hooks: TriageProbes,
     ):
         self.store = store
         self.actor = actor
@@ -190,6 +199,7 @@ def _load_matcher(store: Store) -> Matcher:
 
 def triage(
     store: Store,
+    actor: Actor,
     path: Path,
     case_reference: str,
     *,
@@ -198,6 +208,7 @@ def triage(
     progress: ProgressCallback | None = None,
     limits: Limits | None = None,
     owner: str | None = None,
+    probes: TriageProbes | None = None,
 ) -> TriageResult:
     """Triage the evidence at ``path`` into the case; resume it if it was interrupted.
 
@@ -214,7 +225,6 @@ def triage(
     evidence = open_evidence(Path(path), limits)
     sha256, size_bytes = evidence.digest()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         case = find_case(session, actor, case_reference)
         ref = register_source(
             session,
@@ -237,7 +247,9 @@ def triage(
     instances: list[InstanceRow] | None = None
     series = 0
     if not complete:
-        _walk_and_write(store, actor, ref.id, evidence, done, jobs, batch_files, progress, result)
+        _walk_and_write(
+            store, actor, ref.id, evidence, done, jobs, batch_files, progress, result, probes
+        )
         with store.transaction() as session:
             source = session.get_one(Source, ref.id)
             instances = found_files(session, ref.id)
@@ -282,6 +294,7 @@ def _walk_and_write(
     batch_files: int,
     progress: ProgressCallback | None,
     result: TriageResult,
+    probes: TriageProbes | None,
 ) -> None:
     matcher = _load_matcher(store)
     run = _Run(
@@ -292,7 +305,7 @@ def _walk_and_write(
         jobs=jobs,
         batch_files=batch_files,
         progress=progress,
-        hooks=_TestHooks(),
+        hooks=probes or TriageProbes(),
     )
     try:
         run.go(evidence.members(), done)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import UsageError
 from vigil.formats.hashrecord import HashRecord
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import (
     File,
     FileInstance,
@@ -29,13 +29,15 @@ from vigil.store.models import (
     SeriesFile,
     Source,
 )
-from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.provenance import digest_file
 
 EXPORT_FORMATS = ("vics",)
 
 
-def export_case(store: Store, reference: str, output: Path, export_format: str = "vics") -> int:
+def export_case(
+    store: Store, actor: Actor, reference: str, output: Path, export_format: str = "vics"
+) -> int:
     """Write the case's files to ``output``; returns how many media were written."""
     if export_format not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {export_format!r}; choose from: vics")
@@ -45,7 +47,6 @@ def export_case(store: Store, reference: str, output: Path, export_format: str =
     if not output.parent.is_dir():
         raise UsageError(f"no such directory: {output.parent}")
     with store.transaction() as session:
-        actor = resolve_actor(session)
         case = find_case(session, actor, reference)
         records = list(_case_records(session, case.id))
         count = write_vics_cases(

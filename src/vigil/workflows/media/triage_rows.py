@@ -133,7 +133,7 @@ def write_batch(
     """Files, their matches and their instances for one batch, with one audit entry."""
     file_ids = _file_ids(session, items)
     hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
-    matches = match_files(session, hashed_ids, matcher)
+    matches = match_files(session, actor, hashed_ids, matcher)
     session.execute(
         FileInstance.__table__.insert(),
         [

@@ -23,9 +23,8 @@ from vigil.geo.countries import (
     decide_countries,
 )
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Selector, Subject, SubjectSelector
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.sources.activity import Activity, read_activity
 
 
@@ -90,7 +89,7 @@ def gather_country_evidence(
     return evidence
 
 
-def assign_countries(store: Store) -> CountrySummary:
+def assign_countries(store: Store, actor: Actor) -> CountrySummary:
     """Decide and store every subject's country and basis; one audit entry for the run."""
     store.require_initialised()
     with store.transaction() as session:
@@ -106,7 +105,7 @@ def assign_countries(store: Store) -> CountrySummary:
         summary = CountrySummary(decisions)
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "subject.countries",
             "subject",
             None,

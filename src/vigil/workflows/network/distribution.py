@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Event, Selector, Sighting, Subject, SubjectSelector
-from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case
 
 
 @dataclass
@@ -101,13 +101,15 @@ class DistributionReport:
     subjects: list[SubjectDistribution]
 
 
-def distribution(store: Store, case_reference: str | None = None) -> DistributionReport:
+def distribution(
+    store: Store, actor: Actor, case_reference: str | None = None
+) -> DistributionReport:
     """Per account and per subject; ``case_reference`` limits it to one case's sources."""
     store.require_initialised()
     with store.reading() as session:
         case_id = None
         if case_reference is not None:
-            case_id = find_case(session, resolve_actor(session), case_reference).id
+            case_id = find_case(session, actor, case_reference).id
         return distribution_in(session, case_id)
 
 

@@ -18,15 +18,14 @@ from vigil.graph.export import EXPORT_FORMATS, export_graph
 from vigil.graph.model import NetworkInput, NetworkResult, PathStep
 from vigil.graph.rank import rank
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.operation.setup import resolve_actor
 
 RANK_SEED = 20060314
 
 
-def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
+def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkResult:
     """Score every non-victim subject; with ``write``, store the scores as priorities."""
     store.require_initialised()
     with store.transaction() as session:
@@ -37,7 +36,7 @@ def rank_network(store: Store, *, write: bool = True) -> NetworkResult:
                 subject.priority = scores[subject.id]
             audit.append(
                 session,
-                resolve_actor(session),
+                actor,
                 "network.rank",
                 "subject",
                 None,
@@ -105,7 +104,7 @@ def _subject_attributes(session: Session, result: NetworkResult) -> dict[int, di
     }
 
 
-def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
+def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Path]:
     """The evidence graph with scores and countries on subjects, for Gephi, yEd or i2."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -121,7 +120,7 @@ def export_network(store: Store, fmt: str, path: Path) -> list[Path]:
     with store.transaction() as session:
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "network.export",
             "graph",
             None,

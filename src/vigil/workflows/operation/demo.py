@@ -19,7 +19,7 @@ from vigil.store.db import Store
 from vigil.synth.generate import generate
 from vigil.workflows.operation.pipeline import OperationResult, StepCallback, run_operation
 from vigil.workflows.operation.report import write_report
-from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.operation.setup import find_actor, init_store, open_case
 from vigil.workflows.referral.refer import ReferralInfo, refer
 
 DEMO_MARKER = ".vigil-demo"
@@ -88,12 +88,15 @@ def run_demo(
     try:
         announce("init")
         init_store(store, "DEMO", "Demonstration unit", "CA")
-        open_case(store, DEMO_CASE, "Synthetic operation")
-        operation = run_operation(store, paths.operation, DEMO_CASE, jobs=jobs, step=announce)
+        actor = find_actor(store, "DEMO/admin")
+        open_case(store, actor, DEMO_CASE, "Synthetic operation")
+        operation = run_operation(
+            store, actor, paths.operation, DEMO_CASE, jobs=jobs, step=announce
+        )
         announce("referral packages")
-        referrals = refer(store, paths.referrals)
+        referrals = refer(store, actor, paths.referrals)
         announce("operation report")
-        report = write_report(store, paths.report)
+        report = write_report(store, actor, paths.report)
     finally:
         store.dispose()
     return DemoResult(paths, operation, referrals, report, time.perf_counter() - started)

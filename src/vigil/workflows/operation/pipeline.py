@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import BadInput
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.workflows.identity.resolve import ResolveResult, resolve
 from vigil.workflows.media.hashsets import import_hash_set
 from vigil.workflows.media.triage import TriageResult, triage
@@ -51,6 +51,7 @@ def read_manifest(operation_dir: Path) -> dict[str, Any]:
 
 def run_operation(
     store: Store,
+    actor: Actor,
     operation_dir: Path,
     case_reference: str,
     *,
@@ -66,6 +67,7 @@ def run_operation(
         announce(f"hash set {spec['name']}")
         imported = import_hash_set(
             store,
+            actor,
             spec["format"],
             operation_dir / spec["path"],
             name=spec["name"],
@@ -79,19 +81,19 @@ def run_operation(
         seized_from = device.get("seized_from")
         owner = f"{seized_from['platform']}:{seized_from['username']}" if seized_from else None
         triaged = triage(
-            store, operation_dir / device["path"], case_reference, jobs=jobs, owner=owner
+            store, actor, operation_dir / device["path"], case_reference, jobs=jobs, owner=owner
         )
         result.triaged.append((device["id"], triaged))
 
     ingested = ingest_listed(
-        store, operation_dir, manifest["sources"], case_reference, step=announce
+        store, actor, operation_dir, manifest["sources"], case_reference, step=announce
     )
     result.ingested_sources = len(ingested)
 
     announce("resolve identities")
-    result.resolved = resolve(store)
+    result.resolved = resolve(store, actor)
     announce("place subjects in countries")
-    result.countries = assign_countries(store)
+    result.countries = assign_countries(store, actor)
     announce("rank the network")
-    result.network = rank_network(store)
+    result.network = rank_network(store, actor)
     return result

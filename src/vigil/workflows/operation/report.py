@@ -30,7 +30,7 @@ from vigil.report.model import (
 )
 from vigil.report.render import render_report
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import (
     Agency,
     Event,
@@ -45,7 +45,6 @@ from vigil.store.models import (
 )
 from vigil.workflows.network.input import file_facts, load_network_input
 from vigil.workflows.network.rank import RANK_SEED
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.referral.outcomes import list_outcomes
 from vigil.workflows.referral.refer import list_referrals
 
@@ -105,12 +104,11 @@ def _core(data: NetworkInput, result: NetworkResult) -> tuple[list[CoreNode], li
     return nodes, edges
 
 
-def build_report_data(store: Store) -> ReportData:
+def build_report_data(store: Store, actor: Actor) -> ReportData:
     store.require_initialised()
     referrals = list_referrals(store)
     outcomes = list_outcomes(store)
     with store.reading() as session:
-        actor = resolve_actor(session)
         agency = session.get(Agency, actor.agency_id)
         data = load_network_input(session)
         result = rank(data, seed=RANK_SEED)
@@ -200,11 +198,11 @@ def build_report_data(store: Store) -> ReportData:
     )
 
 
-def write_report(store: Store, path: Path) -> ReportData:
+def write_report(store: Store, actor: Actor, path: Path) -> ReportData:
     """Render the report to ``path`` (written whole, through a temporary file)."""
     if not path.parent.is_dir():
         raise UsageError(f"no such directory: {path.parent}")
-    data = build_report_data(store)
+    data = build_report_data(store, actor)
     html = render_report(data)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(html, encoding="utf-8")
@@ -212,7 +210,7 @@ def write_report(store: Store, path: Path) -> ReportData:
     with store.transaction() as session:
         audit.append(
             session,
-            resolve_actor(session),
+            actor,
             "report.write",
             "report",
             None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ def init_store(
     agency_code: str,
     agency_name: str | None = None,
     country: str | None = None,
+    admin_password: str | None = None,
 ) -> InitResult:
     """Migrate, then create the agency and its admin. Running it again changes nothing."""
     if not _AGENCY_CODE.match(agency_code):
@@ -51,7 +51,7 @@ def init_store(
         agency = Agency(code=agency_code, name=agency_name or agency_code, country=country)
         session.add(agency)
         session.flush()
-        password = os.environ.get("VIGIL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        password = admin_password or secrets.token_urlsafe(12)
         admin = User(
             agency_id=agency.id,
             username="admin",
@@ -60,7 +60,7 @@ def init_store(
         )
         session.add(admin)
         session.flush()
-        actor = Actor(admin.id, admin.username, agency.id, agency.code)
+        actor = Actor(admin.id, admin.username, agency.id, agency.code, admin.role)
         audit.append(
             session,
             actor,
@@ -75,12 +75,10 @@ def init_store(
     return InitResult(agency_code, True, "admin", password)
 
 
-def resolve_actor(
-    session: Session, username: str | None = None, agency: str | None = None
-) -> Actor:
-    """Who the current command acts as: ``VIGIL_USER`` (``[AGENCY/]NAME``), else the admin."""
-    spec = username or os.environ.get("VIGIL_USER") or "admin"
-    if "/" in spec and agency is None:
+def resolve_actor(session: Session, spec: str) -> Actor:
+    """The user named by ``spec`` (``[AGENCY/]NAME``); the interfaces decide who is acting."""
+    agency: str | None = None
+    if "/" in spec:
         agency, spec = spec.split("/", 1)
     query = (
         select(User, Agency).join(Agency, User.agency_id == Agency.id).where(User.username == spec)
@@ -91,7 +89,14 @@ def resolve_actor(
     if row is None:
         raise NotFound(f"no user {spec!r}; run `vigil init --agency CODE` first")
     user, found_agency = row
-    return Actor(user.id, user.username, found_agency.id, found_agency.code)
+    return Actor(user.id, user.username, found_agency.id, found_agency.code, user.role)
+
+
+def find_actor(store: Store, spec: str) -> Actor:
+    """``resolve_actor`` in a read transaction of its own, for an interface about to act."""
+    store.require_initialised()
+    with store.reading() as session:
+        return resolve_actor(session, spec)
 
 
 @dataclass(frozen=True)
@@ -103,12 +108,11 @@ class CaseInfo:
     created: bool
 
 
-def open_case(store: Store, reference: str, title: str | None = None) -> CaseInfo:
+def open_case(store: Store, actor: Actor, reference: str, title: str | None = None) -> CaseInfo:
     store.require_initialised()
     if not reference.strip():
         raise UsageError("a case reference cannot be empty")
     with store.transaction() as session:
-        actor = resolve_actor(session)
         case = session.scalars(
             select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
         ).first()

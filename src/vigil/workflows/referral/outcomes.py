@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from vigil.errors import UsageError
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import (
     OUTCOME_KINDS,
     Outcome,
@@ -24,8 +24,8 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
+from vigil.workflows.federation.inbox import queue_outcome_report
 from vigil.workflows.network.rank import find_subject
-from vigil.workflows.operation.setup import resolve_actor
 
 ACTIONED = "actioned"
 
@@ -62,14 +62,13 @@ def parse_outcome_date(text: str | None) -> datetime:
 
 
 def record_outcome(
-    store: Store, subject_reference: str, kind: str, on: str | None = None
+    store: Store, actor: Actor, subject_reference: str, kind: str, on: str | None = None
 ) -> OutcomeInfo:
     if kind not in OUTCOME_KINDS:
         raise UsageError(f"outcome must be one of {', '.join(OUTCOME_KINDS)}: {kind!r}")
     occurred = parse_outcome_date(on)
     store.require_initialised()
     with store.transaction() as session:
-        actor = resolve_actor(session)
         subject = find_subject(session, subject_reference)
         referral = session.scalars(
             select(Referral)
@@ -113,6 +112,8 @@ def record_outcome(
                     note=f"{kind} of subject {subject.id}",
                 )
             )
+        # A subject that came in a peer's referral: the outcome goes back to that peer.
+        reports = queue_outcome_report(session, actor, subject.id, kind, occurred, outcome.id)
         audit.append(
             session,
             actor,
@@ -124,6 +125,7 @@ def record_outcome(
                 "kind": kind,
                 "date": occurred.date().isoformat(),
                 "referral_id": outcome.referral_id,
+                "reported_to_peers": reports,
             },
         )
         return OutcomeInfo(

@@ -29,6 +29,8 @@ from vigil.store.models import (
     Agency,
     Case,
     Outcome,
+    Peer,
+    PeerOutcome,
     Referral,
     ReferralStatus,
     ReferralSubject,
@@ -39,7 +41,6 @@ from vigil.store.models import (
 )
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import RANK_SEED
-from vigil.workflows.operation.setup import resolve_actor
 from vigil.workflows.referral.evidence import gather_evidence
 
 
@@ -98,7 +99,9 @@ def _referred(
     )
 
 
-def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[ReferralInfo]:
+def refer(
+    store: Store, actor: Actor, out_dir: Path, *, country: str | None = None
+) -> list[ReferralInfo]:
     """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
     store.require_initialised()
     if country is not None:
@@ -109,7 +112,6 @@ def refer(store: Store, out_dir: Path, *, country: str | None = None) -> list[Re
     written: list[Path] = []
     try:
         with store.transaction() as session:
-            actor = resolve_actor(session)
             grouped = _subjects_by_country(session, country)
             if not grouped:
                 where = f"in {country}" if country else "with a known country"
@@ -229,6 +231,21 @@ def list_referrals(store: Store) -> list[ReferralInfo]:
                         else None,
                     }
                 )
+        for reported, peer_code in session.execute(
+            select(PeerOutcome, Peer.code)
+            .join(Peer, Peer.id == PeerOutcome.peer_id)
+            .order_by(PeerOutcome.id)
+        ):
+            outcomes[reported.referral_id].append(
+                {
+                    "subject_id": reported.subject_id,
+                    "kind": reported.kind,
+                    "date": reported.occurred_on.date().isoformat()
+                    if reported.occurred_on
+                    else None,
+                    "agency": peer_code,
+                }
+            )
         return [
             ReferralInfo(
                 id=r.id,

@@ -43,7 +43,7 @@ from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocum
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
-from vigil.workflows.operation.setup import find_case, resolve_actor
+from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
@@ -99,6 +99,7 @@ def parser_for(format_name: str) -> Any:
 
 def ingest(
     store: Store,
+    actor: Actor,
     format_name: str,
     location: str,
     case_reference: str,
@@ -112,7 +113,6 @@ def ingest(
     parser = parser_for(format_name)
     documents = list(parser.documents(location))
     with store.reading() as session:
-        actor = resolve_actor(session)
         case_id = find_case(session, actor, case_reference).id
     summary = IngestSummary(format_name, case_reference)
     cache = SelectorCache()
@@ -139,6 +139,7 @@ def ingest(
 
 def ingest_listed(
     store: Store,
+    actor: Actor,
     root: Path,
     sources: Iterable[dict[str, Any]],
     case_reference: str,
@@ -154,6 +155,7 @@ def ingest_listed(
         summaries.append(
             ingest(
                 store,
+                actor,
                 entry["format"],
                 str(root / entry["path"]),
                 case_reference,
@@ -211,7 +213,7 @@ def _write_batch(
             if ref.created:
                 writer = SourceWriter(session, actor, case_id, ref.id, staged)
                 result.counts = writer.write(parsed)
-                match_new_files(session, writer.file_ids)
+                match_new_files(session, actor, writer.file_ids)
                 audit.append(
                     session,
                     actor,
@@ -232,11 +234,11 @@ def _write_batch(
     return results
 
 
-def match_new_files(session: Any, file_ids: list[int]) -> int:
+def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     """The single call site into the matching workflow (contract E), in the same transaction,
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
     from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
 
-    return int(match_files(session, file_ids))
+    return int(match_files(session, actor, file_ids))

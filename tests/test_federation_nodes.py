@@ -1,0 +1,376 @@
+"""Three agencies' nodes on loopback (real HTTP, one database each) working one operation:
+deconfliction against truth.json, nothing raw crossing, refused requests, referrals through
+the outbox and inbox, outcomes flowing back. ``docs/federation.md`` describes the protocol."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.cli_runner import run_cli
+from tests.federation_support import Federation, running_federation
+from vigil.errors import IntegrityViolation
+from vigil.federation import evaluated_set
+from vigil.federation.keys import load_signer
+from vigil.federation.signing import RequestRefused, Signer
+from vigil.federation.transport import HttpTransport, PeerResponse
+from vigil.peer_api.app import create_peer_app
+from vigil.peer_api.serving import NodeServer
+from vigil.store.models import (
+    AuditEntry,
+    Case,
+    DeconflictionHit,
+    InboxReferral,
+    OutboxMessage,
+    PeerNonce,
+)
+from vigil.workflows.federation.deconflict import deconflict, list_hits
+from vigil.workflows.federation.exchange import deliver_pending, send_referrals
+from vigil.workflows.federation.inbox import accept, list_inbox
+from vigil.workflows.federation.node import add_peer, identity
+from vigil.workflows.federation.peering import PeerRefused, agency_path
+from vigil.workflows.federation.story import CASE, Node
+from vigil.workflows.referral.outcomes import record_outcome
+from vigil.workflows.referral.refer import list_referrals, refer
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
+PURPOSE = "test: who else works these identities"
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    with running_federation(tmp_path_factory.mktemp("federation")) as running:
+        yield running
+
+
+def _deconflict_all(fed: Federation) -> None:
+    if "deconflicted" in fed.snapshots:
+        return
+    transport = HttpTransport()
+    for node in fed.nodes.values():
+        deconflict(node.store, node.actor, transport, case=CASE, purpose=PURPOSE)
+    transport.close()
+    # What each node holds right after deconfliction, before any referral (which carries
+    # selectors on purpose) is sent.
+    fed.snapshots["deconflicted"] = {
+        country: {
+            "received": list(node.received),
+            "database": _database_bytes(node),
+            "logs": "\n".join(fed.logs.lines),
+        }
+        for country, node in fed.nodes.items()
+    }
+
+
+def _database_bytes(node: Node) -> bytes:
+    path = Path(node.store.engine.url.database or "")
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(FULL)")
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+def test_deconfliction_finds_exactly_the_selectors_truth_says_are_shared(
+    federation: Federation,
+) -> None:
+    _deconflict_all(federation)
+    pairs = [("CA", "GB"), ("CA", "US"), ("GB", "US")]
+    for a, b in pairs:
+        expected = federation.shared(a, b)
+        assert expected, f"the split should make {a} and {b} share something"
+        for querier, holder in ((a, b), (b, a)):
+            found = federation.hit_values(querier, holder, "made")
+            told = federation.hit_values(holder, querier, "received")
+            true_positives = len(found & expected)
+            precision = true_positives / len(found) if found else 0.0
+            recall = true_positives / len(expected)
+            assert (precision, recall) == (1.0, 1.0), (querier, holder, found ^ expected)
+            assert told == expected  # the holder recorded the same hits
+
+
+def test_hits_carry_contact_reference_and_subject(federation: Federation) -> None:
+    _deconflict_all(federation)
+    ca, gb = federation.nodes["CA"], federation.nodes["GB"]
+    made = [h for h in list_hits(ca.store, ca.actor) if h.peer == gb.code and h.direction == "made"]
+    received = {h.our_reference: h for h in list_hits(gb.store, gb.actor) if h.peer == ca.code}
+    assert made and all(h.contact == "ceop-desk@nca.example" for h in made)
+    assert all(h.case == CASE for h in made)
+    assert any(h.subject_id is not None for h in made)
+    for hit in made:  # each side holds the other's opaque reference for the same hit
+        assert hit.their_reference in received
+        assert received[hit.their_reference].their_reference == hit.our_reference
+        assert received[hit.their_reference].contact == "ces@tps.example"
+    result = run_cli("--db", ca.store.url, "deconfliction", "hits", "--json")
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert list(listed[0])[:7] == [
+        "peer",
+        "kind",
+        "subject_id",
+        "case",
+        "contact",
+        "their_reference",
+        "first_seen",
+    ]
+
+
+def test_nothing_raw_crosses(federation: Federation) -> None:
+    _deconflict_all(federation)
+    snapshot = federation.snapshots["deconflicted"]
+    raw: dict[str, set[str]] = {}
+    for country, node in federation.nodes.items():
+        with node.store.reading() as session:
+            from vigil.store.models import Selector, Sighting
+
+            rows = session.execute(
+                select(Selector.value, Selector.display).join(
+                    Sighting, Sighting.selector_id == Selector.id
+                )
+            ).all()
+        raw[country] = {v for row in rows for v in row if v and len(v) >= 6}
+    checked = 0
+    for country in federation.nodes:
+        # Theirs: what the other nodes hold that appears nowhere in this agency's own evidence.
+        folder = federation.operation / federation.truth["agencies"][country]["folder"]
+        own = b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()).lower()
+        mine = {v.casefold() for v in raw[country]}
+        theirs = {
+            value
+            for value in set().union(*(raw[c] for c in federation.nodes if c != country))
+            if value.casefold() not in mine and value.lower().encode() not in own
+        }
+        seen = snapshot[country]
+        bodies = b"\n".join(seen["received"])
+        assert len(seen["received"]) >= 6  # set, evaluate and confirm from two queriers
+        for value in theirs:
+            encoded = value.encode()
+            assert encoded not in bodies, (country, value)
+            assert encoded not in seen["database"], (country, value)
+            assert value not in seen["logs"], (country, value)
+            checked += 1
+    assert checked > 300
+
+
+def _counts(node: Node) -> tuple[int, ...]:
+    with node.store.reading() as session:
+        return tuple(
+            int(session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (PeerNonce, AuditEntry, DeconflictionHit, InboxReferral, Case)
+        )
+
+
+def _post(node: Node, endpoint: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(
+        node.server.url + agency_path(node.code, endpoint),
+        content=body,
+        headers=headers,
+        timeout=30,
+    )
+
+
+def test_refused_requests_say_why_and_write_nothing(federation: Federation) -> None:
+    gb, ca = federation.nodes["GB"], federation.nodes["CA"]
+    signer = load_signer(ca.keys_dir, ca.code)
+    body = json.dumps({"case": CASE, "purpose": PURPOSE}).encode()
+    path = agency_path(gb.code, "set")
+    headers = signer.headers("POST", path, body)
+    assert _post(gb, "set", body, headers).status_code == 200
+    before = _counts(gb)
+    replay = _post(gb, "set", body, headers)
+    assert replay.status_code == 409 and "replayed request" in replay.json()["detail"]
+    tampered = _post(gb, "set", body.replace(b"test", b"tost"), headers)
+    assert tampered.status_code == 401 and "bad signature" in tampered.json()["detail"]
+    stranger = Signer("XX-NOBODY", b"\x05" * 32)
+    unknown = _post(gb, "set", body, stranger.headers("POST", path, body))
+    assert unknown.status_code == 401 and "unknown peer" in unknown.json()["detail"]
+    impostor = Signer(ca.code, b"\x06" * 32)
+    forged = _post(gb, "set", body, impostor.headers("POST", path, body))
+    assert forged.status_code == 401 and "bad signature" in forged.json()["detail"]
+    unsigned = _post(gb, "set", body, {})
+    assert unsigned.status_code == 401 and "unsigned request" in unsigned.json()["detail"]
+    package = {
+        "idempotency_key": "k",
+        "referral_id": 1,
+        "manifest_sha256": "0" * 64,
+        "subjects": [],
+        "files": {},
+        "signature": "AAAA",
+    }
+    package_body = json.dumps(package).encode()
+    bad_package = _post(
+        gb,
+        "referrals",
+        package_body,
+        signer.headers("POST", agency_path(gb.code, "referrals"), package_body),
+    )
+    assert bad_package.status_code == 401
+    assert "package signature does not verify" in bad_package.json()["detail"]
+    assert _counts(gb)[1:] == before[1:]  # no audit, hit, inbox row or case
+    assert _counts(gb)[0] == before[0] + 1  # only the authenticated package request's nonce
+
+
+def test_an_expired_set_is_refused_and_nothing_is_recorded(
+    federation: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    us, gb = federation.nodes["US"], federation.nodes["GB"]
+    monkeypatch.setattr(evaluated_set, "DEFAULT_LIFETIME", timedelta(seconds=-1))
+    before = _counts(us)
+    with pytest.raises(RequestRefused, match="expired"):
+        deconflict(us.store, us.actor, HttpTransport(), purpose=PURPOSE, peers=[gb.code])
+    assert _counts(us) == before
+
+
+def test_rate_limit_refuses_a_peer_over_its_allowance(federation: Federation) -> None:
+    us, gb = federation.nodes["US"], federation.nodes["GB"]
+    found = identity(us.store, us.actor)
+    add_peer(
+        gb.store,
+        gb.actor,
+        us.code,
+        found.url or "",
+        found.public_key,
+        country="US",
+        selectors_per_hour=3,
+    )
+    try:
+        before = _counts(us)[2]
+        with pytest.raises(PeerRefused, match="rate limit"):
+            deconflict(us.store, us.actor, HttpTransport(), purpose=PURPOSE, peers=[gb.code])
+        assert _counts(us)[2] == before
+    finally:
+        add_peer(
+            gb.store,
+            gb.actor,
+            us.code,
+            found.url or "",
+            found.public_key,
+            country="US",
+            selectors_per_hour=100_000,
+        )
+
+
+class _LosesAcknowledgements:
+    """Delivers, then behaves as if the answer never came back."""
+
+    def __init__(self) -> None:
+        self.inner = HttpTransport()
+
+    def send(self, url: str, method: str, path: str, body: bytes, headers: Any) -> PeerResponse:
+        from vigil.federation.transport import PeerUnreachable
+
+        self.inner.send(url, method, path, body, headers)
+        raise PeerUnreachable("connection reset before the answer")
+
+
+def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation) -> None:
+    ca, us = federation.nodes["CA"], federation.nodes["US"]
+    later = NodeServer.reserve(create_peer_app(us.store))  # bound, not listening: down
+    found = identity(us.store, us.actor)
+    add_peer(ca.store, ca.actor, us.code, later.url, found.public_key, country="US")
+    try:
+        referrals = refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-us", country="US")
+        down = send_referrals(ca.store, ca.actor, HttpTransport(), [r.id for r in referrals])
+        assert (down.delivered, down.pending) == (0, 1)
+        assert [r.status for r in list_referrals(ca.store) if r.id == referrals[0].id] == ["queued"]
+        inbox_before = len(list_inbox(us.store, us.actor))
+        later.start()
+        lost = deliver_pending(ca.store, ca.actor, _LosesAcknowledgements())
+        assert (lost.delivered, lost.pending) == (0, 1)
+        again = deliver_pending(ca.store, ca.actor, HttpTransport())
+        assert (again.delivered, again.pending) == (1, 0)
+        assert deliver_pending(ca.store, ca.actor, HttpTransport()).delivered == 0
+        received = list_inbox(us.store, us.actor)
+        assert len(received) == inbox_before + 1
+        assert received[-1].reference == Path(referrals[0].package).name
+        assert [r.status for r in list_referrals(ca.store) if r.id == referrals[0].id] == ["sent"]
+    finally:
+        later.stop()
+        add_peer(ca.store, ca.actor, us.code, us.server.url, found.public_key, country="US")
+
+
+def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federation) -> None:
+    ca, gb = federation.nodes["CA"], federation.nodes["GB"]
+    referrals = refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-gb", country="GB")
+    sent = send_referrals(ca.store, ca.actor, HttpTransport(), [r.id for r in referrals])
+    assert sent.delivered == 1
+    row = next(r for r in list_inbox(gb.store, gb.actor) if r.peer == ca.code)
+    assert row.state == "received" and row.manifest_sha256 == referrals[0].sha256
+    # A package changed after receipt is refused at acceptance, and nothing is opened.
+    with gb.store.transaction() as session:
+        stored = session.get(InboxReferral, row.id)
+        assert stored is not None
+        original = stored.package
+        package = json.loads(original)
+        package["files"]["files.csv"] = "c2hhMjU2CmZvcmdlZAo="
+        stored.package = json.dumps(package)
+    before = _counts(gb)
+    with pytest.raises(IntegrityViolation, match="does not match its SHA-256"):
+        accept(gb.store, gb.actor, row.id, "OP-FROM-CA")
+    assert _counts(gb) == before
+    with gb.store.transaction() as session:
+        stored = session.get(InboxReferral, row.id)
+        assert stored is not None
+        stored.package = original
+    accepted = accept(gb.store, gb.actor, row.id, "OP-FROM-CA")
+    assert (accepted.state, accepted.case) == ("accepted", "OP-FROM-CA")
+    with gb.store.reading() as session:
+        from vigil.store.models import InboxSubject, Source
+
+        source = session.scalars(select(Source).where(Source.kind == "referral")).one()
+        assert source.sha256 == referrals[0].sha256 and source.extra["sender"] == ca.code
+        first = session.scalars(select(InboxSubject).order_by(InboxSubject.id)).first()
+        assert first is not None
+    record_outcome(gb.store, gb.actor, str(first.subject_id), "arrest", "2007-06-01")
+    delivered = deliver_pending(gb.store, gb.actor, HttpTransport())
+    assert delivered.delivered == 1
+    result = run_cli("--db", ca.store.url, "referrals", "--json")
+    assert result.exit_code == 0, result.stderr
+    listed = {r["id"]: r for r in json.loads(result.stdout)}
+    referral = listed[referrals[0].id]
+    assert referral["status"] == "actioned"
+    assert {
+        "subject_id": first.their_subject_id,
+        "kind": "arrest",
+        "date": "2007-06-01",
+        "agency": gb.code,
+    } in referral["outcomes"]
+    # Delivered once: the outbox holds nothing more for CA.
+    with gb.store.reading() as session:
+        states = session.scalars(select(OutboxMessage.state)).all()
+    assert set(states) == {"delivered"}
+
+
+def test_rotated_key_is_learned_through_the_old_one(federation: Federation) -> None:
+    from vigil.workflows.federation.exchange import rotate_signing_key
+
+    us, gb, ca = federation.nodes["US"], federation.nodes["GB"], federation.nodes["CA"]
+    old = identity(us.store, us.actor).public_key
+    new = rotate_signing_key(us.store, us.actor, HttpTransport())
+    assert new != old
+    for peer_node in (gb, ca):
+        result = run_cli("--db", peer_node.store.url, "peer", "list", "--json")
+        pinned = {p["code"]: p["public_key"] for p in json.loads(result.stdout)}
+        assert pinned[us.code] == new
+    hits = deconflict(us.store, us.actor, HttpTransport(), purpose=PURPOSE, peers=[gb.code])
+    assert hits  # requests signed with the new key are accepted
+
+
+def test_cli_identity_and_inbox_json(federation: Federation) -> None:
+    gb = federation.nodes["GB"]
+    result = run_cli("--db", gb.store.url, "federation", "identity", "--json")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert list(shown) == ["agency", "country", "url", "public_key"]
+    assert shown["agency"] == gb.code and shown["public_key"].startswith("ed25519:")
+    listed = run_cli("--db", gb.store.url, "inbox", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+    missing = run_cli("--db", gb.store.url, "inbox", "accept", "9999", "--case", "X")
+    assert missing.exit_code == 2 and "no referral 9999" in missing.stderr
