@@ -36,7 +36,7 @@ async def open_case_form(
     reference = str(form.get("reference", "")).strip()
     if not reference:
         raise UsageError("a case needs a reference")
-    open_case(ctx.store, reference, str(form.get("title", "")).strip() or None, actor=ctx.actor)
+    open_case(ctx.store, ctx.actor, reference, str(form.get("title", "")).strip() or None)
     return done(f"/cases/{reference}", f"Case {reference} is open.")
 
 

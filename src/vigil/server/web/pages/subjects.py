@@ -89,7 +89,7 @@ async def decide(
     form = await request.form()
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
-    decide_link(ctx.store, a, b, decision, actor=ctx.actor)
+    decide_link(ctx.store, ctx.actor, a, b, decision)
     job_id = enqueue_resolve(request, ctx.actor)
     return done(
         f"/subjects/{subject_id}",
@@ -106,7 +106,7 @@ async def split(
     accounts = [str(value) for value in (await request.form()).getlist("account")]
     if not accounts:
         raise UsageError("choose the accounts to move to the new subject")
-    result = split_subject(ctx.store, subject_id, accounts, actor=ctx.actor)
+    result = split_subject(ctx.store, ctx.actor, subject_id, accounts)
     return done(f"/subjects/{result.new_subject_id}", f"Split out of subject {subject_id}.")
 
 
@@ -119,7 +119,7 @@ async def merge(
         raise UsageError("give the number of the subject to merge in")
     _check_reach(ctx, subject_id)
     _check_reach(ctx, int(other))
-    merge_subjects(ctx.store, subject_id, int(other), actor=ctx.actor)
+    merge_subjects(ctx.store, ctx.actor, subject_id, int(other))
     return done(f"/subjects/{subject_id}", f"Subject {other} merged into this one.")
 
 
@@ -130,7 +130,5 @@ async def outcome(
     _check_reach(ctx, subject_id)
     form = await request.form()
     day = str(form.get("date", "")).strip() or None
-    info = record_outcome(
-        ctx.store, str(subject_id), str(form.get("kind", "")), day, actor=ctx.actor
-    )
+    info = record_outcome(ctx.store, ctx.actor, str(subject_id), str(form.get("kind", "")), day)
     return done(f"/subjects/{subject_id}", f"Outcome recorded: {info.kind} on {info.date}.")
