@@ -9,12 +9,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from vigil.server.web.pages import ROUTERS
-from vigil.server.web.queries.network import SubjectTies
+from vigil.server.web.queries.network import NetworkCache
 from vigil.server.web.render import STATIC_DIR
 
 
 def install_web(app: FastAPI) -> None:
-    app.state.subject_ties = SubjectTies()
+    app.state.network_views = NetworkCache()
     for router in ROUTERS:
         app.include_router(router)
     STATIC_DIR.mkdir(exist_ok=True)

@@ -6,14 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import select
 from vigil.server.policy import Permission
 from vigil.server.scope import visible_subjects
 
+from vigil.errors import NotFound
 from vigil.graph.model import PathStep
 from vigil.server.web.access import PageRoute, page
 from vigil.server.web.queries.network import GRAPH_SUBJECTS, subject_graph
 from vigil.server.web.render import PageContext, render
-from vigil.workflows.network.rank import network_path
+from vigil.store.models import Subject
+from vigil.workflows.network.rank import EvidencePath, find_subject
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 RANKING_SHOWN = 50
@@ -39,11 +42,15 @@ def network_page(
     path = None
     labels: dict[int, str] = {}
     if a and b:
-        path = network_path(ctx.store, a, b)
-        if path.subject_a not in visible or path.subject_b not in visible:
-            path = None
-        else:
-            labels = {item.subject_id: item.label for item in result.ranking}
+        with ctx.store.reading() as session:
+            ends = [find_subject(session, a).id, find_subject(session, b).id]
+            labels = dict(
+                session.execute(select(Subject.id, Subject.label).where(Subject.id.in_(ends))).all()
+            )
+        if not set(ends) <= visible:
+            raise NotFound("no such subject")
+        views = request.app.state.network_views.views(ctx.store)
+        path = EvidencePath(ends[0], ends[1], views.path(ends[0], ends[1]))
     path_subjects = [
         step.node.partition(":")[2]
         for step in (path.steps if path else [])
@@ -73,6 +80,6 @@ def network_graph_json(
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.actor)
     result = request.app.state.rank_cache.ranking(ctx.store)
-    ties = request.app.state.subject_ties.ties(ctx.store)
-    data: dict[str, Any] = subject_graph(ties, result, visible)
+    views = request.app.state.network_views.views(ctx.store)
+    data: dict[str, Any] = subject_graph(views.ties, result, visible)
     return JSONResponse(data, headers={"cache-control": "no-store"})

@@ -1,51 +1,74 @@
-"""The subject network drawn on the network page: the highest-priority subjects in reach and
-the ties between them (file transfers, messages, shared rooms), weighted as the ranking
-weighs them. The ties are kept until the audit chain moves, as the ranking is."""
+"""The network page's views of the evidence: the ties between subjects (drawn as the graph)
+and the evidence graph (walked for the shortest evidence path). Both are built once per
+change of the evidence and shared by every reader, so the page answers quickly."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
+
 from vigil.graph.build import build_subject_graph
-from vigil.graph.model import NetworkResult
+from vigil.graph.evidence import EvidenceGraph, build_evidence_graph, evidence_path
+from vigil.graph.model import NetworkResult, PathStep
 from vigil.store.db import Store
+from vigil.store.models import AuditEntry
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.operation.audit import audit_head
 
 GRAPH_SUBJECTS = 60
 TIES_PER_SUBJECT = 3
 """Only each subject's strongest ties are drawn: the network is dense, and every tie at once
 is a hairball nobody can read. The ranking beside the graph still counts them all."""
+NOT_EVIDENCE = ("auth.%", "media.%", "welfare.%", "user.%", "token.%")
 Tie = tuple[int, int, float]
 
 
-class SubjectTies:
-    """Subject-to-subject ties, recomputed only when the audit head has moved."""
+def evidence_head(store: Store) -> int:
+    """The newest audit entry that could change the evidence: sign-ins, reveals and account
+    changes are written all day and change nothing a ranking or a graph is built from."""
+    condition = [AuditEntry.action.not_like(pattern) for pattern in NOT_EVIDENCE]
+    with store.reading() as session:
+        return session.scalar(select(func.max(AuditEntry.id)).where(*condition)) or 0
+
+
+@dataclass(frozen=True)
+class NetworkViews:
+    ties: list[Tie]
+    evidence: EvidenceGraph
+
+    def path(self, subject_a: int, subject_b: int) -> list[PathStep]:
+        return evidence_path(self.evidence, subject_a, subject_b)
+
+
+class NetworkCache:
+    """The views, rebuilt only when the evidence head has moved."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._head: int | None = None
-        self._ties: list[Tie] = []
+        self._views: NetworkViews | None = None
 
-    def ties(self, store: Store) -> list[Tie]:
+    def views(self, store: Store) -> NetworkViews:
         with self._lock:
-            head = audit_head(store)
-            if head != self._head:
-                self._ties = _compute(store)
+            head = evidence_head(store)
+            if self._views is None or head != self._head:
+                self._views = _build(store)
                 self._head = head
-            return self._ties
+            return self._views
 
 
-def _compute(store: Store) -> list[Tie]:
+def _build(store: Store) -> NetworkViews:
     with store.reading() as session:
-        graph = build_subject_graph(load_network_input(session))
+        data = load_network_input(session)
+    graph = build_subject_graph(data)
     ties = []
     for edge in graph.undirected.es:
         source, target = graph.keys[edge.source], graph.keys[edge.target]
         if source.startswith("subject:") and target.startswith("subject:"):
             ties.append((int(source[8:]), int(target[8:]), round(edge["weight"], 3)))
-    return ties
+    return NetworkViews(ties, build_evidence_graph(data))
 
 
 def subject_graph(ties: list[Tie], result: NetworkResult, visible: set[int]) -> dict[str, Any]:
