@@ -40,7 +40,7 @@ demo: setup
 
 # Engines take and return plain data; mypy keeps them honest (STYLE.md).
 ENGINES := errors.py store hashing matching formats identity graph geo synth triage evidence \
-	referral report federation
+	referral report federation server
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -9,7 +9,11 @@ into one line of text or one JSON body; nothing below them prints or exits.
     ├── BadInput               a file or record cannot be read; names the source and location
     │   └── UnsupportedFormat  "not my format": raised before anything is written
     ├── StoreError             the database refused or could not be reached
-    └── IntegrityViolation     evidence or the audit chain does not verify
+    ├── IntegrityViolation     evidence or the audit chain does not verify
+    ├── NotSignedIn            the server was asked something without a valid session/token
+    ├── Forbidden              the user's role may not do this (the role table, docs/server.md)
+    ├── TooManyAttempts        repeated failed sign-ins: refused for a while
+    └── TooLarge               an upload over the configured limit
 
 Foreign exceptions (lxml, Pillow, psycopg...) are mapped at the boundary where they occur,
 with ``raise VigilError(...) from exc``, so the cause stays in the logged trace.
@@ -53,3 +57,19 @@ class StoreError(VigilError):
 
 class IntegrityViolation(VigilError):
     http_status = 409
+
+
+class NotSignedIn(VigilError):
+    http_status = 401
+
+
+class Forbidden(VigilError):
+    http_status = 403
+
+
+class TooManyAttempts(VigilError):
+    http_status = 429
+
+
+class TooLarge(VigilError):
+    http_status = 413

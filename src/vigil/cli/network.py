@@ -16,25 +16,6 @@ network_app = typer.Typer(
 )
 
 
-def _rank_row(item: object) -> dict[str, object]:
-    row = dataclasses.asdict(item)  # type: ignore[call-overload]
-    terms = row.pop("terms")
-    ordered = {
-        key: row.pop(key)
-        for key in (
-            "subject_id",
-            "label",
-            "score",
-            "degree",
-            "betweenness",
-            "community",
-            "files_distributed",
-            "recipients",
-        )
-    }
-    return {**ordered, **row, "terms": terms}
-
-
 @network_app.command("rank")
 def rank_command(
     ctx: typer.Context,
@@ -42,12 +23,12 @@ def rank_command(
     top: int | None = typer.Option(None, "--top", min=1, help="Only the first N subjects."),
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
-    from vigil.workflows.network.rank import rank_network
+    from vigil.workflows.network.rank import rank_network, rank_row
 
     result = rank_network(state(ctx).store(), state(ctx).actor())
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
-        print_json([_rank_row(item) for item in ranking])
+        print_json([rank_row(item) for item in ranking])
         return
     print_table(
         "network rank",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
@@ -29,7 +28,7 @@ def refer_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write one referral package per country: manifest, PDF summary, file hashes; no media."""
-    from vigil.workflows.referral.refer import refer
+    from vigil.workflows.referral.refer import refer, referral_json
 
     if all_countries == (country is not None):
         raise UsageError("give exactly one of --country CC or --all")
@@ -40,7 +39,7 @@ def refer_command(
     if send:
         _send(store, actor, [r.id for r in referrals])
     if as_json:
-        print_json([_public(r) for r in referrals])
+        print_json([referral_json(r) for r in referrals])
         return
     for r in referrals:
         typer.echo(
@@ -61,19 +60,13 @@ def _send(store: Store, actor: Actor, referral_ids: list[int]) -> None:
     )
 
 
-def _public(referral: object) -> dict[str, object]:
-    row = dataclasses.asdict(referral)  # type: ignore[call-overload]
-    ordered = {k: row.pop(k) for k in ("id", "country", "subjects", "status", "package", "sha256")}
-    return {**ordered, **row}
-
-
 def referrals_command(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List referrals with their subjects, status and package hash."""
-    from vigil.workflows.referral.refer import list_referrals
+    from vigil.workflows.referral.refer import list_referrals, referral_json
 
     referrals = list_referrals(state(ctx).store())
     if as_json:
-        print_json([_public(r) for r in referrals])
+        print_json([referral_json(r) for r in referrals])
         return
     print_table(
         "referrals",

@@ -97,6 +97,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     agency: Mapped[Agency] = relationship()
 
@@ -625,3 +626,18 @@ class PeerOutcome(Base):
     occurred_on: Mapped[datetime | None] = mapped_column()
     idempotency_key: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The shared server's own rows (sessions, tokens, jobs, case sharing) live in their own module.
+from vigil.store.models_server import (  # noqa: E402
+    ApiToken as ApiToken,
+)
+from vigil.store.models_server import (  # noqa: E402
+    CaseShare as CaseShare,
+)
+from vigil.store.models_server import (  # noqa: E402
+    Job as Job,
+)
+from vigil.store.models_server import (  # noqa: E402
+    LoginSession as LoginSession,
+)

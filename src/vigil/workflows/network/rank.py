@@ -6,6 +6,7 @@ every score in it), so ``vigil subjects`` and the report agree with ``network ra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import NotFound, UsageError
 from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import EXPORT_FORMATS, export_graph
-from vigil.graph.model import NetworkInput, NetworkResult, PathStep
+from vigil.graph.model import NetworkInput, NetworkResult, PathStep, RankedSubject
 from vigil.graph.rank import rank
 from vigil.store import audit
 from vigil.store.db import Actor, Store
@@ -48,6 +49,26 @@ def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkRe
                 },
             )
     return result
+
+
+RANK_KEYS = (
+    "subject_id",
+    "label",
+    "score",
+    "degree",
+    "betweenness",
+    "community",
+    "files_distributed",
+    "recipients",
+)
+
+
+def rank_row(item: RankedSubject) -> dict[str, object]:
+    """The ``vigil network rank --json`` shape, contract keys first (the API returns the same)."""
+    row = dataclasses.asdict(item)
+    terms = row.pop("terms")
+    ordered = {key: row.pop(key) for key in RANK_KEYS}
+    return {**ordered, **row, "terms": terms}
 
 
 def find_subject(session: Session, reference: str) -> Subject:

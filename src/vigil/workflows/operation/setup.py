@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -14,9 +13,7 @@ from vigil.errors import NotFound, UsageError
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Agency, Case, User
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+from vigil.workflows.operation.accounts import check_agency_code, check_country
 
 
 @dataclass(frozen=True)
@@ -35,14 +32,8 @@ def init_store(
     admin_password: str | None = None,
 ) -> InitResult:
     """Migrate, then create the agency and its admin. Running it again changes nothing."""
-    if not _AGENCY_CODE.match(agency_code):
-        raise UsageError(
-            f"agency code must be 1-32 letters, digits, '.', '_' or '-': {agency_code!r}"
-        )
-    if country is not None:
-        country = country.upper()
-        if not _COUNTRY.match(country):
-            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    check_agency_code(agency_code)
+    country = check_country(country)
     store.migrate()
     with store.transaction() as session:
         agency = session.scalars(select(Agency).where(Agency.code == agency_code)).first()

@@ -10,6 +10,7 @@ row.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,6 +56,13 @@ class ReferralInfo:
     reference: str
     created_at: str
     outcomes: list[dict[str, object]]
+
+
+def referral_json(referral: ReferralInfo) -> dict[str, object]:
+    """The ``vigil referrals --json`` shape, contract keys first (the API returns the same)."""
+    row = dataclasses.asdict(referral)
+    ordered = {k: row.pop(k) for k in ("id", "country", "subjects", "status", "package", "sha256")}
+    return {**ordered, **row}
 
 
 def _subjects_by_country(session: Session, country: str | None) -> dict[str, list[Subject]]:
@@ -209,7 +217,8 @@ def _make_referrals(
     return referrals
 
 
-def list_referrals(store: Store) -> list[ReferralInfo]:
+def list_referrals(store: Store, agency_id: int | None = None) -> list[ReferralInfo]:
+    """Every referral, or only those ``agency_id`` made."""
     store.require_initialised()
     with store.reading() as session:
         members: dict[int, list[int]] = defaultdict(list)
@@ -258,7 +267,11 @@ def list_referrals(store: Store) -> list[ReferralInfo]:
                 created_at=r.created_at.isoformat(),
                 outcomes=outcomes.get(r.id, []),
             )
-            for r in session.scalars(select(Referral).order_by(Referral.id))
+            for r in session.scalars(
+                select(Referral).order_by(Referral.id)
+                if agency_id is None
+                else select(Referral).where(Referral.agency_id == agency_id).order_by(Referral.id)
+            )
         ]
 
 

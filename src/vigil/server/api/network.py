@@ -1,0 +1,63 @@
+"""The network: the ranking (`vigil network rank --json`) and the graph, within reach.
+
+Ranking is computed from the evidence each time the evidence changes and not on every read:
+the result is kept against the audit chain's head, which moves with every write.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from vigil.graph.model import NetworkResult
+from vigil.server.auth import allow, store_of
+from vigil.server.policy import Permission
+from vigil.server.scope import visible_subjects
+from vigil.store.db import Actor, Store
+from vigil.workflows.network.graph_json import network_graph
+from vigil.workflows.network.rank import rank_network, rank_row
+from vigil.workflows.operation.audit import audit_head
+
+router = APIRouter(prefix="/api/network", tags=["network"])
+
+
+class RankCache:
+    """The last ranking and the audit head it was computed at; recomputed when that moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._head: int | None = None
+        self._result: NetworkResult | None = None
+
+    def ranking(self, store: Store, actor: Actor) -> NetworkResult:
+        with self._lock:
+            head = audit_head(store)
+            if self._result is None or head != self._head:
+                self._result = rank_network(store, actor, write=False)
+                self._head = head
+            return self._result
+
+
+@router.get("/rank")
+def rank(
+    request: Request,
+    top: int | None = Query(default=None, ge=1),
+    actor: Actor = Depends(allow(Permission.READ)),
+) -> list[dict[str, Any]]:
+    store = store_of(request)
+    result = request.app.state.rank_cache.ranking(store, actor)
+    with store.reading() as session:
+        visible = visible_subjects(session, actor)
+    rows = [rank_row(item) for item in result.ranking if item.subject_id in visible]
+    return rows[:top] if top else rows
+
+
+@router.get("/graph")
+def graph(request: Request, actor: Actor = Depends(allow(Permission.READ))) -> dict[str, Any]:
+    """Nodes (subjects, accounts, rooms, files) and edges, limited to subjects in reach."""
+    store = store_of(request)
+    with store.reading() as session:
+        visible = visible_subjects(session, actor)
+    return network_graph(store, visible)

@@ -1,0 +1,86 @@
+"""`vigil agency add`, `vigil user add|list|disable` and `vigil serve` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli_runner import run_cli
+from vigil.store.db import Store
+
+
+def test_agency_and_users_from_the_command_line(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = run_cli("agency", "add", "GB-NCA", "--name", "National Crime Agency", "--country", "gb")
+    assert added.exit_code == 0 and "added agency GB-NCA" in added.stdout
+    again = run_cli("agency", "add", "GB-NCA", "--name", "National Crime Agency", "--country", "GB")
+    assert again.exit_code == 0 and "exists" in again.stdout
+    monkeypatch.setenv("VIGIL_PASSWORD", "a long enough password")
+    made = run_cli("user", "add", "alice", "--role", "supervisor", "--agency", "GB-NCA")
+    assert made.exit_code == 0, made.stderr
+    assert run_cli("user", "add", "alice", "--role", "analyst", "--agency", "GB-NCA").exit_code == 2
+    bad_role = run_cli("user", "add", "bob", "--role", "chief")
+    assert bad_role.exit_code == 2 and "role must be one of" in bad_role.stderr
+    monkeypatch.setenv("VIGIL_PASSWORD", "short")
+    assert run_cli("user", "add", "carol", "--role", "analyst").exit_code == 2
+    assert run_cli("user", "disable", "alice", "--agency", "GB-NCA").exit_code == 0
+    listed = json.loads(run_cli("user", "list", "--json").stdout)
+    assert [(u["agency"], u["username"], u["role"], u["disabled"]) for u in listed] == [
+        ("GB-NCA", "alice", "supervisor", True),
+        ("TEST", "admin", "admin", False),
+    ]
+    assert run_cli("user", "disable", "nobody").exit_code == 2
+    bad_country = run_cli("agency", "add", "X", "--name", "X", "--country", "Germany")
+    assert bad_country.exit_code == 2 and "ISO 3166" in bad_country.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_vigil_serve_answers_on_loopback(sqlite_store: Store, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "VIGIL_DB": sqlite_store.url}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vigil",
+            "serve",
+            "--port",
+            str(port),
+            "--upload-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        banner = server.stderr.readline()
+        assert f"http://127.0.0.1:{port}/" in banner
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/api/health").json()["ok"] is True  # bound before the banner
+            login = client.post(
+                "/api/auth/login",
+                json={"agency": "TEST", "username": "admin", "password": "test-password"},
+            )
+            assert login.status_code == 200
+            assert client.get("/api/users").json()[0]["username"] == "admin"
+        busy = run_cli("serve", "--port", str(port))
+        assert busy.exit_code == 2 and "cannot listen" in busy.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
