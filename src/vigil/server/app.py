@@ -22,6 +22,7 @@ from vigil.server.errors import install_error_handlers
 from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
+from vigil.server.web import install_web
 from vigil.store.db import Store
 
 
@@ -58,6 +59,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
 
     @app.get("/api/health", dependencies=[Depends(public)], tags=["server"])
     def health() -> dict[str, Any]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vigil.server.api import accounts, audit, cases, files, network, referrals, subjects
+from vigil.server.api import (
+    accounts,
+    audit,
+    cases,
+    files,
+    network,
+    referrals,
+    subjects,
+    welfare,
+)
 
 ROUTERS: list[APIRouter] = [
     accounts.router,
@@ -14,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     files.router,
     referrals.router,
     audit.router,
+    welfare.router,
 ]

@@ -16,12 +16,12 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from vigil.server.auth import SAFE_METHODS, signed_in, store_of
-from vigil.server.policy import Permission, may
-from vigil.workflows.operation.credentials import same_secret
 
 from vigil.errors import Forbidden, NotSignedIn, VigilError
+from vigil.server.auth import SAFE_METHODS, signed_in, store_of
+from vigil.server.policy import Permission, may
 from vigil.server.web.render import PageContext, render
+from vigil.workflows.operation.credentials import same_secret
 
 CSRF_COOKIE = "vigil_csrf"
 FLASH_COOKIE = "vigil_flash"

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from vigil.server.policy import Permission, may
 
+from vigil.server.policy import Permission, may
 from vigil.store.db import Actor, Store
 from vigil.workflows.welfare.exposure import Exposure, agency_exposure, my_exposure
 

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from vigil.server.policy import ROLES, Permission
-from vigil.workflows.operation.accounts import add_user, disable_user, list_users
 
+from vigil.server.policy import ROLES, Permission
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.queries.records import audit_page, list_peers
 from vigil.server.web.render import PageContext, render
 from vigil.store.models import ApiToken, User
+from vigil.workflows.operation.accounts import add_user, disable_user, list_users
 from vigil.workflows.operation.audit import verify_audit
 from vigil.workflows.welfare.exposure import agency_exposure, agency_threshold, set_threshold
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from vigil.server.policy import Permission
 
 from vigil.errors import UsageError
+from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.jobs import enqueue_triage, enqueue_upload
 from vigil.server.web.queries.jobs import case_jobs

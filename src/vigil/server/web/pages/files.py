@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
-from vigil.server.policy import Permission
 
+from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, page
 from vigil.server.web.queries.files import CATEGORIES, SORTS, file_detail, list_files
 from vigil.server.web.queries.listing import Sort

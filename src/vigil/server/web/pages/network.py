@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
-from vigil.server.policy import Permission
-from vigil.server.scope import visible_subjects
 
 from vigil.errors import NotFound
 from vigil.graph.model import PathStep
+from vigil.server.policy import Permission
+from vigil.server.scope import visible_subjects
 from vigil.server.web.access import PageRoute, page
 from vigil.server.web.queries.network import GRAPH_SUBJECTS, subject_graph
 from vigil.server.web.render import PageContext, render

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
-from vigil.server.policy import Permission
 
+from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, page
 from vigil.server.web.queries.jobs import running_jobs
 from vigil.server.web.queries.records import overview

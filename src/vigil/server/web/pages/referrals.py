@@ -9,9 +9,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from vigil.server.policy import Permission
 
 from vigil.errors import NotFound
+from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.jobs import enqueue_refer
 from vigil.server.web.queries.records import list_referral_rows, referral_in_reach

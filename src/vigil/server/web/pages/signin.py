@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from vigil.errors import NotSignedIn, TooManyAttempts
 from vigil.server.api.accounts import sign_in, sign_out
 from vigil.server.auth import public
 from vigil.server.policy import Permission
-
-from vigil.errors import NotSignedIn, TooManyAttempts
 from vigil.server.web.access import PageRoute, anonymous, page
 from vigil.server.web.render import PageContext, render
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from vigil.server.policy import Permission
 
 from vigil.errors import UsageError
+from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.jobs import enqueue_resolve
 from vigil.server.web.queries.listing import Sort

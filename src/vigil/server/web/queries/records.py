@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from vigil.server.scope import case_in_reach, own_agency_audit
 
 from vigil.errors import NotFound
+from vigil.server.scope import case_in_reach, own_agency_audit
 from vigil.server.web.queries.files import FILTERS
 from vigil.server.web.queries.listing import Page, paginate
 from vigil.server.web.queries.scope import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import exists, select
-from vigil.server.scope import reachable_case_ids, reachable_source_ids, visible_subject_ids
 
+from vigil.server.scope import reachable_case_ids, reachable_source_ids, visible_subject_ids
 from vigil.store.db import Actor
 from vigil.store.models import FileInstance
 
