@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from vigil.server.policy import ROLES
-from vigil.workflows.operation.accounts import add_agency, add_user, authenticate
 
 from vigil.server import ServerSettings, create_app
+from vigil.server.policy import ROLES
 from vigil.store.db import Store
+from vigil.workflows.operation.accounts import add_agency, add_user
 from vigil.workflows.operation.demo import run_demo
+from vigil.workflows.operation.setup import find_actor
 
 PASSWORD = "correct horse battery"
-ADMIN_PASSWORD = "demo-admin-password"
 CHROMIUM = "/usr/bin/chromium"
 AGENCIES = ("DEMO", "OTHER")
 
@@ -59,11 +59,10 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-def _populate(root: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+def _populate(root: Path) -> Store:
     result = run_demo(root / "demo", scale="small", jobs=1)
     store = Store(f"sqlite:///{result.paths.database}")
-    admin = authenticate(store, "DEMO", "admin", ADMIN_PASSWORD)
+    admin = find_actor(store, "DEMO/admin")
     add_agency(store, admin, "OTHER", "Other unit", "GB")
     for agency in AGENCIES:
         for role in ROLES:
@@ -74,8 +73,7 @@ def _populate(root: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("web")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        store = _populate(root, monkeypatch)
+    store = _populate(root)
     settings = ServerSettings(
         evidence_root=root, upload_dir=root / "uploads", login_delay_seconds=0.0
     )

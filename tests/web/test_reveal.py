@@ -8,10 +8,11 @@ import json
 
 import pytest
 from sqlalchemy import select
-from vigil.workflows.operation.accounts import add_user, authenticate
 
-from tests.web.support import ADMIN_PASSWORD, PASSWORD, LiveServer, sign_in
+from tests.web.support import PASSWORD, LiveServer, sign_in
 from vigil.store.models import AuditEntry, File, FileInstance, Match, User
+from vigil.workflows.operation.accounts import add_user
+from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.welfare.exposure import set_threshold
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
@@ -63,7 +64,7 @@ def test_reveal_is_blurred_greyscale_first_audited_metered_and_nudges(
     browser: object, live_server: LiveServer
 ) -> None:
     store = live_server.store
-    admin = authenticate(store, "DEMO", "admin", ADMIN_PASSWORD)
+    admin = find_actor(store, "DEMO/admin")
     add_user(store, admin, "viewer-demo", "investigator", PASSWORD)
     page = sign_in(browser, live_server, "investigator", username="viewer-demo")
     assert _meter(page) == {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from vigil.server.policy import ROLES
 
 from tests.web.support import LiveServer, sign_in
+from vigil.server.policy import ROLES
 from vigil.store.models import File, FileInstance, Match, Subject
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
@@ -97,4 +97,39 @@ def test_another_agency_sees_nothing_of_the_first(
     assert response is not None and response.status == 404
     response = page.goto(f"{live_server.url}/cases/OP-DEMO")
     assert response is not None and response.status == 404
+    page.context.close()
+
+
+def test_a_link_rejected_in_the_browser_changes_the_subject_page(
+    browser: object, live_server: LiveServer
+) -> None:
+    """The analyst rejects one link; after re-linking, that account is no longer part of the
+    subject and the page says so."""
+    page = sign_in(browser, live_server, "analyst")
+    with live_server.store.reading() as session:
+        ids = session.scalars(
+            select(Subject.id).where(Subject.status == "open").order_by(Subject.priority.desc())
+        ).all()
+    for subject in ids:
+        page.goto(f"{live_server.url}/subjects/{subject}")
+        forms = page.locator("form[action$='/links']")
+        if forms.count():
+            break
+    else:
+        raise AssertionError("no subject of the demo has a link to decide")
+    form = forms.first
+    a = form.locator("input[name=a]").get_attribute("value")
+    b = form.locator("input[name=b]").get_attribute("value")
+
+    def shown(key: str) -> str:
+        platform, username = key.split(":", 1)
+        return f"{username} on {platform}"
+
+    accounts = page.locator("table").first.inner_text().lower()
+    assert shown(a) in accounts and shown(b) in accounts
+    with page.expect_navigation():
+        form.get_by_role("button", name="Reject").click()
+    assert f"{a} ~ {b} rejected" in page.locator("[role=status]").first.inner_text()
+    accounts = page.locator("table").first.inner_text().lower()
+    assert not (shown(a) in accounts and shown(b) in accounts), accounts
     page.context.close()

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from vigil.errors import NotFound
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import enqueue_refer
+from vigil.server.web.jobs import prepare_referrals
 from vigil.server.web.queries.records import list_referral_rows, referral_in_reach
 from vigil.server.web.render import PageContext, render
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
@@ -39,9 +39,8 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
 @router.post("/referrals")
 async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.REFER))) -> Response:
     country = str((await request.form()).get("country", "")).strip().upper() or None
-    job_id = enqueue_refer(request, ctx.actor, country)
-    which = f"for {country}" if country else "for every country"
-    return done("/referrals", f"Preparing referrals {which} (job {job_id}).")
+    made = prepare_referrals(request, ctx.actor, country)
+    return done("/referrals", f"{made[0].upper()}{made[1:]}.")
 
 
 @router.post("/referrals/{referral_id}/status")

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from vigil.errors import UsageError
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import enqueue_resolve
+from vigil.server.web.jobs import relink
 from vigil.server.web.queries.listing import Sort
 from vigil.server.web.queries.subjects import (
     SORTS,
@@ -90,12 +90,8 @@ async def decide(
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
     decide_link(ctx.store, ctx.actor, a, b, decision)
-    job_id = enqueue_resolve(request, ctx.actor)
-    return done(
-        f"/subjects/{subject_id}",
-        f"Link {a} ~ {b}: {decision}ed. Re-linking the subjects (job {job_id}); "
-        "this page changes when it finishes.",
-    )
+    outcome = relink(request, ctx.actor)
+    return done(f"/subjects/{subject_id}", f"Link {a} ~ {b} {decision}ed; {outcome}.")
 
 
 @router.post("/subjects/{subject_id}/split")
