@@ -21,10 +21,10 @@ from vigil.store.models import (
     HashSet,
     Match,
     MediaReveal,
-    User,
     utcnow,
 )
 from vigil.workflows.media.triage import triage
+from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.welfare.exposure import agency_exposure, my_exposure, set_threshold
 from vigil.workflows.welfare.reveal import report_seconds, reveal_media, start_reveal
 
@@ -45,10 +45,8 @@ def _device(root: Path) -> list[bytes]:
 @pytest.fixture
 def triaged(store: Store, tmp_path: Path) -> tuple[Store, Actor, list[str]]:
     contents = _device(tmp_path / "device")
-    triage(store, tmp_path / "device", "CASE-1")
-    with store.reading() as session:
-        admin = session.scalars(select(User)).one()
-    actor = Actor(admin.id, admin.username, admin.agency_id, "TEST")
+    actor = find_actor(store, "TEST/admin")
+    triage(store, actor, tmp_path / "device", "CASE-1")
     return store, actor, [hashlib.sha256(data).hexdigest() for data in contents]
 
 
@@ -73,7 +71,7 @@ def test_reveal_starts_blurred_greyscale_and_serves_the_verified_bytes(triaged) 
     # Another file's hash, or another person, never reaches these bytes.
     with store.reading() as session, pytest.raises(NotFound):
         reveal_media(session, actor, hashes[1], started.reveal_id)
-    stranger = Actor(actor.user_id + 100, "someone", actor.agency_id, "TEST")
+    stranger = Actor(actor.user_id + 100, "someone", actor.agency_id, "TEST", "investigator")
     with store.reading() as session, pytest.raises(NotFound):
         reveal_media(session, stranger, hashes[0], started.reveal_id)
 

@@ -13,7 +13,7 @@ from vigil.store.models import File, FileInstance, Match, Subject
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
 
-AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 INTERACTIVE = "a[href], button, input:not([type=hidden]), select, textarea, summary"
 
 

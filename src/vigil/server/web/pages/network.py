@@ -37,7 +37,7 @@ def network_page(
     assert ctx.actor is not None
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.actor)
-    result = request.app.state.rank_cache.ranking(ctx.store)
+    result = request.app.state.rank_cache.ranking(ctx.store, ctx.actor)
     ranking = [item for item in result.ranking if item.subject_id in visible][:RANKING_SHOWN]
     path = None
     labels: dict[int, str] = {}
@@ -79,7 +79,7 @@ def network_graph_json(
     assert ctx.actor is not None
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.actor)
-    result = request.app.state.rank_cache.ranking(ctx.store)
+    result = request.app.state.rank_cache.ranking(ctx.store, ctx.actor)
     views = request.app.state.network_views.views(ctx.store)
     data: dict[str, Any] = subject_graph(views.ties, result, visible)
     return JSONResponse(data, headers={"cache-control": "no-store"})

@@ -8,29 +8,18 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
 from vigil.graph.build import build_subject_graph
 from vigil.graph.evidence import EvidenceGraph, build_evidence_graph, evidence_path
 from vigil.graph.model import NetworkResult, PathStep
 from vigil.store.db import Store
-from vigil.store.models import AuditEntry
 from vigil.workflows.network.input import load_network_input
+from vigil.workflows.operation.audit import evidence_head
 
 GRAPH_SUBJECTS = 60
 TIES_PER_SUBJECT = 3
 """Only each subject's strongest ties are drawn: the network is dense, and every tie at once
 is a hairball nobody can read. The ranking beside the graph still counts them all."""
-NOT_EVIDENCE = ("auth.%", "media.%", "welfare.%", "user.%", "token.%")
 Tie = tuple[int, int, float]
-
-
-def evidence_head(store: Store) -> int:
-    """The newest audit entry that could change the evidence: sign-ins, reveals and account
-    changes are written all day and change nothing a ranking or a graph is built from."""
-    condition = [AuditEntry.action.not_like(pattern) for pattern in NOT_EVIDENCE]
-    with store.reading() as session:
-        return session.scalar(select(func.max(AuditEntry.id)).where(*condition)) or 0
 
 
 @dataclass(frozen=True)
