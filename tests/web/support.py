@@ -8,8 +8,6 @@ same server, has a user of every role and no cases, so it must see nothing of DE
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from tests.chromium import chromium_path
 from vigil.server import ServerSettings, create_app
 from vigil.server.policy import ROLES
 from vigil.store.db import Store
@@ -27,7 +26,6 @@ from vigil.workflows.operation.demo import run_demo
 from vigil.workflows.operation.setup import find_actor
 
 PASSWORD = "correct horse battery"
-CHROMIUM = "/usr/bin/chromium"
 AGENCIES = ("DEMO", "OTHER")
 
 
@@ -39,16 +37,6 @@ class LiveServer:
 
     def user(self, role: str, agency: str = "DEMO") -> str:
         return f"{role}-{agency.lower()}"
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
-    if found is None:
-        message = "chromium is not installed (Debian: apt-get install chromium; .ci/run does it)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
 
 
 def _free_socket() -> socket.socket:

@@ -10,7 +10,8 @@ sign-in page, anything else is a short page with the one-line message.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -31,7 +32,7 @@ FLASH_KINDS = ("ok", "info", "error")
 class PageRoute(APIRoute):
     """Turns Vigil errors raised by a page into HTML (or a redirect to sign in)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:

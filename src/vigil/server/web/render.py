@@ -4,7 +4,9 @@ staff are past the break threshold)."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -15,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from vigil.errors import NotSignedIn
 from vigil.server.policy import Permission, may
 from vigil.store.db import Actor, Store
 from vigil.workflows.welfare.exposure import Exposure, agency_exposure, my_exposure
@@ -86,6 +89,13 @@ class PageContext:
     store: Store
     flashes: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def me(self) -> Actor:
+        """The signed-in actor (a page route's context always has one)."""
+        if self.actor is None:
+            raise NotSignedIn("sign in first")
+        return self.actor
+
     def may(self, permission: Permission) -> bool:
         return self.actor is not None and may(self.actor.role, permission)
 
@@ -95,6 +105,10 @@ class PageContext:
         params.update({k: str(v) for k, v in changes.items() if v is not None})
         query = urlencode({k: v for k, v in params.items() if v != ""})
         return f"{path}?{query}" if query else path
+
+    def pager(self, path: str) -> Callable[..., str]:
+        """``url`` bound to ``path``: what the sort headers and pagers of a list call."""
+        return functools.partial(self.url, path)
 
 
 def _header(ctx: PageContext) -> dict[str, Any]:

@@ -22,12 +22,10 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 def _audit(ctx: PageContext, page_number: int, check: Any) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        result = audit_page(session, ctx.actor, page_number)
+        result = audit_page(session, ctx.me, page_number)
 
-    def pager_url(**changes: Any) -> str:
-        return ctx.url("/audit", **changes)
+    pager_url = ctx.pager("/audit")
 
     return render(ctx, "audit.html", "Audit log", page=result, pager_url=pager_url, check=check)
 
@@ -47,20 +45,18 @@ def verify(ctx: PageContext = Depends(page(Permission.AUDIT))) -> HTMLResponse:
 
 @router.get("/welfare")
 def welfare(ctx: PageContext = Depends(page(Permission.SEE_EXPOSURE))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        meters = agency_exposure(session, ctx.actor)
-        threshold = agency_threshold(session, ctx.actor.agency_id)
+        meters = agency_exposure(session, ctx.me)
+        threshold = agency_threshold(session, ctx.me.agency_id)
     return render(ctx, "welfare.html", "Staff welfare", meters=meters, threshold=threshold)
 
 
 @router.get("/admin")
 def admin(ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> HTMLResponse:
-    assert ctx.actor is not None
-    users = list_users(ctx.store, ctx.actor.agency_code)
+    users = list_users(ctx.store, ctx.me.agency_code)
     with ctx.store.reading() as session:
-        threshold = agency_threshold(session, ctx.actor.agency_id)
-        peers = list_peers(session, ctx.actor)
+        threshold = agency_threshold(session, ctx.me.agency_id)
+        peers = list_peers(session, ctx.me)
         tokens = [
             {
                 "name": token.name,
@@ -71,7 +67,7 @@ def admin(ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> HTMLRespon
             for token, username in session.execute(
                 select(ApiToken, User.username)
                 .join(User, User.id == ApiToken.user_id)
-                .where(User.agency_id == ctx.actor.agency_id)
+                .where(User.agency_id == ctx.me.agency_id)
                 .order_by(ApiToken.created_at.desc())
             )
         ]
@@ -91,19 +87,15 @@ def admin(ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> HTMLRespon
 async def new_user(
     request: Request, ctx: PageContext = Depends(page(Permission.ADMINISTER))
 ) -> Response:
-    assert ctx.actor is not None
     form = await request.form()
     username = str(form.get("username", "")).strip()
-    add_user(
-        ctx.store, ctx.actor, username, str(form.get("role", "")), str(form.get("password", ""))
-    )
+    add_user(ctx.store, ctx.me, username, str(form.get("role", "")), str(form.get("password", "")))
     return done("/admin", f"User {username} added.")
 
 
 @router.post("/admin/users/{username}/disable")
 def disable(username: str, ctx: PageContext = Depends(page(Permission.ADMINISTER))) -> Response:
-    assert ctx.actor is not None
-    disable_user(ctx.store, ctx.actor, username)
+    disable_user(ctx.store, ctx.me, username)
     return done("/admin", f"User {username} disabled; their sessions and tokens stop working.")
 
 
@@ -111,7 +103,6 @@ def disable(username: str, ctx: PageContext = Depends(page(Permission.ADMINISTER
 async def threshold(
     request: Request, ctx: PageContext = Depends(page(Permission.ADMINISTER))
 ) -> Response:
-    assert ctx.actor is not None
     form = await request.form()
     try:
         reveals, minutes = (
@@ -121,5 +112,5 @@ async def threshold(
     except ValueError:
         return done("/admin", "The threshold must be two whole numbers.", "error")
     with ctx.store.transaction() as session:
-        set_threshold(session, ctx.actor, reveals, minutes)
+        set_threshold(session, ctx.me, reveals, minutes)
     return done("/admin", f"Break threshold: {reveals} files or {minutes} minutes a day.")

@@ -20,9 +20,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 @router.get("/cases")
 def cases_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        cases = list_cases(session, ctx.actor)
+        cases = list_cases(session, ctx.me)
     return render(
         ctx, "cases.html", "Cases", cases=cases, can_investigate=ctx.may(Permission.INVESTIGATE)
     )
@@ -36,16 +35,15 @@ async def open_case_form(
     reference = str(form.get("reference", "")).strip()
     if not reference:
         raise UsageError("a case needs a reference")
-    open_case(ctx.store, ctx.actor, reference, str(form.get("title", "")).strip() or None)
+    open_case(ctx.store, ctx.me, reference, str(form.get("title", "")).strip() or None)
     return done(f"/cases/{reference}", f"Case {reference} is open.")
 
 
 @router.get("/cases/{reference}")
 def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        detail = case_detail(session, ctx.actor, reference)
-        jobs = case_jobs(session, ctx.actor, detail["case"].id)
+        detail = case_detail(session, ctx.me, reference)
+        jobs = case_jobs(session, ctx.me, detail["case"].id)
     return render(
         ctx,
         "case.html",
@@ -61,7 +59,7 @@ def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ)))
 async def upload_source(
     reference: str, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
 ) -> Response:
-    job_id = await enqueue_upload(request, ctx.actor, reference)
+    job_id = await enqueue_upload(request, ctx.me, reference)
     return done(f"/cases/{reference}", f"Upload received; ingest job {job_id} started.")
 
 
@@ -71,5 +69,5 @@ async def start_triage(
 ) -> Response:
     form = await request.form()
     owner = str(form.get("owner", "")).strip() or None
-    job_id = enqueue_triage(request, ctx.actor, reference, str(form.get("path", "")), owner)
+    job_id = enqueue_triage(request, ctx.me, reference, str(form.get("path", "")), owner)
     return done(f"/cases/{reference}", f"Triage job {job_id} started.")

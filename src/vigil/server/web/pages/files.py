@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 
@@ -25,14 +23,12 @@ def files_page(
     page_number: int = Query(1, alias="page", ge=1, le=100000),
     ctx: PageContext = Depends(page(Permission.READ)),
 ) -> HTMLResponse:
-    assert ctx.actor is not None
     category = category if category in CATEGORIES else None
     order = Sort.parse(sort, SORTS, "-seen")
     with ctx.store.reading() as session:
-        result = list_files(session, ctx.actor, category=category, page=page_number, sort=order)
+        result = list_files(session, ctx.me, category=category, page=page_number, sort=order)
 
-    def pager_url(**changes: Any) -> str:
-        return ctx.url("/files", **changes)
+    pager_url = ctx.pager("/files")
 
     return render(
         ctx, "files.html", "Files", page=result, category=category, sort=order, pager_url=pager_url
@@ -43,9 +39,8 @@ def files_page(
 def file_page(
     sha256: str = SHA256, ctx: PageContext = Depends(page(Permission.READ))
 ) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        detail = file_detail(session, ctx.actor, sha256)
+        detail = file_detail(session, ctx.me, sha256)
     return render(
         ctx,
         "file.html",
@@ -62,9 +57,8 @@ def reveal_page(
     ctx: PageContext = Depends(page(Permission.REVEAL)),
 ) -> HTMLResponse:
     """The viewer, before anything is shown: the person still has to ask for the file."""
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        detail = file_detail(session, ctx.actor, sha256)
+        detail = file_detail(session, ctx.me, sha256)
     if detail["known"] and not known:
         ctx.flashes.append(("info", "This is known material: it does not need to be viewed."))
         return render(ctx, "file.html", f"File {sha256[:12]}", can_reveal=True, **detail)
@@ -82,14 +76,12 @@ def reveal_without_script(
         ("error", "The viewer needs JavaScript to record how long a file is on screen.")
     )
     with ctx.store.reading() as session:
-        assert ctx.actor is not None
-        detail = file_detail(session, ctx.actor, sha256)
+        detail = file_detail(session, ctx.me, sha256)
     return render(ctx, "file.html", f"File {sha256[:12]}", can_reveal=True, **detail)
 
 
 @router.get("/series")
 def series_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        rows = list_series(session, ctx.actor)
+        rows = list_series(session, ctx.me)
     return render(ctx, "series.html", "Series", series=rows)

@@ -34,10 +34,9 @@ def network_page(
     b: str | None = None,
     ctx: PageContext = Depends(page(Permission.READ)),
 ) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        visible = visible_subjects(session, ctx.actor)
-    result = request.app.state.rank_cache.ranking(ctx.store, ctx.actor)
+        visible = visible_subjects(session, ctx.me)
+    result = request.app.state.rank_cache.ranking(ctx.store, ctx.me)
     ranking = [item for item in result.ranking if item.subject_id in visible][:RANKING_SHOWN]
     path = None
     labels: dict[int, str] = {}
@@ -76,10 +75,9 @@ def network_graph_json(
     request: Request, ctx: PageContext = Depends(page(Permission.READ))
 ) -> JSONResponse:
     """Subjects (highest priority first) and the ties between them, for the graph view."""
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        visible = visible_subjects(session, ctx.actor)
-    result = request.app.state.rank_cache.ranking(ctx.store, ctx.actor)
+        visible = visible_subjects(session, ctx.me)
+    result = request.app.state.rank_cache.ranking(ctx.store, ctx.me)
     views = request.app.state.network_views.views(ctx.store)
     data: dict[str, Any] = subject_graph(views.ties, result, visible)
     return JSONResponse(data, headers={"cache-control": "no-store"})

@@ -16,10 +16,9 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 @router.get("/")
 def overview_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        data = overview(session, ctx.actor)
-        jobs = running_jobs(session, ctx.actor)
+        data = overview(session, ctx.me)
+        jobs = running_jobs(session, ctx.me)
     return render(ctx, "overview.html", "Overview", jobs=jobs, **data)
 
 

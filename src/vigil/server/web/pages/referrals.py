@@ -23,9 +23,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 @router.get("/referrals")
 def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        rows = list_referral_rows(session, ctx.actor)
+        rows = list_referral_rows(session, ctx.me)
     return render(
         ctx,
         "referrals.html",
@@ -39,7 +38,7 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
 @router.post("/referrals")
 async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.REFER))) -> Response:
     country = str((await request.form()).get("country", "")).strip().upper() or None
-    made = prepare_referrals(request, ctx.actor, country)
+    made = prepare_referrals(request, ctx.me, country)
     return done("/referrals", f"{made[0].upper()}{made[1:]}.")
 
 
@@ -47,11 +46,10 @@ async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.R
 async def status(
     referral_id: int, request: Request, ctx: PageContext = Depends(page(Permission.REFER))
 ) -> Response:
-    assert ctx.actor is not None
     new = str((await request.form()).get("status", ""))
     with ctx.store.transaction() as session:
-        referral = referral_in_reach(session, ctx.actor, referral_id)
-        set_referral_status(session, ctx.actor, referral, new)
+        referral = referral_in_reach(session, ctx.me, referral_id)
+        set_referral_status(session, ctx.me, referral, new)
     return done("/referrals", f"Referral {referral_id} is now {new}.")
 
 
@@ -67,9 +65,8 @@ def _zip(folder: Path) -> Iterator[bytes]:
 @router.get("/referrals/{referral_id}/package")
 def package(referral_id: int, ctx: PageContext = Depends(page(Permission.READ))) -> Response:
     """The package as prepared (hashes and metadata, never media), zipped."""
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        referral = referral_in_reach(session, ctx.actor, referral_id)
+        referral = referral_in_reach(session, ctx.me, referral_id)
         folder = Path(referral.package_path)
     if not folder.is_dir():
         raise NotFound(f"the package of referral {referral_id} is not on this server")

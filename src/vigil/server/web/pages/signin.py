@@ -52,6 +52,5 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request, ctx: PageContext = Depends(page(Permission.SIGNED_IN))) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    assert ctx.actor is not None
-    sign_out(request, response, ctx.actor)
+    sign_out(request, response, ctx.me)
     return response

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -34,15 +32,13 @@ def subjects_page(
     page_number: int = Query(1, alias="page", ge=1, le=100000),
     ctx: PageContext = Depends(page(Permission.READ)),
 ) -> HTMLResponse:
-    assert ctx.actor is not None
     order = Sort.parse(sort, SORTS, "-priority")
     with ctx.store.reading() as session:
         result = list_subject_page(
-            session, ctx.actor, page=page_number, sort=order, role=role, country=country, text=q
+            session, ctx.me, page=page_number, sort=order, role=role, country=country, text=q
         )
 
-    def pager_url(**changes: Any) -> str:
-        return ctx.url("/subjects", **changes)
+    pager_url = ctx.pager("/subjects")
 
     return render(
         ctx,
@@ -61,9 +57,8 @@ def subjects_page(
 def subject_page(
     subject_id: int, ctx: PageContext = Depends(page(Permission.READ))
 ) -> HTMLResponse:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        detail = subject_detail(session, ctx.actor, subject_id)
+        detail = subject_detail(session, ctx.me, subject_id)
     return render(
         ctx,
         "subject.html",
@@ -76,9 +71,8 @@ def subject_page(
 
 
 def _check_reach(ctx: PageContext, subject_id: int) -> None:
-    assert ctx.actor is not None
     with ctx.store.reading() as session:
-        subject_in_reach(session, ctx.actor, subject_id)
+        subject_in_reach(session, ctx.me, subject_id)
 
 
 @router.post("/subjects/{subject_id}/links")
@@ -89,8 +83,8 @@ async def decide(
     form = await request.form()
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
-    decide_link(ctx.store, ctx.actor, a, b, decision)
-    outcome = relink(request, ctx.actor)
+    decide_link(ctx.store, ctx.me, a, b, decision)
+    outcome = relink(request, ctx.me)
     return done(f"/subjects/{subject_id}", f"Link {a} ~ {b} {decision}ed; {outcome}.")
 
 
@@ -102,7 +96,7 @@ async def split(
     accounts = [str(value) for value in (await request.form()).getlist("account")]
     if not accounts:
         raise UsageError("choose the accounts to move to the new subject")
-    result = split_subject(ctx.store, ctx.actor, subject_id, accounts)
+    result = split_subject(ctx.store, ctx.me, subject_id, accounts)
     return done(f"/subjects/{result.new_subject_id}", f"Split out of subject {subject_id}.")
 
 
@@ -115,7 +109,7 @@ async def merge(
         raise UsageError("give the number of the subject to merge in")
     _check_reach(ctx, subject_id)
     _check_reach(ctx, int(other))
-    merge_subjects(ctx.store, ctx.actor, subject_id, int(other))
+    merge_subjects(ctx.store, ctx.me, subject_id, int(other))
     return done(f"/subjects/{subject_id}", f"Subject {other} merged into this one.")
 
 
@@ -126,5 +120,5 @@ async def outcome(
     _check_reach(ctx, subject_id)
     form = await request.form()
     day = str(form.get("date", "")).strip() or None
-    info = record_outcome(ctx.store, ctx.actor, str(subject_id), str(form.get("kind", "")), day)
+    info = record_outcome(ctx.store, ctx.me, str(subject_id), str(form.get("kind", "")), day)
     return done(f"/subjects/{subject_id}", f"Outcome recorded: {info.kind} on {info.date}.")

@@ -137,13 +137,15 @@ def list_referral_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
             )
         ).all()
     )
-    outcomes: dict[int, int] = dict(
-        session.execute(
+    outcomes: dict[int, int] = {
+        referral_id: count
+        for referral_id, count in session.execute(
             select(Outcome.referral_id, func.count(Outcome.id))
             .where(Outcome.referral_id.is_not(None))
             .group_by(Outcome.referral_id)
-        ).all()
-    )
+        )
+        if referral_id is not None
+    }
     return [
         {"referral": r, "subjects": members.get(r.id, 0), "outcomes": outcomes.get(r.id, 0)}
         for r in referrals

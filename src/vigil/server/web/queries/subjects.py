@@ -7,7 +7,6 @@ received, which country they are in and on what basis, and how each referral nam
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -27,6 +26,7 @@ from vigil.store.models import (
     Subject,
     SubjectSelector,
 )
+from vigil.workflows.identity.subjects import stored_reasons
 
 TIMELINE_LIMIT = 200
 ROLES = ("suspect", "victim", "unknown")
@@ -74,14 +74,6 @@ def list_subject_page(
     return paginate(session, query.order_by(*sort.order(SORTS, Subject.id)), page)
 
 
-def _stored(reasons: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(reasons or "{}")
-    except ValueError:
-        return {"text": reasons}
-    return value if isinstance(value, dict) else {}
-
-
 def subject_in_reach(session: Session, actor: Actor, subject_id: int) -> Subject:
     subject = session.scalars(
         select(Subject).where(Subject.id == subject_id, subject_visible(actor, Subject.id))
@@ -102,7 +94,7 @@ def subject_detail(session: Session, actor: Actor, subject_id: int) -> dict[str,
     accounts, selectors, selector_ids = [], [], []
     for link, selector in links:
         selector_ids.append(selector.id)
-        stored = _stored(link.reasons)
+        stored = stored_reasons(link.reasons)
         if selector.kind == "username":
             accounts.append(
                 {
