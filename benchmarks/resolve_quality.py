@@ -100,7 +100,7 @@ def violations(truth: dict[str, Any], subject_of: dict) -> list[str]:
 def evaluate(seed: int, scale: str, work: Path, engine: str = "duckdb") -> dict[str, Any]:
     store, truth = prepared_store(seed, scale, work)
     started = time.perf_counter()
-    resolve(store, find_actor(store, "admin"), full=True)
+    resolve(store, find_actor(store, "admin"), full=True, engine=engine)
     seconds = time.perf_counter() - started
     person_of, subject_of = assignments(truth, store)
     store.dispose()

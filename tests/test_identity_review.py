@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.identity_data import people
 from tests.resolve_store import add_people
@@ -72,7 +73,7 @@ def _queue() -> list[dict]:
 
 def test_links_review_json_and_decisions_feed_back(sqlite_store: Store) -> None:
     add_people(sqlite_store)
-    resolve_store(sqlite_store)
+    resolve_store(sqlite_store, admin_actor(sqlite_store))
     queue = _queue()
     assert queue
     assert [i["expected_value"] for i in queue] == sorted(
@@ -88,7 +89,7 @@ def test_links_review_json_and_decisions_feed_back(sqlite_store: Store) -> None:
     decision = "reject" if top["linked"] else "confirm"
     assert run_cli("link", decision, top["a"], top["b"]).exit_code == 0
     assert (top["a"], top["b"]) not in {(i["a"], i["b"]) for i in _queue()}
-    resolve_store(sqlite_store)
+    resolve_store(sqlite_store, admin_actor(sqlite_store))
     together = any(
         {top["a"], top["b"]}
         <= {f"{a['platform'].casefold()}:{a['username'].casefold()}" for a in s["accounts"]}

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from vigil.errors import UsageError
 from vigil.identity.dialects import DUCKDB, Dialect
 from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES
@@ -69,15 +71,12 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
         "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
     }
     data["platform"] = pa.array([c.platform for c in columns], pa.string())
-    for name in ALIAS_LIST_COLUMNS:
-        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
-    for name in _LIST_COLUMNS:
-        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
+    for name in (*ALIAS_LIST_COLUMNS, *_LIST_COLUMNS, "block_keys"):
+        get = attrgetter(name)
+        data[name] = pa.array([get(c) for c in columns], pa.list_(pa.string()))
     data["ip_seen"] = pa.array(
-        [[{"ip": s.ip, "t": s.t, "n": s.accounts} for s in c.ip_seen] for c in columns],
-        _IP_SEEN,
+        [[(s.ip, s.t, s.accounts) for s in c.ip_seen] for c in columns], _IP_SEEN
     )
-    data["block_keys"] = pa.array([list(c.block_keys) for c in columns], pa.list_(pa.string()))
     return pa.table(data)
 
 
@@ -110,44 +109,48 @@ def settings(dialect: Dialect = DUCKDB) -> dict[str, object]:
     }
 
 
-class Linkage:
-    """One DuckDB connection holding the population; scores candidate pairs with splink."""
+class SplinkLinkage:
+    """The population held by one splink backend; scores candidate pairs.
 
-    def __init__(self, threads: int | None = None):
-        from splink import DuckDBAPI
+    The seam between the model and an engine: ``score_all``, ``score_new`` and ``close``.
+    ``Linkage`` (DuckDB, in-process) is the default and the in-memory twin;
+    ``vigil.identity.spark.SparkLinkage`` runs the same settings on a Spark cluster.
+    """
 
-        self._con = duckdb.connect(":memory:")
-        if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
-        self._db = DuckDBAPI(self._con)
-        logging.getLogger("splink").setLevel(logging.ERROR)
+    dialect: Dialect = DUCKDB
+    _db: Any
 
     def _register(self, columns: Sequence[AccountColumns], name: str) -> SplinkDataFrame:
         return self._db.register(columns_table(columns), table_name=name)
 
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
     def _collect(self, predictions: SplinkDataFrame, keep_probability: float) -> LinkageRun:
         table = predictions.physical_name
-        compared = self._con.execute(f"select count(*) from {table}").fetchone()
-        rows = self._con.execute(
+        compared = self._rows(f"select count(*) from {table}")
+        rows = self._rows(
             f"select unique_id_l, unique_id_r, match_probability, {_RULE_CASE} as rule "
-            f"from {table} where match_probability >= ? or ({_RULE_SQL})",
-            [keep_probability],
-        ).fetchall()
+            f"from {table} where match_probability >= {float(keep_probability)!r} "
+            f"or ({_RULE_SQL})"
+        )
         pairs = [
             ScoredPair(min(a, b), max(a, b), 1.0 if rule else float(p), rule)
             for a, b, p, rule in rows
         ]
         predictions.drop_table_from_database_and_remove_from_cache()
-        return LinkageRun(pairs, int(compared[0]) if compared else 0)
+        return LinkageRun(pairs, int(compared[0][0]) if compared else 0)
 
-    def score_all(self, columns: Sequence[AccountColumns], keep_probability: float) -> LinkageRun:
+    def _linker(self, df: SplinkDataFrame) -> Any:
         from splink import Linker
 
+        return Linker(df, settings(self.dialect), log_level=None)
+
+    def score_all(self, columns: Sequence[AccountColumns], keep_probability: float) -> LinkageRun:
         if len(columns) < 2:
             return LinkageRun([], 0)
         df = self._register(columns, "accounts_all")
-        linker = Linker(df, settings(), log_level=None)
-        predictions = linker.inference.predict(warning_mode="never")
+        predictions = self._linker(df).inference.predict(warning_mode="never")
         return self._collect(predictions, keep_probability)
 
     def score_new(
@@ -157,15 +160,13 @@ class Linkage:
         keep_probability: float,
     ) -> LinkageRun:
         """New against existing, and new against new; existing pairs are never re-scored."""
-        from splink import Linker
-
         if not new:
             return LinkageRun([], 0)
         if not existing:
             return self.score_all(new, keep_probability)
         old_df = self._register(existing, "accounts_existing")
         new_df = self._register(new, "accounts_new")
-        linker = Linker(old_df, settings(), log_level=None)
+        linker = self._linker(old_df)
         between = self._collect(
             linker.inference.predict_between(old_df, new_df, warning_mode="never"),
             keep_probability,
@@ -179,6 +180,25 @@ class Linkage:
         return LinkageRun(
             between.pairs + within.pairs, between.compared_pairs + within.compared_pairs
         )
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class Linkage(SplinkLinkage):
+    """One in-process DuckDB connection holding the population."""
+
+    def __init__(self, threads: int | None = None):
+        from splink import DuckDBAPI
+
+        self._con = duckdb.connect(":memory:")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._db = DuckDBAPI(self._con)
+        logging.getLogger("splink").setLevel(logging.ERROR)
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql).fetchall()
 
     def close(self) -> None:
         self._con.close()
@@ -205,3 +225,19 @@ _RULE_CASE = (
     if RULES
     else "null"
 )
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def open_linkage(
+    engine: str = "duckdb", threads: int | None = None, spark_master: str | None = None
+) -> SplinkLinkage:
+    """The linkage engine by name: DuckDB in-process, or Spark at ``spark_master``."""
+    if engine == "duckdb":
+        return Linkage(threads=threads)
+    if engine == "spark":
+        from vigil.identity.spark import DEFAULT_MASTER, SparkLinkage
+
+        return SparkLinkage(spark_master or DEFAULT_MASTER)
+    raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

@@ -197,6 +197,8 @@ class Subject(Base):
     role: Mapped[str] = mapped_column(String(20), default="unknown")
     country: Mapped[str | None] = mapped_column(String(2))
     country_basis: Mapped[str | None] = mapped_column(Text)
+    # subscriber | provider | ip-majority | unknown: what the country rests on, for filters
+    country_basis_kind: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(30), default="open")
     priority: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -250,6 +252,9 @@ class File(Base):
     mime: Mapped[str | None] = mapped_column(String(100))
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    # The PDQs of the 7 other rotations and mirrors of the stored pixels, so a hash set
+    # imported later still finds a rotated or mirrored copy without decoding the file again.
+    pdq_dihedral: Mapped[list[Any] | None] = mapped_column(JSON)
     video_hash: Mapped[list[Any] | None] = mapped_column(JSON)
     exif_make: Mapped[str | None] = mapped_column(String(100))
     exif_model: Mapped[str | None] = mapped_column(String(100))

@@ -15,6 +15,7 @@ subject holds are scored); ``full=True`` scores everything again. Analyst decisi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict, deque
@@ -25,8 +26,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vigil.errors import UsageError
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
+from vigil.identity.linkage import ENGINES
 from vigil.identity.model import LINK_THRESHOLD
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
@@ -43,13 +46,15 @@ from vigil.store.models import (
     User,
     utcnow,
 )
-from vigil.workflows.identity.decisions import retire_subject
 from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
+from vigil.workflows.identity.subjects import retire_subject
+from vigil.workflows.network.refresh import refresh_subjects
 
 
 @dataclass(frozen=True)
 class ResolveResult:
     mode: str  # full | incremental
+    engine: str  # duckdb | spark
     accounts: int
     rescored_accounts: int
     compared_pairs: int
@@ -60,6 +65,8 @@ class ResolveResult:
     updated: int
     retired: int
     seconds: float
+    placed: int = 0
+    """Subjects with a decided country after this run (every subject is placed by it)."""
 
 
 @dataclass(frozen=True)
@@ -226,8 +233,14 @@ def resolve(
     full: bool = False,
     threshold: float = LINK_THRESHOLD,
     threads: int | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> ResolveResult:
     started = time.perf_counter()
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if spark_master and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
     store.require_initialised()
     with store.reading() as session:
         loaded = load_accounts(session)
@@ -251,11 +264,14 @@ def resolve(
         threads=threads,
         confirmed=confirmed,
         touched=touched,
+        engine=engine,
+        spark_master=spark_master,
     )
     with store.transaction() as session:
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
         result = ResolveResult(
             mode="incremental" if incremental else "full",
+            engine=engine,
             accounts=len(loaded.profiles),
             rescored_accounts=outcome.rescored_accounts,
             compared_pairs=outcome.compared_pairs,
@@ -275,7 +291,10 @@ def resolve(
             None,
             {**result.__dict__, "threshold": threshold, "max_source_id": max_source},
         )
-    return result
+        # Subjects changed, so what derives from them does: countries and priorities.
+        refreshed = refresh_subjects(session, actor)
+        placed = sum(1 for d in refreshed.countries.decisions if d.country) if refreshed else 0
+    return dataclasses.replace(result, placed=placed)
 
 
 def _write(
@@ -292,10 +311,10 @@ def _write(
     kept = {s for s in assigned.values() if s is not None}
     retired = {s for s in previous.owner.values()} - kept
     counts = {"created": 0, "updated": 0, "retired": 0, "victims": 0}
-    for subject_id in sorted(retired):
-        subject = session.get(Subject, subject_id)
-        if subject is not None:
-            retire_subject(session, subject)
+    for retired_id in sorted(retired):
+        retired_subject = session.get(Subject, retired_id)
+        if retired_subject is not None:
+            retire_subject(session, retired_subject)
         counts["retired"] += 1
     now = utcnow()
     for index, group in enumerate(clusters):
@@ -375,9 +394,9 @@ def _sync_rows(session: Session, subject_id: int, desired: dict[int, dict[str, A
             select(SubjectSelector).where(SubjectSelector.subject_id == subject_id)
         )
     }
-    for selector_id, row in existing.items():
+    for selector_id, stale in existing.items():
         if selector_id not in desired:
-            session.delete(row)
+            session.delete(stale)
     session.flush()
     for selector_id, want in desired.items():
         text = json.dumps(want["reasons"], sort_keys=True, ensure_ascii=False)

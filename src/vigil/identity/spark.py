@@ -1,0 +1,96 @@
+"""The same linkage on Apache Spark, for a unit that has outgrown one machine.
+
+``SparkLinkage`` holds the population in a Spark session and runs splink's Spark backend with
+exactly the settings the DuckDB engine uses (the levels' SQL written in Spark's dialect, the
+same priors and rules), so the same accounts give the same scored pairs and the same subjects.
+Features are computed before the data reaches Spark and clustering happens after, on the
+driver, so only the pairwise comparison, the expensive part, is distributed.
+
+The master is a Spark URL: ``local[*]`` (every core of this machine, the default),
+``local[N]``, ``spark://host:7077`` (a standalone cluster) or ``yarn``; docs/identity-spark.md
+says how to run it on a cluster. pyspark is the optional extra ``vigil[spark]`` and needs a
+Java runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+from vigil.errors import UsageError
+from vigil.identity.dialects import SPARK
+from vigil.identity.linkage import SplinkLinkage
+
+DEFAULT_MASTER = "local[*]"
+_LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
+
+
+def _local_cores(master: str) -> int | None:
+    """The cores a ``local[...]`` master uses, or None for a cluster master."""
+    found = _LOCAL.match(master)
+    if not found:
+        return None
+    cores = found.group(1)
+    if cores is None:
+        return 1
+    return os.cpu_count() or 1 if cores == "*" else int(cores)
+
+
+def spark_session(master: str = DEFAULT_MASTER) -> Any:
+    """A Spark session with splink's similarity functions (its bundled jar) loaded."""
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as exc:
+        raise UsageError(
+            "the Spark engine needs pyspark: install vigil with the spark extra "
+            "(pip install 'vigil[spark]') and a Java runtime"
+        ) from exc
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("vigil-resolve")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+    )
+    cores = _local_cores(master)
+    if cores is not None:
+        # one machine: stay on loopback, and one shuffle partition per core (Spark's default
+        # of 200 is for clusters and costs seconds of scheduling on a handful of cores)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (
+            builder.config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.shuffle.partitions", str(cores))
+            .config("spark.default.parallelism", str(cores))
+        )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # py4j and Java start-up errors have no common base
+        raise UsageError(f"could not start Spark at {master}: {exc}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkLinkage(SplinkLinkage):
+    """Scores candidate pairs on Spark with the DuckDB engine's settings."""
+
+    dialect = SPARK
+
+    def __init__(self, master: str = DEFAULT_MASTER, session: Any = None):
+        from splink.backends.spark import SparkAPI
+
+        self._spark = session or spark_session(master)
+        self._own_session = session is None
+        self._db = SparkAPI(spark_session=self._spark, break_lineage_method="persist")
+        logging.getLogger("splink").setLevel(logging.ERROR)
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._spark.sql(sql).collect()]
+
+    def close(self) -> None:
+        self._spark.catalog.clearCache()
+        if self._own_session:
+            self._spark.stop()
