@@ -1,7 +1,7 @@
 """welfare: how each reveal was shown and for how long; the agency's exposure threshold
 
 Revision ID: issue14_welfare
-Revises: issue13_server
+Revises: issue11_derived
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue14_welfare"
-down_revision = "issue13_server"
+down_revision = "issue11_derived"
 branch_labels = None
 depends_on = None
 
