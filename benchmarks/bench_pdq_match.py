@@ -1,39 +1,58 @@
-"""PDQ radius-31 matching at 1M and 10M indexed hashes, against python-threatexchange.
+"""PDQ radius-31 matching at 1M and 10M indexed hashes, against python-threatexchange and faiss.
 
     .venv/bin/python -m benchmarks.bench_pdq_match --sizes 1000000 10000000
 
 The anchor is python-threatexchange's ``PDQIndex`` (``threatexchange.signal_type.pdq.
 pdq_index``), as a HMA deployment uses it: built from ``(hash, entry)`` pairs and asked one
-hash at a time with ``query``. The candidate is Vigil's ``Matcher`` answering the same queries
-with ``match_many`` (one batched faiss search); its one-query-at-a-time ``match`` is timed
-too. Same random hashes, same queries: half planted near-duplicates (0..31 bits flipped from
-an indexed hash), half random. Recall is checked against brute force (numpy popcount over
-every indexed hash) on a sample of queries, for both engines: it must be 100%. Index memory is
-the growth of resident memory while the index is built (the input array excluded).
+hash at a time with ``query``. The candidate is Vigil's ``Matcher`` (its numpy multi-index,
+``vigil.matching.pdq_index``) answering the same queries batched with ``match_many``, one at a
+time with ``match``, and as files of 8 dihedral variants each (``pdq_variants``). faiss's own
+multi-index hashing (``IndexBinaryMultiHash``, 16 substrings, ``nflip=1``, every query in one
+``range_search``) runs too, as the comparison the index choice rests on. Same random hashes,
+same queries: half planted near-duplicates (0..31 bits flipped from an indexed hash), half
+random. All indexes are built once and kept; the timed runs alternate between them, repeat
+after repeat, so that the load of a shared machine hits every engine alike; medians are
+reported, with ``uptime`` before and after. Recall is checked against brute force (numpy
+popcount over every indexed hash) on a sample of queries, for every engine: it must be 100%.
+Index memory is the growth of resident memory while each index is built.
+
+Every engine runs on one thread (faiss's OpenMP pool set to 1, as Vigil's numpy search is
+single-threaded): on a shared 2-core machine an OpenMP team waiting at its barriers for
+descheduled threads made a one-hash query several times slower than its CPU time.
+
+Then the update: entries equal to 1% of the bank are added to it (``Matcher.add_entries``)
+and timed against the full build, with the peak memory the update allocates.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
+import itertools
 import resource
+import subprocess
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import Timing, measure, report
-from vigil.matching import HashSetInfo, Matcher, MatchQuery
+from benchmarks.common import Timing, report
+from vigil.matching import HashSetInfo, IndexedEntry, Matcher, MatchQuery
 
 RADIUS_BITS = 31
 SET = HashSetInfo(1, "bench", "alert", RADIUS_BITS)
+VARIANTS = 8
 
 
 def rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def make_data(size: int, queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,13 +61,11 @@ def make_data(size: int, queries: int, seed: int) -> tuple[np.ndarray, np.ndarra
     indexed = rng.integers(0, 256, size=(size, 32), dtype=np.uint8)
     planted_count = queries // 2
     origins = rng.choice(size, size=planted_count, replace=False)
-    planted = indexed[origins].copy()
-    for row, bits in zip(planted, rng.integers(0, RADIUS_BITS + 1, planted_count), strict=True):
-        positions = rng.choice(256, size=int(bits), replace=False)
-        for position in positions:
-            row[position // 8] ^= np.uint8(1 << (7 - position % 8))
+    bits = np.unpackbits(indexed[origins], axis=1)
+    for row, flips in zip(bits, rng.integers(0, RADIUS_BITS + 1, planted_count), strict=True):
+        row[rng.choice(256, size=int(flips), replace=False)] ^= 1
     random_queries = rng.integers(0, 256, size=(queries - planted_count, 32), dtype=np.uint8)
-    return indexed, np.concatenate([planted, random_queries])
+    return indexed, np.concatenate([np.packbits(bits, axis=1), random_queries])
 
 
 def brute_force(indexed: np.ndarray, queries: np.ndarray) -> list[set[tuple[int, int]]]:
@@ -61,22 +78,6 @@ def brute_force(indexed: np.ndarray, queries: np.ndarray) -> list[set[tuple[int,
     return answers
 
 
-CPU_SECONDS: dict[str, list[float]] = {}
-
-
-def cpu_timed(label: str, run: Callable[[], Any]) -> Callable[[], Any]:
-    """Also record process CPU time: on a shared machine wall time drifts with others' load,
-    CPU time (all threads of this process) much less."""
-
-    def wrapped() -> Any:
-        start = time.process_time()
-        result = run()
-        CPU_SECONDS.setdefault(label, []).append(time.process_time() - start)
-        return result
-
-    return wrapped
-
-
 def timed_build(label: str, build: Callable[[], Any]) -> tuple[Any, int, float]:
     gc.collect()
     before = rss_bytes()
@@ -85,196 +86,48 @@ def timed_build(label: str, build: Callable[[], Any]) -> tuple[Any, int, float]:
     seconds = time.perf_counter() - start
     gc.collect()
     grown = rss_bytes() - before
-    print(
-        f"{label}: built in {seconds:.1f} s, resident memory +{grown / 2**20:,.0f} MiB", flush=True
-    )
+    print(f"{label}: built in {seconds:.1f} s, resident memory +{grown / 2**20:,.0f} MiB")
     return built, grown, seconds
 
 
-def run_size(size: int, query_count: int, repeats: int, recall_sample: int, seed: int) -> None:
-    print(
-        f"\n=== {size:,} indexed PDQ hashes, {query_count:,} queries "
-        f"(half planted within {RADIUS_BITS} bits, half random) ===",
-        flush=True,
-    )
-    indexed, queries = make_data(size, query_count, seed)
-    query_hex = [row.tobytes().hex() for row in queries]
-    sample = np.random.default_rng(seed + 1).choice(
-        query_count, size=min(recall_sample, query_count), replace=False
-    )
-    start = time.perf_counter()
-    truth = brute_force(indexed, queries[sample])
-    print(
-        f"brute force on {len(sample)} sampled queries: {time.perf_counter() - start:.1f} s; "
-        f"{sum(map(len, truth))} neighbours within {RADIUS_BITS} bits",
-        flush=True,
-    )
-
-    # candidate first, on a fresh heap, so that its memory figure is clean
-    batched, single, vigil_recall, vigil_bytes, estimate_bytes = _run_vigil(
-        indexed, query_hex, sample, truth, repeats
-    )
-    _release_memory()
-    anchor, anchor_recall, anchor_bytes = _run_anchor(indexed, query_hex, sample, truth, repeats)
-    _release_memory()
-
-    report(f"PDQ radius-{RADIUS_BITS} matching, {size:,} hashes, batched", batched, anchor)
-    report(f"PDQ radius-{RADIUS_BITS} matching, {size:,} hashes, one at a time", single, anchor)
-    print(
-        f"recall vs brute force on {len(sample)} queries: Vigil {vigil_recall:.2%}, "
-        f"PDQIndex {anchor_recall:.2%}"
-    )
-    print(
-        f"index memory (resident growth while building): Vigil {vigil_bytes / 2**30:.2f} GiB "
-        f"(estimate {estimate_bytes / 2**30:.2f} GiB), "
-        f"PDQIndex {anchor_bytes / 2**30:.2f} GiB",
-        flush=True,
-    )
-    _print_cpu_per_query(query_count)
-    _assert_total_recall(vigil_recall, batched, anchor)
+def build_vigil(indexed: np.ndarray) -> Matcher:
+    matcher = Matcher()
+    matcher.add_pdq_array(SET, np.arange(len(indexed), dtype=np.int64), indexed)
+    return matcher
 
 
-def _print_cpu_per_query(query_count: int) -> None:
-    """CPU seconds, the best of each side's runs: less distorted than wall time by load."""
-    cpu = {label: min(seconds) for label, seconds in CPU_SECONDS.items()}
-    CPU_SECONDS.clear()
-    print(
-        f"CPU time per query: PDQIndex {1000 * cpu['anchor'] / query_count:.1f} ms, "
-        f"Vigil batched {1000 * cpu['batched'] / query_count:.1f} ms "
-        f"({cpu['anchor'] / cpu['batched']:.2f}x), one at a time "
-        f"{1000 * cpu['single'] / query_count:.1f} ms ({cpu['anchor'] / cpu['single']:.2f}x)",
-        flush=True,
-    )
+def build_faiss(indexed: np.ndarray) -> Any:
+    import faiss
+
+    index = faiss.IndexBinaryMultiHash(256, 16, 16)
+    index.add(indexed)
+    index.nflip = RADIUS_BITS // 16
+    return index
 
 
-def _run_vigil(
-    indexed: np.ndarray,
-    query_hex: list[str],
-    sample: np.ndarray,
-    truth: list[set[tuple[int, int]]],
-    repeats: int,
-) -> tuple[Timing, Timing, float, int, int]:
-    def build() -> Matcher:
-        matcher = Matcher()
-        matcher.add_pdq_array(SET, np.arange(len(indexed), dtype=np.int64), indexed)
-        return matcher
-
-    matcher, grown_bytes, _ = timed_build("Vigil Matcher", build)
-    batch = [MatchQuery(pdq=h) for h in query_hex]
-    results = matcher.match_many([batch[q] for q in sample])
-    found = [{(r.hash_entry_id, int(r.distance_bits or 0)) for r in hits} for hits in results]
-    batched = measure(
-        "Vigil Matcher.match_many (batched)",
-        cpu_timed("batched", lambda: matcher.match_many(batch)),
-        units=len(query_hex),
-        unit_name="queries",
-        repeats=repeats,
-    )
-    single = measure(
-        "Vigil Matcher.match, one hash at a time",
-        cpu_timed("single", lambda: [matcher.match(pdq=h) for h in query_hex]),
-        units=len(query_hex),
-        unit_name="queries",
-        repeats=repeats,
-    )
-    return batched, single, _recall(found, truth), grown_bytes, matcher.pdq.memory_bytes
-
-
-def _run_anchor(
-    indexed: np.ndarray,
-    query_hex: list[str],
-    sample: np.ndarray,
-    truth: list[set[tuple[int, int]]],
-    repeats: int,
-) -> tuple[Timing, float, int]:
+def build_anchor(indexed: np.ndarray) -> Any:
     from threatexchange.signal_type.pdq.pdq_index import PDQIndex
 
-    def build() -> PDQIndex:
-        return PDQIndex(entries=((row.tobytes().hex(), i) for i, row in enumerate(indexed)))
-
-    index, grown_bytes, _ = timed_build("PDQIndex", build)
-    found = [_anchor_hits(index, query_hex[q]) for q in sample]
-    anchor = measure(
-        "threatexchange PDQIndex.query, one hash at a time",
-        cpu_timed("anchor", lambda: [index.query(h) for h in query_hex]),
-        units=len(query_hex),
-        unit_name="queries",
-        repeats=repeats,
-    )
-    return anchor, _recall(found, truth), grown_bytes
+    return PDQIndex(entries=((row.tobytes().hex(), i) for i, row in enumerate(indexed)))
 
 
-def run_interleaved(
-    size: int, query_count: int, repeats: int, recall_sample: int, seed: int
-) -> None:
-    """Both indexes alive at once and timed alternately, so that load drift on a shared
-    machine hits both alike (needs both indexes' memory at the same time)."""
-    from threatexchange.signal_type.pdq.pdq_index import PDQIndex
-
-    print(
-        f"\n=== interleaved: {size:,} indexed PDQ hashes, {query_count:,} queries ===", flush=True
-    )
-    indexed, queries = make_data(size, query_count, seed)
-    query_hex = [row.tobytes().hex() for row in queries]
-    sample = np.arange(min(recall_sample, query_count))
-    truth = brute_force(indexed, queries[sample])
-
-    def build_vigil() -> Matcher:
-        matcher = Matcher()
-        matcher.add_pdq_array(SET, np.arange(size, dtype=np.int64), indexed)
-        return matcher
-
-    matcher, vigil_bytes, _ = timed_build("Vigil Matcher", build_vigil)
-    anchor_index, anchor_bytes, _ = timed_build(
-        "PDQIndex",
-        lambda: PDQIndex(entries=((row.tobytes().hex(), i) for i, row in enumerate(indexed))),
-    )
-    batch = [MatchQuery(pdq=h) for h in query_hex]
-    runs = {
-        "anchor": lambda: [anchor_index.query(h) for h in query_hex],
-        "batched": lambda: matcher.match_many(batch),
-        "single": lambda: [matcher.match(pdq=h) for h in query_hex],
-    }
-    wall: dict[str, list[float]] = {label: [] for label in runs}
-    for _ in range(repeats):
-        for label, run in runs.items():
-            start = time.perf_counter()
-            cpu_timed(label, run)()
-            wall[label].append(time.perf_counter() - start)
-    anchor = Timing(
-        "threatexchange PDQIndex.query, one at a time", wall["anchor"], query_count, "queries"
-    )
-    batched = Timing("Vigil Matcher.match_many (batched)", wall["batched"], query_count, "queries")
-    single = Timing("Vigil Matcher.match, one at a time", wall["single"], query_count, "queries")
-    vigil_found = [
-        {(r.hash_entry_id, int(r.distance_bits or 0)) for r in hits}
-        for hits in matcher.match_many([batch[q] for q in sample])
+def faiss_hits(index: Any, queries: np.ndarray) -> list[set[tuple[int, int]]]:
+    limits, distances, ids = index.range_search(queries, RADIUS_BITS + 1)
+    return [
+        {(int(i), int(d)) for i, d in zip(ids[a:b], distances[a:b], strict=True)}
+        for a, b in itertools.pairwise(limits)
     ]
-    anchor_found = [_anchor_hits(anchor_index, query_hex[q]) for q in sample]
-    report(f"PDQ radius-{RADIUS_BITS}, {size:,} hashes, interleaved, batched", batched, anchor)
-    report(f"PDQ radius-{RADIUS_BITS}, {size:,} hashes, interleaved, one at a time", single, anchor)
-    print(
-        f"recall vs brute force on {len(sample)} queries: Vigil {_recall(vigil_found, truth):.2%}, "
-        f"PDQIndex {_recall(anchor_found, truth):.2%}"
-    )
-    print(
-        f"index memory: Vigil {vigil_bytes / 2**30:.2f} GiB, "
-        f"PDQIndex {anchor_bytes / 2**30:.2f} GiB"
-    )
-    _print_cpu_per_query(query_count)
 
 
-def _anchor_hits(index: Any, query: str) -> set[tuple[int, int]]:
+def vigil_hits(results: list[Any]) -> list[set[tuple[int, int]]]:
+    return [{(r.hash_entry_id, int(r.distance_bits or 0)) for r in hits} for hits in results]
+
+
+def anchor_hits(index: Any, query: str) -> set[tuple[int, int]]:
     return {(int(m.metadata), int(m.similarity_info.distance)) for m in index.query(query)}
 
 
-def _release_memory() -> None:
-    """Hand freed heap back to the OS so the next build's resident growth is its own."""
-    gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _recall(found: list[set[tuple[int, int]]], truth: list[set[tuple[int, int]]]) -> float:
+def recall(found: list[set[tuple[int, int]]], truth: list[set[tuple[int, int]]]) -> float:
     expected = sum(len(t) for t in truth)
     hit = sum(len(f & t) for f, t in zip(found, truth, strict=True))
     extra = sum(len(f - t) for f, t in zip(found, truth, strict=True))
@@ -283,27 +136,148 @@ def _recall(found: list[set[tuple[int, int]]], truth: list[set[tuple[int, int]]]
     return hit / expected if expected else 1.0
 
 
-def _assert_total_recall(recall: float, candidate: Timing, anchor: Timing) -> None:
-    if recall < 1.0:
-        raise SystemExit(f"FAIL: recall {recall:.4%} < 100%")
-    verdict = "meets" if candidate.rate >= anchor.rate else "misses"
-    print(f"goal (queries/s >= PDQIndex): {verdict}", flush=True)
+def run_size(args: argparse.Namespace, size: int) -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    query_count = args.queries
+    print(
+        f"\n=== {size:,} indexed PDQ hashes, {query_count:,} queries "
+        f"(half planted within {RADIUS_BITS} bits, half random) ===\n{uptime()}",
+        flush=True,
+    )
+    indexed, queries = make_data(size, query_count, args.seed)
+    query_hex = [row.tobytes().hex() for row in queries]
+    sample = np.random.default_rng(args.seed + 1).choice(
+        query_count, size=min(args.recall_sample, query_count), replace=False
+    )
+    truth = brute_force(indexed, queries[sample])
+    print(f"brute force: {sum(map(len, truth))} neighbours for {len(sample)} sampled queries")
+
+    matcher, vigil_bytes, vigil_build = timed_build("Vigil Matcher", lambda: build_vigil(indexed))
+    engines: dict[str, Any] = {"vigil": matcher}
+    memory = {"vigil": vigil_bytes}
+    if not args.no_faiss:
+        engines["faiss"], memory["faiss"], _ = timed_build(
+            "faiss IndexBinaryMultiHash", lambda: build_faiss(indexed)
+        )
+    engines["anchor"], memory["anchor"], _ = timed_build("PDQIndex", lambda: build_anchor(indexed))
+
+    batch = [MatchQuery(pdq=h) for h in query_hex]
+    files = [
+        MatchQuery(pdq=query_hex[i], pdq_variants=tuple(query_hex[i + 1 : i + VARIANTS]))
+        for i in range(0, query_count - VARIANTS + 1, VARIANTS)
+    ]
+    runs: dict[str, tuple[str, Callable[[], Any], int]] = {
+        "anchor": (
+            "threatexchange PDQIndex.query, one hash at a time",
+            lambda: [engines["anchor"].query(h) for h in query_hex],
+            query_count,
+        ),
+        "batched": ("Vigil Matcher.match_many", lambda: matcher.match_many(batch), query_count),
+        "single": (
+            "Vigil Matcher.match, one hash at a time",
+            lambda: [matcher.match(pdq=h) for h in query_hex],
+            query_count,
+        ),
+        "dihedral": (
+            f"Vigil Matcher.match_many, files of {VARIANTS} dihedral variants",
+            lambda: matcher.match_many(files),
+            len(files) * VARIANTS,
+        ),
+    }
+    if "faiss" in engines:
+        runs["faiss"] = (
+            "faiss IndexBinaryMultiHash.range_search, batched",
+            lambda: engines["faiss"].range_search(queries, RADIUS_BITS + 1),
+            query_count,
+        )
+    wall: dict[str, list[float]] = {label: [] for label in runs}
+    cpu: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(args.repeats):
+        for label, (_, run, _) in runs.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run()
+            wall[label].append(time.perf_counter() - start)
+            cpu[label].append(time.process_time() - start_cpu)
+    timings = {
+        label: Timing(title, wall[label], units, "queries")
+        for label, (title, _, units) in runs.items()
+    }
+    for label in runs:
+        if label != "anchor":
+            report(f"PDQ radius {RADIUS_BITS}, {size:,} hashes", timings[label], timings["anchor"])
+    print(uptime())
+    for label, (_, _, units) in runs.items():
+        per_query = 1000 * float(np.median(cpu[label])) / units
+        print(f"CPU time per query, median: {label} {per_query:.3f} ms")
+
+    found = {
+        "vigil": vigil_hits(matcher.match_many([batch[q] for q in sample])),
+        "anchor": [anchor_hits(engines["anchor"], query_hex[q]) for q in sample],
+    }
+    if "faiss" in engines:
+        found["faiss"] = faiss_hits(engines["faiss"], queries[sample])
+    recalls = {name: recall(hits, truth) for name, hits in found.items()}
+    print(
+        f"recall vs brute force on {len(sample)} queries: "
+        + ", ".join(f"{name} {value:.2%}" for name, value in recalls.items())
+    )
+    print(
+        "index memory (resident growth while building): "
+        + ", ".join(
+            f"{name} {grown / 2**30:.2f} GiB ({grown / size:.0f} bytes/hash)"
+            for name, grown in memory.items()
+        ),
+        flush=True,
+    )
+    engines.clear()  # free the other indexes before the update is measured
+    gc.collect()
+    measure_update(matcher, size, vigil_build, args.seed)
+    if recalls["vigil"] < 1.0:
+        raise SystemExit(f"FAIL: recall {recalls['vigil']:.4%} < 100%")
+
+
+def measure_update(matcher: Matcher, size: int, full_build_seconds: float, seed: int) -> None:
+    """+1% entries appended to the bank: time and peak allocation against the full build."""
+    extra = np.random.default_rng(seed + 2).integers(0, 256, (size // 100, 32), np.uint8)
+    entries = [IndexedEntry(size + i, pdq=row.tobytes().hex()) for i, row in enumerate(extra)]
+    base = matcher.view
+    seconds = []
+    for _ in range(3):
+        matcher.view = base
+        start = time.perf_counter()
+        matcher.add_entries(SET.id, entries)
+        seconds.append(time.perf_counter() - start)
+    matcher.view = base
+    tracemalloc.start()
+    matcher.add_entries(SET.id, entries)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    probe = matcher.match(pdq=entries[-1].pdq or "")
+    assert [r.hash_entry_id for r in probe] == [size + len(entries) - 1]
+    update = float(np.median(seconds))
+    print(
+        f"update +1% ({len(entries):,} entries, from IndexedEntry objects): "
+        f"{update:.2f} s (median of 3) against a full build of {full_build_seconds:.2f} s "
+        f"from arrays ({update / full_build_seconds:.1%}); peak allocation during the update "
+        f"{peak / 2**20:,.0f} MiB against the index's {matcher.pdq.memory_bytes / 2**20:,.0f} MiB;"
+        f" segments now {[len(s) for s in matcher.pdq.segments]}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--queries", type=int, default=1_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--recall-sample", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2006)
-    parser.add_argument(
-        "--interleave", action="store_true", help="keep both indexes and alternate their runs"
-    )
+    parser.add_argument("--no-faiss", action="store_true", help="skip raw faiss (saves memory)")
     args = parser.parse_args()
-    runner = run_interleaved if args.interleave else run_size
     for size in args.sizes:
-        runner(size, args.queries, args.repeats, args.recall_sample, args.seed)
+        run_size(args, size)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from vigil.store.models import (
 )
 from vigil.workflows.operation.accounts import actor_for, add_agency
 from vigil.workflows.operation.credentials import issue_token
+from vigil.workflows.operation.jobs import enqueue
 from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
@@ -45,6 +46,8 @@ class AgencyObjects:
     case: str
     subject_id: int
     file_sha256: str
+    accounts: tuple[str, str]
+    job_id: int = 0
 
 
 @dataclass
@@ -88,16 +91,18 @@ def _evidence(store: Store, actor: Actor, reference: str, tag: str) -> AgencyObj
             case_id=case.id,
         )
         selector = Selector(kind="username", platform="chat", value=tag, display=tag)
-        session.add(selector)
+        second = Selector(kind="username", platform="chat", value=f"{tag}2", display=f"{tag}2")
+        session.add_all([selector, second])
         session.flush()
-        session.add(
-            Sighting(
-                selector_id=selector.id,
-                source_id=source.id,
-                case_id=case.id,
-                agency_id=actor.agency_id,
+        for seen in (selector, second):
+            session.add(
+                Sighting(
+                    selector_id=seen.id,
+                    source_id=source.id,
+                    case_id=case.id,
+                    agency_id=actor.agency_id,
+                )
             )
-        )
         subject = Subject(label=f"subject {tag}", role="suspect")
         session.add(subject)
         session.flush()
@@ -107,7 +112,7 @@ def _evidence(store: Store, actor: Actor, reference: str, tag: str) -> AgencyObj
         session.add(file)
         session.flush()
         session.add(FileInstance(file_id=file.id, source_id=source.id, path=f"/{tag}.png"))
-    return AgencyObjects(reference, subject.id, sha)
+    return AgencyObjects(reference, subject.id, sha, (f"chat:{tag}", f"chat:{tag}2"))
 
 
 @functools.cache
@@ -127,7 +132,16 @@ def add_test_user(store: Store, agency: str, username: str, role: str) -> None:
 def make_unit(store: Store, tmp_path: Path, **settings: object) -> Unit:
     admin = find_actor(store, "TEST/admin")
     add_agency(store, admin, "OTHER", "Other unit", "GB")
-    unit = Unit(store, create_app(store, ServerSettings(upload_dir=tmp_path / "up", **settings)))  # type: ignore[arg-type]
+    evidence = tmp_path / "evidence" / "device"
+    evidence.mkdir(parents=True)
+    (evidence / "note.txt").write_text("night all\n")
+    server_settings = ServerSettings(
+        evidence_root=evidence.parent,
+        upload_dir=tmp_path / "uploads",
+        referral_dir=tmp_path / "referrals",
+        **settings,  # type: ignore[arg-type]
+    )
+    unit = Unit(store, create_app(store, server_settings))
     for agency in AGENCIES:
         for role in ROLES:
             if (agency, role) != ("TEST", "admin"):
@@ -137,4 +151,5 @@ def make_unit(store: Store, tmp_path: Path, **settings: object) -> Unit:
     for agency in AGENCIES:
         owner = unit.actor(agency, "investigator")
         unit.objects[agency] = _evidence(store, owner, f"{agency}-CASE", agency.lower())
+        unit.objects[agency].job_id = enqueue(store, owner, "resolve", {}).id
     return unit

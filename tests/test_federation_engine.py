@@ -164,3 +164,22 @@ def test_key_files_are_private_and_rotation_keeps_the_previous_key(tmp_path: Pat
         before.signer.public_key
     )
     assert after.oprf.public_key == before.oprf.public_key
+
+
+def test_in_process_transport_answers_like_a_peer_or_like_one_that_is_down() -> None:
+    from vigil.federation.transport import InProcessTransport, PeerResponse, PeerUnreachable
+
+    seen: list[tuple[str, bytes]] = []
+
+    def peer(method: str, path: str, body: bytes, headers: object) -> PeerResponse:
+        seen.append((path, body))
+        return PeerResponse(200, b"{}")
+
+    transport = InProcessTransport({"http://gb.test": peer})
+    assert transport.send("http://gb.test/", "POST", "/p", b"x", {}).status == 200
+    assert seen == [("/p", b"x")]
+    transport.down.add("http://gb.test")
+    with pytest.raises(PeerUnreachable):
+        transport.send("http://gb.test", "POST", "/p", b"x", {})
+    with pytest.raises(PeerUnreachable):
+        transport.send("http://us.test", "POST", "/p", b"x", {})

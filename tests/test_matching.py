@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from vigil.hashing import hash_file
 from vigil.matching import (
     HashSetInfo,
     IndexedEntry,
     Matcher,
     MatchQuery,
     VideoThresholds,
-    dihedral_pdqs,
     load_saved_matcher,
     save_matcher,
 )
@@ -124,14 +124,15 @@ def test_dihedral_variants_find_a_mirrored_image(tmp_path: Path) -> None:
     draw.polygon([(30, 240), (200, 150), (250, 250)], fill=(200, 60, 90))
     image.save(tmp_path / "original.png")
     image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirrored.png")
-    original = dihedral_pdqs(tmp_path / "original.png")
-    mirrored = dihedral_pdqs(tmp_path / "mirrored.png")
-    assert len(original) == 8 and all(len(h) == 64 for h in original)
+    original = hash_file(tmp_path / "original.png")
+    mirrored = hash_file(tmp_path / "mirrored.png")
+    assert original.pdq and mirrored.pdq and len(mirrored.pdq_dihedral) == 7
+    assert all(len(h) == 64 for h in mirrored.pdq_dihedral)
     matcher = Matcher()
-    matcher.add_hash_set(ALERT, [IndexedEntry(1, pdq=original[0])])
-    assert distance(mirrored[0], original[0]) > 31
-    assert matcher.match(pdq=mirrored[0]) == []
-    (hit,) = matcher.match(pdq=mirrored[0], pdq_variants=mirrored[1:])
+    matcher.add_hash_set(ALERT, [IndexedEntry(1, pdq=original.pdq)])
+    assert distance(mirrored.pdq, original.pdq) > 31
+    assert matcher.match(pdq=mirrored.pdq) == []
+    (hit,) = matcher.match(pdq=mirrored.pdq, pdq_variants=mirrored.pdq_dihedral)
     assert hit.hash_entry_id == 1 and hit.kind == "near" and hit.distance_bits is not None
     assert hit.distance_bits <= 31
 
@@ -145,21 +146,26 @@ def test_saved_index_reloads_and_answers_identically(matcher: Matcher, tmp_path:
         MatchQuery(pdq=hexes(random_pdqs(rng, 1))[0]),
     ]
     save_matcher(matcher, tmp_path / "index")
-    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
-        "arrays.npz",
-        "manifest.json",
-        "pdq.faissindex",
-        "video.faissindex",
+    saved = tmp_path / "index"
+    manifest = (saved / "CURRENT").read_text()
+    version = manifest.removeprefix("manifest-").removesuffix(".json")
+    assert sorted(p.name for p in saved.iterdir() if not p.name.startswith(".")) == [
+        "CURRENT",
+        f"alive-{version}.npy",
+        manifest,
+        "segments",
+        f"video-frames-{version}.npy",
     ]
+    # only numpy arrays (loaded with allow_pickle=False) in the segments, never a pickle
+    assert {p.suffix for p in (saved / "segments").rglob("*") if p.is_file()} == {".npy"}
     reloaded = load_saved_matcher(tmp_path / "index")
     assert reloaded.match_many(queries) == matcher.match_many(queries)
     assert len(reloaded) == len(matcher) == 5
 
 
 def test_additions_and_removals_without_rebuild(matcher: Matcher, tmp_path: Path) -> None:
-    pdq_before = matcher.pdq.index
     matcher.add_hash_set(HashSetInfo(3, "later", "alert"), [IndexedEntry(30, pdq="1" * 64)])
-    assert matcher.pdq.index is pdq_before and len(matcher.pdq) == 3  # appended in place
+    assert len(matcher.pdq) == 3
     assert [r.hash_entry_id for r in matcher.match(pdq="1" * 64)] == [30]
     matcher.remove_hash_set(ALERT.id)
     assert matcher.match(md5="a" * 32) == [] and matcher.match(pdq="f" * 64) == []
@@ -172,6 +178,36 @@ def test_additions_and_removals_without_rebuild(matcher: Matcher, tmp_path: Path
     reloaded.add_hash_set(HashSetInfo(4, "after-reload", "alert"), [IndexedEntry(40, md5="9" * 32)])
     assert [r.hash_entry_id for r in reloaded.match(md5="9" * 32)] == [40]
     assert [r.hash_entry_id for r in reloaded.match(md5="d" * 32)] == [21]
+
+
+def test_added_entries_match_without_rebuilding_the_bank() -> None:
+    """An update builds only its own segment; the bank's big segment is shared, untouched."""
+    rng = np.random.default_rng(3)
+    bank = random_pdqs(rng, 5_000)
+    matcher = Matcher()
+    matcher.add_pdq_array(ALERT, np.arange(5_000, dtype=np.int64), bank)
+    (base,) = matcher.pdq.segments
+    old_view = matcher.view
+    extra = random_pdqs(rng, 50)
+    added = matcher.add_entries(
+        ALERT.id, [IndexedEntry(9_000 + i, pdq=h) for i, h in enumerate(hexes(extra))]
+    )
+    assert added == 50 and len(matcher) == 5_050
+    assert matcher.pdq.segments[0] is base and len(matcher.pdq.segments) == 2
+    (hit,) = matcher.match(pdq=hexes(extra[7:8])[0])
+    assert (hit.hash_entry_id, hit.hash_set_id, hit.distance_bits) == (9_007, ALERT.id, 0)
+    # the view a reader took before the update still answers from the old bank
+    assert old_view.pdq.search(extra[7:8], 31)[1].size == 0
+    # many small updates merge with each other, never into the bank's segment
+    for round_ in range(20):
+        more = random_pdqs(rng, 50)
+        matcher.add_entries(
+            ALERT.id,
+            [IndexedEntry(20_000 + 100 * round_ + i, pdq=h) for i, h in enumerate(hexes(more))],
+        )
+    assert matcher.pdq.segments[0] is base and len(matcher.pdq.segments) <= 6
+    assert len(matcher.pdq) == 6_050
+    assert [r.hash_entry_id for r in matcher.match(pdq=hexes(bank[42:43])[0])] == [42]
 
 
 def test_video_scored_by_shares_of_frames_matched() -> None:

@@ -103,12 +103,13 @@ def test_index_cache_location_and_reload(store: Store, tmp_path: Path) -> None:
         assert directory == Path(url.database or "").resolve().with_name("vigil.db.index")
     else:
         assert directory.parent == tmp_path / "index-cache"
-    assert (directory / "manifest.json").is_file() and (directory / "pdq.faissindex").is_file()
+    manifest = directory / (directory / "CURRENT").read_text()
+    assert manifest.is_file() and (directory / "segments").is_dir()
     expected = load_matcher(store).match(md5=MD5_A, pdq=near(PDQ_A, 3))
     forget_cached_matchers()
     reloaded = load_matcher(store)  # from disk, not rebuilt
     assert reloaded.match(md5=MD5_A, pdq=near(PDQ_A, 3)) == expected
-    (directory / "arrays.npz").write_bytes(b"damaged")
+    manifest.write_bytes(b"damaged")
     forget_cached_matchers()
     assert load_matcher(store).match(md5=MD5_A, pdq=near(PDQ_A, 3)) == expected  # rebuilt
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from tests.actors import admin_actor
@@ -405,3 +406,38 @@ def test_a_file_that_crashes_its_worker_gets_digests_and_an_error(
     assert crashed.mime == "image/jpeg" and crashed.pdq is None
     assert "crashed its worker" in crashed.error
     assert len(pdqs) == 5
+
+
+def _transformed(data: bytes, transpose: Image.Transpose, orientation: int | None) -> bytes:
+    """The picture stored turned or mirrored, optionally tagged for viewers to undo it."""
+    image = Image.open(io.BytesIO(data)).transpose(transpose)
+    out = io.BytesIO()
+    if orientation is None:
+        image.save(out, "JPEG", quality=88)
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        image.save(out, "JPEG", quality=88, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_exif_rotated_and_mirrored_copies_of_known_material_near_match(
+    sqlite_store, tmp_path: Path
+) -> None:
+    known = jpeg(41, size=(400, 300))
+    known_set = vics_media([_entry(known, 1)], tmp_path / "known.json")
+    import_hash_set(sqlite_store, admin_actor(sqlite_store), "vics", known_set, name="known")
+    device = tmp_path / "phone"
+    device.mkdir()
+    # A phone photo: pixels stored on their side, orientation 6 tells viewers to turn it.
+    (device / "portrait.jpg").write_bytes(_transformed(known, Image.Transpose.ROTATE_270, 6))
+    (device / "mirrored.jpg").write_bytes(
+        _transformed(known, Image.Transpose.FLIP_LEFT_RIGHT, None)
+    )
+    (device / "unrelated.jpg").write_bytes(jpeg(42, size=(400, 300)))
+    result = triage(sqlite_store, admin_actor(sqlite_store), device, "CASE-1")
+    assert result.summary.near_match_files == 2
+    assert result.summary.unknown_image_files == 1
+    with sqlite_store.reading() as session:
+        distances = session.scalars(select(Match.distance_bits).where(Match.kind == "near")).all()
+    assert len(distances) == 2 and all(d is not None and d <= 31 for d in distances)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 import typer
+from typer.core import TyperGroup
 
 from vigil.store.db import DEFAULT_URL, Actor, Store
 
@@ -27,8 +28,44 @@ class CliState:
         return find_actor(self.store(), os.environ.get("VIGIL_USER") or "admin")
 
 
+# `vigil --help` lists commands in the order an investigation runs them; commands not named
+# here (added by a later module) follow, in the order they were registered.
+INVESTIGATION_ORDER = (
+    "init",
+    "case",
+    "hashset",
+    "hash",
+    "triage",
+    "ingest",
+    "distribution",
+    "resolve",
+    "subjects",
+    "link",
+    "subject",
+    "countries",
+    "network",
+    "refer",
+    "referrals",
+    "referral",
+    "outcome",
+    "report",
+    "export",
+    "audit",
+    "synth",
+    "demo",
+)
+
+
+class InvestigationOrder(TyperGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = super().list_commands(ctx)
+        known = {name: i for i, name in enumerate(INVESTIGATION_ORDER)}
+        return sorted(names, key=lambda n: (known.get(n, len(known)), names.index(n)))
+
+
 app = typer.Typer(
     name="vigil",
+    cls=InvestigationOrder,
     help="Vigil: open, offline investigation platform for child-exploitation units.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

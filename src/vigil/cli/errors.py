@@ -59,8 +59,9 @@ def run_guarded(command: Any, argv: list[str] | None) -> int:
         fail("aborted")
         return EXIT_INTERRUPTED
     except typer.TyperException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):
-            print(exc.ctx.get_help(), file=sys.stderr)
+        help_ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and help_ctx is not None:
+            print(help_ctx.get_help(), file=sys.stderr)
         else:
             fail(exc.format_message() if hasattr(exc, "format_message") else str(exc))
         return EXIT_BAD_INPUT

@@ -157,16 +157,6 @@ def peer_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
     )
 
 
-_HIT_KEYS = ("peer", "kind", "subject_id", "case", "contact", "their_reference", "first_seen")
-
-
-def _hit_json(hit: object) -> dict[str, object]:
-    import dataclasses
-
-    row = dataclasses.asdict(hit)  # type: ignore[call-overload]
-    return {**{k: row.pop(k) for k in _HIT_KEYS}, **row}
-
-
 def deconflict_command(
     ctx: typer.Context,
     purpose: str = typer.Option(..., "--purpose", help="Why: recorded on both sides."),
@@ -187,7 +177,9 @@ def deconflict_command(
 
 def _print_hits(hits: list, as_json: bool) -> None:  # type: ignore[type-arg]
     if as_json:
-        print_json([_hit_json(h) for h in hits])
+        from vigil.workflows.federation.deconflict import hit_json
+
+        print_json([hit_json(h) for h in hits])
         return
     print_table(
         "deconfliction hits",

@@ -41,6 +41,12 @@ def hashset_import(
     hash_type: str | None = typer.Option(
         None, "--hash-type", help="For `list`: md5, sha1, sha256 or pdq (64 hex needs it)."
     ),
+    append: bool = typer.Option(
+        False,
+        "--append",
+        help="Add the file's entries to the set (a delta) instead of replacing it; "
+        "the match index indexes only the new entries.",
+    ),
 ) -> None:
     """Import a hash set; all or nothing, a bad line names file and line."""
     from vigil.workflows.media.hashsets import import_hash_set
@@ -65,9 +71,12 @@ def hashset_import(
             pdq_radius_bits=pdq_radius,
             hash_type=hash_type,
             progress=lambda done: bar.update(task, completed=done),
+            append=append,
         )
     if result.unchanged:
         verb = "unchanged (same file already imported):"
+    elif result.appended:
+        verb = f"appended {result.appended} entries to"
     else:
         verb = "replaced" if result.replaced else "imported"
     typer.echo(

@@ -12,10 +12,12 @@ from vigil.cli.output import err_console, print_json, print_table
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_records import ParseOptions
 from vigil.workflows.network.distribution import distribution
-from vigil.workflows.sources.ingest import ingest
+from vigil.workflows.sources.ingest import ingest, ingest_json
 
 # FORMAT choices come from the registry, so a new parser module is a new choice.
-SourceFormat = Enum("SourceFormat", {name: name for name in SOURCE_FORMATS.names()}, type=str)
+SourceFormat = Enum(  # type: ignore[misc]  # built from the registry at import, by design
+    "SourceFormat", {name: name for name in SOURCE_FORMATS.names()}, type=str
+)
 
 
 def ingest_command(
@@ -59,25 +61,7 @@ def ingest_command(
         )
     totals = summary.totals()
     if as_json:
-        print_json(
-            {
-                "format": summary.format,
-                "case": summary.case,
-                **totals,
-                "documents": [
-                    {
-                        "name": d.name,
-                        "sha256": d.sha256,
-                        "source_id": d.source_id,
-                        "created": d.created,
-                        "records": d.records,
-                        **d.counts.as_dict(),
-                        "warnings": d.warnings,
-                    }
-                    for d in summary.documents
-                ],
-            }
-        )
+        print_json(ingest_json(summary))
         return
     typer.echo(
         f"{format_name.value}: {totals['new_sources']} new source(s), "

@@ -1,14 +1,13 @@
-"""`vigil network rank|path|export` and `vigil countries`."""
+"""`vigil network rank|path|export`."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
 
 from vigil.cli.app import state
-from vigil.cli.output import print_json, print_table
+from vigil.cli.output import print_json, print_note, print_table
 from vigil.graph.formats import EXPORT_FORMATS
 
 network_app = typer.Typer(
@@ -24,8 +23,12 @@ def rank_command(
 ) -> None:
     """Rank subjects by priority (severity plus network position) and store the scores."""
     from vigil.workflows.network.rank import rank_network, rank_row
+    from vigil.workflows.network.refresh import what_to_run_first
 
-    result = rank_network(state(ctx).store(), state(ctx).actor())
+    store = state(ctx).store()
+    if hint := what_to_run_first(store):
+        print_note(hint)
+    result = rank_network(store, state(ctx).actor())
     ranking = result.ranking[:top] if top else result.ranking
     if as_json:
         print_json([rank_row(item) for item in ranking])
@@ -88,22 +91,5 @@ def export_command(
         typer.echo(f"wrote {path}")
 
 
-def countries_command(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Decide each subject's country: subscriber return, provider location, then IP majority."""
-    from vigil.workflows.network.countries import assign_countries
-
-    summary = assign_countries(state(ctx).store(), state(ctx).actor())
-    if as_json:
-        print_json([dataclasses.asdict(d) for d in summary.decisions])
-        return
-    print_table(
-        "countries", ["country", "subjects"], [[cc, n] for cc, n in summary.by_country.items()]
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(network_app, name="network")
-    app.command("countries")(countries_command)

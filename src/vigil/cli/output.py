@@ -37,6 +37,11 @@ def print_json_line(value: Any) -> None:
     sys.stdout.write(to_json(value, indent=None) + "\n")
 
 
+def print_note(text: str) -> None:
+    """One line on stderr for a person (what to run first), never mixed into stdout data."""
+    sys.stderr.write(text + "\n")
+
+
 def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(title=title)
     for column in columns:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from vigil.cli.app import state
-from vigil.cli.output import err_console, print_json, print_table
+from vigil.cli.output import err_console, print_json, print_note, print_table
 
 # Workflows are imported inside each command, so `vigil --help` does not load DuckDB, pyarrow
 # and the identity engine.
@@ -69,8 +69,12 @@ def subjects_command(
 ) -> None:
     """List subjects with their accounts, selectors and the reasons for each link."""
     from vigil.workflows.identity.subjects import list_subjects
+    from vigil.workflows.network.refresh import what_to_run_first
 
-    subjects = list_subjects(state(ctx).store())
+    store = state(ctx).store()
+    if hint := what_to_run_first(store):
+        print_note(hint)
+    subjects = list_subjects(store)
     if json_out:
         print_json(subjects)
         return
@@ -100,12 +104,14 @@ def link_confirm(
     b: str = typer.Argument(..., help=ACCOUNT_HELP),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
-    """Two accounts are one person: every later resolve joins them."""
+    """Two accounts are one person: subjects are re-resolved now, and every later resolve
+    joins them."""
     from vigil.workflows.identity.decisions import decide_link
 
     result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "confirm", note)
     verb = "confirmed" if result.changed else "already confirmed"
-    typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
+    applied = " (applied: subjects re-resolved)" if result.changed else ""
+    typer.echo(f"{verb}: {result.a} ~ {result.b}{applied}")
 
 
 @link_app.command("reject")
@@ -115,12 +121,14 @@ def link_reject(
     b: str = typer.Argument(..., help=ACCOUNT_HELP),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
-    """Two accounts are different people: no later resolve puts them in one subject."""
+    """Two accounts are different people: subjects are re-resolved now, and no later
+    resolve puts them in one subject."""
     from vigil.workflows.identity.decisions import decide_link
 
     result = decide_link(state(ctx).store(), state(ctx).actor(), a, b, "reject", note)
     verb = "rejected" if result.changed else "already rejected"
-    typer.echo(f"{verb}: {result.a} ~ {result.b} (applied by the next `vigil resolve`)")
+    applied = " (applied: subjects re-resolved)" if result.changed else ""
+    typer.echo(f"{verb}: {result.a} ~ {result.b}{applied}")
 
 
 @links_app.command("review")

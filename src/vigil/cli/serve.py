@@ -1,7 +1,8 @@
-"""`vigil serve`: the shared server (JSON API and web pages) on uvicorn."""
+"""`vigil serve`: the shared server (JSON API and web pages) on uvicorn; `vigil worker`."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -25,6 +26,9 @@ def serve(
     secure_cookies: bool = typer.Option(
         False, "--secure-cookies", help="Mark the session cookie Secure (behind TLS)."
     ),
+    referral_dir: Path = typer.Option(
+        Path("vigil-referrals"), "--referral-dir", help="Where referral packages are written."
+    ),
     no_jobs: bool = typer.Option(
         False, "--no-jobs", help="Leave queued jobs to `vigil worker` processes (PostgreSQL)."
     ),
@@ -33,13 +37,16 @@ def serve(
     import uvicorn
 
     from vigil.server import ServerSettings, create_app
+    from vigil.workflows.media.triage import TriageProbes
 
     settings = ServerSettings(
         evidence_root=evidence_root.resolve() if evidence_root else None,
         upload_dir=upload_dir.resolve(),
+        referral_dir=referral_dir.resolve(),
         upload_limit_bytes=upload_limit_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
         run_jobs=not no_jobs,
+        triage_probes=TriageProbes.from_environment(os.environ),
     )
     app = create_app(state(ctx).store(), settings)
     listening = _listen(host, port)
@@ -62,5 +69,40 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
+def worker(
+    ctx: typer.Context,
+    exit_when_idle: bool = typer.Option(
+        False, "--exit-when-idle", help="Stop once no job is left instead of waiting for more."
+    ),
+    lease_seconds: int = typer.Option(
+        30, "--lease-seconds", min=1, help="How long a job stays ours without a heartbeat."
+    ),
+) -> None:
+    """Run queued jobs (triage, ingest, hash sets, resolve, refer) from the shared store.
+
+    Several workers may run at once on PostgreSQL; each job goes to exactly one of them, and a
+    job whose worker died is taken up again once its lease lapses.
+    """
+    from datetime import timedelta
+
+    from vigil.workflows.media.triage import TriageProbes
+    from vigil.workflows.operation.job_runner import JobRunner
+
+    store = state(ctx).store()
+    store.require_initialised()
+    runner = JobRunner(
+        store,
+        lease=timedelta(seconds=lease_seconds),
+        probes=TriageProbes.from_environment(os.environ),
+    )
+    typer.echo(f"vigil worker {runner.name} on {store.safe_url}", err=True)
+    if exit_when_idle:
+        ran = runner.run_until_idle()
+        typer.echo(f"ran {ran} job(s); none left", err=True)
+        return
+    runner.loop()
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("worker")(worker)

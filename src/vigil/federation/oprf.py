@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ KEY_INFO = b"vigil deconfliction v1"
 MAX_BATCH = 65_535
 """RFC 9497 batches are bounded by a 2-byte count; the bindings enforce it."""
 ELEMENT_BYTES = 32
+_STDERR_HELD = threading.Lock()
+"""Finalisation holds the GIL anyway; the lock keeps two threads from swapping fd 2 at once."""
 
 
 class OprfKey:
@@ -67,7 +70,7 @@ class BlindedBatch:
         try:
             key = ristretto.PublicKey.deserialize(holder_public_key)
             batch = ristretto.VerifiableBatchOutput.deserialize(evaluated_batch)
-            with _rust_panics_kept_off_stderr():
+            with _STDERR_HELD, _rust_panics_kept_off_stderr():
                 outputs = ristretto.Client.finalize_batch(self._clients, batch, key)
         except ValueError as exc:
             raise _unproven(exc) from exc

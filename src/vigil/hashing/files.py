@@ -41,6 +41,7 @@ class FileHashes:
     video_frames: list[VideoFrame] | None
     exif: ExifInfo | None
     error: str | None  # set => not fully processed (the digests are still right)
+    pdq_dihedral: tuple[str, ...] = ()  # the 7 other rotations and mirrors of the stored pixels
 
     @property
     def is_image(self) -> bool:
@@ -83,13 +84,14 @@ def describe(digests: Digests, media: MediaSource) -> FileHashes:
     """Add type, PDQ, video frames and EXIF to ``digests``; ``media`` is the same content."""
     mime = mime_from_content(digests.head)
     pdq = quality = exif = error = None
+    dihedral: tuple[str, ...] = ()
     frames: list[VideoFrame] | None = None
     if mime.startswith("image/") and mime not in _NOT_RASTER:
         try:
             with open_image(media) as image:
                 exif = exif_from_image(image)
                 digest = pdq_of_opened(image)
-            pdq, quality = digest.pdq, digest.quality
+            pdq, quality, dihedral = digest.pdq, digest.quality, digest.dihedral
         except ImageHashError as exc:
             error = str(exc)
     elif mime.startswith("video/"):
@@ -108,4 +110,5 @@ def describe(digests: Digests, media: MediaSource) -> FileHashes:
         video_frames=frames,
         exif=exif,
         error=error,
+        pdq_dihedral=dihedral,
     )

@@ -3,8 +3,13 @@
 PDQ reduces every image to 64x64 luma, so decoding a 12-megapixel JPEG at full size is
 wasted work: ``Image.draft`` asks libjpeg for a DCT-scaled decode (1/2 to 1/8 size)
 that is still well above 64x64, which keeps the hash within a few bits of the reference
-implementation at a fraction of the cost. EXIF orientation is applied before hashing, so a photo
-hashes the same however the camera was held.
+implementation at a fraction of the cost.
+
+The PDQ is computed on the pixels as stored, ignoring the EXIF orientation tag, exactly as
+Meta's reference hasher, python-threatexchange and HMA do: a hash Vigil exports must match the
+one a partner computes from the same file. One ``pdqhash.compute_dihedral`` pass also gives the
+PDQs of the 7 other rotations and mirrors, so matching catches a phone photo stored on its
+side (its viewer turns it upright, PDQ does not), a rotated copy or a mirrored one.
 
 A hostile or broken image never crashes or hangs the caller: decompression bombs are refused
 from the header before any pixel is decoded, and every decoder failure becomes an
@@ -21,7 +26,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pdqhash
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 # The smallest side libjpeg may scale down to. PDQ's own filter goes to 64x64; drafting to
 # 256 px moves some reference images 12 bits, 512 px keeps all of them within 8.
@@ -43,23 +48,42 @@ class ImageHashError(Exception):
 class PdqHash:
     pdq: str  # 64 hex characters, most significant bit first, as the reference prints it
     quality: int  # 0-100; below ~50 the hash says little about the picture
+    dihedral: tuple[str, ...] = ()
+    """The PDQs of the 7 other rotations and mirrors, in pdqhash's order (rotated 90, 180,
+    270, flipped left-right, flipped up-down, then the two diagonal flips); empty when only
+    the plain hash was asked for."""
+
+
+def _hex(bits: np.ndarray) -> str:
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def _checked_rgb(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1 or rgb.shape[2] != 3:
+        raise ImageHashError(f"cannot hash an image of shape {rgb.shape}")
+    return np.ascontiguousarray(rgb, dtype=np.uint8)
 
 
 def pdq_from_rgb(rgb: np.ndarray) -> PdqHash:
     """PDQ of an HxWx3 uint8 RGB array; pdqhash weighs it to float luma itself."""
-    if rgb.ndim != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1 or rgb.shape[2] != 3:
-        raise ImageHashError(f"cannot hash an image of shape {rgb.shape}")
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
-    return PdqHash(np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality))
+    bits, quality = pdqhash.compute(_checked_rgb(rgb))
+    return PdqHash(_hex(bits), int(quality))
 
 
-def pdq_from_image(image: Image.Image) -> PdqHash:
-    """PDQ of an already decoded Pillow image (used for video frames too).
+def dihedral_from_rgb(rgb: np.ndarray) -> PdqHash:
+    """PDQ and its 7 rotations and mirrors from one ``compute_dihedral`` pass (one DCT)."""
+    hashes, quality = pdqhash.compute_dihedral(_checked_rgb(rgb))  # one quality for all 8
+    first, *others = (_hex(bits) for bits in hashes)
+    return PdqHash(first, int(quality), tuple(others))
+
+
+def dihedral_from_image(image: Image.Image) -> PdqHash:
+    """PDQ and its dihedral variants of an already decoded Pillow image, as stored.
 
     Luma is computed in floating point from RGB, as the reference does: rounding it to
     8-bit grey first moves near-flat images by dozens of bits.
     """
-    return pdq_from_rgb(np.asarray(image.convert("RGB")))
+    return dihedral_from_rgb(np.asarray(image.convert("RGB")))
 
 
 def open_image(source: bytes | Path | BinaryIO) -> Image.Image:
@@ -81,12 +105,12 @@ def open_image(source: bytes | Path | BinaryIO) -> Image.Image:
     return image
 
 
-def pdq_of_opened(image: Image.Image, *, fast: bool = True, upright: bool = True) -> PdqHash:
-    """Decode ``image`` (from ``open_image``) and hash it.
+def pdq_of_opened(image: Image.Image, *, fast: bool = True) -> PdqHash:
+    """Decode ``image`` (from ``open_image``) and hash its stored pixels, with the dihedral
+    variants.
 
     ``fast`` drafts JPEGs to a reduced decode; ``fast=False`` is the full decode that the
-    naive pipeline (the benchmark's anchor) uses. ``upright`` applies EXIF orientation;
-    the C++ reference hasher does not, so conformance checks on raw pixels turn it off.
+    naive pipeline (the benchmark's anchor) uses.
     """
     try:
         if fast and image.format == "JPEG":
@@ -99,7 +123,7 @@ def pdq_of_opened(image: Image.Image, *, fast: bool = True, upright: bool = True
         image.load()
         if fast:
             image = _within_budget(image)
-        return pdq_from_image(ImageOps.exif_transpose(image) if upright else image)
+        return dihedral_from_image(image)
     except ImageHashError:
         raise
     except Image.DecompressionBombError as exc:
@@ -113,11 +137,7 @@ def _within_budget(image: Image.Image) -> Image.Image:
     factor = -(-max(image.size) // REDUCE_ABOVE_SIDE_PX)
     if factor <= 1:
         return image
-    reduced = image.reduce(factor)
-    reduced.info = image.info  # keeps EXIF orientation for exif_transpose
-    if hasattr(image, "getexif"):
-        reduced.getexif().update(image.getexif())
-    return reduced
+    return image.reduce(factor)
 
 
 def _reason(exc: BaseException) -> str:

@@ -4,7 +4,6 @@ Plain data in and out; the store is read by ``vigil.workflows.media.matching``, 
 ``Matcher`` from every hash set and keeps it cached on disk.
 """
 
-from vigil.matching.dihedral import dihedral_pdqs
 from vigil.matching.matcher import Matcher
 from vigil.matching.persist import IndexCacheError, load_saved_matcher, save_matcher
 from vigil.matching.types import (
@@ -25,7 +24,6 @@ __all__ = [
     "MatchResult",
     "Matcher",
     "VideoThresholds",
-    "dihedral_pdqs",
     "load_saved_matcher",
     "save_matcher",
 ]

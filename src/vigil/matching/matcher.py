@@ -1,100 +1,116 @@
 """The matching engine: is this file known, exactly or nearly, and in which hash set?
 
-One ``Matcher`` holds every hash set it was given: sorted digest arrays for exact MD5, SHA-1
-and SHA-256 lookups, and two PDQ indexes (images, and video frames) that are exact up to the
-largest radius of any set. Entries live in a row table; removing or replacing a hash set only
-marks its rows dead, and adding one appends, so the index is never rebuilt for a change.
-It persists with faiss's own writer and plain numpy arrays (never pickle), see ``persist``.
+One ``Matcher`` holds every hash set it was given: segmented digest arrays for exact MD5,
+SHA-1 and SHA-256 lookups, and two PDQ multi-indexes (images, and video frames) that are exact
+up to the largest radius of any set. Entries live in a row table; removing or replacing a
+hash set only marks its rows dead, and adding a set or entries to a set appends segments, so
+the index is never rebuilt for a change.
+
+Readers never see a torn bank: everything a query reads is one immutable ``MatcherView``,
+and an update builds the next view beside it and swaps it in with one assignment. A query
+running on another thread during an import answers from the old bank or the new one.
+It persists as plain numpy arrays and JSON (never pickle), see ``persist``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
-from vigil.errors import BadInput, UsageError
+from vigil.errors import UsageError
 from vigil.matching.digest_index import DigestIndex
-from vigil.matching.pdq_index import DEFAULT_NHASH, PdqIndex, pdq_to_bytes
+from vigil.matching.entry_table import EntryTable, TableChunk
+from vigil.matching.pdq_index import PdqIndex, pdq_to_bytes
 from vigil.matching.types import (
     HashSetInfo,
     IndexedEntry,
     MatchQuery,
     MatchResult,
     VideoThresholds,
-    frame_pdq_and_quality,
+    normalise_hex,
 )
+from vigil.matching.video import match_video
 
 DIGEST_WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32}
 CHUNK = 65_536
-_PART_NAMES = ("entry_ids", "codes", "video_counts")
 MAX_RADIUS_BITS = 63  # past this the multi-index probe count explodes; no real use needs it
-_HEX = re.compile(r"^[0-9a-f]*$")
+
+Found = list[dict[tuple[int, str], MatchResult]]
 
 
-def _normalise_hex(value: str | None, length: int, what: str) -> str | None:
-    if value is None:
-        return None
-    text = value.strip().lower()
-    if len(text) != length or not _HEX.match(text):
-        raise BadInput(f"not a {what} hash: {value!r}")
-    return text
+@dataclass(frozen=True)
+class MatcherView:
+    """One consistent state of the bank; nothing in it is ever modified in place."""
+
+    sets: Mapping[int, HashSetInfo]
+    fingerprints: Mapping[int, str]
+    slots: tuple[int, ...]  # slot -> hash set id; a replaced set gets a new slot
+    categories: tuple[str, ...]
+    table: EntryTable
+    digests: Mapping[str, DigestIndex]
+    pdq: PdqIndex
+    video: PdqIndex  # its rows are frame ids
+    video_frame_rows: np.ndarray  # frame id -> entry row (int32)
+
+    @classmethod
+    def empty(cls) -> MatcherView:
+        digests = {kind: DigestIndex(width) for kind, width in DIGEST_WIDTHS.items()}
+        no_frames = np.empty(0, dtype=np.int32)
+        return cls({}, {}, (), (), EntryTable(), digests, PdqIndex(), PdqIndex(), no_frames)
 
 
-class _EntryTable:
-    """Row-aligned arrays: which entry, which set slot, which category, still alive."""
+@dataclass
+class _Batch:
+    """Entries parsed into arrays, ready to become one segment of each index."""
 
-    def __init__(self) -> None:
-        self.entry_ids = np.empty(0, dtype=np.int64)
-        self.set_slots = np.empty(0, dtype=np.int32)
-        self.category_codes = np.empty(0, dtype=np.int32)
-        self.video_counts = np.empty(0, dtype=np.int32)
-        self.alive = np.empty(0, dtype=bool)
-
-    def __len__(self) -> int:
-        return len(self.entry_ids)
-
-    def extend(self, entry_ids: Any, slot: int, codes: Any, video_counts: Any) -> None:
-        n = len(entry_ids)
-        self.entry_ids = np.concatenate([self.entry_ids, np.asarray(entry_ids, np.int64)])
-        self.set_slots = np.concatenate([self.set_slots, np.full(n, slot, np.int32)])
-        self.category_codes = np.concatenate([self.category_codes, np.asarray(codes, np.int32)])
-        self.video_counts = np.concatenate([self.video_counts, np.asarray(video_counts, np.int32)])
-        self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
+    entry_ids: list[np.ndarray]
+    codes: list[np.ndarray]
+    video_counts: list[np.ndarray]
+    digests: dict[str, list[tuple[list[str], list[int]]]]
+    pdq: list[tuple[list[str], list[int]]]
+    video: list[tuple[list[str], list[int]]]
 
 
 class Matcher:
     """Exact and near matching against every hash set it holds. Plain data in and out."""
 
-    def __init__(
-        self,
-        *,
-        video_thresholds: VideoThresholds | None = None,
-        nhash: int = DEFAULT_NHASH,
-    ):
+    def __init__(self, *, video_thresholds: VideoThresholds | None = None):
         self.video_thresholds = video_thresholds or VideoThresholds()
-        self.nhash = nhash
-        self.sets: dict[int, HashSetInfo] = {}
-        self.fingerprints: dict[int, str] = {}
-        self.slots: list[int] = []  # slot -> hash set id; a replaced set gets a new slot
-        self.categories: list[str] = []
-        self._category_codes: dict[str, int] = {}
-        self.table = _EntryTable()
-        self.digests = {kind: DigestIndex(width) for kind, width in DIGEST_WIDTHS.items()}
-        self.pdq = PdqIndex(nhash)
-        self.video = PdqIndex(nhash)
+        self.view = MatcherView.empty()
 
-    # --- building ---------------------------------------------------------------------------
+    # --- what it holds ----------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self.table.alive.sum())
+        return self.view.table.live_count
+
+    @property
+    def sets(self) -> Mapping[int, HashSetInfo]:
+        return self.view.sets
+
+    @property
+    def fingerprints(self) -> Mapping[int, str]:
+        return self.view.fingerprints
+
+    @property
+    def pdq(self) -> PdqIndex:
+        return self.view.pdq
 
     @property
     def dead_fraction(self) -> float:
-        return 1.0 - len(self) / len(self.table) if len(self.table) else 0.0
+        table = self.view.table
+        return 1.0 - table.live_count / len(table) if len(table) else 0.0
+
+    def max_entry_id(self, hash_set_id: int) -> int:
+        """The largest entry id indexed for a set: entries after it are an append's."""
+        view = self.view
+        slot = max(s for s, set_id in enumerate(view.slots) if set_id == hash_set_id)
+        return view.table.max_entry_id(slot)
+
+    # --- updates: each builds the next view and swaps it in ----------------------------------
 
     def add_hash_set(
         self,
@@ -106,101 +122,105 @@ class Matcher:
         """Add (or replace) one hash set's entries. Returns how many were added."""
         if not 0 <= info.pdq_radius_bits <= MAX_RADIUS_BITS:
             raise UsageError(f"PDQ radius must be 0..{MAX_RADIUS_BITS} bits")
-        if info.id in self.sets:
-            self.remove_hash_set(info.id)
-        slot = len(self.slots)
-        self.slots.append(info.id)
-        self.sets[info.id] = info
+        view = self._without_set(self.view, info.id)
+        view = replace(view, slots=(*view.slots, info.id), sets={**view.sets, info.id: info})
+        view, added = self._appended(view, len(view.slots) - 1, entries)
         if fingerprint is not None:
-            self.fingerprints[info.id] = fingerprint
-        base = len(self.table)
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in _PART_NAMES}
-        digest_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
-            kind: [] for kind in DIGEST_WIDTHS
-        }
-        entries = iter(entries)
-        added = 0
-        # Chunks keep the Python objects of at most CHUNK entries alive at a time; what is
-        # kept is compact numpy (a few dozen bytes per entry) until the final sort.
-        while chunk := list(islice(entries, CHUNK)):
-            self._add_chunk(chunk, base + added, parts, digest_parts)
-            added += len(chunk)
-        if added:
-            self.table.extend(
-                np.concatenate(parts["entry_ids"]),
-                slot,
-                np.concatenate(parts["codes"]),
-                np.concatenate(parts["video_counts"]),
-            )
-        for kind, pieces in digest_parts.items():
-            if pieces:
-                self.digests[kind].add_keys(
-                    np.concatenate([k for k, _ in pieces]), np.concatenate([r for _, r in pieces])
-                )
+            view = replace(view, fingerprints={**view.fingerprints, info.id: fingerprint})
+        self.view = view
         return added
 
-    def _add_chunk(
-        self,
-        chunk: list[IndexedEntry],
-        first_row: int,
-        parts: dict[str, list[np.ndarray]],
-        digest_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
-    ) -> None:
-        parts["entry_ids"].append(np.fromiter((e.hash_entry_id for e in chunk), np.int64))
-        parts["codes"].append(np.array([self._category_code(e.category) for e in chunk], np.int32))
-        parts["video_counts"].append(np.array([len(e.video_pdq) for e in chunk], np.int32))
-        for kind, width in DIGEST_WIDTHS.items():
-            hexes, rows = [], []
-            for offset, entry in enumerate(chunk):
-                value = _normalise_hex(getattr(entry, kind), 2 * width, kind)
-                if value is not None:
-                    hexes.append(value)
-                    rows.append(first_row + offset)
-            if hexes:
-                keys = self.digests[kind].to_keys(hexes)
-                digest_parts[kind].append((keys, np.asarray(rows, dtype=np.int64)))
-        pdqs, pdq_rows, frames, frame_rows = [], [], [], []
-        for offset, entry in enumerate(chunk):
-            pdq = _normalise_hex(entry.pdq, 64, "PDQ")
-            if pdq is not None:
-                pdqs.append(pdq)
-                pdq_rows.append(first_row + offset)
-            for frame in entry.video_pdq:
-                frames.append(_normalise_hex(frame, 64, "video frame PDQ") or "")
-                frame_rows.append(first_row + offset)
-        self.pdq.add(pdq_to_bytes(pdqs), np.asarray(pdq_rows, dtype=np.int64))
-        self.video.add(pdq_to_bytes(frames), np.asarray(frame_rows, dtype=np.int64))
+    def add_entries(
+        self, hash_set_id: int, entries: Iterable[IndexedEntry], *, fingerprint: str | None = None
+    ) -> int:
+        """Append entries to a set already held: one new segment per index, no rebuild."""
+        view = self.view
+        if hash_set_id not in view.sets:
+            raise UsageError(f"hash set {hash_set_id} is not in the index")
+        slot = max(s for s, set_id in enumerate(view.slots) if set_id == hash_set_id)
+        view, added = self._appended(view, slot, entries)
+        if fingerprint is not None:
+            view = replace(view, fingerprints={**view.fingerprints, hash_set_id: fingerprint})
+        self.view = view
+        return added
 
     def add_pdq_array(
         self, info: HashSetInfo, entry_ids: np.ndarray, pdq_bytes: np.ndarray
     ) -> None:
         """Bulk path for PDQ-only sets already in array form (benchmarks, big banks)."""
-        if info.id in self.sets:
-            self.remove_hash_set(info.id)
-        slot = len(self.slots)
-        self.slots.append(info.id)
-        self.sets[info.id] = info
-        base = len(self.table)
+        view = self._without_set(self.view, info.id)
+        slot = len(view.slots)
+        base = len(view.table)
         n = len(entry_ids)
-        self.table.extend(entry_ids, slot, np.full(n, -1), np.zeros(n))
-        self.pdq.add(pdq_bytes, np.arange(base, base + n, dtype=np.int64))
+        self.view = replace(
+            view,
+            slots=(*view.slots, info.id),
+            sets={**view.sets, info.id: info},
+            table=view.table.appended(
+                TableChunk.build(entry_ids, slot, np.full(n, -1), np.zeros(n))
+            ),
+            pdq=view.pdq.added(pdq_bytes, np.arange(base, base + n, dtype=np.int32)),
+        )
 
     def remove_hash_set(self, hash_set_id: int) -> None:
         """Mark the set's rows dead; they stop matching at once, no rebuild needed."""
-        dead_slots = [slot for slot, set_id in enumerate(self.slots) if set_id == hash_set_id]
-        if dead_slots:
-            self.table.alive[np.isin(self.table.set_slots, dead_slots)] = False
-        self.sets.pop(hash_set_id, None)
-        self.fingerprints.pop(hash_set_id, None)
+        self.view = self._without_set(self.view, hash_set_id)
 
-    def _category_code(self, category: str | None) -> int:
-        if category is None:
-            return -1
-        code = self._category_codes.get(category)
-        if code is None:
-            code = self._category_codes[category] = len(self.categories)
-            self.categories.append(category)
-        return code
+    @staticmethod
+    def _without_set(view: MatcherView, hash_set_id: int) -> MatcherView:
+        if hash_set_id not in view.sets:
+            return view
+        dead = [slot for slot, set_id in enumerate(view.slots) if set_id == hash_set_id]
+        sets = {k: v for k, v in view.sets.items() if k != hash_set_id}
+        fingerprints = {k: v for k, v in view.fingerprints.items() if k != hash_set_id}
+        return replace(view, sets=sets, fingerprints=fingerprints, table=view.table.with_dead(dead))
+
+    def _appended(
+        self, view: MatcherView, slot: int, entries: Iterable[IndexedEntry]
+    ) -> tuple[MatcherView, int]:
+        categories = list(view.categories)
+        codes = {category: i for i, category in enumerate(categories)}
+        batch = _Batch([], [], [], {kind: [] for kind in DIGEST_WIDTHS}, [], [])
+        base = len(view.table)
+        added = 0
+        iterator = iter(entries)
+        # Chunks keep the Python objects of at most CHUNK entries alive at a time; what is
+        # kept is compact numpy (a few dozen bytes per entry) until the segments are built.
+        while chunk := list(islice(iterator, CHUNK)):
+            _parse_chunk(chunk, base + added, batch, categories, codes)
+            added += len(chunk)
+        if not added:
+            return replace(view, categories=tuple(categories)), 0
+        table = view.table.appended(
+            TableChunk.build(
+                np.concatenate(batch.entry_ids),
+                slot,
+                np.concatenate(batch.codes),
+                np.concatenate(batch.video_counts),
+            )
+        )
+        digests = dict(view.digests)
+        for kind, parts in batch.digests.items():
+            hexes = [h for part_hexes, _ in parts for h in part_hexes]
+            if hexes:
+                rows = np.array([r for _, part_rows in parts for r in part_rows], np.int32)
+                digests[kind] = digests[kind].added(digests[kind].to_keys(hexes), rows)
+        frame_rows = np.array([r for _, part_rows in batch.video for r in part_rows], np.int32)
+        first_frame = len(view.video_frame_rows)
+        frame_ids = [list(range(first_frame, first_frame + len(frame_rows)))]
+        frame_hexes = [h for part_hexes, _ in batch.video for h in part_hexes]
+        return (
+            replace(
+                view,
+                categories=tuple(categories),
+                table=table,
+                digests=digests,
+                pdq=_added(view.pdq, batch.pdq),
+                video=_added(view.video, [(frame_hexes, frame_ids[0])]),
+                video_frame_rows=np.concatenate([view.video_frame_rows, frame_rows]),
+            ),
+            added,
+        )
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -215,129 +235,130 @@ class Matcher:
         pdq_variants: Sequence[str] = (),
     ) -> list[MatchResult]:
         """Every entry this file matches. ``pdq_variants``: its dihedral PDQs, to catch
-        mirrored and rotated copies (compute them with ``dihedral_pdqs``)."""
+        mirrored and rotated copies (hashing gives them: ``FileHashes.pdq_dihedral``)."""
         query = MatchQuery(md5, sha1, sha256, pdq, tuple(pdq_variants), video_frames)
         return self.match_many([query])[0]
 
     def match_many(self, queries: Sequence[MatchQuery]) -> list[list[MatchResult]]:
-        """Batched: one binary search per digest kind and one faiss search for all PDQs."""
-        found: list[dict[tuple[int, str], MatchResult]] = [{} for _ in queries]
-        self._match_digests(queries, found)
-        self._match_pdq(queries, found)
-        self._match_video(queries, found)
+        """Batched: one binary search per digest kind and one multi-index search for all
+        PDQs (a file's dihedral variants included), all against one view of the bank."""
+        view = self.view
+        found: Found = [{} for _ in queries]
+        _match_digests(view, queries, found)
+        _match_pdq(view, queries, found)
+        match_video(view, self.video_thresholds, queries, found, result_for)
         return [sorted(hits.values(), key=_result_order) for hits in found]
 
-    def _result(self, row: int, kind: str, distance_bits: int | None, **extra: Any) -> MatchResult:
-        info = self.sets[self.slots[self.table.set_slots[row]]]
-        code = int(self.table.category_codes[row])
-        return MatchResult(
-            hash_entry_id=int(self.table.entry_ids[row]),
-            hash_set_id=info.id,
-            hash_set_name=info.name,
-            set_kind=info.kind,
-            kind=kind,
-            distance_bits=distance_bits,
-            category=self.categories[code] if code >= 0 else None,
-            **extra,
-        )
 
-    def _match_digests(
-        self, queries: Sequence[MatchQuery], found: list[dict[tuple[int, str], MatchResult]]
-    ) -> None:
-        for kind, width in DIGEST_WIDTHS.items():
-            asked = [
-                (i, _normalise_hex(getattr(q, kind), 2 * width, kind))
-                for i, q in enumerate(queries)
-                if getattr(q, kind)
-            ]
-            hits = self.digests[kind].lookup([value for _, value in asked if value])
-            for (i, _), rows in zip(asked, hits, strict=True):
-                for row in rows[self.table.alive[rows]]:
-                    key = (int(row), "exact")
-                    if key not in found[i]:
-                        found[i][key] = self._result(int(row), "exact", None)
+def _added(index: PdqIndex, parts: list[tuple[list[str], list[int]]]) -> PdqIndex:
+    hexes = [h for part_hexes, _ in parts for h in part_hexes]
+    rows = np.array([r for _, part_rows in parts for r in part_rows], dtype=np.int32)
+    return index.added(pdq_to_bytes(hexes), rows)
 
-    def _live_radius(self) -> int:
-        return max((info.pdq_radius_bits for info in self.sets.values()), default=0)
 
-    def _match_pdq(
-        self, queries: Sequence[MatchQuery], found: list[dict[tuple[int, str], MatchResult]]
-    ) -> None:
-        owners: list[int] = []
-        hexes: list[str] = []
-        for i, query in enumerate(queries):
-            for value in (query.pdq, *query.pdq_variants):
-                if value:
-                    owners.append(i)
-                    hexes.append(_normalise_hex(value, 64, "PDQ") or "")
-        if not hexes or len(self.pdq) == 0:
-            return
-        radius_by_slot = np.array(
-            [self.sets[s].pdq_radius_bits if s in self.sets else -1 for s in self.slots]
-        )
-        limits, distances, ids = self.pdq.search(pdq_to_bytes(hexes), self._live_radius())
-        rows = self.pdq.rows[ids]
-        keep = self.table.alive[rows] & (distances <= radius_by_slot[self.table.set_slots[rows]])
-        for q, owner in enumerate(owners):
-            lo, hi = limits[q], limits[q + 1]
-            for row, distance in zip(
-                rows[lo:hi][keep[lo:hi]], distances[lo:hi][keep[lo:hi]], strict=True
-            ):
-                row, distance = int(row), int(distance)
-                if (row, "exact") in found[owner]:
-                    continue
-                previous = found[owner].get((row, "near"))
-                if previous is None or (previous.distance_bits or 0) > distance:
-                    found[owner][(row, "near")] = self._result(row, "near", distance)
+def _parse_chunk(
+    chunk: list[IndexedEntry],
+    first_row: int,
+    batch: _Batch,
+    categories: list[str],
+    codes: dict[str, int],
+) -> None:
+    def code(category: str | None) -> int:
+        if category is None:
+            return -1
+        if category not in codes:
+            codes[category] = len(categories)
+            categories.append(category)
+        return codes[category]
 
-    def _match_video(
-        self, queries: Sequence[MatchQuery], found: list[dict[tuple[int, str], MatchResult]]
-    ) -> None:
-        limits_cfg = self.video_thresholds
-        if len(self.video) == 0:
-            return
-        for i, query in enumerate(queries):
-            if not query.video_frames:
-                continue
-            frame_hexes = []
-            for frame in query.video_frames:
-                value, quality = frame_pdq_and_quality(frame)
-                if quality is None or quality >= limits_cfg.frame_quality_min:
-                    frame_hexes.append(_normalise_hex(value, 64, "video frame PDQ") or "")
-            if not frame_hexes:
-                continue
-            limits, distances, frame_ids = self.video.search(
-                pdq_to_bytes(frame_hexes), limits_cfg.frame_distance_bits
-            )
-            rows = self.video.rows[frame_ids]
-            per_row: dict[int, tuple[set[int], set[int], int]] = {}
-            for q in range(len(frame_hexes)):
-                for k in range(limits[q], limits[q + 1]):
-                    row = int(rows[k])
-                    if not self.table.alive[row]:
-                        continue
-                    query_frames, compared_frames, worst = per_row.setdefault(
-                        row, (set(), set(), 0)
-                    )
-                    query_frames.add(q)
-                    compared_frames.add(int(frame_ids[k]))
-                    per_row[row] = (query_frames, compared_frames, max(worst, int(distances[k])))
-            for row, (query_frames, compared_frames, worst) in per_row.items():
-                query_pct = 100.0 * len(query_frames) / len(frame_hexes)
-                compared_pct = (
-                    100.0 * len(compared_frames) / max(1, int(self.table.video_counts[row]))
-                )
-                if (
-                    query_pct >= limits_cfg.query_match_percent
-                    and compared_pct >= limits_cfg.compared_match_percent
-                ):
-                    found[i][(row, "video")] = self._result(
-                        row,
-                        "video",
-                        worst,
-                        query_match_percent=round(query_pct, 2),
-                        compared_match_percent=round(compared_pct, 2),
-                    )
+    batch.entry_ids.append(np.fromiter((e.hash_entry_id for e in chunk), np.int64))
+    batch.codes.append(np.array([code(e.category) for e in chunk], np.int32))
+    batch.video_counts.append(np.array([len(e.video_pdq) for e in chunk], np.int32))
+    for kind, width in DIGEST_WIDTHS.items():
+        hexes, rows = [], []
+        for offset, entry in enumerate(chunk):
+            value = normalise_hex(getattr(entry, kind), 2 * width, kind)
+            if value is not None:
+                hexes.append(value)
+                rows.append(first_row + offset)
+        batch.digests[kind].append((hexes, rows))
+    pdqs: tuple[list[str], list[int]] = ([], [])
+    frames: tuple[list[str], list[int]] = ([], [])
+    for offset, entry in enumerate(chunk):
+        pdq = normalise_hex(entry.pdq, 64, "PDQ")
+        if pdq is not None:
+            pdqs[0].append(pdq)
+            pdqs[1].append(first_row + offset)
+        for frame in entry.video_pdq:
+            frames[0].append(normalise_hex(frame, 64, "video frame PDQ") or "")
+            frames[1].append(first_row + offset)
+    batch.pdq.append(pdqs)
+    batch.video.append(frames)
+
+
+def result_for(
+    view: MatcherView, row: int, kind: str, distance_bits: int | None, **extra: Any
+) -> MatchResult:
+    table = view.table
+    rows = np.array([row])
+    info = view.sets[view.slots[int(table.column("set_slots", rows)[0])]]
+    code = int(table.column("category_codes", rows)[0])
+    return MatchResult(
+        hash_entry_id=int(table.column("entry_ids", rows)[0]),
+        hash_set_id=info.id,
+        hash_set_name=info.name,
+        set_kind=info.kind,
+        kind=kind,
+        distance_bits=distance_bits,
+        category=view.categories[code] if code >= 0 else None,
+        **extra,
+    )
+
+
+def _match_digests(view: MatcherView, queries: Sequence[MatchQuery], found: Found) -> None:
+    for kind, width in DIGEST_WIDTHS.items():
+        asked = [
+            (i, normalise_hex(getattr(q, kind), 2 * width, kind))
+            for i, q in enumerate(queries)
+            if getattr(q, kind)
+        ]
+        if not asked:
+            continue
+        hits = view.digests[kind].lookup([value for _, value in asked if value])
+        for (i, _), rows in zip(asked, hits, strict=True):
+            for row in rows[view.table.alive[rows]]:
+                key = (int(row), "exact")
+                if key not in found[i]:
+                    found[i][key] = result_for(view, int(row), "exact", None)
+
+
+def _match_pdq(view: MatcherView, queries: Sequence[MatchQuery], found: Found) -> None:
+    owners: list[int] = []
+    hexes: list[str] = []
+    for i, query in enumerate(queries):
+        for value in (query.pdq, *query.pdq_variants):
+            if value:
+                owners.append(i)
+                hexes.append(normalise_hex(value, 64, "PDQ") or "")
+    if not hexes or len(view.pdq) == 0 or not view.sets:
+        return
+    radius_by_slot = np.array(
+        [view.sets[s].pdq_radius_bits if s in view.sets else -1 for s in view.slots]
+    )
+    radius = max(info.pdq_radius_bits for info in view.sets.values())
+    asked, rows, distances = view.pdq.search(pdq_to_bytes(hexes), radius)
+    live = view.table.alive[rows]
+    asked, rows, distances = asked[live], rows[live], distances[live]
+    within = distances <= radius_by_slot[view.table.column("set_slots", rows)]
+    for q, row, distance in zip(
+        asked[within].tolist(), rows[within].tolist(), distances[within].tolist(), strict=True
+    ):
+        owner = owners[q]
+        if (row, "exact") in found[owner]:
+            continue
+        previous = found[owner].get((row, "near"))
+        if previous is None or (previous.distance_bits or 0) > distance:
+            found[owner][(row, "near")] = result_for(view, row, "near", distance)
 
 
 def _result_order(result: MatchResult) -> tuple[int, int, int]:

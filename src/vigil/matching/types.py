@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from vigil.errors import BadInput
 
 DEFAULT_PDQ_RADIUS_BITS = 31
 PDQ_BITS = 256
 
 SET_KINDS = ("alert", "ignorable")
 MATCH_KINDS = ("exact", "near", "video")
+_HEX = re.compile(r"^[0-9a-f]*$")
+
+
+def normalise_hex(value: str | None, length: int, what: str) -> str | None:
+    """Lowercase hex of the given length, or ``BadInput`` naming what it should have been."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if len(text) != length or not _HEX.match(text):
+        raise BadInput(f"not a {what} hash: {value!r}")
+    return text
 
 
 @dataclass(frozen=True)

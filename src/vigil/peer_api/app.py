@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from vigil.peer_api.router import build_router
 from vigil.store.db import Store
+from vigil.workflows.federation.peering import API_PREFIX
 
 
 def create_peer_app(store: Store) -> FastAPI:
@@ -15,5 +16,5 @@ def create_peer_app(store: Store) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.include_router(build_router(store))
+    app.include_router(build_router(store), prefix=API_PREFIX)
     return app

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from vigil.errors import VigilError
 from vigil.store.db import Store
-from vigil.workflows.federation.peering import API_PREFIX, Caller, authenticate
+from vigil.workflows.federation.peering import Caller, authenticate
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 Handler = Callable[[Store, Caller, dict[str, Any]], dict[str, Any]]
@@ -64,8 +64,9 @@ def error_response(exc: VigilError) -> JSONResponse:
 
 
 def build_router(store: Store | Callable[[], Store]) -> APIRouter:
-    """The peer router over ``store`` (or a callable giving it, for apps that open it late)."""
-    router = APIRouter(prefix=API_PREFIX, tags=["federation"])
+    """The peer router over ``store`` (or a callable giving it, for apps that open it late),
+    to be included under ``API_PREFIX``."""
+    router = APIRouter(tags=["federation"])
 
     def opened() -> Store:
         return store if isinstance(store, Store) else store()

@@ -4,6 +4,9 @@ The JSON API lives under ``/api`` with its OpenAPI document at ``/api/openapi.js
 add their own router with ``app.include_router``; a router with its own authentication (the
 federation endpoints, signed by peers) goes through ``include_own_auth``, which records its
 prefix so that the authorisation matrix test leaves it to that router's own tests.
+
+Queued jobs run in a thread of the server while it is up (``settings.run_jobs``); a test that
+does not enter the app's lifespan drains them itself with ``app.state.job_runner``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from vigil import __version__
+from vigil.peer_api.router import build_router
 from vigil.server.api import ROUTERS
 from vigil.server.api.network import RankCache
 from vigil.server.auth import public
@@ -22,19 +26,32 @@ from vigil.server.errors import install_error_handlers
 from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
+from vigil.server.web import install_web
 from vigil.store.db import Store
+from vigil.workflows.federation.peering import API_PREFIX
+from vigil.workflows.operation.job_runner import JobRunner
+from vigil.workflows.operation.jobs import requeue_running
 
 
 def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     store.require_initialised()
 
+    runner = JobRunner(
+        store,
+        lease=settings.job_lease,
+        poll_seconds=settings.job_poll_seconds,
+        probes=settings.triage_probes,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_jobs:
+            if store.dialect == "sqlite":
+                requeue_running(store)  # one server per SQLite file: no other runner is alive
+            runner.start()
         yield
-        runner = getattr(app.state, "job_runner", None)
-        if runner is not None:
-            runner.stop()
+        runner.stop()
 
     app = FastAPI(
         title="Vigil",
@@ -48,6 +65,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.own_auth_prefixes = []
     app.state.rank_cache = RankCache()
+    app.state.job_runner = runner
     app.state.login_throttle = LoginThrottle(
         settings.login_failures_before_delay,
         settings.login_failures_before_refusal,
@@ -58,6 +76,8 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
+    include_own_auth(app, build_router(store), API_PREFIX)  # peers sign their requests
 
     @app.get("/api/health", dependencies=[Depends(public)], tags=["server"])
     def health() -> dict[str, Any]:

@@ -124,3 +124,21 @@ def own_agency_audit(actor: Actor) -> Select:
     return select(AuditEntry).where(
         AuditEntry.user_id.in_(select(User.id).where(User.agency_id == actor.agency_id))
     )
+
+
+def account_in_reach(session: Session, actor: Actor, text: str) -> int:
+    """An account (``platform:username``) sighted in the user's reach; its selector id."""
+    from vigil.workflows.identity.decisions import find_account
+
+    selector = find_account(session, text)
+    seen = session.scalar(
+        select(Sighting.id)
+        .where(
+            or_(Sighting.selector_id == selector.id, Sighting.account_id == selector.id),
+            _sighting_in_reach(actor),  # type: ignore[arg-type]
+        )
+        .limit(1)
+    )
+    if seen is None:
+        raise NotFound(f"no account {text!r}")
+    return selector.id

@@ -1,18 +1,26 @@
 """A phpBB 3 board as a SQLite file: the tables and columns DESIGN.md names, phpbb_ prefix.
 
-The admin registers first (user_id 2, as on a fresh board). The optional `sha256` column of
-phpbb_attachments is filled, as forensic exports do; each attachment is one file send.
+The admin registers first (user_id 2, as on a fresh board). Like every real board, it also
+holds phpBB's system accounts (``user_type`` 2): the Anonymous user (user_id 1, the guest
+account) and the search-engine bots, which are evidence of nothing. The optional `sha256`
+column of phpbb_attachments is filled, as forensic exports do; each attachment is one file
+send.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from vigil.synth.ledger import FILLER, OPERATION_START, Traffic, accounts_on, moment
 from vigil.synth.model import Account, Person, Send
 from vigil.synth.world import FORUM_PLATFORM
+
+ANONYMOUS_USER_ID = 1
+PHPBB_SYSTEM_USER_TYPE = 2  # USER_IGNORE
+GUESTS_GROUP_ID, BOTS_GROUP_ID = 1, 6
+BOT_NAMES = ("AdsBot [Google]", "Baidu [Spider]", "Bing [Bot]", "Google [Bot]", "YandexBot [Bot]")
 
 SCHEMA = """
 CREATE TABLE phpbb_config (config_name TEXT PRIMARY KEY, config_value TEXT NOT NULL,
@@ -85,7 +93,8 @@ def write_phpbb(traffic: Traffic) -> None:
             )
             ledger.account(account)
             ledger.selector(person, "email", account.email)
-            ledger.selector(person, "ip", account.ip)
+            ledger.selector(person, "ip", account.ip, datetime.fromtimestamp(registered, UTC))
+        users += _system_users(len(members) + 2)
         db.executemany(
             "INSERT INTO phpbb_users (user_id, user_type, group_id, username, "
             "username_clean, user_email, user_ip, user_regdate) VALUES "
@@ -97,6 +106,20 @@ def write_phpbb(traffic: Traffic) -> None:
     finally:
         db.close()
     ledger.source("phpbb", str(path.relative_to(out)), SITENAME)
+
+
+def _system_users(first_bot_id: int) -> list[tuple[int, int, int, str, str, str, str, int]]:
+    """Anonymous (user_id 1, group GUESTS) and the bots (group BOTS), as phpBB installs them:
+    ``user_type`` 2 (USER_IGNORE), no email, no IP."""
+    installed = int(OPERATION_START.timestamp()) - 400 * 86400
+    rows = [(ANONYMOUS_USER_ID, PHPBB_SYSTEM_USER_TYPE, GUESTS_GROUP_ID, "Anonymous")]
+    rows += [
+        (user_id, PHPBB_SYSTEM_USER_TYPE, BOTS_GROUP_ID, name)
+        for user_id, name in enumerate(BOT_NAMES, start=first_bot_id)
+    ]
+    return [
+        (i, kind, group, name, name.lower(), "", "", installed) for i, kind, group, name in rows
+    ]
 
 
 def _user_id(account: Account) -> int:
@@ -155,7 +178,7 @@ def _posts(
         first_post.setdefault(topic_id, post_id)
         first_time.setdefault(topic_id, int(at.timestamp()))
         ip = rng.choice(person.ips) if rng.random() < 0.2 else account.ip
-        ledger.selector(person, "ip", ip)
+        ledger.selector(person, "ip", ip, at)
         count = {"distributor": 0.5, "producer": 0.5}.get(person.role, 0.05)
         files = traffic.files_for(rng, person, rng.randint(1, 3) if rng.random() < count else 0)
         posts.append(

@@ -116,17 +116,16 @@ def _close_pairs(
     ]
     if len(usable) < 2:
         return []
-    index = PdqIndex()
     codes = pdq_to_bytes([items[i].pdq or "" for i in usable])
-    index.add(codes, np.asarray(usable, dtype=np.int64))
-    limits, distances, ids = index.search(codes, max_distance_bits)
-    pairs = []
-    for q, a in enumerate(usable):
-        for k in range(int(limits[q]), int(limits[q + 1])):
-            b = int(index.rows[ids[k]])
-            if a < b:
-                pairs.append((a, b, int(distances[k])))
-    return pairs
+    index = PdqIndex().added(codes, np.asarray(usable, dtype=np.int32))
+    asked, rows, distances = index.search(codes, max_distance_bits)
+    return [
+        (a, b, distance)
+        for a, b, distance in zip(
+            [usable[q] for q in asked.tolist()], rows.tolist(), distances.tolist(), strict=True
+        )
+        if a < b
+    ]
 
 
 def _describe(

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vigil.server.api import accounts, audit, cases, files, network, referrals, subjects
+from vigil.server.api import (
+    accounts,
+    audit,
+    cases,
+    decisions,
+    deconfliction,
+    files,
+    jobs,
+    network,
+    referrals,
+    subjects,
+    welfare,
+)
 
 ROUTERS: list[APIRouter] = [
     accounts.router,
@@ -13,5 +25,9 @@ ROUTERS: list[APIRouter] = [
     network.router,
     files.router,
     referrals.router,
+    deconfliction.router,
     audit.router,
+    jobs.router,
+    decisions.router,
+    welfare.router,
 ]

@@ -10,8 +10,10 @@ contact point and an opaque reference. Both sides audit every step and record th
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,7 @@ from vigil.federation.signing import RequestRefused, b64, parse_public_key, unb6
 from vigil.federation.transport import Transport
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import Agency, Case, DeconflictionHit, Peer, SubjectSelector
+from vigil.store.models import Agency, Case, DeconflictionHit, Peer, SubjectSelector, utcnow
 from vigil.workflows.federation.holdings import Holding, evaluated_holdings, holdings
 from vigil.workflows.federation.node import active_peers, node_keys
 from vigil.workflows.federation.peering import Caller, PeerClient
@@ -47,6 +49,16 @@ class HitInfo:
     first_seen: datetime
     direction: str
     our_reference: str
+
+
+HIT_KEYS = ("peer", "kind", "subject_id", "case", "contact", "their_reference", "first_seen")
+
+
+def hit_json(hit: HitInfo) -> dict[str, object]:
+    """The ``vigil deconfliction hits --json`` shape, contract keys first (the API's too)."""
+    row = dataclasses.asdict(hit)
+    row["first_seen"] = hit.first_seen.isoformat()
+    return {**{k: row.pop(k) for k in HIT_KEYS}, **row}
 
 
 def _reference(agency: str) -> str:
@@ -122,6 +134,7 @@ def serve_confirm(store: Store, caller: Caller, payload: dict[str, Any]) -> dict
         keys = node_keys(session, caller.agency_id, caller.agency_code)
         evaluated = evaluated_holdings(session, caller.agency_id, keys.oprf)
         agency = session.get(Agency, caller.agency_id)
+        hits = _Hits(session, caller.agency_id, caller.peer_id, "received")
         for item in items:
             if not isinstance(item, dict):
                 raise RequestRefused("each confirmation item is {output, reference}")
@@ -131,17 +144,8 @@ def serve_confirm(store: Store, caller: Caller, payload: dict[str, Any]) -> dict
             if token_input is None or not their_reference:
                 continue
             for held in evaluated.holdings[token_input]:
-                hit = _record(
-                    session,
-                    caller.agency_id,
-                    caller.peer_id,
-                    "received",
-                    held,
-                    caller.agency_code,
-                    their_reference,
-                    contact,
-                    case,
-                    purpose,
+                hit = hits.record(
+                    held, _reference(caller.agency_code), their_reference, contact, case, purpose
                 )
                 answers.append(
                     {
@@ -167,44 +171,53 @@ def serve_confirm(store: Store, caller: Caller, payload: dict[str, Any]) -> dict
         return {"contact": agency.contact if agency else None, "hits": answers}
 
 
-def _record(
-    session: Session,
-    agency_id: int,
-    peer_id: int,
-    direction: str,
-    held: Holding,
-    agency_code: str,
-    their_reference: str,
-    contact: str | None,
-    their_case: str | None,
-    purpose: str,
-    case_id: int | None = None,
-) -> DeconflictionHit:
-    hit = session.scalars(
-        select(DeconflictionHit).where(
-            DeconflictionHit.agency_id == agency_id,
-            DeconflictionHit.peer_id == peer_id,
-            DeconflictionHit.direction == direction,
-            DeconflictionHit.selector_id == held.selector_id,
-        )
-    ).first()
-    if hit is None:
-        hit = DeconflictionHit(
-            agency_id=agency_id,
-            peer_id=peer_id,
-            direction=direction,
-            kind=held.kind,
-            selector_id=held.selector_id,
-            our_reference=_reference(agency_code),
-        )
-        session.add(hit)
-    hit.case_id = case_id if case_id is not None else held.case_id
-    hit.their_reference = their_reference
-    hit.contact = contact
-    hit.their_case = their_case
-    hit.purpose = purpose
-    session.flush()
-    return hit
+class _Hits:
+    """This agency's hits with one peer in one direction, loaded once and updated in place:
+    one hit per own selector, whatever the number of times it is confirmed."""
+
+    def __init__(self, session: Session, agency_id: int, peer_id: int, direction: str):
+        self.session, self.key = session, (agency_id, peer_id, direction)
+        self.rows = {
+            hit.selector_id: hit
+            for hit in session.scalars(
+                select(DeconflictionHit).where(
+                    DeconflictionHit.agency_id == agency_id,
+                    DeconflictionHit.peer_id == peer_id,
+                    DeconflictionHit.direction == direction,
+                )
+            )
+        }
+
+    def record(
+        self,
+        held: Holding,
+        our_reference: str,
+        their_reference: str,
+        contact: str | None,
+        their_case: str | None,
+        purpose: str,
+        case_id: int | None = None,
+    ) -> DeconflictionHit:
+        hit = self.rows.get(held.selector_id)
+        if hit is None:
+            agency_id, peer_id, direction = self.key
+            hit = DeconflictionHit(
+                agency_id=agency_id,
+                peer_id=peer_id,
+                direction=direction,
+                kind=held.kind,
+                selector_id=held.selector_id,
+                our_reference=our_reference,
+                first_seen=utcnow(),
+            )
+            self.session.add(hit)
+            self.rows[held.selector_id] = hit
+        hit.case_id = case_id if case_id is not None else held.case_id
+        hit.their_reference = their_reference
+        hit.contact = contact
+        hit.their_case = their_case
+        hit.purpose = purpose
+        return hit
 
 
 # --- querier side -------------------------------------------------------------------------
@@ -235,27 +248,27 @@ def deconflict(
         raise UsageError("no peers to ask; add one with `vigil peer add CODE URL --public-key KEY`")
     client = PeerClient(keys.signer, transport)
     inputs = sorted(held)
+    # Blinded once, evaluated by every peer under its own key; one thread per peer so that
+    # one peer's evaluation overlaps with unblinding another's.
+    chunks = [inputs[i : i + BATCH] for i in range(0, len(inputs), BATCH)]
+    blinded = [oprf.blind(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        asked = {
+            peer.code: pool.submit(_ask, client, peer, chunks, blinded, case_ref, purpose, contact)
+            for peer in targets
+        }
+    failures: list[BaseException] = []
     for peer in targets:
-        matched = _ask(client, peer, inputs, case_ref, purpose) if inputs else {}
-        answers = (
-            client.call(
-                peer,
-                "confirm",
-                {
-                    "case": case_ref,
-                    "purpose": purpose,
-                    "contact": contact,
-                    "items": [
-                        {"output": b64(o), "reference": ref} for o, (_, ref) in matched.items()
-                    ],
-                },
-            )
-            if matched
-            else {"hits": [], "contact": None}
-        )
+        try:
+            matched, answers = asked[peer.code].result()
+        except Exception as exc:
+            failures.append(exc)
+            continue
         _record_made(
             store, actor, peer, matched, answers, held, case_row, case_ref, purpose, len(inputs)
         )
+    if failures:
+        raise failures[0]
     return [
         h
         for h in list_hits(store, actor)
@@ -269,29 +282,42 @@ def _contact(session: Session, actor: Actor) -> str | None:
 
 
 def _ask(
-    client: PeerClient, peer: Peer, inputs: list[bytes], case_ref: str, purpose: str
-) -> dict[bytes, tuple[bytes, str]]:
-    """Full output -> (token input, our reference) for each token in the peer's set."""
+    client: PeerClient,
+    peer: Peer,
+    chunks: list[list[bytes]],
+    blinded: list[oprf.BlindedBatch],
+    case_ref: str,
+    purpose: str,
+    contact: str | None,
+) -> tuple[dict[bytes, tuple[bytes, str]], dict[str, Any]]:
+    """Full output -> (token input, our reference) for each token in the peer's set, and the
+    peer's answer to confirming them."""
     document = client.call(peer, "set", {"case": case_ref, "purpose": purpose})
     published = evaluated_set.verify(document, peer.code, [parse_public_key(peer.public_key)])
     matched: dict[bytes, tuple[bytes, str]] = {}
-    for start in range(0, len(inputs), BATCH):
-        chunk = inputs[start : start + BATCH]
-        blinded = oprf.blind(chunk)
+    for chunk, batch in zip(chunks, blinded, strict=True):
         answer = client.call(
             peer,
             "evaluate",
-            {"case": case_ref, "purpose": purpose, "blinded": [b64(b) for b in blinded.blinded]},
+            {"case": case_ref, "purpose": purpose, "blinded": [b64(b) for b in batch.blinded]},
         )
         if not isinstance(answer.get("evaluated"), str):
             raise BadInput(f"{peer.code} answered an evaluation without `evaluated`")
-        outputs = blinded.finalize(
+        outputs = batch.finalize(
             unb64(answer["evaluated"], "the evaluation"), published.oprf_public_key
         )
         for token_input, output in zip(chunk, outputs, strict=True):
             if tag_of(output) in published.tags:
                 matched[output] = (token_input, _reference(client.signer.agency))
-    return matched
+    if not matched:
+        return matched, {"hits": [], "contact": None}
+    items = [{"output": b64(o), "reference": ref} for o, (_, ref) in matched.items()]
+    answers = client.call(
+        peer,
+        "confirm",
+        {"case": case_ref, "purpose": purpose, "contact": contact, "items": items},
+    )
+    return matched, answers
 
 
 def _record_made(
@@ -310,18 +336,15 @@ def _record_made(
     contact = answers.get("contact") if isinstance(answers.get("contact"), str) else None
     with store.transaction() as session:
         recorded = 0
+        hits = _Hits(session, actor.agency_id, peer.id, "made")
         for output, (token_input, our_reference) in matched.items():
             answer = confirmed.get(b64(output))
             if answer is None:
                 continue  # in the set but not confirmed: the holder no longer holds it
             for h in held[token_input]:
-                hit = _record(
-                    session,
-                    actor.agency_id,
-                    peer.id,
-                    "made",
+                hit = hits.record(
                     h,
-                    actor.agency_code,
+                    our_reference,
                     str(answer.get("reference", ""))[:100],
                     contact,
                     None,
@@ -347,6 +370,7 @@ def _record_made(
 
 
 def list_hits(store: Store, actor: Actor) -> list[HitInfo]:
+    """The hits this agency made and received, oldest first."""
     store.require_initialised()
     with store.reading() as session:
         rows = session.execute(

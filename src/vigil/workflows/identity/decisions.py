@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError
@@ -26,13 +26,14 @@ from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
     LinkDecision,
-    Outcome,
-    ReferralSubject,
     Selector,
     Subject,
     SubjectSelector,
     utcnow,
 )
+from vigil.workflows.identity.resolve import resolve
+from vigil.workflows.identity.subjects import retire_subject
+from vigil.workflows.network.refresh import refresh_subjects
 
 DECISIONS = ("confirm", "reject")
 
@@ -44,24 +45,6 @@ def _stored_link(reasons: str | None) -> dict[str, Any] | None:
         return None
     link = value.get("link") if isinstance(value, dict) else None
     return link if isinstance(link, dict) else None
-
-
-def retire_subject(session: Session, subject: Subject) -> None:
-    """Delete a subject that no longer holds anything, or mark it merged if a referral or
-    an outcome names it (those records must keep pointing somewhere)."""
-    session.execute(delete(SubjectSelector).where(SubjectSelector.subject_id == subject.id))
-    referenced = session.scalar(
-        select(func.count())
-        .select_from(ReferralSubject)
-        .where(ReferralSubject.subject_id == subject.id)
-    ) or session.scalar(
-        select(func.count()).select_from(Outcome).where(Outcome.subject_id == subject.id)
-    )
-    if referenced:
-        subject.status = "merged"
-    else:
-        session.delete(subject)
-    session.flush()
 
 
 @dataclass(frozen=True)
@@ -141,7 +124,11 @@ def decide_link(
     with store.transaction() as session:
         a, b = find_account(session, a_text), find_account(session, b_text)
         changed = _record(session, actor, a, b, decision, note)
-        return DecisionResult(decision, _name(a), _name(b), changed)
+        result = DecisionResult(decision, _name(a), _name(b), changed)
+    if changed:
+        # The decision binds at once: subjects, and so their countries and priorities, follow.
+        resolve(store, actor)
+    return result
 
 
 def _subject_accounts(session: Session, subject_id: int) -> list[Selector]:
@@ -190,7 +177,6 @@ def split_subject(
         new = Subject(
             label=f"{moving[0].display} ({moving[0].platform})",
             role=old.role,
-            country=old.country,
             status="open",
         )
         session.add(new)
@@ -228,6 +214,7 @@ def split_subject(
             subject_id,
             {"new_subject": new.id, "moved": [_name(m) for m in moving]},
         )
+        refresh_subjects(session, actor)
         return SplitResult(subject_id, new.id, [_name(m) for m in moving])
 
 
@@ -277,4 +264,5 @@ def merge_subjects(store: Store, actor: Actor, first_id: int, second_id: int) ->
         session.flush()
         retire_subject(session, second)
         audit.append(session, actor, "subject.merge", "subject", first_id, {"merged": second_id})
+        refresh_subjects(session, actor)
         return first_id

@@ -15,6 +15,7 @@ subject holds are scored); ``full=True`` scores everything again. Analyst decisi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict, deque
@@ -45,8 +46,9 @@ from vigil.store.models import (
     User,
     utcnow,
 )
-from vigil.workflows.identity.decisions import retire_subject
 from vigil.workflows.identity.resolve_input import StoreAccounts, account_keys, load_accounts
+from vigil.workflows.identity.subjects import retire_subject
+from vigil.workflows.network.refresh import refresh_subjects
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class ResolveResult:
     updated: int
     retired: int
     seconds: float
+    placed: int = 0
+    """Subjects with a decided country after this run (every subject is placed by it)."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +291,10 @@ def resolve(
             None,
             {**result.__dict__, "threshold": threshold, "max_source_id": max_source},
         )
-    return result
+        # Subjects changed, so what derives from them does: countries and priorities.
+        refreshed = refresh_subjects(session, actor)
+        placed = sum(1 for d in refreshed.countries.decisions if d.country) if refreshed else 0
+    return dataclasses.replace(result, placed=placed)
 
 
 def _write(
@@ -304,10 +311,10 @@ def _write(
     kept = {s for s in assigned.values() if s is not None}
     retired = {s for s in previous.owner.values()} - kept
     counts = {"created": 0, "updated": 0, "retired": 0, "victims": 0}
-    for subject_id in sorted(retired):
-        subject = session.get(Subject, subject_id)
-        if subject is not None:
-            retire_subject(session, subject)
+    for retired_id in sorted(retired):
+        retired_subject = session.get(Subject, retired_id)
+        if retired_subject is not None:
+            retire_subject(session, retired_subject)
         counts["retired"] += 1
     now = utcnow()
     for index, group in enumerate(clusters):
@@ -387,9 +394,9 @@ def _sync_rows(session: Session, subject_id: int, desired: dict[int, dict[str, A
             select(SubjectSelector).where(SubjectSelector.subject_id == subject_id)
         )
     }
-    for selector_id, row in existing.items():
+    for selector_id, stale in existing.items():
         if selector_id not in desired:
-            session.delete(row)
+            session.delete(stale)
     session.flush()
     for selector_id, want in desired.items():
         text = json.dumps(want["reasons"], sort_keys=True, ensure_ascii=False)

@@ -1,7 +1,9 @@
 """`vigil subjects`: the subjects, their accounts and selectors, and why each link was made.
 
 Each subject is ``{id, label, role, country, priority, accounts:[{platform, username}],
-selectors:[{kind, value}]}`` (the DESIGN.md contract) plus ``status`` and ``links``: one entry
+selectors:[{kind, value}]}`` (the command-line contract) plus ``country_basis`` (in words),
+``country_basis_kind`` (subscriber, provider, ip-majority or unknown), ``status`` (open,
+merged, or the furthest outcome) and ``links``: one entry
 per account beyond the first, ``{a, b, probability, reasons, decided_by}``, where ``a`` and
 ``b`` are accounts written ``platform:username``. Subjects merged away are not listed.
 """
@@ -10,25 +12,38 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from vigil.store.db import Store
-from vigil.store.models import Selector, Subject, SubjectSelector
+from vigil.store.models import Outcome, ReferralSubject, Selector, Subject, SubjectSelector
 
 
 def list_subjects(store: Store) -> list[dict[str, Any]]:
+    """Every subject not merged away, in id order."""
     store.require_initialised()
     with store.reading() as session:
-        subjects = session.scalars(
-            select(Subject).where(Subject.status != "merged").order_by(Subject.id)
-        ).all()
-        rows = session.execute(
-            select(SubjectSelector, Selector)
-            .join(Selector, Selector.id == SubjectSelector.selector_id)
-            .order_by(SubjectSelector.subject_id, Selector.kind, Selector.platform, Selector.value)
-        ).all()
+        return subject_records(session)
+
+
+def subject_records(
+    session: Session, subject_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """The one serialisation of a subject, used by ``vigil subjects``, referral packages
+    and the report: the contract's keys plus ``country_basis``, ``country_basis_kind``,
+    ``status`` and ``links``. With ``subject_ids``, those subjects in that order."""
+    query = select(Subject).where(Subject.status != "merged").order_by(Subject.id)
+    wanted = list(subject_ids) if subject_ids is not None else None
+    subjects = {s.id: s for s in session.scalars(query)}
+    order = [i for i in wanted if i in subjects] if wanted is not None else list(subjects)
+    rows = session.execute(
+        select(SubjectSelector, Selector)
+        .join(Selector, Selector.id == SubjectSelector.selector_id)
+        .order_by(SubjectSelector.subject_id, Selector.kind, Selector.platform, Selector.value)
+    ).all()
     accounts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     selectors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -43,7 +58,7 @@ def list_subjects(store: Store) -> list[dict[str, Any]]:
                     "decided_by": link_row.decided_by,
                 }
             )
-            link = _stored(link_row.reasons).get("link")
+            link = stored_reasons(link_row.reasons).get("link")
             if isinstance(link, dict):
                 links[subject_id].append(
                     {
@@ -65,19 +80,40 @@ def list_subjects(store: Store) -> list[dict[str, Any]]:
             "label": subject.label,
             "role": subject.role,
             "country": subject.country,
+            "country_basis": subject.country_basis,
+            "country_basis_kind": subject.country_basis_kind,
             "priority": subject.priority,
             "status": subject.status,
             "accounts": accounts[subject.id],
             "selectors": selectors[subject.id],
             "links": links[subject.id],
         }
-        for subject in subjects
+        for subject in (subjects[i] for i in order)
     ]
 
 
-def _stored(reasons: str | None) -> dict[str, Any]:
+def stored_reasons(reasons: str | None) -> dict[str, Any]:
+    """A link's stored reasons (JSON); older free text comes back as ``{"text": ...}``."""
     try:
         value = json.loads(reasons or "{}")
     except ValueError:
         return {"text": reasons}
     return value if isinstance(value, dict) else {}
+
+
+def retire_subject(session: Session, subject: Subject) -> None:
+    """Delete a subject that no longer holds anything, or mark it merged if a referral or
+    an outcome names it (those records must keep pointing somewhere)."""
+    session.execute(delete(SubjectSelector).where(SubjectSelector.subject_id == subject.id))
+    referenced = session.scalar(
+        select(func.count())
+        .select_from(ReferralSubject)
+        .where(ReferralSubject.subject_id == subject.id)
+    ) or session.scalar(
+        select(func.count()).select_from(Outcome).where(Outcome.subject_id == subject.id)
+    )
+    if referenced:
+        subject.status = "merged"
+    else:
+        session.delete(subject)
+    session.flush()

@@ -4,19 +4,22 @@ An import is one transaction: the file is registered as a Source, its records st
 HashEntry rows in batches, and the HashSet row is written last. A bad record anywhere raises
 ``BadInput`` naming file and line, and the rollback leaves nothing behind: no entries, no set,
 and on a re-import the old entries intact. Re-importing a name replaces that set's entries;
-importing the very same file again with the same settings changes nothing.
+importing the very same file again with the same settings changes nothing. An import with
+``append`` adds the file's entries to the set instead (an exchange's daily delta): the set keeps
+its entries, kind and radius, the new entries get ids above all of the set's earlier ones, and
+the match index indexes just them as one more segment (``docs/benchmarks.md``, PDQ matching);
+appending the same file to the same set again changes nothing.
 
-The match index is not built here: the import's memory stays bounded by the stream (a
-million-entry VICS file imports in well under 500 MB), while the index of a million PDQs alone
-takes hundreds of MB. The set's fingerprint changes with the import, so the next
-``load_matcher`` (a triage, ``match_files``, or ``vigil hashset index``) appends only this set
-to the cached index.
+The import itself streams (a million-entry VICS file imports in well under 500 MB). After it
+commits, the files already in the store are matched against every set, so a hash set that
+arrives after triage or ingest still flags them; a store without files builds no index. The
+set's fingerprint changes with the import, so the cached index appends only this set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -32,8 +35,8 @@ from vigil.matching.matcher import MAX_RADIUS_BITS
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import HashEntry, HashSet, Source, utcnow
-from vigil.workflows.media.matching import index_directory, load_matcher
-from vigil.workflows.sources.provenance import digest_file, register_source
+from vigil.workflows.media.matching import index_directory, load_matcher, match_stored_files
+from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 INSERT_BATCH = 5_000
 SET_KINDS = ("alert", "ignorable")
@@ -64,6 +67,7 @@ class ImportResult:
     replaced: bool
     unchanged: bool
     source_id: int
+    appended: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,41 @@ def import_hash_set(
     pdq_radius_bits: int | None = None,
     hash_type: str | None = None,
     progress: Callable[[int], None] | None = None,
+    append: bool = False,
 ) -> ImportResult:
-    """Import (or replace) the hash set ``name`` from ``path``; all or nothing."""
+    """Import (or replace, or with ``append`` add to) the hash set ``name`` from ``path``, all
+    or nothing; then match the files already in the store against it. Importing the same file
+    again changes nothing."""
+    imported = _import_entries(
+        store,
+        actor,
+        format_name,
+        path,
+        name=name,
+        kind=kind,
+        pdq_radius_bits=pdq_radius_bits,
+        hash_type=hash_type,
+        progress=progress,
+        append=append,
+    )
+    if not imported.unchanged:
+        match_stored_files(store, actor)
+    return imported
+
+
+def _import_entries(
+    store: Store,
+    actor: Actor,
+    format_name: str,
+    path: Path,
+    *,
+    name: str,
+    kind: str | None = None,
+    pdq_radius_bits: int | None = None,
+    hash_type: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    append: bool = False,
+) -> ImportResult:
     reader = hash_set_format(format_name)
     set_kind = _choose_kind(reader, kind)
     radius = DEFAULT_PDQ_RADIUS_BITS if pdq_radius_bits is None else pdq_radius_bits
@@ -111,7 +148,23 @@ def import_hash_set(
     digest = digest_file(path)
     records = reader.read(path, hash_type=hash_type)  # "not my format" fails here, early
     with store.transaction() as session:
-        existing = session.scalars(select(HashSet).where(HashSet.name == name)).first()
+        # locked: appends to one set commit in the order their entry ids were drawn
+        existing = session.scalars(
+            select(HashSet).where(HashSet.name == name).with_for_update()
+        ).first()
+        if append and existing is not None:
+            return _append(
+                session,
+                actor,
+                existing,
+                records,
+                digest,
+                format_name,
+                str(path),
+                kind=kind,
+                radius=pdq_radius_bits,
+                progress=progress,
+            )
         if existing is not None and _same_import(
             session, existing, digest.sha256, format_name, set_kind, radius
         ):
@@ -153,6 +206,57 @@ def import_hash_set(
             },
         )
         return _result(hash_set, replaced=existing is not None, unchanged=False)
+
+
+def _append(
+    session: Session,
+    actor: Actor,
+    hash_set: HashSet,
+    records: Iterator[HashRecord],
+    digest: Digest,
+    format_name: str,
+    original_name: str,
+    *,
+    kind: str | None,
+    radius: int | None,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    if kind not in (None, hash_set.kind) or radius not in (None, hash_set.pdq_radius_bits):
+        raise UsageError(
+            f"--append adds to {hash_set.name!r} as it is ({hash_set.kind}, PDQ radius "
+            f"{hash_set.pdq_radius_bits}); import without --append to change its settings"
+        )
+    already = session.scalars(
+        select(Source).where(Source.sha256 == digest.sha256, Source.case_id.is_(None))
+    ).first()
+    if already is not None and (already.extra or {}).get("hash_set") == hash_set.name:
+        return _result(hash_set, replaced=False, unchanged=True)  # this file is in the set
+    source = register_source(
+        session,
+        actor,
+        kind=f"hashset:{format_name}",
+        original_name=original_name,
+        digest=digest,
+        case_id=None,
+        extra={"hash_set": hash_set.name, "append": True},
+    )
+    count = _insert_entries(session, hash_set.id, records, progress)
+    hash_set.entry_count += count
+    audit.append(
+        session,
+        actor,
+        "hashset.append",
+        "hash_set",
+        hash_set.id,
+        {
+            "name": hash_set.name,
+            "format": format_name,
+            "entries": count,
+            "source_id": source.id,
+            "sha256": digest.sha256,
+        },
+    )
+    return replace(_result(hash_set, replaced=False, unchanged=False), appended=count)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,14 @@
 - any other database keeps it in ``$VIGIL_INDEX_DIR/<sha256 of the URL>/``, else
   ``~/.local/share/vigil/index/<sha256 of the URL>/``;
 - an in-memory SQLite database keeps it in memory only.
-Each hash set carries a fingerprint (id, entry count, import time, radius, kind, name). On
-load, sets whose fingerprint changed or that were deleted are dropped from the cached index
-(rows marked dead) and new or changed sets are appended, so a re-import costs only that set.
-When more than half the rows are dead the index is rebuilt once to reclaim space.
+Each hash set carries a fingerprint (id, import time, radius, kind, name, then its entry
+count). On load, sets whose fingerprint changed or that were deleted are dropped from the
+cached index (rows marked dead) and new or changed sets are appended, so a re-import costs
+only that set. A set that only grew (``import --append``) keeps its rows: just the entries
+with ids above the last one indexed are read and appended as one more segment, so an update of
+1% costs about 1% of a build. When more than half the rows are dead the index is rebuilt once
+to reclaim space. Saving publishes a new version of the cache beside the old one (see
+``vigil.matching.persist``): a triage that loaded the old bank keeps it, whole, until it ends.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from vigil.matching import (
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import File, HashEntry, HashSet, Match
+from vigil.workflows.network.refresh import refresh_subjects
 
 ENTRY_BATCH = 20_000
 FILE_BATCH = 500
@@ -68,14 +73,39 @@ def _wanted_sets(session: Session) -> dict[int, tuple[HashSetInfo, str]]:
     for row in session.scalars(select(HashSet)):
         info = HashSetInfo(row.id, row.name, row.kind, row.pdq_radius_bits)
         fingerprint = (
-            f"{row.id}|{row.entry_count}|{row.imported_at.isoformat()}|"
-            f"{row.pdq_radius_bits}|{row.kind}|{row.name}"
+            f"{row.id}|{row.imported_at.isoformat()}|"
+            f"{row.pdq_radius_bits}|{row.kind}|{row.name}#{row.entry_count}"
         )
         wanted[row.id] = (info, fingerprint)
     return wanted
 
 
-def _stream_entries(session: Session, hash_set_id: int) -> Iterator[IndexedEntry]:
+def _grown_by(indexed: str | None, wanted: str) -> int:
+    """How many entries were appended since ``indexed`` (0: not a pure append)."""
+    if indexed is None:
+        return 0
+    old_identity, _, old_count = indexed.rpartition("#")
+    identity, _, count = wanted.rpartition("#")
+    if old_identity != identity or not old_count.isdigit() or not count.isdigit():
+        return 0
+    return max(0, int(count) - int(old_count))
+
+
+def _append_grown(session: Session, matcher: Matcher, set_id: int, fingerprint: str) -> bool:
+    """Index the entries appended to a set; False if they do not add up (then re-add it)."""
+    grown = _grown_by(matcher.fingerprints.get(set_id), fingerprint)
+    if not grown:
+        return False
+    entries = list(_stream_entries(session, set_id, after_id=matcher.max_entry_id(set_id)))
+    if len(entries) != grown:
+        return False
+    matcher.add_entries(set_id, entries, fingerprint=fingerprint)
+    return True
+
+
+def _stream_entries(
+    session: Session, hash_set_id: int, after_id: int = 0
+) -> Iterator[IndexedEntry]:
     query = (
         select(
             HashEntry.id,
@@ -86,7 +116,7 @@ def _stream_entries(session: Session, hash_set_id: int) -> Iterator[IndexedEntry
             HashEntry.category,
             HashEntry.extra,
         )
-        .where(HashEntry.hash_set_id == hash_set_id)
+        .where(HashEntry.hash_set_id == hash_set_id, HashEntry.id > after_id)
         .order_by(HashEntry.id)
         .execution_options(yield_per=ENTRY_BATCH)
     )
@@ -102,21 +132,31 @@ def matcher_for_session(session: Session) -> Matcher:
     key = url.render_as_string(hide_password=False)
     wanted = _wanted_sets(session)
     fingerprints = {set_id: fp for set_id, (_, fp) in wanted.items()}
-    matcher = _in_memory.get(key)
-    if matcher is not None and matcher.fingerprints == fingerprints:
-        return matcher
+    cached = _in_memory.get(key)
+    if cached is not None and cached.fingerprints == fingerprints:
+        return cached
     directory = index_directory(url)
-    if matcher is None and directory is not None and directory.exists():
+    loaded = cached
+    if loaded is None and directory is not None and directory.exists():
         try:
-            matcher = load_saved_matcher(directory)
+            loaded = load_saved_matcher(directory)
         except IndexCacheError:
-            matcher = None  # damaged or from another version: rebuilt below
-    changed = matcher is None
-    matcher = matcher or Matcher()
+            loaded = None  # damaged or from another version: rebuilt below
+    # Work on a copy of the view and publish it whole at the end: another thread matching
+    # with the cached matcher meanwhile sees the old bank, never half of an update.
+    matcher = Matcher()
+    changed = loaded is None
+    if loaded is not None:
+        matcher.view = loaded.view
     for set_id in list(matcher.sets):
-        if matcher.fingerprints.get(set_id) != fingerprints.get(set_id):
+        wanted_fingerprint = fingerprints.get(set_id)
+        if matcher.fingerprints.get(set_id) == wanted_fingerprint:
+            continue
+        changed = True
+        if wanted_fingerprint is None or not _append_grown(
+            session, matcher, set_id, wanted_fingerprint
+        ):
             matcher.remove_hash_set(set_id)
-            changed = True
     if matcher.dead_fraction > COMPACT_WHEN_DEAD:
         matcher, changed = Matcher(), True
     for set_id, (info, fingerprint) in wanted.items():
@@ -127,8 +167,11 @@ def matcher_for_session(session: Session) -> Matcher:
         # The cache only saves time; matching from memory is still correct without it.
         with contextlib.suppress(OSError):
             save_matcher(matcher, directory)
-    _in_memory[key] = matcher
-    return matcher
+    if cached is None:
+        _in_memory[key] = matcher
+        return matcher
+    cached.view = matcher.view
+    return cached
 
 
 def load_matcher(store: Store) -> Matcher:
@@ -163,13 +206,27 @@ def match_files(
     written = 0
     for chunk in _chunks(sorted(set(file_ids)), FILE_BATCH):
         files = session.execute(
-            select(File.id, File.md5, File.sha1, File.sha256, File.pdq, File.video_hash).where(
-                File.id.in_(chunk)
-            )
+            select(
+                File.id,
+                File.md5,
+                File.sha1,
+                File.sha256,
+                File.pdq,
+                File.pdq_dihedral,
+                File.video_hash,
+            ).where(File.id.in_(chunk))
         ).all()
+        # Dihedral: a file matches if any of its 8 rotations and mirrors is within the radius.
         queries = [
-            MatchQuery(md5=md5, sha1=sha1, sha256=sha256, pdq=pdq, video_frames=video)
-            for _, md5, sha1, sha256, pdq, video in files
+            MatchQuery(
+                md5=md5,
+                sha1=sha1,
+                sha256=sha256,
+                pdq=pdq,
+                pdq_variants=tuple(dihedral or ()),
+                video_frames=video,
+            )
+            for _, md5, sha1, sha256, pdq, dihedral, video in files
         ]
         existing = {
             (file_id, entry_id, kind)
@@ -207,4 +264,20 @@ def match_files(
             None,
             {"files": len(file_ids), "matches": written},
         )
+    return written
+
+
+def match_stored_files(store: Store, actor: Actor) -> int:
+    """Match every file already in the store against every hash set; returns rows written.
+
+    A hash set imported after triage or ingest (a weekly VICS update) must flag the files the
+    case already holds. Rows are unique, so matching again writes nothing. When matches
+    appear or disappear, subjects' priorities follow (``refresh_subjects``).
+    """
+    with store.transaction() as session:
+        file_ids = list(session.scalars(select(File.id).order_by(File.id)))
+        if not file_ids:
+            return 0  # nothing to match: the index is not even built
+        written = match_files(session, actor, file_ids)
+        refresh_subjects(session, actor)
     return written

@@ -48,6 +48,7 @@ from vigil.workflows.media.triage_rows import (
     write_batch,
     write_series,
 )
+from vigil.workflows.network.refresh import refresh_subjects
 from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.writers import source_writer
 
@@ -282,6 +283,8 @@ def triage(
                     source_id,
                     {**interim.as_dict(), "refused": len(result.refusals), **closing},
                 )
+                # A seized device is evidence about its owner: priorities follow.
+                refresh_subjects(session, actor)
     if instances is None:  # completed by an earlier run: read its rows back
         with store.reading() as session:
             instances = found_files(session, source_id)

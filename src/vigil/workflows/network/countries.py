@@ -9,7 +9,8 @@ provider reports that name one of its accounts (``estimatedLocation/countryCode`
 
 from __future__ import annotations
 
-from collections import defaultdict
+import dataclasses
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -38,6 +39,10 @@ class CountrySummary:
         for decision in self.decisions:
             counts[decision.country or "unknown"] += 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def as_json(self) -> list[dict[str, object]]:
+        """``vigil countries --json``: one ``{subject_id, country, basis, basis_kind}`` each."""
+        return [dataclasses.asdict(decision) for decision in self.decisions]
 
 
 def gather_country_evidence(
@@ -90,37 +95,47 @@ def gather_country_evidence(
 
 
 def assign_countries(store: Store, actor: Actor) -> CountrySummary:
-    """Decide and store every subject's country and basis; one audit entry for the run."""
+    """Decide and store every subject's country again (``vigil countries``).
+
+    Nothing needs it: whatever changes a country's inputs (resolve, an ingest, a decision)
+    places the subjects it touched. It stays as the explicit full recompute.
+    """
     store.require_initialised()
     with store.transaction() as session:
-        decisions = decide_countries(gather_country_evidence(session))
-        by_id = {d.subject_id: d for d in decisions}
-        changed = 0
-        for subject in session.scalars(select(Subject)):
-            decision = by_id[subject.id]
-            if (subject.country, subject.country_basis) != (decision.country, decision.basis):
-                subject.country = decision.country
-                subject.country_basis = decision.basis
-                changed += 1
-        summary = CountrySummary(decisions)
-        audit.append(
-            session,
-            actor,
-            "subject.countries",
-            "subject",
-            None,
-            {
-                "subjects": len(decisions),
-                "changed": changed,
-                "by_country": summary.by_country,
-                "by_basis": _count(d.basis_kind for d in decisions),
-            },
-        )
+        return place_subjects(session, actor)
+
+
+def place_subjects(
+    session: Session,
+    actor: Actor,
+    activity: Activity | None = None,
+    subject_ids: set[int] | None = None,
+) -> CountrySummary:
+    """Decide and store the country, basis and basis kind of every subject (or only
+    ``subject_ids``); one audit entry for the run, naming how many changed."""
+    decisions = decide_countries(gather_country_evidence(session, activity, subject_ids))
+    by_id = {d.subject_id: d for d in decisions}
+    changed = 0
+    for subject in session.scalars(select(Subject)):
+        decision = by_id.get(subject.id)
+        if decision is None:
+            continue
+        wanted = (decision.country, decision.basis, decision.basis_kind)
+        if (subject.country, subject.country_basis, subject.country_basis_kind) != wanted:
+            subject.country, subject.country_basis, subject.country_basis_kind = wanted
+            changed += 1
+    summary = CountrySummary(decisions)
+    audit.append(
+        session,
+        actor,
+        "subject.countries",
+        "subject",
+        None,
+        {
+            "subjects": len(decisions),
+            "changed": changed,
+            "by_country": summary.by_country,
+            "by_basis": dict(Counter(d.basis_kind for d in decisions)),
+        },
+    )
     return summary
-
-
-def _count(items: object) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for item in items:  # type: ignore[attr-defined]
-        counts[item] += 1
-    return dict(counts)

@@ -144,7 +144,7 @@ def distribution_in(session: Session, case_id: int | None = None) -> Distributio
         seen_sightings = seen_sightings.where(Sighting.case_id == case_id)
     for query, column in ((seen_events, Event.actor_id), (seen_sightings, Sighting.account_id)):
         for account_id, low, high in session.execute(query.group_by(column)):
-            if account_id in names:
+            if account_id is not None and account_id in names:
                 tallies[account_id].seen(low, high)
     account_rows = [
         _account_row(selector_id, names[selector_id], tally, names)

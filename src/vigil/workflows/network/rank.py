@@ -7,6 +7,8 @@ every score in it), so ``vigil subjects`` and the report agree with ``network ra
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from vigil.graph.rank import rank
 from vigil.outputs import check_output_path
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import Selector, Subject, SubjectSelector
+from vigil.store.models import AuditEntry, Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
+from vigil.workflows.sources.activity import Activity
 
 RANK_SEED = 20060314
 
@@ -31,24 +34,72 @@ def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkRe
     """Score every non-victim subject; with ``write``, store the scores as priorities."""
     store.require_initialised()
     with store.transaction() as session:
-        result = rank(load_network_input(session), seed=RANK_SEED)
-        if write:
-            scores = {item.subject_id: item.score for item in result.ranking}
-            for subject in session.scalars(select(Subject).where(Subject.id.in_(list(scores)))):
-                subject.priority = scores[subject.id]
-            audit.append(
-                session,
-                actor,
-                "network.rank",
-                "subject",
-                None,
-                {
-                    "subjects": len(scores),
-                    "communities": len(result.communities),
-                    "betweenness_sampled": result.betweenness_sampled,
-                    "scores": {str(k): v for k, v in scores.items()},
-                },
-            )
+        if not write:
+            return current_ranking(session)
+        return store_priorities(session, actor, force=True) or current_ranking(session)
+
+
+def ranking_of(data: NetworkInput) -> NetworkResult:
+    """The one ranking: ``network rank``, ``refer``, the report and the stored priorities all
+    come from here (deterministic, so a fresh ranking equals the stored one)."""
+    return rank(data, seed=RANK_SEED)
+
+
+def current_ranking(session: Session, activity: Activity | None = None) -> NetworkResult:
+    """The ranking of the evidence as it stands."""
+    return ranking_of(load_network_input(session, activity))
+
+
+def _input_fingerprint(data: NetworkInput) -> str:
+    return hashlib.sha256(repr(data).encode()).hexdigest()
+
+
+def _last_ranked_input(session: Session) -> str | None:
+    details = session.scalars(
+        select(AuditEntry.details)
+        .where(AuditEntry.action == "network.rank")
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    try:
+        value = json.loads(details).get("input_sha256") if details else None
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def store_priorities(
+    session: Session, actor: Actor, activity: Activity | None = None, *, force: bool = False
+) -> NetworkResult | None:
+    """Rank and store every subject's priority, one audit entry with every score.
+
+    Ranking is global (betweenness, communities), so it cannot be patched per subject; what
+    is incremental is that it runs only when its input changed since the last ranking
+    (an ISP return or an outcome moves no priority). Returns None when nothing changed.
+    """
+    data = load_network_input(session, activity)
+    fingerprint = _input_fingerprint(data)
+    if not force and fingerprint == _last_ranked_input(session):
+        return None
+    result = ranking_of(data)
+    scores = {item.subject_id: item.score for item in result.ranking}
+    for subject in session.scalars(select(Subject)):
+        if subject.id in scores and subject.priority != scores[subject.id]:
+            subject.priority = scores[subject.id]
+    audit.append(
+        session,
+        actor,
+        "network.rank",
+        "subject",
+        None,
+        {
+            "subjects": len(scores),
+            "communities": len(result.communities),
+            "betweenness_sampled": result.betweenness_sampled,
+            "input_sha256": fingerprint,
+            "scores": {str(k): v for k, v in scores.items()},
+        },
+    )
     return result
 
 
@@ -134,7 +185,7 @@ def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Pat
     check_output_path(path, directory=fmt == "i2")
     with store.reading() as session:
         data: NetworkInput = load_network_input(session)
-        result = rank(data, seed=RANK_SEED)
+        result = ranking_of(data)
         attributes = _subject_attributes(session, result)
     evidence = build_evidence_graph(data, attributes)
     written = export_graph(evidence.graph, fmt, path)

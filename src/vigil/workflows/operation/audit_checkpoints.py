@@ -48,9 +48,10 @@ def checkpoint(
         select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
     entries = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    head = {
+    head_id: int = last[0] if last else 0
+    head: dict[str, Any] = {
         "agency": agency,
-        "head_id": last[0] if last else 0,
+        "head_id": head_id,
         "head_hash": last[1] if last else audit.GENESIS_HASH,
         "entries": entries,
     }
@@ -59,7 +60,7 @@ def checkpoint(
         "public_key": public_key_text(public_key),
         "signature": b64(sign(signed_bytes(head))),
     }
-    entry = audit.append(session, actor, CHECKPOINT_ACTION, "audit", head["head_id"], anchor)
+    entry = audit.append(session, actor, CHECKPOINT_ACTION, "audit", head_id, anchor)
     return {**anchor, "checkpoint_id": entry.id, "at": entry.at.isoformat()}
 
 

@@ -1,7 +1,8 @@
 """The whole pipeline over one synthetic operation, in the order the story runs.
 
-Hash sets first (so triage and ingest can match), then the seized devices, then every
-document, then identity resolution, countries and the network ranking. The operation folder's
+Hash sets, the seized devices, every document, then identity resolution, which places the
+subjects in countries and ranks them. The order is the story's, not a requirement: a hash set
+imported last still matches the files already in the store. The operation folder's
 ``truth.json`` says which files are which; nothing here reads the truth itself (persons,
 roles), only the manifest of what to import, triage and ingest.
 """
@@ -19,7 +20,6 @@ from vigil.store.db import Actor, Store
 from vigil.workflows.identity.resolve import ResolveResult, resolve
 from vigil.workflows.media.hashsets import import_hash_set
 from vigil.workflows.media.triage import TriageResult, triage
-from vigil.workflows.network.countries import CountrySummary, assign_countries
 from vigil.workflows.network.rank import NetworkResult, rank_network
 from vigil.workflows.sources.ingest import ingest_listed
 
@@ -33,7 +33,6 @@ class OperationResult:
     triaged: list[tuple[str, TriageResult]] = field(default_factory=list)
     ingested_sources: int = 0
     resolved: ResolveResult | None = None
-    countries: CountrySummary | None = None
     network: NetworkResult | None = None
 
 
@@ -90,10 +89,7 @@ def run_operation(
     )
     result.ingested_sources = len(ingested)
 
-    announce("resolve identities")
+    announce("resolve identities (which places subjects in countries and ranks them)")
     result.resolved = resolve(store, actor)
-    announce("place subjects in countries")
-    result.countries = assign_countries(store, actor)
-    announce("rank the network")
-    result.network = rank_network(store, actor)
+    result.network = rank_network(store, actor, write=False)  # the stored ranking, for the summary
     return result

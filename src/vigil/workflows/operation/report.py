@@ -1,7 +1,8 @@
 """The operation report: read the whole store into ``ReportData`` and render one HTML file.
 
 Figures are counted from the store as it is (subjects, countries, files, series, referrals,
-outcomes); the ranking is recomputed so the report shows every measure with its reasons.
+outcomes). Subjects come from the one subject serialiser (``subject_records``) and the
+ranking from the one ranking (``ranking_of``) that ``refer`` and ``network rank`` use too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from vigil.graph.build import TRANSFER_WEIGHT_PER_FILE, build_subject_graph
 from vigil.graph.model import NetworkInput, NetworkResult
-from vigil.graph.rank import rank
 from vigil.outputs import check_output_path, write_atomically
 from vigil.report.model import (
     CommunityRow,
@@ -43,25 +43,14 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
+from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import file_facts, load_network_input
-from vigil.workflows.network.rank import RANK_SEED
+from vigil.workflows.network.rank import ranking_of
 from vigil.workflows.referral.outcomes import list_outcomes
 from vigil.workflows.referral.refer import list_referrals
 
 TOP_SUBJECTS = 25
 CORE_NODES = 40
-BASIS_NAMES = {
-    "ISP subscriber": "subscriber",
-    "provider verified": "provider",
-    "IP registry": "ip-majority",
-}
-
-
-def _basis_kind(basis: str | None) -> str:
-    for prefix, name in BASIS_NAMES.items():
-        if basis and basis.startswith(prefix):
-            return name
-    return "unknown"
 
 
 def _figures(session: Session, data: NetworkInput, countries: int, unknown: int) -> Figures:
@@ -111,21 +100,21 @@ def build_report_data(store: Store, actor: Actor) -> ReportData:
     with store.reading() as session:
         agency = session.get(Agency, actor.agency_id)
         data = load_network_input(session)
-        result = rank(data, seed=RANK_SEED)
-        subjects = {s.id: s for s in session.scalars(select(Subject))}
-        suspects = [s for s in subjects.values() if s.role != "victim"]
+        result = ranking_of(data)
+        subjects = {s["id"]: s for s in subject_records(session)}
+        suspects = [s for s in subjects.values() if s["role"] != "victim"]
         latest_referral: dict[str, str] = {}
         for r in referrals:
             latest_referral[r.country or ""] = f"{r.reference} ({r.status})"
         per_country: dict[str, Counter[str]] = defaultdict(Counter)
         for s in suspects:
-            if s.country:
-                per_country[s.country][_basis_kind(s.country_basis)] += 1
+            if s["country"]:
+                per_country[s["country"]][s["country_basis_kind"] or "unknown"] += 1
         countries = [
             CountryRow(cc, sum(c.values()), dict(c.most_common()), latest_referral.get(cc, "-"))
             for cc, c in sorted(per_country.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
         ]
-        unknown = sum(1 for s in suspects if not s.country)
+        unknown = sum(1 for s in suspects if not s["country"])
         figures = _figures(session, data, len(countries), unknown)
         figures = Figures(**{**figures.__dict__, "referrals": len(referrals)})
         series_rows = [
@@ -138,7 +127,7 @@ def build_report_data(store: Store, actor: Actor) -> ReportData:
             )
         ]
     labels = {r.subject_id: r.label for r in result.ranking}
-    countries_of = {sid: s.country for sid, s in subjects.items()}
+    countries_of = {sid: s["country"] for sid, s in subjects.items()}
     distributors = [
         DistributorRow(
             rank=i,

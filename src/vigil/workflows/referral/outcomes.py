@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
 from vigil.store import audit
@@ -61,6 +62,15 @@ def parse_outcome_date(text: str | None) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def subject_status(session: Session, subject_id: int, current: str) -> str:
+    """What became of the subject: its furthest outcome (arrest < charge < conviction <
+    sentence; safeguarded for a child), so ``vigil subjects`` shows where each one stands."""
+    kinds = set(session.scalars(select(Outcome.kind).where(Outcome.subject_id == subject_id)))
+    if not kinds or current == "merged":
+        return current
+    return max(kinds, key=OUTCOME_KINDS.index)
+
+
 def record_outcome(
     store: Store, actor: Actor, subject_reference: str, kind: str, on: str | None = None
 ) -> OutcomeInfo:
@@ -102,6 +112,7 @@ def record_outcome(
         )
         session.add(outcome)
         session.flush()
+        subject.status = subject_status(session, subject.id, subject.status)
         if referral is not None and referral.status != ACTIONED:
             referral.status = ACTIONED
             session.add(

@@ -1,13 +1,13 @@
 """Referring subjects by country: one verifiable package per country, recorded as a Referral.
 
-Only suspects with a decided country are referred (``vigil network rank`` and the country
-step should run first; a subject of unknown country is listed by the report, not guessed
-into a package). A country whose prepared, unsent referral already holds the same subjects
-and says the same is not referred again: running ``refer`` twice changes nothing. Packages
-are signed with the node key when the store has a place for it (``node_key``). The package
-is written first and the rows committed after, so a failure
-leaves neither a row without a package nor (the directory is removed) a package without a
-row.
+Only suspects with a decided country are referred (``resolve`` decides every subject's
+country; a subject of unknown country is listed by the report, not guessed into a package).
+Subjects are ordered by the same ranking the report shows (``ranking_of``). A country whose
+prepared, unsent referral already holds the same subjects and says the same is not referred
+again: running ``refer`` twice with nothing new changes nothing. Packages are signed with the
+node key when the store has a place for it (``node_key``). The package is written first and
+the rows committed after, so a failure leaves neither a row without a package nor (the
+directory is removed) a package without a row.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,6 @@ from sqlalchemy.orm import Session
 from vigil.errors import NotFound, UsageError, VigilError
 from vigil.federation.signing import parse_public_key, public_key_text, verify_signature
 from vigil.graph.model import NetworkInput, RankedSubject
-from vigil.graph.rank import rank
 from vigil.outputs import check_output_path
 from vigil.referral.model import PackageContent, ReferredSubject
 from vigil.referral.package import (
@@ -49,13 +49,13 @@ from vigil.store.models import (
     Referral,
     ReferralStatus,
     ReferralSubject,
-    Selector,
     Subject,
-    SubjectSelector,
     utcnow,
 )
+from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.network.rank import RANK_SEED
+from vigil.workflows.network.rank import ranking_of
+from vigil.workflows.network.refresh import NO_SUBJECTS_YET, has_subjects
 from vigil.workflows.operation.node_key import node_signer, trusted_public_key
 from vigil.workflows.referral.evidence import gather_evidence
 
@@ -73,49 +73,43 @@ class ReferralInfo:
     outcomes: list[dict[str, object]]
 
 
+CONTRACT_REFERRAL_KEYS = ("id", "country", "subjects", "status", "package", "sha256")
+
+
 def referral_json(referral: ReferralInfo) -> dict[str, object]:
-    """The ``vigil referrals --json`` shape, contract keys first (the API returns the same)."""
+    """``vigil referrals --json``: the contract's keys first, then the rest."""
     row = dataclasses.asdict(referral)
-    ordered = {k: row.pop(k) for k in ("id", "country", "subjects", "status", "package", "sha256")}
+    ordered = {key: row.pop(key) for key in CONTRACT_REFERRAL_KEYS}
     return {**ordered, **row}
 
 
-def _subjects_by_country(session: Session, country: str | None) -> dict[str, list[Subject]]:
-    query = select(Subject).where(Subject.role != "victim", Subject.country.is_not(None))
+def _subjects_by_country(
+    session: Session, country: str | None, ranking: dict[int, RankedSubject]
+) -> dict[str, list[Subject]]:
+    """Suspects with a decided country, highest ranked first within each country."""
+    query = select(Subject).where(
+        Subject.role != "victim", Subject.country.is_not(None), Subject.status != "merged"
+    )
     if country is not None:
         query = query.where(Subject.country == country)
     grouped: dict[str, list[Subject]] = defaultdict(list)
-    for subject in session.scalars(query.order_by(Subject.priority.desc(), Subject.id)):
+    for subject in session.scalars(query):
         grouped[subject.country or ""].append(subject)
+    for members in grouped.values():
+        members.sort(key=lambda s: (-(ranking[s.id].score if s.id in ranking else 0.0), s.id))
     return dict(sorted(grouped.items()))
 
 
-def _referred(
-    session: Session, subject: Subject, ranking: dict[int, RankedSubject]
-) -> ReferredSubject:
-    accounts: list[dict[str, str]] = []
-    selectors: list[dict[str, str]] = []
-    rows = session.scalars(
-        select(Selector)
-        .join(SubjectSelector, SubjectSelector.selector_id == Selector.id)
-        .where(SubjectSelector.subject_id == subject.id)
-        .order_by(Selector.kind, Selector.platform, Selector.value)
-    )
-    for selector in rows:
-        if selector.kind == "username":
-            accounts.append({"platform": selector.platform, "username": selector.display})
-        elif selector.kind != "account":
-            selectors.append({"kind": selector.kind, "value": selector.value})
-    ranked = ranking.get(subject.id)
+def _referred(record: dict[str, Any], ranked: RankedSubject | None) -> ReferredSubject:
     return ReferredSubject(
-        id=subject.id,
-        label=subject.label,
-        role=subject.role,
-        country=subject.country,
-        country_basis=subject.country_basis,
-        priority=subject.priority,
-        accounts=accounts,
-        selectors=selectors,
+        id=record["id"],
+        label=record["label"],
+        role=record["role"],
+        country=record["country"],
+        country_basis=record["country_basis"],
+        priority=ranked.score if ranked else record["priority"],
+        accounts=record["accounts"],
+        selectors=record["selectors"],
         reasons=list(ranked.reasons) if ranked else [],
         files_distributed=ranked.files_distributed if ranked else 0,
         recipients=ranked.recipients if ranked else 0,
@@ -137,14 +131,17 @@ def refer(
     written: list[Path] = []
     try:
         with store.transaction() as session:
-            grouped = _subjects_by_country(session, country)
+            if not has_subjects(session):
+                raise NotFound(NO_SUBJECTS_YET)
+            data = load_network_input(session)
+            ranking = {r.subject_id: r for r in ranking_of(data).ranking}
+            grouped = _subjects_by_country(session, country, ranking)
             if not grouped:
                 where = f"in {country}" if country else "with a known country"
                 raise NotFound(
-                    f"no suspects {where}; run `vigil network rank` and the country step first"
+                    f"no suspects {where}: `vigil subjects --json` gives each one's "
+                    "country_basis (what evidence would place them)"
                 )
-            data = load_network_input(session)
-            ranking = {r.subject_id: r for r in rank(data, seed=RANK_SEED).ranking}
             ids = [
                 referral.id
                 for referral in _make_referrals(
@@ -179,7 +176,10 @@ def _make_referrals(
             sending_agency=agency.name if agency else actor.agency_code,
             prepared_by=actor.label,
             prepared_at=utcnow(),
-            subjects=[_referred(session, s, ranking) for s in subjects],
+            subjects=[
+                _referred(record, ranking.get(record["id"]))
+                for record in subject_records(session, [s.id for s in subjects])
+            ],
             files=evidence.files,
             event_counts=evidence.event_counts,
             first_event=evidence.first_event,

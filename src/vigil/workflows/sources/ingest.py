@@ -43,6 +43,7 @@ from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocum
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
+from vigil.workflows.network.refresh import refresh_store
 from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
@@ -121,7 +122,7 @@ def ingest(
     for done, document in enumerate(documents, start=1):
         digest = digest_file(document.path) if document.path is not None else None
         existing = _existing_source(store, digest, case_id) if digest else None
-        if existing is not None:
+        if existing is not None and digest is not None:
             summary.documents.append(DocumentResult(document.name, digest.sha256, existing, False))
         else:
             parsed = parser.parse(document, options)
@@ -134,6 +135,8 @@ def ingest(
             progress(done, len(documents), document.name)
     if batch:
         summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+    if summary.new_sources:
+        refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
     return summary
 
 
@@ -243,6 +246,28 @@ def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
-    from vigil.workflows.media.matching import match_files  # heavy (faiss): only when files exist
+    # heavy (numpy, pdqhash): imported only when there are files to match
+    from vigil.workflows.media.matching import match_files
 
     return int(match_files(session, actor, file_ids))
+
+
+def ingest_json(summary: IngestSummary) -> dict[str, Any]:
+    """The ``vigil ingest --json`` shape (the API's ingest jobs return the same)."""
+    return {
+        "format": summary.format,
+        "case": summary.case,
+        **summary.totals(),
+        "documents": [
+            {
+                "name": d.name,
+                "sha256": d.sha256,
+                "source_id": d.source_id,
+                "created": d.created,
+                "records": d.records,
+                **d.counts.as_dict(),
+                "warnings": d.warnings,
+            }
+            for d in summary.documents
+        ],
+    }

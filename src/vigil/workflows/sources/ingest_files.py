@@ -45,8 +45,8 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
                     getattr(File, column).in_(values[start : start + CHUNK])
                 )
             )
-            for row in found:
-                existing.setdefault(row.id, {**row._asdict(), "changed": False})
+            for found_row in found:
+                existing.setdefault(found_row.id, {**found_row._asdict(), "changed": False})
     for file_id in sorted(existing):
         remember(existing[file_id])
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
@@ -153,8 +153,8 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
+                for record in values:
+                    copy.write_row(record)
             cursor.close()
             continue
         statement = (

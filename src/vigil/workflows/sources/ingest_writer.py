@@ -161,7 +161,7 @@ class SourceWriter:
         new_keys = [key for key in missing if key not in self.cache.ids]
         if new_keys:
             now = utcnow()
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "kind": key[0],
                     "platform": self.specs[key][0],
@@ -299,7 +299,7 @@ class SourceWriter:
             extra = dict(event.extra) if event.extra else {}
             if event.send_key is not None:
                 extra["send"] = event.send_key
-            base = {
+            base: dict[str, Any] = {
                 **self.common,
                 "kind": event.kind,
                 "occurred_at": event.occurred_at,

@@ -1,0 +1,188 @@
+"""Long work as durable jobs: triage, upload-and-ingest, hash-set import, resolve, refer.
+
+Each POST records a job and answers 202 with it; ``GET /api/jobs/{id}`` follows its progress
+and, once done, holds the same JSON the CLI command prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from vigil.errors import UsageError
+from vigil.formats.registry import SOURCE_FORMATS
+from vigil.server.auth import allow, store_of
+from vigil.server.params import RowId
+from vigil.server.policy import Permission
+from vigil.server.scope import case_in_reach
+from vigil.server.uploads import receive_upload
+from vigil.store.db import Actor
+from vigil.workflows.operation import jobs
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+
+class TriageRequest(BaseModel):
+    path: str = Field(min_length=1, max_length=4096, description="Under the evidence root.")
+    owner: str | None = Field(default=None, max_length=300)
+    batch_files: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class ResolveRequest(BaseModel):
+    full: bool = False
+
+
+class ReferRequest(BaseModel):
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    all: bool = False
+
+
+def _queued(
+    request: Request, actor: Actor, kind: str, args: dict[str, Any], case_id: int | None = None
+) -> dict[str, Any]:
+    info = jobs.enqueue(store_of(request), actor, kind, args, case_id)
+    runner = getattr(request.app.state, "job_runner", None)
+    if runner is not None:
+        runner.wake.set()
+    return dataclasses.asdict(info)
+
+
+def _own_case(request: Request, actor: Actor, reference: str) -> int:
+    """The case new evidence goes into: the agency's own (a shared case is read here)."""
+    with store_of(request).reading() as session:
+        case = case_in_reach(session, actor, reference, write=True)
+    if case.agency_id != actor.agency_id:
+        raise UsageError(
+            f"case {reference!r} belongs to another agency; evidence is added by its owner"
+        )
+    return case.id
+
+
+def evidence_path(request: Request, relative: str) -> Path:
+    """A path under the configured evidence root; anything that escapes it is refused."""
+    root = request.app.state.settings.evidence_root
+    if root is None:
+        raise UsageError("this server has no evidence root (vigil serve --evidence-root DIR)")
+    base = Path(root).resolve()
+    candidate = (base / relative).resolve()
+    if not candidate.is_relative_to(base):
+        raise UsageError(f"{relative!r} is outside the evidence root")
+    if not candidate.exists():
+        raise UsageError(f"no such evidence under the evidence root: {relative!r}")
+    return candidate
+
+
+@router.get("/jobs/{job_id}")
+def job(
+    job_id: RowId, request: Request, actor: Actor = Depends(allow(Permission.READ))
+) -> dict[str, Any]:
+    return dataclasses.asdict(jobs.job_status(store_of(request), job_id, actor.agency_id))
+
+
+@router.post("/cases/{reference}/triage", status_code=202)
+def triage(
+    reference: str,
+    body: TriageRequest,
+    request: Request,
+    actor: Actor = Depends(allow(Permission.INVESTIGATE)),
+) -> dict[str, Any]:
+    """`vigil triage PATH --case REF` on evidence already on the server's disk."""
+    case_id = _own_case(request, actor, reference)
+    path = evidence_path(request, body.path)
+    args: dict[str, Any] = {"path": str(path), "case": reference, "owner": body.owner}
+    if body.batch_files:
+        args["batch_files"] = body.batch_files
+    return _queued(request, actor, "triage", args, case_id)
+
+
+@router.post(
+    "/cases/{reference}/sources",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def upload_source(
+    reference: str,
+    request: Request,
+    format: str = Query(description="cybertip, irc, chat-jsonl, phpbb (SQLite file) or isp"),
+    name: str = Query(min_length=1, max_length=255, description="The file's original name."),
+    platform: str | None = Query(default=None, max_length=100),
+    actor: Actor = Depends(allow(Permission.INVESTIGATE)),
+) -> dict[str, Any]:
+    """Upload one source document as the request body, then ingest it as a job."""
+    if format not in SOURCE_FORMATS.names():
+        raise UsageError(f"format must be one of {', '.join(SOURCE_FORMATS.names())}")
+    case_id = _own_case(request, actor, reference)
+    settings = request.app.state.settings
+    kept = await receive_upload(request, settings.upload_dir, name, settings.upload_limit_bytes)
+    args = {"format": format, "path": str(kept), "case": reference, "platform": platform}
+    return _queued(request, actor, "ingest", args, case_id)
+
+
+@router.post(
+    "/hashsets",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def import_hashset(
+    request: Request,
+    format: str = Query(description="vics, nsrl, icse, hashdeep or list"),
+    name: str = Query(min_length=1, max_length=200),
+    kind: str | None = Query(default=None, pattern="^(alert|ignorable)$"),
+    hash_type: str | None = Query(default=None, pattern="^(md5|sha1|sha256|pdq)$"),
+    actor: Actor = Depends(allow(Permission.INVESTIGATE)),
+) -> dict[str, Any]:
+    """`vigil hashset import FORMAT FILE --name NAME`, the file as the request body."""
+    from vigil.workflows.media.hashsets import hash_set_format
+
+    hash_set_format(format)
+    settings = request.app.state.settings
+    kept = await receive_upload(
+        request, settings.upload_dir, f"{name}.{format}", settings.upload_limit_bytes
+    )
+    args = {"format": format, "path": str(kept), "name": name, "kind": kind, "hash_type": hash_type}
+    return _queued(request, actor, "hashset", args)
+
+
+@router.post("/resolve", status_code=202)
+def resolve(
+    body: ResolveRequest, request: Request, actor: Actor = Depends(allow(Permission.INVESTIGATE))
+) -> dict[str, Any]:
+    return _queued(request, actor, "resolve", {"full": body.full})
+
+
+@router.post("/countries", status_code=202)
+def countries(
+    request: Request, actor: Actor = Depends(allow(Permission.INVESTIGATE))
+) -> dict[str, Any]:
+    """`vigil countries`: place each subject (subscriber return > provider > IP majority)."""
+    return _queued(request, actor, "countries", {})
+
+
+@router.post("/referrals", status_code=202)
+def refer(
+    body: ReferRequest, request: Request, actor: Actor = Depends(allow(Permission.REFER))
+) -> dict[str, Any]:
+    """`vigil refer --country CC | --all`: packages written under the server's referral folder."""
+    if body.all == (body.country is not None):
+        raise UsageError("give exactly one of country or all")
+    out_dir = request.app.state.settings.referral_dir / actor.agency_code
+    args = {"country": body.country, "out_dir": str(out_dir)}
+    return _queued(request, actor, "refer", args)

@@ -1,0 +1,133 @@
+"""What each kind of job runs: the same workflow function as the CLI command, same JSON.
+
+``run_job`` gets the job's arguments as stored (plain JSON) and a ``report`` callback for
+progress; it returns the result the job row keeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vigil.store.db import Actor, Store
+from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, TriageProbes
+
+Report = Callable[[dict[str, Any]], None]
+
+
+def _triage(
+    store: Store, actor: Actor, args: dict[str, Any], report: Report, probes: TriageProbes | None
+) -> dict[str, Any]:
+    from vigil.workflows.media.triage import triage
+
+    totals = {"files": 0, "bytes": 0}
+
+    def advance(files: int, size_bytes: int) -> None:
+        totals["files"] += files
+        totals["bytes"] += size_bytes
+        report(dict(totals))
+
+    result = triage(
+        store,
+        actor,
+        Path(args["path"]),
+        args["case"],
+        jobs=int(args.get("jobs", 1)),
+        batch_files=int(args.get("batch_files") or DEFAULT_BATCH_FILES),
+        progress=advance,
+        owner=args.get("owner"),
+        probes=probes,
+    )
+    return {
+        **result.summary.as_dict(),
+        "source_id": result.source_id,
+        "resumed": result.resumed,
+        "skipped_files": result.skipped_files,
+        "refused": [f"{r.path}: {r.reason}" for r in result.refusals[:100]],
+    }
+
+
+def _ingest(
+    store: Store, actor: Actor, args: dict[str, Any], report: Report, _probes: object
+) -> dict[str, Any]:
+    from vigil.formats.source_records import ParseOptions
+    from vigil.workflows.sources.ingest import ingest, ingest_json
+
+    def advance(done: int, total: int, name: str) -> None:
+        report({"documents": done, "of": total, "current": name})
+
+    options = ParseOptions(platform=args.get("platform"), tz=args.get("tz"))
+    summary = ingest(store, actor, args["format"], args["path"], args["case"], options, advance)
+    return ingest_json(summary)
+
+
+def _hashset(
+    store: Store, actor: Actor, args: dict[str, Any], report: Report, _probes: object
+) -> dict[str, Any]:
+    from vigil.workflows.media.hashsets import import_hash_set
+
+    result = import_hash_set(
+        store,
+        actor,
+        args["format"],
+        Path(args["path"]),
+        name=args["name"],
+        kind=args.get("kind"),
+        pdq_radius_bits=args.get("pdq_radius"),
+        hash_type=args.get("hash_type"),
+        progress=lambda done: report({"entries": done}),
+    )
+    return dataclasses.asdict(result)
+
+
+def _resolve(
+    store: Store, actor: Actor, args: dict[str, Any], _report: Report, _probes: object
+) -> dict[str, Any]:
+    from vigil.workflows.identity.resolve import resolve
+
+    return dataclasses.asdict(resolve(store, actor, full=bool(args.get("full", False))))
+
+
+def _countries(
+    store: Store, actor: Actor, _args: dict[str, Any], _report: Report, _probes: object
+) -> dict[str, Any]:
+    """`vigil countries --json`: each subject's country and the evidence it rests on."""
+    from vigil.workflows.network.countries import assign_countries
+
+    summary = assign_countries(store, actor)
+    return {
+        "by_country": summary.by_country,
+        "decisions": [dataclasses.asdict(d) for d in summary.decisions],
+    }
+
+
+def _refer(
+    store: Store, actor: Actor, args: dict[str, Any], _report: Report, _probes: object
+) -> dict[str, Any]:
+    from vigil.workflows.referral.refer import refer, referral_json
+
+    referrals = refer(store, actor, Path(args["out_dir"]), country=args.get("country"))
+    return {"referrals": [referral_json(r) for r in referrals]}
+
+
+RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "triage": _triage,
+    "ingest": _ingest,
+    "hashset": _hashset,
+    "resolve": _resolve,
+    "countries": _countries,
+    "refer": _refer,
+}
+
+
+def run_job(
+    store: Store,
+    actor: Actor,
+    kind: str,
+    args: dict[str, Any],
+    report: Report,
+    probes: TriageProbes | None = None,
+) -> dict[str, Any]:
+    return RUNNERS[kind](store, actor, args, report, probes)

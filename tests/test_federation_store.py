@@ -1,0 +1,145 @@
+"""Federation on both databases: identity, peers, and a deconfliction whose holder runs on
+the test's store (SQLite and PostgreSQL), served on loopback by the peer app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.actors import admin_actor
+from tests.cli_runner import run_cli
+from vigil.federation.transport import HttpTransport
+from vigil.peer_api.app import create_peer_app
+from vigil.peer_api.serving import NodeServer
+from vigil.store.db import Actor, Store
+from vigil.store.models import AuditEntry, PeerNonce, Selector, Sighting, Source
+from vigil.workflows.federation.deconflict import deconflict, list_hits
+from vigil.workflows.federation.node import add_peer, identity, init_node, list_peers
+from vigil.workflows.federation.peering import PeerRefused
+from vigil.workflows.operation.setup import init_store, open_case
+
+SEEN = datetime(2006, 3, 1, tzinfo=UTC)
+
+
+def _hold(store: Store, actor: Actor, selectors: list[tuple[str, str, str]]) -> None:
+    with store.transaction() as session:
+        source = Source(
+            kind="test",
+            original_name="t",
+            sha256="1" * 64,
+            size_bytes=0,
+            agency_id=actor.agency_id,
+            user_id=actor.user_id,
+        )
+        session.add(source)
+        session.flush()
+        for kind, platform, value in selectors:
+            selector = Selector(kind=kind, platform=platform, value=value, display=value)
+            session.add(selector)
+            session.flush()
+            session.add(
+                Sighting(
+                    selector_id=selector.id,
+                    source_id=source.id,
+                    agency_id=actor.agency_id,
+                    seen_at=SEEN,
+                )
+            )
+
+
+def test_deconfliction_against_a_holder_on_each_database(store: Store, tmp_path: Path) -> None:
+    holder = admin_actor(store)
+    server = NodeServer(create_peer_app(store)).start()
+    init_node(
+        store, holder, tmp_path / "holder-keys", url=server.url, contact="desk@holder.example"
+    )
+    querier_store = Store(f"sqlite:///{tmp_path / 'querier.db'}")
+    init_store(querier_store, "QUERIER", "Querier", "GB", "pw")
+    querier = admin_actor(querier_store)
+    open_case(querier_store, querier, "Q-1")
+    init_node(
+        querier_store,
+        querier,
+        tmp_path / "querier-keys",
+        url="http://querier.test",
+        contact="desk@querier.example",
+    )
+    shared = [
+        ("email", "", "owl944@freepost.example"),
+        ("ip", "", "81.2.69.160"),
+        ("account", "Parley", "371062016"),
+    ]
+    _hold(store, holder, [*shared, ("phone", "", "+447400211518")])
+    _hold(
+        querier_store,
+        querier,
+        [*shared, ("email", "", "someone.else@example.org"), ("account", "PicNook", "371062016")],
+    )
+    theirs, ours = identity(store, holder), identity(querier_store, querier)
+    add_peer(querier_store, querier, "TEST", server.url, theirs.public_key)
+    add_peer(store, holder, "QUERIER", "http://querier.test", ours.public_key, country="GB")
+    assert [p.code for p in list_peers(store, holder)] == ["QUERIER"]
+    transport = HttpTransport()
+
+    hits = deconflict(querier_store, querier, transport, purpose="test")
+    assert sorted(h.kind for h in hits) == ["account", "email", "ip"]
+    assert {h.contact for h in hits} == {"desk@holder.example"}
+    received = list_hits(store, holder)
+    assert sorted(h.kind for h in received) == ["account", "email", "ip"]
+    assert {h.their_reference for h in received} == {h.our_reference for h in hits}
+
+    # Over its allowance, a peer is refused and the holder writes nothing.
+    add_peer(
+        store,
+        holder,
+        "QUERIER",
+        "http://querier.test",
+        ours.public_key,
+        country="GB",
+        selectors_per_hour=6,
+    )
+    with store.reading() as session:
+        before = [
+            session.scalar(select(func.count()).select_from(m)) for m in (PeerNonce, AuditEntry)
+        ]
+    with pytest.raises(PeerRefused, match="rate limit"):
+        deconflict(querier_store, querier, transport, purpose="test")
+    with store.reading() as session:
+        after = [
+            session.scalar(select(func.count()).select_from(m)) for m in (PeerNonce, AuditEntry)
+        ]
+    assert after[1] == before[1] + 1  # only the set it served before the refusal is audited
+    querier_store.dispose()
+    server.stop()
+
+
+def test_cli_says_what_is_missing(store: Store, tmp_path: Path) -> None:
+    url = store.url
+    before = run_cli("--db", url, "federation", "identity", "--json")
+    assert before.exit_code == 2 and "run `vigil federation init`" in before.stderr
+    made = run_cli(
+        "--db",
+        url,
+        "federation",
+        "init",
+        "--keys",
+        str(tmp_path / "k"),
+        "--url",
+        "http://127.0.0.1:9",
+        "--contact",
+        "desk@test.example",
+    )
+    assert made.exit_code == 0, made.stderr
+    bad_key = run_cli(
+        "--db", url, "peer", "add", "GB-X", "http://127.0.0.1:9", "--public-key", "nonsense"
+    )
+    assert bad_key.exit_code == 2 and "not an Ed25519 public key" in bad_key.stderr
+    lonely = run_cli("--db", url, "deconflict", "--purpose", "p", "--json")
+    assert lonely.exit_code == 2 and "no peers to ask" in lonely.stderr
+    unknown_case = run_cli("--db", url, "deconflict", "--purpose", "p", "--case", "NOPE")
+    assert unknown_case.exit_code == 2 and "no case 'NOPE'" in unknown_case.stderr
+    no_peer_for_country = run_cli("--db", url, "refer", "--country", "GB", "--send")
+    assert no_peer_for_country.exit_code == 2
