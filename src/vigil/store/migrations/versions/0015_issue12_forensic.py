@@ -1,7 +1,7 @@
 """evidence identity per exhibit; read problems on the file instance; raw non-UTF-8 names
 
 Revision ID: issue12_forensic
-Revises: issue13_server
+Revises: issue14_welfare
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue12_forensic"
-down_revision = "issue13_server"
+down_revision = "issue14_welfare"
 branch_labels = None
 depends_on = None
 
