@@ -1,4 +1,4 @@
-"""The fuzzing harness's long run: many generated hostile documents per source format.
+"""The fuzzing harness's long run: many hostile documents per source and hash-set format.
 
 `make test` runs the same strategies (``tests/hostile_inputs.py``) for a few examples each;
 this runs many more and prints, per format, how many documents were ingested, refused with
@@ -18,10 +18,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from tests.actors import admin_actor
-from tests.hostile_inputs import GENERATORS, write
+from tests.hostile_inputs import GENERATORS, HASHSET_GENERATORS, write
 
 from vigil.errors import VigilError
 from vigil.store.db import Store
+from vigil.workflows.media.hashsets import import_hash_set
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
 
@@ -30,8 +31,10 @@ def fuzz(format_name: str, examples: int, work: Path) -> Counter[str]:
     store = Store(f"sqlite:///{work / f'{format_name}.db'}")
     init_store(store, "FUZZ", "Fuzz", "CA")
     open_case(store, admin_actor(store), "CASE-1")
-    strategy, file_name = GENERATORS[format_name]
+    hash_set = format_name in HASHSET_GENERATORS
+    strategy, file_name = (HASHSET_GENERATORS if hash_set else GENERATORS)[format_name]
     outcomes: Counter[str] = Counter()
+    counter = iter(range(10**9))
     crashes: list[str] = []
 
     @settings(
@@ -44,7 +47,11 @@ def fuzz(format_name: str, examples: int, work: Path) -> Counter[str]:
     def run(data: bytes) -> None:
         path = write(work, file_name, data)
         try:
-            ingest(store, admin_actor(store), format_name, str(path), "CASE-1")
+            if hash_set:
+                name = f"fuzz-{next(counter)}"
+                import_hash_set(store, admin_actor(store), format_name, path, name=name)
+            else:
+                ingest(store, admin_actor(store), format_name, str(path), "CASE-1")
             outcomes["ingested"] += 1
         except VigilError:
             outcomes["refused"] += 1
@@ -64,7 +71,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=300, help="documents per format")
     args = parser.parse_args()
     print(f"{'format':12} {'docs':>6} {'ingested':>9} {'refused':>8} {'crashed':>8} {'docs/s':>8}")
-    for format_name in sorted(GENERATORS):
+    for format_name in [*sorted(GENERATORS), *sorted(HASHSET_GENERATORS)]:
         with tempfile.TemporaryDirectory(prefix="vigil-fuzz-") as folder:
             started = time.perf_counter()
             outcome = fuzz(format_name, args.examples, Path(folder))

@@ -161,3 +161,68 @@ def jsonl(*records: object) -> bytes:
     return "\n".join(json.dumps(r) if not isinstance(r, str) else r for r in records).encode(
         "utf-8", "surrogatepass"
     )
+
+
+# Hash-set formats: the same hostile values in the fields of each.
+@st.composite
+def vics_json(draw: st.DrawFn) -> bytes:
+    media = {"MediaID": draw(json_values), "Category": draw(json_values), "MD5": "0" * 32}
+    for key in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "MD5",
+                    "SHA1",
+                    "MediaSize",
+                    "IsDistributed",
+                    "VictimIdentified",
+                    "Series",
+                    "Tags",
+                    "AlternativeHashes",
+                    "MediaFiles",
+                ]
+            ),
+            max_size=3,
+        )
+    ):
+        media[key] = draw(json_values)
+    root = {"@odata.context": "http://github.com/ICMEC/ProjectVic/DataModels/2.0.xml/$metadata#Media",
+            "value": [media]}  # fmt: skip
+    text = json.dumps(root, ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]
+    return text.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def hashdeep_txt(draw: st.DrawFn) -> bytes:
+    size = draw(st.sampled_from(["4", "-1", str(10**30), "x"]))
+    name = draw(text_values).replace("\n", "")
+    body = (
+        f"%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n{size},{'a' * 32},{'b' * 64},{name}\n"
+    )
+    return body.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def icse_csv(draw: st.DrawFn) -> bytes:
+    flag = draw(st.sampled_from(["Yes", "perhaps", "", "1"]))
+    name, series = (draw(text_values).replace("\n", "") for _ in range(2))
+    cells = [draw(st.sampled_from(["0" * 32, "xyz", ""])), "", "", name, flag, flag, flag, series]
+    header = "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;"
+    return (header + "Series name\n" + ";".join(cells) + "\n").encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def hash_list(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.one_of(st.sampled_from(["0" * 32, "1" * 40, "g" * 32]), text_values),
+                          min_size=1, max_size=4))  # fmt: skip
+    return "\n".join(line.replace("\n", "") for line in lines).encode("utf-8", "surrogatepass")
+
+
+HASHSET_GENERATORS = {
+    "vics": (vics_json(), "set.json"),
+    "hashdeep": (hashdeep_txt(), "set.txt"),
+    "icse": (icse_csv(), "set.csv"),
+    "list": (hash_list(), "set.txt"),
+}

@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from tests.actors import admin_actor
 from tests.cli_runner import run_cli
-from tests.hostile_inputs import GENERATORS, ISP_HEADER, jsonl, write
+from tests.hostile_inputs import GENERATORS, HASHSET_GENERATORS, ISP_HEADER, jsonl, write
 from tests.test_ingest_support import build_phpbb_sqlite, row_counts
 from vigil.errors import VigilError
 from vigil.store.db import Store
 from vigil.store.models import Selector, Source
+from vigil.workflows.media.hashsets import import_hash_set
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
 
@@ -188,6 +189,30 @@ def test_fuzzed_documents_never_crash_and_never_half_write(sqlite_store, tmp_pat
         before = row_counts(sqlite_store)
         try:
             ingest(sqlite_store, admin_actor(sqlite_store), format_name, str(path), "CASE-1")
+        except VigilError:
+            assert row_counts(sqlite_store) == before
+
+    check()
+
+
+@pytest.mark.parametrize("format_name", sorted(HASHSET_GENERATORS))
+def test_fuzzed_hash_sets_never_crash_and_never_half_write(sqlite_store, tmp_path, format_name):
+    strategy, file_name = HASHSET_GENERATORS[format_name]
+    counter = iter(range(10**6))
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=strategy)
+    def check(data: bytes) -> None:
+        path = write(tmp_path, file_name, data)
+        before = row_counts(sqlite_store)
+        name = f"fuzz-{next(counter)}"
+        try:
+            import_hash_set(sqlite_store, admin_actor(sqlite_store), format_name, path, name=name)
         except VigilError:
             assert row_counts(sqlite_store) == before
 

@@ -23,6 +23,7 @@ from vigil.formats.source_common import (
     selector,
 )
 from vigil.formats.source_records import (
+    MAX_SIZE_BYTES,
     AccountRef,
     EventRecord,
     FileRef,
@@ -30,8 +31,6 @@ from vigil.formats.source_records import (
     ParseOptions,
     SourceDocument,
 )
-
-MAX_SIZE_BYTES = (1 << 63) - 1  # what the store's BIGINT holds
 
 
 @SOURCE_FORMATS.register("chat-jsonl")

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from vigil.errors import BadInput, UnsupportedFormat
-from vigil.formats.chat_jsonl import MAX_SIZE_BYTES
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_common import (
     decode_text,
@@ -35,6 +34,7 @@ from vigil.formats.source_common import (
     time_zone,
 )
 from vigil.formats.source_records import (
+    MAX_SIZE_BYTES,
     AccountRef,
     EventRecord,
     FileRef,

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+MAX_SIZE_BYTES = (1 << 63) - 1  # the store's BIGINT: a larger size is a hostile value
 MAX_NAME_CHARS = 500  # Selector.value: an account name longer than this cannot be stored
 
 
