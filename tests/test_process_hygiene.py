@@ -35,9 +35,10 @@ def _paused(db_url: str, root: Path, *extra: str) -> contextlib.AbstractContextM
     return paused_triage(command, dict(os.environ), "after-commit:1")
 
 
-def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(store, db_url, tmp_path):
+def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(sqlite_store, tmp_path):
+    store = sqlite_store
     root = _device(tmp_path / "dev")
-    with _paused(db_url, root, "--jobs", "1"):
+    with _paused(str(store.url), root, "--jobs", "1"):
         second = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
 
         assert second.exit_code == 2, second.stderr
