@@ -84,3 +84,25 @@ def test_vigil_serve_answers_on_loopback(sqlite_store: Store, tmp_path: Path) ->
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_summary_and_how_to_open_it_in_a_browser(tmp_path: Path) -> None:
+    from vigil.workflows.operation.accounts import authenticate
+
+    out = tmp_path / "demo"
+    result = run_cli("demo", "--scale", "small", "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("Operation summary" in line for line in lines)
+    serve_line = next(line for line in lines if line.startswith("open it in a browser: "))
+    assert f"--db sqlite:///{out / 'vigil.db'} serve --evidence-root {out / 'operation'}" in (
+        serve_line
+    )
+    sign_in = lines[-1]
+    assert sign_in.startswith("then http://127.0.0.1:8000/ and sign in to agency DEMO as")
+    password = sign_in.rsplit("password ", 1)[1]
+    store = Store(f"sqlite:///{out / 'vigil.db'}")
+    actor = authenticate(store, "DEMO", "investigator", password)
+    assert actor.role == "investigator"
+    store.dispose()

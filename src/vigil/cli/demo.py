@@ -111,6 +111,27 @@ def print_summary(result: DemoResult) -> None:
     console.print(f"referral packages: {result.paths.referrals}")
     console.print(f"database: {result.paths.database}")
     console.print(f"done in {result.seconds:.0f} s")
+    print_browser_hint(result)
+
+
+def print_browser_hint(result: DemoResult) -> None:
+    """How to look at the demo in the web pages: the server command and a sign-in."""
+    from vigil.workflows.operation.demo import DEMO_AGENCY, DEMO_INVESTIGATOR
+
+    root = result.paths.root
+    console.print(
+        "open it in a browser: "
+        f"vigil --db {result.db_url} serve --evidence-root {result.paths.operation} "
+        f"--upload-dir {root}/uploads --referral-dir {root}/referrals",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"then http://127.0.0.1:8000/ and sign in to agency {DEMO_AGENCY} as "
+        f"{DEMO_INVESTIGATOR}, password {result.investigator_password}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

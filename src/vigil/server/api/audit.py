@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from vigil.server.auth import allow, store_of
+from vigil.server.params import MAX_ROW_ID
 from vigil.server.policy import Permission
 from vigil.server.scope import own_agency_audit
 from vigil.store.db import Actor
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 @router.get("")
 def audit_log(
     request: Request,
-    after: int = Query(default=0, ge=0, le=2**62),
+    after: int = Query(default=0, ge=0, le=MAX_ROW_ID),
     limit: int = Query(default=100, ge=1, le=1000),
     actor: Actor = Depends(allow(Permission.AUDIT)),
 ) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from vigil.errors import NotFound
 from vigil.server.auth import allow, store_of
+from vigil.server.params import MAX_ROW_ID
 from vigil.server.policy import Permission
 from vigil.server.scope import account_in_reach, visible_subjects
 from vigil.store.db import Actor
@@ -27,7 +28,7 @@ class LinkDecision(BaseModel):
 
 
 class NewOutcome(BaseModel):
-    subject: int = Field(ge=1, le=2**62)
+    subject: int = Field(ge=1, le=MAX_ROW_ID)
     kind: Literal[OUTCOME_KINDS]  # type: ignore[valid-type]
     date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 

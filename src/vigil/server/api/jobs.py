@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from vigil.errors import UsageError
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.server.auth import allow, store_of
+from vigil.server.params import RowId
 from vigil.server.policy import Permission
 from vigil.server.scope import case_in_reach
 from vigil.server.uploads import receive_upload
@@ -77,7 +78,7 @@ def evidence_path(request: Request, relative: str) -> Path:
 
 @router.get("/jobs/{job_id}")
 def job(
-    job_id: int, request: Request, actor: Actor = Depends(allow(Permission.READ))
+    job_id: RowId, request: Request, actor: Actor = Depends(allow(Permission.READ))
 ) -> dict[str, Any]:
     return dataclasses.asdict(jobs.job_status(store_of(request), job_id, actor.agency_id))
 

@@ -8,6 +8,7 @@ demo made (marked by ``.vigil-demo``); any other non-empty folder is refused.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from vigil.errors import UsageError
 from vigil.report.model import ReportData
 from vigil.store.db import Store
 from vigil.synth.generate import generate
+from vigil.workflows.operation.accounts import add_user
 from vigil.workflows.operation.pipeline import OperationResult, StepCallback, run_operation
 from vigil.workflows.operation.report import write_report
 from vigil.workflows.operation.setup import find_actor, init_store, open_case
@@ -24,6 +26,8 @@ from vigil.workflows.referral.refer import ReferralInfo, refer
 
 DEMO_MARKER = ".vigil-demo"
 DEMO_CASE = "OP-DEMO"
+DEMO_AGENCY = "DEMO"
+DEMO_INVESTIGATOR = "investigator"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class DemoResult:
     referrals: list[ReferralInfo]
     report: ReportData
     seconds: float
+    db_url: str
+    investigator_password: str
+    """The demo investigator's sign-in for `vigil serve` (agency ``DEMO_AGENCY``)."""
 
 
 def prepare_demo_folder(root: Path) -> DemoPaths:
@@ -87,8 +94,10 @@ def run_demo(
     store = Store(db_url or f"sqlite:///{paths.database}")
     try:
         announce("init")
-        init_store(store, "DEMO", "Demonstration unit", "CA")
-        actor = find_actor(store, "DEMO/admin")
+        init_store(store, DEMO_AGENCY, "Demonstration unit", "CA")
+        actor = find_actor(store, f"{DEMO_AGENCY}/admin")
+        password = secrets.token_urlsafe(12)
+        add_user(store, actor, DEMO_INVESTIGATOR, "investigator", password)
         open_case(store, actor, DEMO_CASE, "Synthetic operation")
         operation = run_operation(
             store, actor, paths.operation, DEMO_CASE, jobs=jobs, step=announce
@@ -99,4 +108,12 @@ def run_demo(
         report = write_report(store, actor, paths.report)
     finally:
         store.dispose()
-    return DemoResult(paths, operation, referrals, report, time.perf_counter() - started)
+    return DemoResult(
+        paths,
+        operation,
+        referrals,
+        report,
+        time.perf_counter() - started,
+        store.safe_url,
+        password,
+    )
