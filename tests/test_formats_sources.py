@@ -1,4 +1,4 @@
-"""Every source parser gets the same battery (STYLE.md "auto-test base class").
+"""Every source parser gets the same battery (one shared battery per abstraction).
 
 ``SourceFormatBattery`` holds the shared tests: the good fixture parses to known values, a
 truncated copy and a badly encoded copy behave as the format promises, and ingesting the

@@ -1,4 +1,4 @@
-"""Chat JSONL, Vigil's generic chat export: one message object per line (DESIGN.md "Chat").
+"""Chat JSONL, Vigil's generic chat export: one message object per line (docs/formats.md "Chat").
 
 A null ``room`` with ``recipients`` is a direct message: each recipient is a target, and each
 attachment is one file send to all of them (contract B). In a room, attachments are file

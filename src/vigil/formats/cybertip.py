@@ -1,4 +1,4 @@
-"""CyberTipline report XML (DESIGN.md "Provider reports"), element names of NCMEC's API.
+"""CyberTipline report XML (docs/formats.md "Provider reports"), element names of NCMEC's API.
 
 A document is one ``<report>``, a ``<reports>`` wrapper around many, and a directory holds
 any number of either (each file is its own source). What is kept:

@@ -1,4 +1,5 @@
-"""irssi IRC logs (DESIGN.md "Chat"): who was in the room, who said what, who offered which file.
+"""irssi IRC logs (docs/formats.md "Chat"): who was in the room, who said what, who offered
+which file.
 
 - ``--- Log opened Tue Mar 14 21:00:00 2006`` and ``--- Day changed Wed Mar 15 2006`` set the
   date; a timed line before either is bad input (there is no date to give it).

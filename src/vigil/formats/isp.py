@@ -1,11 +1,11 @@
-"""ISP subscriber returns (DESIGN.md "Subscriber returns"): who held an IP address, and when.
+"""ISP subscriber returns (docs/formats.md "Subscriber returns"): who held an IP address, and when.
 
 Each row is one subscriber record: a Sighting of the IP selector whose ``extra["subscriber"]``
 holds the subscriber's fields (name, email, phone, address, ``country``, ISP account id,
 request reference) and whose ``extra["window"]`` holds ``start_utc``/``end_utc``. The
 subscriber's email and phone are sighted too, pointing back at the IP, so identity resolution
 can link a subscriber to the accounts that used the same email or phone. The phone is read
-in the row's ``country``. The header must be exactly the one in DESIGN.md; the file must be
+in the row's ``country``. The header must be exactly the one in docs/formats.md; the file must be
 UTF-8; times without an offset are UTC (the columns say so).
 """
 

@@ -10,8 +10,9 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from vigil.errors import BadInput
 from vigil.hashing.files import FileHashes, hash_file
@@ -22,6 +23,28 @@ class HashOutcome:
     path: Path
     hashes: FileHashes | None  # None when the file could not be read at all
     error: str | None  # why it was not fully processed (read failure or decode failure)
+
+    def as_json(self) -> dict[str, Any]:
+        """One line of ``vigil hash``: ``path, size, mime, md5, sha1, sha256, pdq,
+        pdq_quality`` (PDQ of the stored pixels), ``error``; ``video_frames`` and ``exif``
+        when there are any."""
+        hashes = self.hashes
+        line: dict[str, Any] = {
+            "path": str(self.path),
+            "size": hashes.size_bytes if hashes else None,
+            "mime": hashes.mime if hashes else None,
+            "md5": hashes.md5 if hashes else None,
+            "sha1": hashes.sha1 if hashes else None,
+            "sha256": hashes.sha256 if hashes else None,
+            "pdq": hashes.pdq if hashes else None,
+            "pdq_quality": hashes.pdq_quality if hashes else None,
+            "error": self.error,
+        }
+        if hashes and hashes.video_frames is not None:
+            line["video_frames"] = [asdict(frame) for frame in hashes.video_frames]
+        if hashes and hashes.exif is not None:
+            line["exif"] = asdict(hashes.exif)
+        return line
 
 
 def die_with_parent(parent_pid: int) -> None:

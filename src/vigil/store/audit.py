@@ -87,6 +87,22 @@ class ChainReport:
         return self.first_broken_id is None
 
 
+def last_details(session: Session, action: str) -> dict[str, Any]:
+    """The details of the latest entry for ``action`` (empty if none): what an earlier run
+    recorded about itself, for a later run to start from."""
+    details = session.scalars(
+        select(AuditEntry.details)
+        .where(AuditEntry.action == action)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    try:
+        value = json.loads(details) if details else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
     """Walk the whole chain in id order; stop at the first entry that does not verify."""
     previous = GENESIS_HASH

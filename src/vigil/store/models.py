@@ -1,4 +1,4 @@
-"""The data model of DESIGN.md as SQLAlchemy 2 models.
+"""The data model (docs/architecture.md) as SQLAlchemy 2 models.
 
 These classes never leave the store layer's callers in workflows: engines take and return
 plain dataclasses, and workflows convert at the boundary. The schema itself is created only by

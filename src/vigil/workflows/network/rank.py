@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from vigil.graph.rank import rank
 from vigil.outputs import check_output_path
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import AuditEntry, Selector, Subject, SubjectSelector
+from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.sources.activity import Activity
 
@@ -55,16 +54,7 @@ def _input_fingerprint(data: NetworkInput) -> str:
 
 
 def _last_ranked_input(session: Session) -> str | None:
-    details = session.scalars(
-        select(AuditEntry.details)
-        .where(AuditEntry.action == "network.rank")
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-    ).first()
-    try:
-        value = json.loads(details).get("input_sha256") if details else None
-    except (ValueError, AttributeError):
-        return None
+    value = audit.last_details(session, "network.rank").get("input_sha256")
     return value if isinstance(value, str) else None
 
 
