@@ -21,10 +21,12 @@ from vigil.errors import BadInput, UsageError
 def check_output_path(path: Path, *, directory: bool = False) -> None:
     """UsageError now, when ``path`` could not be written later."""
     path = Path(path)
-    if directory:
+    if directory:  # made with its missing parents, like ``mkdir -p``: check the nearest one
         if path.exists() and not path.is_dir():
             raise UsageError(f"not a folder: {path}")
-        parent = path if path.exists() else path.parent
+        parent = path
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
     else:
         if path.is_dir():
             raise UsageError(f"is a folder, not a file: {path}")
