@@ -73,11 +73,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def store(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """An initialised store with agency TEST, its admin, and case CASE-1; on both databases."""
     monkeypatch.setenv("VIGIL_DB", db_url)
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
-    opened = Store(db_url)
+    opened = Store(db_url, index_root=tmp_path / "index-cache")
     init_store(opened, "TEST", "Test Unit", "CA", "test-password")
     open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
     yield opened
@@ -90,7 +90,7 @@ def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
     monkeypatch.setenv("VIGIL_DB", url)
     monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
-    opened = Store(url)
+    opened = Store(url, index_root=tmp_path / "index-cache")
     init_store(opened, "TEST", "Test Unit", "CA", "test-password")
     open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
     yield opened

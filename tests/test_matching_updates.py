@@ -151,7 +151,7 @@ def test_appended_entries_match_after_an_update_of_only_their_segment(
     # only the delta was indexed: the base segment is on disk under the same name, unrebuilt
     assert updated.pdq.segments[0].name == base_segment.name
     assert [len(s) for s in updated.pdq.segments] == [2_000, 20]
-    directory = index_directory(store.engine.url)
+    directory = index_directory(store.engine.url, store.index_root)
     assert directory is not None and (directory / "segments" / base_segment.name).is_dir()
     # the running triage still answers from the whole old bank
     assert during.match(pdq=delta[3]) == [] and len(during) == 2_000

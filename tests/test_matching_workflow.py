@@ -94,7 +94,7 @@ def test_per_set_radius(store: Store) -> None:
 def test_index_cache_location_and_reload(store: Store, tmp_path: Path) -> None:
     import_hash_set(store, admin_actor(store), "vics", DATA / "vics2-media.json", name="pv")
     url = store.engine.url
-    directory = matching.index_directory(url)
+    directory = matching.index_directory(url, store.index_root)
     assert directory is not None and not directory.exists()  # the import does not build it
     status = refresh_index(store)
     assert (status.entries, status.hash_sets, status.directory) == (3, 1, str(directory))
@@ -119,14 +119,12 @@ def test_index_directory_for_each_kind_of_url(monkeypatch: pytest.MonkeyPatch) -
         "/data/cases/vigil.db.index"
     )
     assert matching.index_directory(make_url("sqlite://")) is None
-    monkeypatch.setenv("VIGIL_INDEX_DIR", "/srv/vigil-index")
-    pg = matching.index_directory(make_url("postgresql+psycopg://u:secret@db/vigil"))
-    assert pg is not None and pg.parent == Path("/srv/vigil-index")
-    same = matching.index_directory(make_url("postgresql+psycopg://u:other@db/vigil"))
+    root = Path("/srv/vigil-index")
+    pg = matching.index_directory(make_url("postgresql+psycopg://u:secret@db/vigil"), root)
+    assert pg is not None and pg.parent == root
+    same = matching.index_directory(make_url("postgresql+psycopg://u:other@db/vigil"), root)
     assert same == pg  # the password is not part of the key
-    monkeypatch.delenv("VIGIL_INDEX_DIR")
     monkeypatch.setenv("HOME", "/home/analyst")
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     home = matching.index_directory(make_url("postgresql+psycopg://db/vigil"))
     assert home is not None and home.parent == Path("/home/analyst/.local/share/vigil/index")
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import typer
 from typer.core import TyperGroup
 
 from vigil.store.db import DEFAULT_URL, Actor, Store
+
+
+def _index_root() -> Path | None:
+    """Where a server store's match index is cached: ``VIGIL_INDEX_DIR``, else under
+    ``XDG_DATA_HOME``, else the store's default."""
+    if configured := os.environ.get("VIGIL_INDEX_DIR"):
+        return Path(configured)
+    if data_home := os.environ.get("XDG_DATA_HOME"):
+        return Path(data_home) / "vigil" / "index"
+    return None
 
 
 @dataclass
@@ -18,7 +29,7 @@ class CliState:
 
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.db_url)
+            self._store = Store(self.db_url, index_root=_index_root())
         return self._store
 
     def actor(self) -> Actor:

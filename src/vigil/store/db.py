@@ -7,7 +7,6 @@ multi-user server store, reached through psycopg 3.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,10 +96,13 @@ class Actor:
 class Store:
     """An opened database. Workflows take one and use ``transaction()`` for every write."""
 
-    def __init__(self, url: str = DEFAULT_URL):
+    def __init__(self, url: str = DEFAULT_URL, *, index_root: Path | None = None):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.index_root = index_root  # where a server store's match index is cached
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"index_root": index_root}
+        )
 
     @property
     def dialect(self) -> str:
@@ -174,7 +176,3 @@ def alembic_config(connection: Any) -> Any:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
-
-
-def store_from_env(url: str | None = None) -> Store:
-    return Store(url or os.environ.get("VIGIL_DB") or DEFAULT_URL)

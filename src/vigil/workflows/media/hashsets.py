@@ -261,7 +261,7 @@ def refresh_index(store: Store) -> IndexStatus:
     """Bring the cached match index up to date now rather than at the next triage."""
     store.require_initialised()
     matcher = load_matcher(store)
-    directory = index_directory(store.engine.url)
+    directory = index_directory(store.engine.url, store.index_root)
     return IndexStatus(len(matcher), len(matcher.sets), str(directory) if directory else None)
 
 

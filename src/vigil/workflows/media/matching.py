@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -48,8 +47,11 @@ COMPACT_WHEN_DEAD = 0.5
 _in_memory: dict[str, Matcher] = {}
 
 
-def index_directory(url: URL) -> Path | None:
-    """Where the index cache of this database lives (None: keep it in memory)."""
+def index_directory(url: URL, root: Path | None = None) -> Path | None:
+    """Where the index cache of this database lives (None: keep it in memory).
+
+    A SQLite store keeps it beside the database file; a server store under ``root`` (the
+    interfaces pass ``VIGIL_INDEX_DIR``), by default ``~/.local/share/vigil/index``."""
     if url.get_backend_name() == "sqlite":
         database = url.database
         if not database or database == ":memory:":
@@ -57,15 +59,7 @@ def index_directory(url: URL) -> Path | None:
         path = Path(database).expanduser().resolve()
         return path.with_name(path.name + ".index")
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
-    configured = os.environ.get("VIGIL_INDEX_DIR")
-    root = (
-        Path(configured)
-        if configured
-        else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-        / "vigil"
-        / "index"
-    )
-    return root / digest[:32]
+    return (root or Path.home() / ".local" / "share" / "vigil" / "index") / digest[:32]
 
 
 def _wanted_sets(session: Session) -> dict[int, tuple[HashSetInfo, str]]:
@@ -135,7 +129,7 @@ def matcher_for_session(session: Session) -> Matcher:
     cached = _in_memory.get(key)
     if cached is not None and cached.fingerprints == fingerprints:
         return cached
-    directory = index_directory(url)
+    directory = index_directory(url, session.info.get("index_root"))
     loaded = cached
     if loaded is None and directory is not None and directory.exists():
         try:
