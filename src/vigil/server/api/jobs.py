@@ -51,15 +51,10 @@ def _queued(
     return dataclasses.asdict(info)
 
 
-def _own_case(request: Request, actor: Actor, reference: str) -> int:
-    """The case new evidence goes into: the agency's own (a shared case is read here)."""
+def _writable_case(request: Request, actor: Actor, reference: str) -> int:
+    """The case new evidence goes into: the agency's own, or one shared to contribute."""
     with store_of(request).reading() as session:
-        case = case_in_reach(session, actor, reference, write=True)
-    if case.agency_id != actor.agency_id:
-        raise UsageError(
-            f"case {reference!r} belongs to another agency; evidence is added by its owner"
-        )
-    return case.id
+        return case_in_reach(session, actor, reference, write=True).id
 
 
 def evidence_path(request: Request, relative: str) -> Path:
@@ -91,7 +86,7 @@ def triage(
     actor: Actor = Depends(allow(Permission.INVESTIGATE)),
 ) -> dict[str, Any]:
     """`vigil triage PATH --case REF` on evidence already on the server's disk."""
-    case_id = _own_case(request, actor, reference)
+    case_id = _writable_case(request, actor, reference)
     path = evidence_path(request, body.path)
     args: dict[str, Any] = {"path": str(path), "case": reference, "owner": body.owner}
     if body.batch_files:
@@ -122,7 +117,7 @@ async def upload_source(
     """Upload one source document as the request body, then ingest it as a job."""
     if format not in SOURCE_FORMATS.names():
         raise UsageError(f"format must be one of {', '.join(SOURCE_FORMATS.names())}")
-    case_id = _own_case(request, actor, reference)
+    case_id = _writable_case(request, actor, reference)
     settings = request.app.state.settings
     kept = await receive_upload(request, settings.upload_dir, name, settings.upload_limit_bytes)
     args = {"format": format, "path": str(kept), "case": reference, "platform": platform}
