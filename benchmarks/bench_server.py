@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
+from tests.server_support import free_port
 
 from vigil.store.db import Store
 from vigil.synth.generate import generate
@@ -60,12 +60,6 @@ def load_operation(url: str, scale: str, root: Path) -> Store:
 def tokens(store: Store, count: int) -> list[str]:
     reader = authenticate(store, "BENCH", "reader", PASSWORD)
     return [issue_token(store, reader, f"bench-{n}", 1).token for n in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def run_users(
