@@ -9,9 +9,9 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup web clean
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced web
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,7 +21,21 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-extras --python $(PYTHON)
 	touch $@
 
-demo: $(VENV)/.synced
+# The web workspace's front-end: libraries from the npm registry (package-lock.json), built
+# into the package's static files (git-ignored); nothing is loaded from a CDN.
+NPM ?= npm
+WEB := src/vigil/server/web
+WEB_BUILT := $(WEB)/static/manifest.json
+
+web: $(WEB_BUILT)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
+
+$(WEB_BUILT): node_modules/.package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/assets/*)
+	node $(WEB)/build.mjs
+
+demo: setup
 	$(VENV)/bin/vigil demo
 
 # mypy on the whole package: engines, workflows, interfaces (docs/architecture.md).
@@ -31,11 +45,11 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src/vigil
 
-test: lint
+test: lint web
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m benchmarks all
 
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) node_modules $(WEB)/static

@@ -8,6 +8,11 @@ own child process so ``ru_maxrss`` is that step's own peak; the match index, bui
 by ``vigil hashset index`` (or the first triage), is reported separately. The anchor,
 measured on the same file in the same run, is parsing alone (``VicsFormat().read``); the
 naive approach, ``json.load`` of the whole file, is shown for its memory.
+
+Then the update (issue 17): a second file of 1% more entries is appended to the set
+(``vigil hashset import vics FILE --name bench --append``) and the index brought up to date
+again, timed against the full index build: the refresh reads and indexes only the appended
+entries, so it should cost about 1% of the build, not a rebuild.
 """
 
 from __future__ import annotations
@@ -47,24 +52,33 @@ import sys
 from pathlib import Path
 from vigil.store.db import Store
 from vigil.workflows.media.hashsets import import_hash_set
-print(import_hash_set(Store(sys.argv[2]), "vics", Path(sys.argv[1]), name="bench").entries)
+from vigil.workflows.operation.setup import find_actor
+store = Store(sys.argv[2])
+append = sys.argv[3:] == ["append"]
+result = import_hash_set(
+    store, find_actor(store, "admin"), "vics", Path(sys.argv[1]), name="bench", append=append
+)
+print(result.entries)
 """
 INDEX = """
-import sys
+import sys, time
 from vigil.store.db import Store
 from vigil.workflows.media.hashsets import refresh_index
-print(refresh_index(Store(sys.argv[1])).entries)
+store = Store(sys.argv[1])
+start = time.perf_counter()
+entries = refresh_index(store).entries
+print(entries, f"{time.perf_counter() - start:.3f}")
 """
 
 
-def write_vics(path: Path, entries: int) -> None:
+def write_vics(path: Path, entries: int, first: int = 0) -> None:
     """A VICS 2.0 #Media file shaped like a real export: hashes, flags, PDQ, file names."""
     with path.open("w", encoding="utf-8") as out:
         out.write(
             '{"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/'
             '2.0.xml/US/$metadata#Media", "value": [\n'
         )
-        for number in range(entries):
+        for number in range(first, first + entries):
             media = {
                 "MediaID": number + 1,
                 "Category": number % 4,
@@ -83,7 +97,7 @@ def write_vics(path: Path, entries: int) -> None:
                 ],
                 "MediaFiles": [{"FileName": f"image_{number:07d}.jpg"}],
             }
-            out.write(("" if number == 0 else ",\n") + json.dumps(media))
+            out.write(("" if number == first else ",\n") + json.dumps(media))
         out.write("\n]}\n")
 
 
@@ -130,8 +144,25 @@ def main() -> None:
         assert env_password
         run_child("vigil init (not counted)", INIT, url)
         import_seconds, import_peak, imported = run_child("import", IMPORT, str(path), url)
-        run_child("match index build afterwards (vigil hashset index)", INDEX, url)
+        _, build_peak, built = run_child(
+            "match index build afterwards (vigil hashset index)", INDEX, url
+        )
+        delta = Path(scratch) / "delta.json"
+        write_vics(delta, args.entries // 100, first=args.entries)
+        run_child(
+            f"append {args.entries // 100:,} entries (+1%)", IMPORT, str(delta), url, "append"
+        )
+        _, update_peak, updated = run_child("index refresh after the append", INDEX, url)
     assert int(imported) == args.entries, imported
+    indexed, update_seconds = updated.split()
+    build_seconds = float(built.split()[1])
+    assert int(indexed) == args.entries + args.entries // 100, indexed
+    print(
+        f"index update for +1%: {float(update_seconds):.2f} s against the full build's "
+        f"{build_seconds:.2f} s ({float(update_seconds) / build_seconds:.1%}; process start-up "
+        f"excluded); peak resident {update_peak / 2**20:,.0f} MiB against "
+        f"{build_peak / 2**20:,.0f} MiB"
+    )
     if not args.skip_naive:
         run_child("naive json.load (for memory only)", NAIVE, str(path))
     report(

@@ -100,11 +100,12 @@ def read_phpbb(path: Path, observed: Observed) -> str:
             "SELECT config_value FROM phpbb_config WHERE config_name = 'sitename'"
         ).fetchone()[0]
         names = {}
-        for user_id, username, user_ip in db.execute(
-            "SELECT user_id, username, user_ip FROM phpbb_users"
+        for user_id, username, user_ip, user_type in db.execute(
+            "SELECT user_id, username, user_ip, user_type FROM phpbb_users"
         ):
             names[user_id] = username
-            observed.saw(sitename, username, user_ip)
+            if user_type != 2:  # the board's system accounts (Anonymous, bots) are nobody's
+                observed.saw(sitename, username, user_ip)
         for poster_id, poster_ip in db.execute("SELECT poster_id, poster_ip FROM phpbb_posts"):
             observed.saw(sitename, names[poster_id], poster_ip)
         for poster_id, sha256 in db.execute("SELECT poster_id, sha256 FROM phpbb_attachments"):

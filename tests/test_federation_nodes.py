@@ -297,11 +297,15 @@ def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation)
 
 def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federation) -> None:
     ca, gb = federation.nodes["CA"], federation.nodes["GB"]
-    referrals = refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-gb", country="GB")
-    sent = send_referrals(ca.store, ca.actor, HttpTransport(), [r.id for r in referrals])
-    assert sent.delivered == 1
+    out = ca.keys_dir.parent / "referrals-gb"
+    sent = run_cli(
+        "--db", ca.store.url, "refer", "--country", "GB", "--send", "-o", str(out), "--json"
+    )
+    assert sent.exit_code == 0, sent.stderr
+    assert "1 delivered, 0 waiting" in sent.stderr
+    referrals = json.loads(sent.stdout)
     row = next(r for r in list_inbox(gb.store, gb.actor) if r.peer == ca.code)
-    assert row.state == "received" and row.manifest_sha256 == referrals[0].sha256
+    assert row.state == "received" and row.manifest_sha256 == referrals[0]["sha256"]
     # A package changed after receipt is refused at acceptance, and nothing is opened.
     with gb.store.transaction() as session:
         stored = session.get(InboxReferral, row.id)
@@ -324,7 +328,7 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
         from vigil.store.models import InboxSubject, Source
 
         source = session.scalars(select(Source).where(Source.kind == "referral")).one()
-        assert source.sha256 == referrals[0].sha256 and source.extra["sender"] == ca.code
+        assert source.sha256 == referrals[0]["sha256"] and source.extra["sender"] == ca.code
         first = session.scalars(select(InboxSubject).order_by(InboxSubject.id)).first()
         assert first is not None
     record_outcome(gb.store, gb.actor, str(first.subject_id), "arrest", "2007-06-01")
@@ -333,7 +337,7 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
     result = run_cli("--db", ca.store.url, "referrals", "--json")
     assert result.exit_code == 0, result.stderr
     listed = {r["id"]: r for r in json.loads(result.stdout)}
-    referral = listed[referrals[0].id]
+    referral = listed[referrals[0]["id"]]
     assert referral["status"] == "actioned"
     assert {
         "subject_id": first.their_subject_id,

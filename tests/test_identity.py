@@ -15,11 +15,11 @@ from vigil.identity.features import (
     account_columns,
     compare,
     email_form,
-    reasons,
 )
 from vigil.identity.linkage import Linkage
 from vigil.identity.model import COMPARISONS, score
 from vigil.identity.profiles import AccountProfile, parse_account_key
+from vigil.identity.reasons import reasons
 from vigil.identity.resolution import resolve
 from vigil.identity.scoring import SubjectIndex
 

@@ -4,16 +4,14 @@ offline in a real Chromium, whose rendered DOM and screenshot are checked."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import lxml.html
-import pytest
 from PIL import Image
 
+from tests.chromium import chromium_path
 from tests.cli_runner import run_cli
 from tests.network_store_fixture import populate
 from vigil.store.db import Store
@@ -82,18 +80,8 @@ def test_report_is_self_contained_and_matches_the_store(store: Store, tmp_path: 
     assert "default-src 'none'" in html
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "chromium is not installed (Debian: apt-get install chromium; .ci/run does it)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
 def test_report_opens_offline_in_chromium(sqlite_store: Store, tmp_path: Path) -> None:
-    browser = _chromium()
+    browser = chromium_path()
     report = _operation(sqlite_store, tmp_path)
     url = report.resolve().as_uri()
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]

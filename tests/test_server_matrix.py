@@ -8,6 +8,7 @@ without either fails here until its rule is written down.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,14 +17,19 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
 
 from tests.server_support import PASSWORD, Unit, add_test_user, make_unit
 from vigil.server.auth import Public, Requires
 from vigil.server.policy import ROLES, Permission, may
 from vigil.store.db import Store
+from vigil.store.models import Case, File, FileInstance
 from vigil.workflows.operation.credentials import issue_token
+from vigil.workflows.sources.provenance import digest_bytes, register_source
+from vigil.workflows.welfare.reveal import start_reveal
 
 _counter = itertools.count()
+PNG_TAIL = b"\x89PNG\r\n\x1a\n"  # any bytes do: the reveal serves the bytes recorded
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,35 @@ class Call:
 # (method, route path) -> how to call it, given the unit, whose object ("TEST" or "OTHER") and
 # the caller's role (None: no credentials)
 Example = Callable[[Unit, str, str | None], Call]
+
+
+def _open_reveal(unit: Unit, agency: str, role: str | None) -> tuple[str, int]:
+    """A real image in a folder of evidence of ``agency``'s case, revealed by the caller (by
+    TEST's investigator for a caller who may not reveal): (its SHA-256, the reveal's id)."""
+    folder = unit.app.state.settings.upload_dir.parent / f"evidence-{next(_counter)}"
+    folder.mkdir(parents=True)
+    content = f"image {folder.name}".encode() + PNG_TAIL
+    (folder / "IMG_1.png").write_bytes(content)
+    sha = hashlib.sha256(content).hexdigest()
+    viewer = unit.actor("TEST", role if role in ("investigator", "supervisor") else "investigator")
+    owner = unit.actor(agency, "investigator")
+    with unit.store.transaction() as session:
+        reference = unit.objects[agency].case
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        source = register_source(
+            session,
+            owner,
+            kind="evidence",
+            original_name=str(folder),
+            digest=digest_bytes(content),
+            case_id=case.id,
+        )
+        file = File(sha256=sha, size_bytes=len(content), mime="image/png")
+        session.add(file)
+        session.flush()
+        session.add(FileInstance(file_id=file.id, source_id=source.id, path="IMG_1.png"))
+        started = start_reveal(session, viewer, file)
+    return sha, started.reveal_id
 
 
 def _fresh_user(unit: Unit, agency: str) -> str:
@@ -93,6 +128,17 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/audit"): lambda u, a, r: Call("/api/audit"),
     ("GET", "/api/audit/verify"): lambda u, a, r: Call("/api/audit/verify"),
     ("GET", "/api/health"): lambda u, a, r: Call("/api/health"),
+    ("POST", "/api/files/{sha256}/reveal"): lambda u, a, r: Call(
+        f"/api/files/{u.objects[a].file_sha256}/reveal", {"reason": "matrix"}
+    ),
+    ("GET", "/api/files/{sha256}/reveal/{reveal_id}/media"): lambda u, a, r: Call(
+        "/api/files/{}/reveal/{}/media".format(*_open_reveal(u, a, r))
+    ),
+    ("POST", "/api/files/{sha256}/reveal/{reveal_id}/seconds"): lambda u, a, r: Call(
+        "/api/files/{}/reveal/{}/seconds".format(*_open_reveal(u, a, r)), {"seconds": 1.0}
+    ),
+    ("GET", "/api/me/exposure"): lambda u, a, r: Call("/api/me/exposure"),
+    ("GET", "/api/agency/exposure"): lambda u, a, r: Call("/api/agency/exposure"),
     ("GET", "/api/jobs/{job_id}"): lambda u, a, r: Call(f"/api/jobs/{u.objects[a].job_id}"),
     ("POST", "/api/cases/{reference}/triage"): lambda u, a, r: Call(
         f"/api/cases/{u.objects[a].case}/triage", {"path": "device"}
@@ -155,11 +201,16 @@ def route_rule(route: Endpoint) -> Permission | str | None:
 
 
 def api_routes(unit: Unit) -> Iterator[tuple[str, Endpoint]]:
-    """Every (method, route) of the app, with included routers' prefixes and dependencies."""
+    """Every (method, route) of the API, with included routers' prefixes and dependencies.
+
+    The web pages (outside ``/api``) answer with pages and redirects, not JSON: their own
+    matrix is tests/web/test_pages.py."""
     exempt = tuple(unit.app.state.own_auth_prefixes)
     for context in iter_route_contexts(unit.app.routes):
         path = context.path_format
         if not isinstance(context.original_route, APIRoute) or (exempt and path.startswith(exempt)):
+            continue
+        if not path.startswith("/api"):
             continue
         for method in sorted(set(context.methods or ()) - {"HEAD"}):
             yield method, Endpoint(method, path, context.dependant)

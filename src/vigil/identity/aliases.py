@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -51,17 +51,19 @@ class AliasForm:
     def folded(self) -> str:
         return self.stem + self.suffix
 
-    @property
+    # folded forms are shared (``fold_alias`` is cached), so their derived tuples are too
+
+    @cached_property
     def stems(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(stem for stem, _ in self.readings if stem))
 
-    @property
+    @cached_property
     def distinctive_tokens(self) -> tuple[str, ...]:
         return tuple(
             f"{stem}|{suffix}" for stem, suffix in self.readings if distinctive(stem, suffix)
         )
 
-    @property
+    @cached_property
     def tokens(self) -> tuple[str, ...]:
         """``stem|suffix`` per reading: two handles with a token in common are one alias."""
         return tuple(f"{stem}|{suffix}" for stem, suffix in self.readings if stem)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -70,15 +71,12 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
         "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
     }
     data["platform"] = pa.array([c.platform for c in columns], pa.string())
-    for name in ALIAS_LIST_COLUMNS:
-        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
-    for name in _LIST_COLUMNS:
-        data[name] = pa.array([list(getattr(c, name)) for c in columns], pa.list_(pa.string()))
+    for name in (*ALIAS_LIST_COLUMNS, *_LIST_COLUMNS, "block_keys"):
+        get = attrgetter(name)
+        data[name] = pa.array([get(c) for c in columns], pa.list_(pa.string()))
     data["ip_seen"] = pa.array(
-        [[{"ip": s.ip, "t": s.t, "n": s.accounts} for s in c.ip_seen] for c in columns],
-        _IP_SEEN,
+        [[(s.ip, s.t, s.accounts) for s in c.ip_seen] for c in columns], _IP_SEEN
     )
-    data["block_keys"] = pa.array([list(c.block_keys) for c in columns], pa.list_(pa.string()))
     return pa.table(data)
 
 

@@ -10,8 +10,8 @@ of account pairs an analyst's decision is expected to correct:
   (chance ``1 - p``), the two sides it joined come apart, so the value is
   ``(1 - p) * |side A| * |side B|``.
 
-Pairs an analyst already decided are never queued again: the decision feeds the next resolve
-through the same confirm/reject records as any other. Each item carries the model's levels
+Pairs an analyst already decided are never queued again: the decision feeds back through
+the same confirm/reject records as any other. Each item carries the model's levels
 and their weights (the evidence) and the reasons in words, so the analyst sees why the model
 hesitates before deciding.
 """
@@ -23,8 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vigil.identity.clusters import Cluster, Constraints, pair
-from vigil.identity.features import AccountColumns, compare, reasons
+from vigil.identity.features import AccountColumns, compare
 from vigil.identity.model import COMPARISONS, score
+from vigil.identity.reasons import reasons
 
 # Below this probability a pair is not worth a minute: the model is sure they are apart.
 REVIEW_FLOOR = 0.05

@@ -17,10 +17,10 @@ from vigil.identity.features import (
     Population,
     account_columns,
     compare,
-    reasons,
 )
 from vigil.identity.model import score
 from vigil.identity.profiles import AccountProfile
+from vigil.identity.reasons import reasons
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from vigil.server.errors import install_error_handlers
 from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
+from vigil.server.web import install_web
 from vigil.store.db import Store
 from vigil.workflows.federation.peering import API_PREFIX
 from vigil.workflows.operation.job_runner import JobRunner
@@ -75,6 +76,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
     include_own_auth(app, build_router(store), API_PREFIX)  # peers sign their requests
 
     @app.get("/api/health", dependencies=[Depends(public)], tags=["server"])

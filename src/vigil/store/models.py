@@ -448,6 +448,27 @@ class MediaReveal(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("file.id"))
     revealed_at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str | None] = mapped_column(Text)
+    # How it was last shown (blur and greyscale start on; the person may lift each) and for
+    # how long: the seconds the page reported the media on screen, and when it was closed.
+    blurred: Mapped[bool] = mapped_column(Boolean, default=True)
+    greyscale: Mapped[bool] = mapped_column(Boolean, default=True)
+    seconds_on_screen: Mapped[float] = mapped_column(Float, default=0.0)
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class WelfarePolicy(Base):
+    """An agency's exposure threshold: past it, a person is asked to take a break and their
+    supervisor is told. One row per agency; without one, the defaults in
+    ``vigil.workflows.welfare`` apply."""
+
+    __tablename__ = "welfare_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), unique=True)
+    reveals_per_day: Mapped[int] = mapped_column(Integer)
+    minutes_per_day: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

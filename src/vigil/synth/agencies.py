@@ -6,7 +6,8 @@ devices, the United States the provider reports; each also gets the subscriber r
 its own country's ISPs. A story role whose country is not listed goes to the first agency.
 ``truth.json`` then says, from what the writers recorded, which selectors more than one agency
 holds, in the normalised form deconfliction compares (``docs/federation.md``):
-``{kind, value, agencies}``. IP addresses are listed without their time bucket.
+``{kind, value, agencies}``. An IP address is shared when two agencies saw it in the same
+year (deconfliction's time bucket): its entry adds that ``year``, one entry per year.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def parse_agencies(text: str) -> list[str]:
 
 
 def _token(kind: str, platform: str, value: str) -> tuple[str, str] | None:
+    """(kind, value) as deconfliction compares it; an IP's value is ``year:address``."""
     try:
+        if kind == "ip":
+            return (kind, f"{platform}:{normalise(kind, value)}") if platform else None
         if kind in ("username", "account"):
             name = value.strip().casefold() if kind == "username" else value.strip()
             return kind, f"{platform.strip().casefold()}:{name}"
@@ -60,13 +64,14 @@ def _isp_holdings(path: Path) -> tuple[str | None, set[tuple[str, str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             country = (row.get("country") or "").strip().upper() or country
+            year = (row.get("start_utc") or "")[:4]
             for kind, column in (
                 ("ip", "ip"),
                 ("email", "subscriber_email"),
                 ("phone", "subscriber_phone"),
             ):
                 if row.get(column):
-                    made = _token(kind, "", row[column])
+                    made = _token(kind, year if kind == "ip" else "", row[column])
                     if made:
                         held.add(made)
     return country, held
@@ -114,11 +119,13 @@ def split(
     for code in codes:
         for selector in held[code]:
             owners[selector].append(code)
-    shared = [
-        {"kind": kind, "value": value, "agencies": sorted(agencies)}
-        for (kind, value), agencies in sorted(owners.items())
-        if len(agencies) > 1
-    ]
+    shared: list[dict[str, object]] = []
+    for (kind, value), agencies in sorted(owners.items()):
+        if len(agencies) > 1:
+            entry: dict[str, object] = {"kind": kind, "value": value, "agencies": sorted(agencies)}
+            if kind == "ip":
+                entry["year"], _, entry["value"] = value.partition(":")
+            shared.append(entry)
     return {
         "agencies": {
             code: {

@@ -54,7 +54,7 @@ def write_chat(traffic: Traffic) -> None:
                 }
                 if not sent_ip or rng.random() < 0.4:
                     record["sender_ip"] = account.ip
-                    ledger.selector(person, "ip", account.ip)
+                    ledger.selector(person, "ip", account.ip, at)
                     sent_ip = True
                 recipients: tuple[Account, ...] = ()
                 if rng.random() < 0.45 and len(members) > 1:

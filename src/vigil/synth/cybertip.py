@@ -82,9 +82,10 @@ def _person_block(
         event = _sub(block, "ipCaptureEvent")
         _sub(event, "ipAddress", ip)
         _sub(event, "eventName", rng.choice(["Login", "Upload", "Registration"]))
-        _sub(event, "dateTime", _stamp(moment(rng, days)))
+        captured = moment(rng, days)
+        _sub(event, "dateTime", _stamp(captured))
         _sub(event, "possibleProxy", "false")
-        ledger.selector(person, "ip", ip)
+        ledger.selector(person, "ip", ip, captured)
     for device in person.device_ids:
         if device == account.device_id or rng.random() < 0.7:
             _sub(block, "deviceId", device)

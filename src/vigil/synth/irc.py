@@ -118,7 +118,7 @@ def _render(
             present[nick.casefold()] = account
             lines.append(f"{stamp} -!- {nick} [{host}] has joined {room}")
             ledger.account(account)
-            ledger.selector(person, "ip", account.ip)
+            ledger.selector(person, "ip", account.ip, event.at)
             if person.role in ("admin", "distributor"):
                 flag = "+o" if person.role == "admin" else "+v"
                 lines.append(f"{stamp} -!- mode/{room} [{flag} {nick}] by ChanServ")

@@ -66,7 +66,7 @@ def write_isp(
                 ledger.selector(person, "phone", person.phones[0])
             email = person.emails[0] if person.emails and rng.random() < 0.8 else ""
             ledger.selector(person, "email", email)
-            ledger.selector(person, "ip", ip)
+            ledger.selector(person, "ip", ip, start)
             rows.setdefault(person.country, []).append(
                 [
                     ip,

@@ -46,12 +46,16 @@ class Ledger:
     phase: str = ""
     """The writer now running (``generate`` sets it), so a split can say who holds what."""
     by_phase: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
-    """phase -> (kind, platform, value) as written."""
+    """phase -> (kind, platform, value) as written; for an IP the platform slot holds the
+    year it was written as seen in (deconfliction buckets addresses by year)."""
 
-    def selector(self, person: Person, kind: str, value: str | None) -> None:
+    def selector(
+        self, person: Person, kind: str, value: str | None, at: datetime | None = None
+    ) -> None:
         if value:
             self.selectors.setdefault(person.id, set()).add((kind, value))
-            self.by_phase.setdefault(self.phase, set()).add((kind, "", value))
+            year = f"{at.year:04d}" if at is not None and kind == "ip" else ""
+            self.by_phase.setdefault(self.phase, set()).add((kind, year, value))
 
     def account(self, account: Account) -> None:
         self.accounts_written.add((account.platform, account.username.casefold()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from vigil.synth.ledger import FILLER, OPERATION_START, Traffic, accounts_on, moment
 from vigil.synth.model import Account, Person, Send
@@ -93,7 +93,7 @@ def write_phpbb(traffic: Traffic) -> None:
             )
             ledger.account(account)
             ledger.selector(person, "email", account.email)
-            ledger.selector(person, "ip", account.ip)
+            ledger.selector(person, "ip", account.ip, datetime.fromtimestamp(registered, UTC))
         users += _system_users(len(members) + 2)
         db.executemany(
             "INSERT INTO phpbb_users (user_id, user_type, group_id, username, "
@@ -178,7 +178,7 @@ def _posts(
         first_post.setdefault(topic_id, post_id)
         first_time.setdefault(topic_id, int(at.timestamp()))
         ip = rng.choice(person.ips) if rng.random() < 0.2 else account.ip
-        ledger.selector(person, "ip", ip)
+        ledger.selector(person, "ip", ip, at)
         count = {"distributor": 0.5, "producer": 0.5}.get(person.role, 0.05)
         files = traffic.files_for(rng, person, rng.randint(1, 3) if rng.random() < count else 0)
         posts.append(

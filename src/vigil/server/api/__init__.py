@@ -15,6 +15,7 @@ from vigil.server.api import (
     network,
     referrals,
     subjects,
+    welfare,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     jobs.router,
     decisions.router,
+    welfare.router,
 ]

@@ -50,11 +50,20 @@ def _me(actor: Actor) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/login", response_model=CsrfToken, dependencies=[Depends(public)])
-def login(body: Login, request: Request, response: Response) -> CsrfToken:
-    """Sign in: sets the HttpOnly session cookie and returns the CSRF token for writes."""
+CSRF_COOKIE = "vigil_csrf"
+"""The CSRF token again, HttpOnly: the server-rendered pages write it into their forms."""
+
+
+def sign_in(
+    request: Request, response: Response, agency: str, username: str, password: str
+) -> Actor:
+    """Check the password (throttled), start a session and set its cookies on ``response``.
+
+    The API's login and the web sign-in page both come through here. The CSRF token is set
+    as a cookie for the pages and left in ``request.state.csrf_token`` for the API's reply.
+    """
     throttle = request.app.state.login_throttle
-    key = f"{body.agency.casefold()}/{body.username.casefold()}"
+    key = f"{agency.casefold()}/{username.casefold()}"
     wait = throttle.wait_before(key)
     if wait is None:
         raise TooManyAttempts("too many failed sign-ins for this account; try again later")
@@ -62,33 +71,52 @@ def login(body: Login, request: Request, response: Response) -> CsrfToken:
         time.sleep(wait)
     store = store_of(request)
     try:
-        actor = accounts.authenticate(store, body.agency, body.username, body.password)
+        actor = accounts.authenticate(store, agency, username, password)
     except NotSignedIn:
         throttle.failed(key)
         raise
     throttle.succeeded(key)
     settings = request.app.state.settings
     new = credentials.start_session(store, actor, settings.session_lifetime)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.token,
-        max_age=int(settings.session_lifetime.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
+    for name, value in ((SESSION_COOKIE, new.token), (CSRF_COOKIE, new.csrf_token)):
+        response.set_cookie(
+            name,
+            value,
+            max_age=int(settings.session_lifetime.total_seconds()),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+        )
+    request.state.csrf_token = new.csrf_token
+    request.state.session_expires_at = new.expires_at
+    return actor
+
+
+def sign_out(request: Request, response: Response, actor: Actor) -> None:
+    """End the session of this request's cookie and clear the cookies."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        credentials.end_session(store_of(request), actor, cookie)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", httponly=True, samesite="strict")
+
+
+@router.post("/auth/login", response_model=CsrfToken, dependencies=[Depends(public)])
+def login(body: Login, request: Request, response: Response) -> CsrfToken:
+    """Sign in: sets the HttpOnly session cookie and returns the CSRF token for writes."""
+    sign_in(request, response, body.agency, body.username, body.password)
+    return CsrfToken(
+        csrf_token=request.state.csrf_token,
+        expires_at=request.state.session_expires_at.isoformat(),
     )
-    return CsrfToken(csrf_token=new.csrf_token, expires_at=new.expires_at.isoformat())
 
 
 @router.post("/auth/logout")
 def logout(
     request: Request, response: Response, actor: Actor = Depends(allow(Permission.SIGNED_IN))
 ) -> dict[str, bool]:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        credentials.end_session(store_of(request), actor, cookie)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    sign_out(request, response, actor)
     return {"signed_out": True}
 
 

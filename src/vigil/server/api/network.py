@@ -19,13 +19,14 @@ from vigil.server.scope import visible_subjects
 from vigil.store.db import Actor, Store
 from vigil.workflows.network.graph_json import network_graph
 from vigil.workflows.network.rank import rank_network, rank_row
-from vigil.workflows.operation.audit import audit_head
+from vigil.workflows.operation.audit import evidence_head
 
 router = APIRouter(prefix="/api/network", tags=["network"])
 
 
 class RankCache:
-    """The last ranking and the audit head it was computed at; recomputed when that moves."""
+    """The last ranking and the evidence head it was computed at; recomputed when that moves
+    (a sign-in or a reveal does not move it: they change nothing the ranking reads)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -36,7 +37,7 @@ class RankCache:
     def ranking(self, store: Store, actor: Actor) -> list[dict[str, Any]]:
         """The ranking as `vigil network rank --json` rows, all subjects."""
         with self._lock:
-            head = audit_head(store)
+            head = evidence_head(store)
             if self._result is None or head != self._head:
                 self._result = rank_network(store, actor, write=False)
                 self._rows = [rank_row(item) for item in self._result.ranking]

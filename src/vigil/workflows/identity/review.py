@@ -6,8 +6,8 @@ Each item names its two accounts as `vigil subjects` does, the subjects they are
 the model's probability, whether the model linked them, the expected value of a decision
 (account pairs it is expected to correct; see ``vigil.identity.review``), the reasons in
 words and the evidence behind them (each comparison's level and its weight in bits). An
-analyst answers with `vigil link confirm A B` or `vigil link reject A B`; the next resolve
-and the next review obey the decision.
+analyst answers with `vigil link confirm A B` or `vigil link reject A B`: the decision is
+applied to the subjects at once, and every later resolve and review obeys it.
 """
 
 from __future__ import annotations

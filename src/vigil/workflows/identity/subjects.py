@@ -64,7 +64,7 @@ def subject_records(
                     "decided_by": link_row.decided_by,
                 }
             )
-            link = _stored(link_row.reasons).get("link")
+            link = stored_reasons(link_row.reasons).get("link")
             if isinstance(link, dict):
                 links[subject_id].append(
                     {
@@ -98,7 +98,8 @@ def subject_records(
     ]
 
 
-def _stored(reasons: str | None) -> dict[str, Any]:
+def stored_reasons(reasons: str | None) -> dict[str, Any]:
+    """A link's stored reasons (JSON); older free text comes back as ``{"text": ...}``."""
     try:
         value = json.loads(reasons or "{}")
     except ValueError:

@@ -24,6 +24,18 @@ def audit_head(store: Store) -> int:
         return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
+NOT_EVIDENCE = ("auth.%", "media.%", "welfare.%", "user.%", "token.%", "job.%")
+"""Audit actions that change nothing a ranking, a graph or a subject is derived from."""
+
+
+def evidence_head(store: Store) -> int:
+    """The newest entry that could change the evidence: derived views key on it, because
+    sign-ins, reveals and account changes are written all day and change none of them."""
+    condition = [AuditEntry.action.not_like(pattern) for pattern in NOT_EVIDENCE]
+    with store.reading() as session:
+        return session.scalar(select(func.max(AuditEntry.id)).where(*condition)) or 0
+
+
 def audit_entries(
     store: Store, entries: Select, *, after_id: int = 0, limit: int = 100
 ) -> list[dict[str, Any]]:

@@ -1,0 +1,73 @@
+"""Cases and their sources: open a case, upload a source, start a triage, watch the job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from vigil.errors import UsageError
+from vigil.server.policy import Permission
+from vigil.server.web.access import PageRoute, done, page
+from vigil.server.web.jobs import enqueue_triage, enqueue_upload
+from vigil.server.web.queries.jobs import case_jobs
+from vigil.server.web.queries.records import case_detail, list_cases
+from vigil.server.web.render import PageContext, render
+from vigil.workflows.operation.setup import open_case
+from vigil.workflows.sources.ingest import SOURCE_FORMATS
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/cases")
+def cases_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
+    with ctx.store.reading() as session:
+        cases = list_cases(session, ctx.me)
+    return render(
+        ctx, "cases.html", "Cases", cases=cases, can_investigate=ctx.may(Permission.INVESTIGATE)
+    )
+
+
+@router.post("/cases")
+async def open_case_form(
+    request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
+) -> Response:
+    form = await request.form()
+    reference = str(form.get("reference", "")).strip()
+    if not reference:
+        raise UsageError("a case needs a reference")
+    open_case(ctx.store, ctx.me, reference, str(form.get("title", "")).strip() or None)
+    return done(f"/cases/{reference}", f"Case {reference} is open.")
+
+
+@router.get("/cases/{reference}")
+def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
+    with ctx.store.reading() as session:
+        detail = case_detail(session, ctx.me, reference)
+        jobs = case_jobs(session, ctx.me, detail["case"].id)
+    return render(
+        ctx,
+        "case.html",
+        f"Case {reference}",
+        jobs=jobs,
+        formats=SOURCE_FORMATS.names(),
+        can_investigate=ctx.may(Permission.INVESTIGATE),
+        **detail,
+    )
+
+
+@router.post("/cases/{reference}/sources")
+async def upload_source(
+    reference: str, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
+) -> Response:
+    job_id = await enqueue_upload(request, ctx.me, reference)
+    return done(f"/cases/{reference}", f"Upload received; ingest job {job_id} started.")
+
+
+@router.post("/cases/{reference}/triage")
+async def start_triage(
+    reference: str, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
+) -> Response:
+    form = await request.form()
+    owner = str(form.get("owner", "")).strip() or None
+    job_id = enqueue_triage(request, ctx.me, reference, str(form.get("path", "")), owner)
+    return done(f"/cases/{reference}", f"Triage job {job_id} started.")
