@@ -21,12 +21,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from vigil.workflows.operation.accounts import add_user, authenticate
 
 from vigil.errors import UsageError
 from vigil.server import ServerSettings, create_app
 from vigil.store.db import Store
 from vigil.store.models import File, FileInstance, Match, Subject
+from vigil.workflows.operation.accounts import add_user, authenticate
 from vigil.workflows.operation.demo import run_demo
 
 DATA = Path(__file__).parent / "data" / "web-demo"

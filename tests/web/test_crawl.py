@@ -8,9 +8,9 @@ from collections import Counter, deque
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from vigil.server.policy import ROLES
 
 from tests.web.support import LiveServer, sign_in
+from vigil.server.policy import ROLES
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
 
