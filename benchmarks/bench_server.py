@@ -69,7 +69,9 @@ async def run_users(
     """Every user loops over ``paths`` until time is up; returns count, latencies, elapsed."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=len(user_tokens))
+    # uvicorn closes a connection idle for 5 s; drop ours first, or a reused one can be
+    # closed under the request (a ReadError that says nothing about the server's speed).
+    limits = httpx.Limits(max_connections=len(user_tokens), keepalive_expiry=3)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         deadline = time.perf_counter() + seconds
 
@@ -142,13 +144,16 @@ def main() -> None:
             work = ["/api/subjects?limit=50", "/api/network/rank?top=50", f"/api/files/{file_sha}"]
             work += [f"/api/subjects/{n}" for n in chosen[:1]]
             port = free_port()
+            log = Path(folder) / "server.log"
             server = subprocess.Popen(
                 [sys.executable, "-m", "vigil", "--db", url, "serve", "--port", str(port),
                  "--no-jobs", "--upload-dir", folder],
-                stderr=subprocess.PIPE, text=True,
+                stderr=log.open("w"), text=True,
             )  # fmt: skip
-            assert server.stderr is not None
-            server.stderr.readline()
+            while "serving" not in log.read_text():  # the banner comes once it listens
+                if server.poll() is not None:
+                    raise SystemExit(log.read_text())
+                time.sleep(0.5)
             base = f"http://127.0.0.1:{port}"
             asyncio.run(run_users(base, work, user_tokens[:2], 3))  # warm the caches
             anchor = asyncio.run(run_users(base, ["/api/health"], user_tokens, args.seconds))
