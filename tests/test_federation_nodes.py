@@ -378,3 +378,27 @@ def test_cli_identity_and_inbox_json(federation: Federation) -> None:
     assert isinstance(json.loads(listed.stdout), list)
     missing = run_cli("--db", gb.store.url, "inbox", "accept", "9999", "--case", "X")
     assert missing.exit_code == 2 and "no referral 9999" in missing.stderr
+
+
+def test_decline_keeps_the_package_listed_and_closes_it(federation: Federation) -> None:
+    us, ca = federation.nodes["US"], federation.nodes["CA"]
+    waiting = [r for r in list_inbox(us.store, us.actor) if r.state == "received"]
+    if not waiting:  # this test alone: have CA send US one package first
+        refer(ca.store, ca.actor, ca.keys_dir.parent / "referrals-us-2", country="US")
+        deliver_pending(ca.store, ca.actor, HttpTransport())
+        send_referrals(
+            ca.store,
+            ca.actor,
+            HttpTransport(),
+            [r.id for r in list_referrals(ca.store) if r.country == "US"],
+        )
+        waiting = [r for r in list_inbox(us.store, us.actor) if r.state == "received"]
+    target = waiting[0]
+    declined = run_cli(
+        "--db", us.store.url, "inbox", "decline", str(target.id), "--reason", "not ours"
+    )
+    assert declined.exit_code == 0, declined.stderr
+    listed = json.loads(run_cli("--db", us.store.url, "inbox", "--json").stdout)
+    assert next(r for r in listed if r["id"] == target.id)["state"] == "declined"
+    again = run_cli("--db", us.store.url, "inbox", "accept", str(target.id), "--case", "X")
+    assert again.exit_code == 2 and "already declined" in again.stderr
