@@ -35,7 +35,7 @@ from vigil.workflows.sources.ingest import ingest, parser_for
 
 PROVIDERS = ["Pixelshare", "Chatterbox", "Snapvault"]
 PG_URL = os.environ.get("VIGIL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-# Real allocations (DESIGN.md): Canada, UK, Germany, Brazil, Australia.
+# Real allocations, as synthetic IPs are (docs/formats.md): Canada, UK, Germany, Brazil, Australia.
 PREFIXES = ["24.114", "81.2", "85.214", "177.43", "1.120"]
 
 

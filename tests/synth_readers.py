@@ -24,7 +24,7 @@ DCC = re.compile(
     r"sha256=([0-9a-f]{64})$"
 )
 MODE = re.compile(r"^\d\d:\d\d -!- mode/#\S+ \[.+\] by \S+$")
-# DESIGN.md "Triage counts", written out here so the tests do not trust the generator's list
+# docs/formats.md "Triage counts", written out here so the tests do not trust the generator's list
 COUNT_KEYS = (
     "files", "bytes", "images", "videos", "known_alert_files", "known_ignorable_files",
     "near_match_files", "unknown_image_files", "series", "errors",

@@ -30,7 +30,7 @@ from vigil.store.models import File, FileInstance, HashEntry, HashSet, Match, Su
 from vigil.workflows.identity.decisions import decide_link
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.identity.subjects import list_subjects
-from vigil.workflows.media.hashsets import import_hash_set
+from vigil.workflows.media.hashsets import ImportResult, import_hash_set
 from vigil.workflows.media.triage import triage
 from vigil.workflows.network.countries import gather_country_evidence
 from vigil.workflows.network.rank import current_ranking
@@ -52,6 +52,22 @@ def fresh_store(path: Path) -> Store:
     init_store(store, "LIVE", "Living picture unit", "CA")
     open_case(store, admin_actor(store), CASE)
     return store
+
+
+def import_hash_sets(
+    store: Store, operation: Path, specs: list[dict[str, Any]]
+) -> list[ImportResult]:
+    return [
+        import_hash_set(
+            store,
+            admin_actor(store),
+            spec["format"],
+            operation / spec["path"],
+            name=spec["name"],
+            kind=spec["kind"],
+        )
+        for spec in specs
+    ]
 
 
 def stored_matches(store: Store) -> set[tuple[Any, ...]]:
@@ -134,16 +150,8 @@ def test_a_hash_set_imported_after_triage_and_ingest_matches_what_is_there(
     triage(store, admin_actor(store), operation / device["path"], CASE)
     ingest_listed(store, admin_actor(store), operation, manifest["sources"], CASE)
     assert stored_matches(store) == set()
-    for spec in manifest["hashsets"]:
-        imported = import_hash_set(
-            store,
-            admin_actor(store),
-            spec["format"],
-            operation / spec["path"],
-            name=spec["name"],
-            kind=spec["kind"],
-        )
-        assert not imported.unchanged
+    imported = import_hash_sets(store, operation, manifest["hashsets"])
+    assert not any(i.unchanged for i in imported)
     late = stored_matches(store)
     # The device's counts, read back, are what the truth expects of it.
     again = triage(store, admin_actor(store), operation / device["path"], CASE).summary.as_dict()
@@ -159,16 +167,8 @@ def test_a_hash_set_imported_after_triage_and_ingest_matches_what_is_there(
     assert matched_without_instance
     with store.reading() as session:
         rows_before = session.scalar(select(func.count()).select_from(Match))
-    for spec in manifest["hashsets"]:
-        imported = import_hash_set(
-            store,
-            admin_actor(store),
-            spec["format"],
-            operation / spec["path"],
-            name=spec["name"],
-            kind=spec["kind"],
-        )
-        assert imported.unchanged
+    imported = import_hash_sets(store, operation, manifest["hashsets"])
+    assert all(i.unchanged for i in imported)
     assert stored_matches(store) == late
     with store.reading() as session:
         assert session.scalar(select(func.count()).select_from(Match)) == rows_before
@@ -196,15 +196,7 @@ def test_any_order_of_import_ingest_and_triage_gives_the_same_matches(
 
     def run(step: str) -> None:
         if step == "hash sets":
-            for spec in manifest["hashsets"][:2]:
-                import_hash_set(
-                    store,
-                    admin_actor(store),
-                    spec["format"],
-                    operation / spec["path"],
-                    name=spec["name"],
-                    kind=spec["kind"],
-                )
+            import_hash_sets(store, operation, manifest["hashsets"][:2])
         elif step == "ingest":
             ingest_listed(store, admin_actor(store), operation, sources, CASE)
         else:
@@ -228,15 +220,7 @@ def _reference_matches(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[An
         operation = synth_operation(1)
         manifest = read_manifest(operation)
         store = fresh_store(tmp_path_factory.mktemp("reference") / "vigil.db")
-        for spec in manifest["hashsets"][:2]:
-            import_hash_set(
-                store,
-                admin_actor(store),
-                spec["format"],
-                operation / spec["path"],
-                name=spec["name"],
-                kind=spec["kind"],
-            )
+        import_hash_sets(store, operation, manifest["hashsets"][:2])
         triage(store, admin_actor(store), operation / manifest["devices"][1]["path"], CASE)
         sources = [s for s in manifest["sources"] if s["format"] in ("cybertip", "chat-jsonl")]
         ingest_listed(store, admin_actor(store), operation, sources, CASE)

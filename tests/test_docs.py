@@ -18,7 +18,7 @@ from vigil.cli import app
 
 REFERENCE = Path(__file__).parent.parent / "docs" / "cli.md"
 
-# DESIGN.md's command-line contract: other tools depend on these names.
+# The command-line contract (docs/cli.md): other tools depend on these names.
 CONTRACT_COMMANDS = [
     "init",
     "case open",

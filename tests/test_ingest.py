@@ -292,7 +292,7 @@ def _bad_sources(tmp_path: Path) -> list[tuple[str, Path, str]]:
             report.replace("2006-03-14T21:00:00Z", "2006-13-14T21:00:00Z"),
             "invalid date",
         ),
-        "badip.xml": ("cybertip", report.replace("24.114.0.11", "24.114.0.1111"), "impossible IP"),
+        "badtype.jsonl": ("chat-jsonl", '{"platform": 1, "sender": "x", "ts": "x"}', "string"),
     }
     written = []
     for name, (format_name, text, needle) in cases.items():

@@ -40,7 +40,10 @@ def test_refer_all_writes_one_verifiable_package_per_country(store: Store, tmp_p
         assert manifest["country"] == referral["country"]
         assert [s["id"] for s in manifest["subjects"]] == referral["subjects"]
         listed_names = {f["name"] for f in manifest["package_files"]}
-        assert listed_names == {p.name for p in package.iterdir()} - {"manifest.json"}
+        assert listed_names == {p.name for p in package.iterdir()} - {
+            "manifest.json",
+            "manifest.sig",
+        }
         for item in manifest["package_files"]:
             data = (package / item["name"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == item["sha256"]

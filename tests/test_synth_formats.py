@@ -1,4 +1,4 @@
-"""Every file of a synthetic operation is a valid instance of its format (DESIGN.md "Formats")."""
+"""Every file of a synthetic operation is a valid instance of its format (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from sqlalchemy import select as sql_select
 
 from tests.actors import admin_actor
 from tests.test_triage import build_device, import_sets
+from tests.triage_support import paused_triage
 from vigil.store.db import Store
 from vigil.store.models import (
     File,
@@ -34,8 +34,6 @@ from vigil.store.models import (
 )
 from vigil.workflows.media.triage import triage
 from vigil.workflows.operation.setup import init_store, open_case
-
-READY_TIMEOUT_SECONDS = 180
 
 
 def vigil(db_url: str, root: Path, *extra: str) -> list[str]:
@@ -123,34 +121,10 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, pause, commi
     killed, clean = fresh_store(killed_url, device), fresh_store(clean_url, device)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
 
-    read_end, write_end = os.pipe()
-    env = {
-        **os.environ,
-        "VIGIL_TRIAGE_READY_FD": str(write_end),
-        "VIGIL_TRIAGE_PAUSE": pause,
-        "VIGIL_TRIAGE_HASH_LOG": str(first_log),
-    }
-    process = subprocess.Popen(
-        vigil(killed_url, device.root),
-        env=env,
-        pass_fds=(write_end,),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(write_end)
-    try:
-        readable, _, _ = select.select([read_end], [], [], READY_TIMEOUT_SECONDS)
-        signal_line = os.read(read_end, 64) if readable else b""
-        assert signal_line == b"ready\n", process.stderr.read() if process.poll() else "no signal"
+    env = {**os.environ, "VIGIL_TRIAGE_HASH_LOG": str(first_log)}
+    with paused_triage(vigil(killed_url, device.root), env, pause) as process:
         os.kill(process.pid, signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
-    finally:
-        os.close(read_end)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
 
     committed = instance_ids(killed)
     assert len(committed) == 4 * committed_batches

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import select
+import subprocess
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
 
 import numpy as np
 import piexif
@@ -96,3 +102,33 @@ def vics_media(entries: list[dict], path: Path) -> Path:
         )
     )
     return path
+
+
+READY_TIMEOUT_SECONDS = 180
+
+
+@contextlib.contextmanager
+def paused_triage(command: list[str], env: dict[str, str], pause: str) -> Iterator[Popen]:
+    """A real `vigil triage` held still at ``pause`` (its test probe), killed on the way out.
+
+    The probe writes ``ready`` to a pipe and then waits, so the caller acts at exactly that
+    point (a SIGKILL, a second writer) without sleeping.
+    """
+    read_end, write_end = os.pipe()
+    env = {**env, "VIGIL_TRIAGE_READY_FD": str(write_end), "VIGIL_TRIAGE_PAUSE": pause}
+    process = subprocess.Popen(
+        command, env=env, pass_fds=(write_end,), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    os.close(write_end)
+    try:
+        readable, _, _ = select.select([read_end], [], [], READY_TIMEOUT_SECONDS)
+        ready = os.read(read_end, 64) if readable else b""
+        assert ready == b"ready\n", process.stderr.read() if process.poll() else "no signal"
+        yield process
+    finally:
+        os.close(read_end)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]

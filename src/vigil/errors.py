@@ -9,6 +9,7 @@ into one line of text or one JSON body; nothing below them prints or exits.
     ├── BadInput               a file or record cannot be read; names the source and location
     │   └── UnsupportedFormat  "not my format": raised before anything is written
     ├── StoreError             the database refused or could not be reached
+    ├── Busy                   another process is writing the same source right now
     ├── IntegrityViolation     evidence or the audit chain does not verify
     ├── NotSignedIn            the server was asked something without a valid session/token
     ├── Forbidden              the user's role may not do this (the role table, docs/server.md)
@@ -53,6 +54,10 @@ class UnsupportedFormat(BadInput):
 
 class StoreError(VigilError):
     http_status = 503
+
+
+class Busy(VigilError):
+    http_status = 409
 
 
 class IntegrityViolation(VigilError):

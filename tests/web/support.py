@@ -63,7 +63,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     root = tmp_path_factory.mktemp("web")
     store = _populate(root)
     settings = ServerSettings(
-        evidence_root=root, upload_dir=root / "uploads", login_delay_seconds=0.0
+        evidence_root=root,
+        upload_dir=root / "uploads",
+        referral_dir=root / "referrals",
+        login_delay_seconds=0.0,
     )
     app = create_app(store, settings)
     sock = _free_socket()

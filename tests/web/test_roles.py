@@ -3,6 +3,8 @@ docs/server.md, and a user of another agency on the same server sees none of DEM
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -103,8 +105,8 @@ def test_another_agency_sees_nothing_of_the_first(
 def test_a_link_rejected_in_the_browser_changes_the_subject_page(
     browser: object, live_server: LiveServer
 ) -> None:
-    """The analyst rejects one link; after re-linking, that account is no longer part of the
-    subject and the page says so."""
+    """The analyst rejects one link; after the re-resolve job, the two accounts are no longer
+    in one subject and the page shows it."""
     page = sign_in(browser, live_server, "analyst")
     with live_server.store.reading() as session:
         ids = session.scalars(
@@ -130,6 +132,39 @@ def test_a_link_rejected_in_the_browser_changes_the_subject_page(
     with page.expect_navigation():
         form.get_by_role("button", name="Reject").click()
     assert f"{a} ~ {b} rejected" in page.locator("[role=status]").first.inner_text()
+    # The page watches the re-linking job and reloads itself when the job is done.
+    page.wait_for_url(f"{live_server.url}/subjects/{subject}", timeout=120_000)
     accounts = page.locator("table").first.inner_text().lower()
     assert not (shown(a) in accounts and shown(b) in accounts), accounts
+    page.context.close()
+
+
+def test_an_investigator_uploads_a_source_and_starts_a_triage_and_watches_them(
+    browser: object, live_server: LiveServer, tmp_path: Path
+) -> None:
+    chat = tmp_path / "extra-chat.jsonl"
+    chat.write_text(
+        '{"platform": "Parley", "room": "swap", "ts": "2006-03-01T10:00:00+00:00", '
+        '"sender": "newcomer_1", "sender_id": "901", "text": "night all"}\n'
+    )
+    page = sign_in(browser, live_server, "investigator")
+    page.goto(f"{live_server.url}/cases/OP-DEMO")
+    page.select_option("#src-format", "chat-jsonl")
+    page.set_input_files("#src-file", str(chat))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload and ingest").click()
+    assert "ingest job" in page.locator("[role=status]").first.inner_text()
+    page.wait_for_url(f"{live_server.url}/cases/OP-DEMO", timeout=120_000)
+    jobs = page.locator("table").first.inner_text()
+    assert "ingest" in jobs and "done" in jobs, jobs
+    assert "extra-chat.jsonl" in page.locator("main").inner_text()
+
+    device = next((live_server.demo / "operation" / "devices").iterdir())
+    page.fill("#triage-path", str(device.relative_to(live_server.demo.parent)))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start triage").click()
+    assert "Triage job" in page.locator("[role=status]").first.inner_text()
+    page.wait_for_url(f"{live_server.url}/cases/OP-DEMO", timeout=120_000)
+    states = page.locator("table").first.inner_text()
+    assert "triage" in states and "done" in states
     page.context.close()

@@ -49,6 +49,7 @@ def demo(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("demo", total=None)
         result = run_demo(

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress
 
 from vigil.cli.errors import EXIT_BAD_INPUT, fail
 from vigil.cli.output import err_console, print_json_line
-
-if TYPE_CHECKING:
-    from vigil.hashing.batch import HashOutcome
 
 # How many failed files the one stderr line names before it summarises the rest.
 NAMED_FAILURES = 10
@@ -34,7 +29,7 @@ def hash_command(
     with Progress(console=err_console, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("hashing", total=len(files))
         for outcome in hash_paths(files, jobs=jobs):
-            print_json_line(_line(outcome))
+            print_json_line(outcome.as_json())
             if outcome.error:
                 failures.append(f"{outcome.path} ({outcome.error})")
             bar.advance(task)
@@ -44,26 +39,6 @@ def hash_command(
         suffix = f"; and {more} more" if more > 0 else ""
         fail(f"{len(failures)} file(s) not fully processed: {named}{suffix}")
         raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _line(outcome: HashOutcome) -> dict[str, Any]:
-    hashes = outcome.hashes
-    line: dict[str, Any] = {
-        "path": str(outcome.path),
-        "size": hashes.size_bytes if hashes else None,
-        "mime": hashes.mime if hashes else None,
-        "md5": hashes.md5 if hashes else None,
-        "sha1": hashes.sha1 if hashes else None,
-        "sha256": hashes.sha256 if hashes else None,
-        "pdq": hashes.pdq if hashes else None,
-        "pdq_quality": hashes.pdq_quality if hashes else None,
-        "error": outcome.error,
-    }
-    if hashes and hashes.video_frames is not None:
-        line["video_frames"] = [asdict(frame) for frame in hashes.video_frames]
-    if hashes and hashes.exif is not None:
-        line["exif"] = asdict(hashes.exif)
-    return line
 
 
 def register(app: typer.Typer) -> None:

@@ -48,6 +48,7 @@ def ingest_command(
         TextColumn("{task.description}"),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("", total=None, visible=False)
 

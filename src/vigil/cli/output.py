@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(stderr=False)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one message, one line
 
 
 def _default(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
@@ -50,18 +51,61 @@ def case_open(
     typer.echo(f"{verb} case {case.reference} (id {case.id})")
 
 
-@audit_app.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
-    """Walk the hash chain and name the first entry that does not verify."""
-    from vigil.workflows.operation.audit import verify_audit
+KEYS_OPTION = typer.Option(
+    None, "--keys", envvar="VIGIL_KEYS", help="Folder of the node's signing key (outside the DB)."
+)
 
-    report = verify_audit(state(ctx).store())
-    if not report.ok:
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Path | None = typer.Option(
+        None, "--anchor", help="An anchor from `vigil audit anchor`: catches a cut or rewrite."
+    ),
+    keys: Path | None = KEYS_OPTION,
+) -> None:
+    """Walk the hash chain and the signed checkpoints; name the first thing that fails."""
+    from vigil.workflows.operation.audit import read_anchor, verify_audit
+
+    kept = read_anchor(anchor) if anchor is not None else None
+    report = verify_audit(state(ctx).store(), kept, keys)
+    chain = report.chain
+    if not chain.ok:
         raise IntegrityViolation(
-            f"audit chain broken at entry {report.first_broken_id}: {report.reason} "
-            f"({report.entries} entries verified before it)"
+            f"audit chain broken at entry {chain.first_broken_id}: {chain.reason} "
+            f"({chain.entries} entries verified before it)"
         )
-    typer.echo(f"audit chain intact: {report.entries} entries")
+    if report.anchors.problem:
+        raise IntegrityViolation(f"audit chain does not verify: {report.anchors.problem}")
+    signed = f", {report.anchors.checkpoints} signed checkpoint(s)"
+    typer.echo(
+        f"audit chain intact: {chain.entries} entries{signed}"
+        + (", anchor holds" if kept is not None else "")
+    )
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    ctx: typer.Context,
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Write the signed head here for an auditor to keep."
+    ),
+    keys: Path | None = KEYS_OPTION,
+) -> None:
+    """Sign the audit chain's head with the node key and record it as a checkpoint."""
+    from vigil.cli.output import to_json
+    from vigil.outputs import check_output_path, write_atomically
+    from vigil.workflows.operation.audit import anchor_audit
+
+    if output is not None:
+        check_output_path(output)
+    anchor = anchor_audit(state(ctx).store(), state(ctx).actor(), keys)
+    text = to_json(anchor) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+        typer.echo(f"anchored entry {anchor['head_id']} ({anchor['entries']} entries) to {output}")
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ def synth(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("synth", total=len(STEPS))
 

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_table
+from vigil.outputs import check_output_path, write_atomically
 
 export_app = typer.Typer(help="Export a case in the field's formats.", no_args_is_help=True)
 REFUSALS_SHOWN = 20
@@ -49,12 +50,17 @@ def triage_command(
     owner: str | None = typer.Option(
         None, "--owner", help="platform:username of the person the device was seized from."
     ),
+    exhibit: str | None = typer.Option(
+        None, "--exhibit", help="Exhibit reference: names this item as one exhibit of the case."
+    ),
     batch_files: int | None = typer.Option(None, "--batch-files", hidden=True),
 ) -> None:
     """Triage seized media: hash, match, group new series; resumes if interrupted."""
     # Imported here so that other commands do not pay for the hashing and matching engines.
     from vigil.workflows.media.triage import DEFAULT_BATCH_FILES, TriageProbes, triage
 
+    if summary_json is not None:
+        check_output_path(summary_json)
     store = state(ctx).store()
     with Progress(
         SpinnerColumn(),
@@ -64,6 +70,7 @@ def triage_command(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("triage", total=None, bytes=0)
         totals = {"bytes": 0}
@@ -81,6 +88,7 @@ def triage_command(
             batch_files=batch_files or DEFAULT_BATCH_FILES,
             progress=advance,
             owner=owner,
+            exhibit=exhibit,
             probes=TriageProbes.from_environment(os.environ),
         )
     summary = result.summary.as_dict()
@@ -93,9 +101,7 @@ def triage_command(
     if len(result.refusals) > REFUSALS_SHOWN:
         err_console.print(f"... and {len(result.refusals) - REFUSALS_SHOWN} more refused")
     if summary_json is not None:
-        temporary = summary_json.with_name(f".{summary_json.name}.tmp")
-        temporary.write_text(json.dumps(summary, indent=2) + "\n")
-        temporary.replace(summary_json)
+        write_atomically(summary_json, json.dumps(summary, indent=2) + "\n")
     print_table(
         f"Triage of {path} (case {case})",
         ["count", "value"],

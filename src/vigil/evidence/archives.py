@@ -246,7 +246,7 @@ def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, member: Member):
         with handle:
             content, error = read_limited(handle, info.file_size, info.file_size + 1)
         if error:
-            member.add_problem(error)
+            member.read_failed(error)
         return content
 
     return read
@@ -339,9 +339,9 @@ def _tar_member(
             return Content(data=b"")
         content, error = read_limited(handle, info.size, info.size)  # type: ignore[arg-type]
         if error:
-            member.add_problem(error)
+            member.read_failed(error)
         elif _content_size(content) < info.size:
-            member.add_problem(f"truncated: {_content_size(content)} of {info.size} bytes")
+            member.read_failed(f"truncated: {_content_size(content)} of {info.size} bytes")
         return content
 
     member.reader = read

@@ -213,12 +213,12 @@ def _reader(entry: Any, member: Member):
                 else:
                     chunks.append(chunk)
         except (OSError, RuntimeError) as exc:
-            member.add_problem(f"read stopped after {offset} of {size} bytes: {exc}")
+            member.read_failed(f"read stopped after {offset} of {size} bytes: {exc}")
         finally:
             if out is not None:
                 out.close()
         if offset < size and member.problem is None:
-            member.add_problem(f"truncated: recovered {offset} of {size} bytes")
+            member.read_failed(f"truncated: recovered {offset} of {size} bytes")
         if spool is not None:
             return Content(path=spool, temporary=True)
         return Content(data=b"".join(chunks))

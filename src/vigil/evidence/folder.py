@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.evidence.members import Member, Refusal, timestamp
+from vigil.evidence.names import printable
 
 
 def walk_folder(root: Path, refusals: list[Refusal]) -> Iterator[Member]:
@@ -51,13 +52,14 @@ def _walk(directory: Path, prefix: str, refusals: list[Refusal]) -> Iterator[Mem
 def folder_manifest_digest(root: Path) -> tuple[str, int]:
     """A digest of the tree's listing (paths, sizes, times) and its total size.
 
-    A folder has no single byte stream to hash; this identifies the same tree on a second
-    run (so triage resumes into the same Source) without reading every file twice.
+    A folder has no single byte stream to hash; this tells whether the tree changed since a
+    completed run without reading every file twice. It is not the exhibit's identity: two
+    devices can list alike (see ``vigil.workflows.media.exhibits``).
     """
     digest = hashlib.sha256()
     total = 0
     for member in walk_folder(root, []):
         mtime = member.modified_at.isoformat() if member.modified_at else ""
-        digest.update(f"{member.path}\0{member.size_bytes}\0{mtime}\n".encode())
+        digest.update(f"{printable(member.path)}\0{member.size_bytes}\0{mtime}\n".encode())
         total += member.size_bytes
     return digest.hexdigest(), total

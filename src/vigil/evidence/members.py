@@ -89,6 +89,9 @@ class Member:
     local_path: Path | None = None
     problem: str | None = None
     unreadable: bool = False  # no content at all (encrypted, unreadable): not hashed
+    # The bytes could not be read whole (a bad CRC, a cut stream, a full spool disk): what was
+    # read is not this file's content, so it gets no content hash and a rerun retries it.
+    partial: bool = False
     archive_kind: str | None = None  # "zip" or "tar" when it was expanded as an archive
     reader: Callable[[], Content] | None = field(default=None, repr=False)
     _content: Content | None = field(default=None, repr=False)
@@ -107,7 +110,7 @@ class Member:
                     self._content = self.reader()
                 except (OSError, ValueError, EOFError) as exc:
                     self.add_problem(f"cannot read: {exc}")
-                    self.unreadable = True
+                    self.unreadable = self.partial = True
                     self._content = Content(data=b"")
             else:
                 self._content = Content(data=b"")
@@ -128,6 +131,11 @@ class Member:
 
     def add_problem(self, text: str) -> None:
         self.problem = text if not self.problem else f"{self.problem}; {text}"
+
+    def read_failed(self, text: str) -> None:
+        """The content was not read whole: flagged, never hashed, retried by a rerun."""
+        self.add_problem(text)
+        self.partial = True
 
 
 def timestamp(seconds: float | int | None) -> datetime | None:
@@ -163,8 +171,9 @@ def read_limited(
 ) -> tuple[Content, str | None]:
     """Read a stream into memory, or into a spool file when it is large.
 
-    Reads at most ``limit_bytes``. A read error (a bad CRC, a truncated stream) keeps what
-    was read so far and is returned as text, so the member is still hashed and flagged.
+    Reads at most ``limit_bytes``. A read error (a bad CRC, a truncated stream, a full spool
+    disk) is returned as text; the caller marks the member ``partial``, so the prefix read so
+    far is never taken for the member's content.
     """
     chunks: list[bytes] = []
     total = 0

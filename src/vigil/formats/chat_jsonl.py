@@ -1,4 +1,4 @@
-"""Chat JSONL, Vigil's generic chat export: one message object per line (DESIGN.md "Chat").
+"""Chat JSONL, Vigil's generic chat export: one message object per line (docs/formats.md "Chat").
 
 A null ``room`` with ``recipients`` is a direct message: each recipient is a target, and each
 attachment is one file send to all of them (contract B). In a room, attachments are file
@@ -23,6 +23,7 @@ from vigil.formats.source_common import (
     selector,
 )
 from vigil.formats.source_records import (
+    MAX_SIZE_BYTES,
     AccountRef,
     EventRecord,
     FileRef,
@@ -42,7 +43,9 @@ class ChatJsonlParser:
     def parse(self, document: SourceDocument, options: ParseOptions) -> ParsedSource:
         parsed = ParsedSource(kind=self.name, name=document.name)
         text, _ = decode_text(read_bytes(document), document.name)
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Lines end at "\n" only: JSON strings may hold U+2028 and other characters that
+        # str.splitlines() would wrongly treat as line ends.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             location = f"line {number}"
@@ -52,6 +55,10 @@ class ChatJsonlParser:
                 error = UnsupportedFormat if parsed.records == 0 else BadInput
                 raise error(
                     f"not a JSON object ({exc.msg})", source=document.name, location=location
+                ) from exc
+            except RecursionError as exc:
+                raise BadInput(
+                    "JSON nested too deeply", source=document.name, location=location
                 ) from exc
             if not isinstance(record, dict):
                 raise UnsupportedFormat(
@@ -67,6 +74,14 @@ class ChatJsonlParser:
         self, parsed: ParsedSource, record: dict[str, Any], location: str, options: ParseOptions
     ) -> None:
         source = parsed.name
+        for key in ("platform", "room", "sender", "sender_id", "sender_ip", "text", "ts"):
+            value = record.get(key)
+            if value is not None and not isinstance(value, str):
+                raise BadInput(
+                    f"'{key}' must be a string, not {type(value).__name__}",
+                    source=source,
+                    location=location,
+                )
         platform = _text(record.get("platform")) or options.platform
         sender = _text(record.get("sender"))
         if not platform or not sender:
@@ -89,6 +104,8 @@ class ChatJsonlParser:
             parsed.seen(ip, actor, when, "chat sender ip")
         targets: tuple[AccountRef, ...] = ()
         if room is None:
+            if not all(isinstance(name, str) for name in recipients_raw):
+                raise BadInput("'recipients' must be strings", source=source, location=location)
             names = [_text(name) for name in recipients_raw]
             targets = tuple(
                 parsed.account(AccountRef(platform, name), when, "chat direct message recipient")
@@ -123,15 +140,17 @@ class ChatJsonlParser:
 
 
 def _text(value: object) -> str | None:
-    if value is None:
+    if not isinstance(value, str):
         return None
-    text = str(value).strip()
+    text = value.strip()
     return text or None
 
 
 def _file(attachment: dict[str, Any], source: str, location: str) -> FileRef | None:
     size = attachment.get("size")
-    if size is not None and (not isinstance(size, int) or size < 0):
+    if size is not None and (
+        not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE_BYTES
+    ):
         raise BadInput(f"invalid attachment size {size!r}", source=source, location=location)
     md5 = clean_hash(attachment.get("md5"), 32, source, location)
     sha1 = clean_hash(attachment.get("sha1"), 40, source, location)

@@ -1,4 +1,4 @@
-"""CyberTipline report XML (DESIGN.md "Provider reports"), element names of NCMEC's API.
+"""CyberTipline report XML (docs/formats.md "Provider reports"), element names of NCMEC's API.
 
 A document is one ``<report>``, a ``<reports>`` wrapper around many, and a directory holds
 any number of either (each file is its own source). What is kept:
@@ -201,13 +201,18 @@ class _ReportReader:
         account = None
         context = f"cybertip {role} {self.report_id}"
         if username:
-            account = AccountRef(service or "cybertip", username, esp_id)
-            parsed.account(account, when, context, role=role, extra=extra)
+            account = parsed.account(
+                AccountRef(service or "cybertip", username, esp_id),
+                when,
+                context,
+                role=role,
+                extra=extra,
+            )
         selector_extra = {"report_id": self.report_id, "role": role}
         if account is None:  # victims and others known only by their details
             selector_extra.update(extra)
 
-        def seen(ref: SelectorRef, at: datetime | None = when, **more: Any) -> None:
+        def seen(ref: SelectorRef | None, at: datetime | None = when, **more: Any) -> None:
             parsed.seen(ref, account, at, context, role=role, extra={**selector_extra, **more})
 
         for email in person.findall("email") if person is not None else []:
@@ -243,6 +248,8 @@ class _ReportReader:
         if raw is None:
             return None
         ip = selector(self.parsed, "ip", raw, self.where)
+        if ip is None:  # a dirty address: counted as a warning, no capture to record
+            return None
         at = self._time(fields.get("dateTime"))
         proxy_text = (fields.get("possibleProxy") or "").lower()
         proxy = True if proxy_text == "true" else False if proxy_text == "false" else None

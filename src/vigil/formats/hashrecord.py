@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vigil.errors import BadInput
+from vigil.formats.source_records import MAX_SIZE_BYTES
 
 HASH_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -107,6 +108,8 @@ def parse_size(value: Any, *, source: str, location: str | None) -> int | None:
         ) from None
     if size < 0:
         raise BadInput(f"size cannot be negative: {size}", source=source, location=location)
+    if size > MAX_SIZE_BYTES:
+        raise BadInput(f"size out of range: {_short(str(size))}", source=source, location=location)
     return size
 
 

@@ -1,4 +1,5 @@
-"""irssi IRC logs (DESIGN.md "Chat"): who was in the room, who said what, who offered which file.
+"""irssi IRC logs (docs/formats.md "Chat"): who was in the room, who said what, who offered
+which file.
 
 - ``--- Log opened Tue Mar 14 21:00:00 2006`` and ``--- Day changed Wed Mar 15 2006`` set the
   date; a timed line before either is bad input (there is no date to give it).
@@ -34,12 +35,14 @@ from vigil.formats.source_common import (
     time_zone,
 )
 from vigil.formats.source_records import (
+    MAX_SIZE_BYTES,
     AccountRef,
     EventRecord,
     FileRef,
     ParsedSource,
     ParseOptions,
     SourceDocument,
+    storable,
 )
 
 _LOG_OPENED = re.compile(r"^--- Log opened (?P<stamp>.+?)\s*$")
@@ -93,7 +96,7 @@ class _LogReader:
         text, fell_back = decode_text(read_bytes(self.document), parsed.name, latin1_fallback=True)
         if fell_back:
             parsed.warnings.append("not UTF-8: read as latin-1")
-        lines = text.splitlines()
+        lines = text.replace("\r\n", "\n").split("\n")
         cut_short = bool(text) and not text.endswith(("\n", "\r"))
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -185,8 +188,10 @@ class _LogReader:
                 )
         name = dcc["name"].strip()
         size = int(dcc["size"])
+        if size > MAX_SIZE_BYTES:
+            raise BadInput(f"file size out of range: {size}", source=parsed.name, location=location)
         recipients = tuple(
-            AccountRef(self.platform, nick)
+            AccountRef(self.platform, storable(nick))
             for folded, nick in sorted(self.present.items())
             if folded != dcc["nick"].casefold()
         )

@@ -1,11 +1,11 @@
-"""ISP subscriber returns (DESIGN.md "Subscriber returns"): who held an IP address, and when.
+"""ISP subscriber returns (docs/formats.md "Subscriber returns"): who held an IP address, and when.
 
 Each row is one subscriber record: a Sighting of the IP selector whose ``extra["subscriber"]``
 holds the subscriber's fields (name, email, phone, address, ``country``, ISP account id,
 request reference) and whose ``extra["window"]`` holds ``start_utc``/``end_utc``. The
 subscriber's email and phone are sighted too, pointing back at the IP, so identity resolution
 can link a subscriber to the accounts that used the same email or phone. The phone is read
-in the row's ``country``. The header must be exactly the one in DESIGN.md; the file must be
+in the row's ``country``. The header must be exactly the one in docs/formats.md; the file must be
 UTF-8; times without an offset are UTC (the columns say so).
 """
 
@@ -23,6 +23,7 @@ from vigil.formats.source_common import (
     file_documents,
     parse_iso_datetime,
     read_bytes,
+    required_selector,
     selector,
 )
 from vigil.formats.source_records import (
@@ -93,7 +94,7 @@ class IspReturnParser:
 
     def _row(self, parsed: ParsedSource, row: dict[str, str], location: str) -> None:
         source = parsed.name
-        ip = selector(parsed, "ip", row["ip"], location)
+        ip = required_selector(parsed, "ip", row["ip"], location)
         start = parse_iso_datetime(row["start_utc"], source, location, naive_is_utc=True)
         end = (
             parse_iso_datetime(row["end_utc"], source, location, naive_is_utc=True)

@@ -1,4 +1,4 @@
-"""Seized phpBB 3 forum databases (DESIGN.md "Forum"), read through any SQLAlchemy URL.
+"""Seized phpBB 3 forum databases (docs/formats.md "Forum"), read through any SQLAlchemy URL.
 
 PATH is a SQLite file or a URL (``sqlite:///…``, ``mysql+pymysql://…``, ``postgresql://…``).
 A SQLite file is opened ``mode=ro&immutable=1``: no lock, no ``-shm``/``-wal`` file appears

@@ -19,17 +19,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.errors import BadInput, UsageError
+from vigil.evidence.names import printable
 from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
 from vigil.identity.selectors import SelectorError, normalise
 
 _HEX = re.compile(r"[0-9a-f]+")
+MAX_SELECTOR_CHARS = 500  # Selector.value; longer never fits on PostgreSQL
 
 
 def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceDocument]:
     """A file, or every file under a directory whose name ends in one of ``suffixes``."""
     path = Path(location)
     if path.is_file():
-        yield SourceDocument(name=path.name, path=path)
+        yield SourceDocument(name=printable(path.name), path=path)
         return
     if not path.is_dir():
         raise BadInput("no such file or directory", source=location)
@@ -37,7 +39,7 @@ def file_documents(location: str, suffixes: tuple[str, ...]) -> Iterator[SourceD
     for child in sorted(path.rglob("*")):
         if child.is_file() and child.name.lower().endswith(suffixes):
             found = True
-            yield SourceDocument(name=str(child.relative_to(path)), path=child)
+            yield SourceDocument(name=printable(str(child.relative_to(path))), path=child)
     if not found:
         raise BadInput(f"no {' or '.join(suffixes)} files in this directory", source=location)
 
@@ -84,7 +86,12 @@ def parse_iso_datetime(
         if not naive_is_utc:
             raise BadInput(f"date without a UTC offset {raw!r}", source=source, location=location)
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise BadInput(
+            f"date out of range in UTC {raw!r}", source=source, location=location
+        ) from exc
 
 
 def time_zone(name: str | None) -> tzinfo:
@@ -105,15 +112,40 @@ def selector(
     *,
     region: str | None = None,
     platform: str = "",
-) -> SelectorRef:
-    """A normalised selector; an impossible one is ``BadInput`` naming ``location``."""
+) -> SelectorRef | None:
+    """A normalised selector, or None for a dirty value (``required_selector`` for keys).
+
+    Real evidence is dirty: a member who typed ``none`` as their email is still a member.
+    Such a value never becomes a selector; it is kept verbatim in ``parsed.dirty`` (the
+    source records it) and counted as a warning the user sees. The record goes on.
+    """
     try:
         result = normalise(kind, raw, region=region)
     except SelectorError as exc:
-        raise BadInput(str(exc), source=parsed.name, location=location) from exc
+        parsed.warnings.append(f"{location}: dirty {kind} kept verbatim, not a selector: {exc}")
+        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
+        return None
+    if len(result.value) > MAX_SELECTOR_CHARS:
+        parsed.warnings.append(
+            f"{location}: {kind} longer than {MAX_SELECTOR_CHARS} characters, not a selector"
+        )
+        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
+        return None
     if result.warning:
         parsed.warnings.append(f"{location}: {result.warning}")
     return SelectorRef(kind, result.value, result.display, platform)
+
+
+def required_selector(
+    parsed: ParsedSource, kind: str, raw: str, location: str, *, region: str | None = None
+) -> SelectorRef:
+    """A selector the record is keyed on (an ISP return's IP): impossible is ``BadInput``."""
+    found = selector(parsed, kind, raw, location, region=region)
+    if found is None:
+        parsed.warnings.pop()
+        parsed.dirty.pop()
+        raise BadInput(f"not a valid {kind}: {raw!r}", source=parsed.name, location=location)
+    return found
 
 
 def clean_hash(raw: object, length: int, source: str, location: str) -> str | None:

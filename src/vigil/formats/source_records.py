@@ -18,6 +18,40 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+MAX_SIZE_BYTES = (1 << 63) - 1  # the store's BIGINT: a larger size is a hostile value
+MAX_NAME_CHARS = 500  # Selector.value: an account name longer than this cannot be stored
+
+
+def storable(text: str) -> str:
+    """Text both stores keep alike: NUL and unpaired surrogates written as escapes.
+
+    SQLite stores either; PostgreSQL refuses both. Escaping them, for both stores, keeps
+    one behaviour: the value is kept, visibly marked, and the source is not refused.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _storable_account(ref: AccountRef, source: str) -> AccountRef:
+    platform, username = storable(ref.platform), storable(ref.username)
+    account_id = storable(ref.account_id) if ref.account_id is not None else None
+    for what, value, limit in (("platform", platform, 100), ("account name", username, 500)):
+        if len(value) > limit:
+            from vigil.errors import BadInput
+
+            raise BadInput(
+                f"{what} longer than {limit} characters: {value[:40]!r}...", source=source
+            )
+    if (platform, username, account_id) == (ref.platform, ref.username, ref.account_id):
+        return ref
+    return AccountRef(platform, username, account_id)
+
+
 # Sighting roles a parser may put in ``SightingRecord.role``; resolve reads ``extra["role"]``.
 ROLE_VICTIM = "victim"
 ROLE_REPORTED = "reported"
@@ -120,6 +154,8 @@ class ParsedSource:
     sightings: list[SightingRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Values kept verbatim that could not be selectors: {"location", "kind", "value"}.
+    dirty: list[dict[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     records: int = 0  # reports, lines, rows or posts read: what the audit entry counts
     # SHA-256 and size for sources that are not one file (a server database); a file's
@@ -136,13 +172,17 @@ class ParsedSource:
         role: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> AccountRef:
-        """Note that ``ref`` appears in this source (the account's own sighting)."""
+        """Note that ``ref`` appears in this source (the account's own sighting).
+
+        Returns the account as the store will hold it (``storable``); use that one after.
+        """
+        ref = _storable_account(ref, self.name)
         self.sightings.append(SightingRecord(None, ref, seen_at, context, role, extra))
         return ref
 
     def seen(
         self,
-        selector: SelectorRef,
+        selector: SelectorRef | None,
         account: AccountRef | None,
         seen_at: datetime | None,
         context: str,
@@ -150,7 +190,9 @@ class ParsedSource:
         role: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        self.sightings.append(SightingRecord(selector, account, seen_at, context, role, extra))
+        """Note a selector seen here; None (a dirty value, already counted) notes nothing."""
+        if selector is not None:
+            self.sightings.append(SightingRecord(selector, account, seen_at, context, role, extra))
 
 
 @dataclass(frozen=True)

@@ -236,10 +236,14 @@ def media_record(media: Any, *, source: str, location: str) -> HashRecord:
     if not isinstance(media, dict):
         raise BadInput("a media entry must be a JSON object", source=source, location=location)
     where = {"source": source, "location": location}
-    extra: dict[str, Any] = dict(media.get("Vigil") or {})
+    vigil_extra = media.get("Vigil") or {}
+    listed = media.get("AlternativeHashes") or []
+    if not isinstance(vigil_extra, dict) or not isinstance(listed, list):
+        raise BadInput("Vigil must be an object and AlternativeHashes a list", **where)
+    extra: dict[str, Any] = dict(vigil_extra)
     pdq, sha256, video = None, media.get("SHA256"), None
     alternatives = []
-    for alternative in media.get("AlternativeHashes") or []:
+    for alternative in listed:
         if not isinstance(alternative, dict):
             raise BadInput("AlternativeHashes entries must be objects", **where)
         label = str(alternative.get("HashName", "")).strip().lower().replace("-", "")

@@ -17,6 +17,7 @@ import networkx as nx
 from vigil.errors import UsageError
 from vigil.graph.evidence import describe_edge
 from vigil.graph.formats import EXPORT_FORMATS
+from vigil.outputs import atomic_path
 
 I2_ENTITY_TYPES = {
     "subject": "Person",
@@ -27,12 +28,17 @@ I2_ENTITY_TYPES = {
 
 
 def export_graph(graph: ig.Graph, fmt: str, path: Path) -> list[Path]:
-    """Write ``graph``; returns the files written (two for i2, in the directory ``path``)."""
+    """Write ``graph``; returns the files written (two for i2, in the directory ``path``).
+
+    Each file is written whole or not at all (``vigil.outputs.atomic_path``).
+    """
     if fmt == "graphml":
-        graph.write_graphml(str(path))
+        with atomic_path(path) as temporary:
+            graph.write_graphml(str(temporary))
         return [path]
     if fmt == "gexf":
-        nx.write_gexf(to_networkx(graph), path)
+        with atomic_path(path) as temporary:
+            nx.write_gexf(to_networkx(graph), temporary)
         return [path]
     if fmt == "i2":
         return write_i2(graph, path)
@@ -54,7 +60,10 @@ def write_i2(graph: ig.Graph, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     entities = directory / "entities.csv"
     links = directory / "links.csv"
-    with entities.open("w", newline="", encoding="utf-8") as handle:
+    with (
+        atomic_path(entities) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(["Entity ID", "Entity Type", "Label", "Priority", "Community", "Country"])
         for v in graph.vs:
@@ -68,7 +77,10 @@ def write_i2(graph: ig.Graph, directory: Path) -> list[Path]:
                     v["country"],
                 ]
             )
-    with links.open("w", newline="", encoding="utf-8") as handle:
+    with (
+        atomic_path(links) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(
             ["From ID", "To ID", "Link Type", "Strength", "First Date", "Last Date", "Description"]

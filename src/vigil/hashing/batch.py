@@ -7,10 +7,12 @@ in the order the files were listed, so output is stable whatever the number of j
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from vigil.errors import BadInput
 from vigil.hashing.files import FileHashes, hash_file
@@ -21,6 +23,47 @@ class HashOutcome:
     path: Path
     hashes: FileHashes | None  # None when the file could not be read at all
     error: str | None  # why it was not fully processed (read failure or decode failure)
+
+    def as_json(self) -> dict[str, Any]:
+        """One line of ``vigil hash``: ``path, size, mime, md5, sha1, sha256, pdq,
+        pdq_quality`` (PDQ of the stored pixels), ``error``; ``video_frames`` and ``exif``
+        when there are any."""
+        hashes = self.hashes
+        line: dict[str, Any] = {
+            "path": str(self.path),
+            "size": hashes.size_bytes if hashes else None,
+            "mime": hashes.mime if hashes else None,
+            "md5": hashes.md5 if hashes else None,
+            "sha1": hashes.sha1 if hashes else None,
+            "sha256": hashes.sha256 if hashes else None,
+            "pdq": hashes.pdq if hashes else None,
+            "pdq_quality": hashes.pdq_quality if hashes else None,
+            "error": self.error,
+        }
+        if hashes and hashes.video_frames is not None:
+            line["video_frames"] = [asdict(frame) for frame in hashes.video_frames]
+        if hashes and hashes.exif is not None:
+            line["exif"] = asdict(hashes.exif)
+        return line
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Process-pool initializer: the kernel kills this worker when its parent dies.
+
+    Without it a ``kill -9`` of ``vigil triage --jobs N`` leaves N workers blocked on their
+    queue forever, and every interrupted run adds N more (Linux ``PR_SET_PDEATHSIG``; other
+    systems keep the executor's own shutdown only).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the call: nobody to wait for
+        os._exit(1)
 
 
 def list_files(paths: Iterable[Path]) -> list[Path]:
@@ -72,5 +115,7 @@ def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[Ha
     if workers <= 1:
         yield from map(hash_one, files)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         yield from pool.map(hash_one, files, chunksize=2)

@@ -33,6 +33,11 @@ from PIL import Image, UnidentifiedImageError
 DRAFT_MIN_SIDE_PX = 512
 # Refuse to decode more pixels than this (Pillow's own default bomb threshold).
 MAX_DECODED_PIXELS = 89_478_485
+# The decoded-image memory budget of one hashing process (docs/reliability.md): the decode
+# itself (at most MAX_DECODED_PIXELS x 4 bytes), then a box reduction to at most this side
+# before colour conversion and PDQ's floating-point luma, which would otherwise take several
+# times the decoded size again (2.9 GB for a 9000x9000 PNG; about 0.35 GB with it).
+REDUCE_ABOVE_SIDE_PX = 2048
 
 
 class ImageHashError(Exception):
@@ -116,6 +121,8 @@ def pdq_of_opened(image: Image.Image, *, fast: bool = True) -> PdqHash:
                 f"decompression bomb refused: {width}x{height} pixels would be decoded"
             )
         image.load()
+        if fast:
+            image = _within_budget(image)
         return dihedral_from_image(image)
     except ImageHashError:
         raise
@@ -123,6 +130,14 @@ def pdq_of_opened(image: Image.Image, *, fast: bool = True) -> PdqHash:
         raise ImageHashError(f"decompression bomb refused: {exc}") from exc
     except Exception as exc:  # a plugin may raise anything on crafted data; never crash
         raise ImageHashError(f"cannot decode image: {_reason(exc)}") from exc
+
+
+def _within_budget(image: Image.Image) -> Image.Image:
+    """Box-reduce a very large decoded image by an integer factor (PDQ works at 64x64)."""
+    factor = -(-max(image.size) // REDUCE_ABOVE_SIDE_PX)
+    if factor <= 1:
+        return image
+    return image.reduce(factor)
 
 
 def _reason(exc: BaseException) -> str:

@@ -160,11 +160,14 @@ def _resolve(
 
 
 def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:
-    if link.decided_by != "model" or (link.reasons and not link.reasons[0].startswith("rule:")):
+    """The link with its reasons in words, written afresh (a kept link is not explained twice:
+    re-running resolve with nothing new must not append the same reasons again)."""
+    rule = tuple(line for line in link.reasons[:1] if line.startswith("rule:"))
+    if link.decided_by != "model" or (link.reasons and not rule):
         return link
     a, b = columns[link.a], columns[link.b]
     words = tuple(reasons(compare(a, b), a, b))
-    return Link(link.a, link.b, link.probability, link.reasons + words, link.decided_by)
+    return Link(link.a, link.b, link.probability, rule + words, link.decided_by)
 
 
 def explain_pair(a: AccountProfile, b: AccountProfile, population: Population) -> Link:

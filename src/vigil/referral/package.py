@@ -10,11 +10,16 @@ refuses any media: a package carries hashes and metadata, never images or video.
 
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import hashlib
 import io
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 FILES_CSV_NAME = "files.csv"
 SUMMARY_NAME = "summary.pdf"
+SIGNATURE_NAME = "manifest.sig"  # the node's Ed25519 signature over manifest.json's bytes
 
 # Leading bytes of image and video containers (offset, signature).
 MEDIA_SIGNATURES: tuple[tuple[int, bytes], ...] = (
@@ -116,8 +122,15 @@ def manifest_body(content: PackageContent) -> dict[str, Any]:
     }
 
 
-def write_package(content: PackageContent, directory: Path) -> PackageResult:
-    """Write the package into an empty (or new) ``directory``; returns the manifest hash."""
+def write_package(
+    content: PackageContent, directory: Path, signer: PackageSigner | None = None
+) -> PackageResult:
+    """Write the package into an empty (or new) ``directory``; returns the manifest hash.
+
+    Written into a staging folder beside it and renamed into place once complete, so a full
+    disk leaves no half-written package (``BadInput``, the staging folder removed). With a
+    ``signer`` the manifest's bytes are signed (``SIGNATURE_NAME``).
+    """
     if directory.exists() and any(directory.iterdir()):
         raise UsageError(f"referral package directory is not empty: {directory}")
     payloads = {
@@ -134,11 +147,48 @@ def write_package(content: PackageContent, directory: Path) -> PackageResult:
         for name, data in sorted(payloads.items())
     ]
     manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, data in payloads.items():
-        (directory / name).write_bytes(data)
-    (directory / MANIFEST_NAME).write_bytes(manifest_bytes)
-    return PackageResult(directory, _sha256(manifest_bytes), [MANIFEST_NAME, *sorted(payloads)])
+    written = {**payloads, MANIFEST_NAME: manifest_bytes}
+    if signer is not None:
+        signature = {
+            "public_key": signer.public_key,
+            "signature": base64.b64encode(signer.sign(manifest_bytes)).decode("ascii"),
+        }
+        written[SIGNATURE_NAME] = (json.dumps(signature, indent=2) + "\n").encode()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        for name, data in written.items():
+            with (staging / name).open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        staging.chmod(0o755)
+        staging.replace(directory)  # an empty target folder is replaced too
+    except OSError as exc:
+        raise BadInput(f"cannot write: {exc.strerror or exc}", source=str(directory)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return PackageResult(directory, _sha256(manifest_bytes), sorted(written))
+
+
+@dataclass(frozen=True)
+class PackageSigner:
+    """Who signs a package: the node key's public half (``ed25519:...``) and its signing."""
+
+    public_key: str
+    sign: Callable[[bytes], bytes]
+
+
+def package_signature(directory: Path) -> tuple[str, bytes] | None:
+    """The public key and signature a package carries, or None when it is unsigned."""
+    path = directory / SIGNATURE_NAME
+    if not path.is_file():
+        return None
+    try:
+        body = json.loads(path.read_bytes())
+        return str(body["public_key"]), base64.b64decode(body["signature"], validate=True)
+    except (ValueError, KeyError, TypeError):
+        return "", b""
 
 
 def media_problem(name: str, data: bytes) -> str | None:
@@ -171,7 +221,7 @@ def verify_package(directory: Path, expected_manifest_sha256: str | None = None)
         listed = {item["name"]: item for item in manifest["package_files"]}
     except (ValueError, KeyError, TypeError) as exc:
         return VerifyReport(directory, manifest_sha, 0, [f"{MANIFEST_NAME} unreadable: {exc}"])
-    present = {p.name for p in directory.iterdir()} - {MANIFEST_NAME}
+    present = {p.name for p in directory.iterdir()} - {MANIFEST_NAME, SIGNATURE_NAME}
     for extra in sorted(present - set(listed)):
         problems.append(f"{extra} is not listed in the manifest")
         if (directory / extra).is_file():

@@ -41,6 +41,12 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+def lock_chain(session: Session) -> None:
+    """Serialise writers of the chain for the rest of this transaction (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+
+
 def append(
     session: Session,
     actor: Actor | None,
@@ -50,8 +56,7 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add one entry in the caller's transaction, so the fact and its audit commit together."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+    lock_chain(session)
     last = session.scalars(
         select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
@@ -80,6 +85,22 @@ class ChainReport:
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None
+
+
+def last_details(session: Session, action: str) -> dict[str, Any]:
+    """The details of the latest entry for ``action`` (empty if none): what an earlier run
+    recorded about itself, for a later run to start from."""
+    details = session.scalars(
+        select(AuditEntry.details)
+        .where(AuditEntry.action == action)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    try:
+        value = json.loads(details) if details else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:

@@ -16,13 +16,20 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vigil.errors import NotFound, StoreError, UsageError
+from vigil.errors import Busy, NotFound, StoreError, UsageError
 
 DEFAULT_URL = "sqlite:///vigil.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def database_reason(exc: BaseException) -> str:
+    """The driver's own first line: not libpq's hint line, not SQLAlchemy's background link."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__
 
 
 def normalise_url(url: str) -> str:
@@ -107,7 +114,13 @@ class Store:
             with session.begin():
                 yield session
         except OperationalError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
+            raise StoreError(f"database error: {database_reason(exc)}") from exc
+        except IntegrityError as exc:
+            # Two processes wrote the same rows at once; the loser's transaction rolled back.
+            raise Busy(
+                "another process wrote the same records at the same time; nothing of this "
+                f"step was kept, run the command again ({database_reason(exc)})"
+            ) from exc
         finally:
             session.close()
 
@@ -117,7 +130,7 @@ class Store:
         try:
             yield session
         except OperationalError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
+            raise StoreError(f"database error: {database_reason(exc)}") from exc
         finally:
             session.close()
 
@@ -130,7 +143,7 @@ class Store:
                 config = alembic_config(connection)
                 command.upgrade(config, "head")
         except OperationalError as exc:
-            raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
+            raise StoreError(f"cannot migrate {self.safe_url}: {database_reason(exc)}") from exc
 
     def is_initialised(self) -> bool:
         if self.dialect == "sqlite":
@@ -140,7 +153,7 @@ class Store:
         try:
             return inspect(self.engine).has_table("agency")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open {self.safe_url}: {exc}") from exc
+            raise StoreError(f"cannot open {self.safe_url}: {database_reason(exc)}") from exc
 
     def require_initialised(self) -> None:
         if not self.is_initialised():

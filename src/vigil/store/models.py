@@ -1,4 +1,4 @@
-"""The data model of DESIGN.md as SQLAlchemy 2 models.
+"""The data model (docs/architecture.md) as SQLAlchemy 2 models.
 
 These classes never leave the store layer's callers in workflows: engines take and return
 plain dataclasses, and workflows convert at the boundary. The schema itself is created only by
@@ -25,11 +25,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -119,10 +121,14 @@ class Case(Base):
 
 
 class Source(Base):
-    """One ingested document or evidence item. The same bytes in the same case are one row."""
+    """One ingested document or evidence item. The same bytes in the same case are one row.
+
+    ``exhibit`` is the examiner's identity for seized media (see ``docs/reliability.md``):
+    two devices that look alike are two exhibits, never one source. Documents leave it empty.
+    """
 
     __tablename__ = "source"
-    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+    __table_args__ = (UniqueConstraint("case_id", "exhibit", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -135,6 +141,7 @@ class Source(Base):
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="complete")
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    exhibit: Mapped[str] = mapped_column(String(600), default="", server_default="")
 
 
 # --- identifiers and people --------------------------------------------------------------
@@ -280,6 +287,12 @@ class FileInstance(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     carved: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What went wrong reading this instance (never the content's: that is ``File.error``).
+    problem: Mapped[str | None] = mapped_column(Text)
+    # False when the bytes could not be read whole: no content hash; a rerun retries it.
+    read_complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The name's bytes when they are not UTF-8 (``path`` shows them escaped as \\xNN).
+    raw_path: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class HashSet(Base):

@@ -1,7 +1,7 @@
 """Synthetic operation generator: a benign, invented world with its ground truth.
 
 Every other capability is tested against what this package writes: the input documents of
-DESIGN.md ("Formats") and `truth.json` (contract A of the helpers' brief). Everything is
+docs/formats.md and `truth.json`. Everything is
 derived from one seed, so the same seed always gives byte-identical files.
 """
 

@@ -1,6 +1,6 @@
 """Seized-device folders for a handful of suspects, and their expected triage counts.
 
-The counts follow DESIGN.md "Triage counts" and are computed by walking what was written
+The counts follow docs/formats.md "Triage counts" and are computed by walking what was written
 (archives opened in memory), looking each file's content up in the operation's hash sets.
 """
 
@@ -24,7 +24,7 @@ from vigil.synth.model import MediaFile, Person
 from vigil.synth.pool import FAR_MIN_BITS, MATCH_RADIUS_BITS, MediaPool, pdf_document
 
 ZIP_TIME = (2006, 3, 1, 12, 0, 0)
-# DESIGN.md "Triage counts", in the order of the triage summary (without its `seconds`)
+# docs/formats.md "Triage counts", in the order of the triage summary (without its `seconds`)
 COUNT_KEYS = (
     "files", "bytes", "images", "videos", "known_alert_files", "known_ignorable_files",
     "near_match_files", "unknown_image_files", "series", "errors",
@@ -203,7 +203,7 @@ class HashSets:
 def expected_counts(
     root: Path, media_by_sha256: dict[str, MediaFile], sets: HashSets
 ) -> dict[str, int]:
-    """Recount a written device folder the way DESIGN.md's triage summary defines it."""
+    """Recount a written device folder the way docs/formats.md's triage counts define it."""
     counts = dict.fromkeys(
         COUNT_KEYS,
         0,

@@ -1,4 +1,4 @@
-"""A phpBB 3 board as a SQLite file: the tables and columns DESIGN.md names, phpbb_ prefix.
+"""A phpBB 3 board as a SQLite file: the tables and columns docs/formats.md names.
 
 The admin registers first (user_id 2, as on a fresh board). Like every real board, it also
 holds phpBB's system accounts (``user_type`` 2): the Anonymous user (user_id 1, the guest

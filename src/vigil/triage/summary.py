@@ -1,4 +1,4 @@
-"""The triage count rules of DESIGN.md ("Triage counts"), on plain data.
+"""The triage count rules of docs/formats.md ("Triage counts"), on plain data.
 
 One ``FoundFile`` per file found (per instance: the same content found twice counts twice),
 so the counts can be recomputed from the store at any time and a resumed run reports exactly

@@ -33,7 +33,8 @@ def verify(request: Request, actor: Actor = Depends(allow(Permission.AUDIT))) ->
     report = verify_audit(store_of(request))
     return {
         "ok": report.ok,
-        "entries": report.entries,
-        "first_broken_id": report.first_broken_id,
-        "reason": report.reason,
+        "entries": report.chain.entries,
+        "first_broken_id": report.chain.first_broken_id,
+        "reason": report.chain.reason or report.anchors.problem,
+        "checkpoints": report.anchors.checkpoints,
     }

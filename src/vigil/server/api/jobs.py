@@ -41,7 +41,7 @@ class ReferRequest(BaseModel):
     all: bool = False
 
 
-def _queued(
+def queue_job(
     request: Request, actor: Actor, kind: str, args: dict[str, Any], case_id: int | None = None
 ) -> dict[str, Any]:
     info = jobs.enqueue(store_of(request), actor, kind, args, case_id)
@@ -51,7 +51,7 @@ def _queued(
     return dataclasses.asdict(info)
 
 
-def _writable_case(request: Request, actor: Actor, reference: str) -> int:
+def own_case(request: Request, actor: Actor, reference: str) -> int:
     """The case new evidence goes into: the agency's own, or one shared to contribute."""
     with store_of(request).reading() as session:
         return case_in_reach(session, actor, reference, write=True).id
@@ -86,12 +86,12 @@ def triage(
     actor: Actor = Depends(allow(Permission.INVESTIGATE)),
 ) -> dict[str, Any]:
     """`vigil triage PATH --case REF` on evidence already on the server's disk."""
-    case_id = _writable_case(request, actor, reference)
+    case_id = own_case(request, actor, reference)
     path = evidence_path(request, body.path)
     args: dict[str, Any] = {"path": str(path), "case": reference, "owner": body.owner}
     if body.batch_files:
         args["batch_files"] = body.batch_files
-    return _queued(request, actor, "triage", args, case_id)
+    return queue_job(request, actor, "triage", args, case_id)
 
 
 @router.post(
@@ -117,11 +117,11 @@ async def upload_source(
     """Upload one source document as the request body, then ingest it as a job."""
     if format not in SOURCE_FORMATS.names():
         raise UsageError(f"format must be one of {', '.join(SOURCE_FORMATS.names())}")
-    case_id = _writable_case(request, actor, reference)
+    case_id = own_case(request, actor, reference)
     settings = request.app.state.settings
     kept = await receive_upload(request, settings.upload_dir, name, settings.upload_limit_bytes)
     args = {"format": format, "path": str(kept), "case": reference, "platform": platform}
-    return _queued(request, actor, "ingest", args, case_id)
+    return queue_job(request, actor, "ingest", args, case_id)
 
 
 @router.post(
@@ -153,14 +153,14 @@ async def import_hashset(
         request, settings.upload_dir, f"{name}.{format}", settings.upload_limit_bytes
     )
     args = {"format": format, "path": str(kept), "name": name, "kind": kind, "hash_type": hash_type}
-    return _queued(request, actor, "hashset", args)
+    return queue_job(request, actor, "hashset", args)
 
 
 @router.post("/resolve", status_code=202)
 def resolve(
     body: ResolveRequest, request: Request, actor: Actor = Depends(allow(Permission.INVESTIGATE))
 ) -> dict[str, Any]:
-    return _queued(request, actor, "resolve", {"full": body.full})
+    return queue_job(request, actor, "resolve", {"full": body.full})
 
 
 @router.post("/countries", status_code=202)
@@ -168,7 +168,7 @@ def countries(
     request: Request, actor: Actor = Depends(allow(Permission.INVESTIGATE))
 ) -> dict[str, Any]:
     """`vigil countries`: place each subject (subscriber return > provider > IP majority)."""
-    return _queued(request, actor, "countries", {})
+    return queue_job(request, actor, "countries", {})
 
 
 @router.post("/referrals", status_code=202)
@@ -180,4 +180,4 @@ def refer(
         raise UsageError("give exactly one of country or all")
     out_dir = request.app.state.settings.referral_dir / actor.agency_code
     args = {"country": body.country, "out_dir": str(out_dir)}
-    return _queued(request, actor, "refer", args)
+    return queue_job(request, actor, "refer", args)

@@ -1,46 +1,70 @@
-"""Long work started from a page form: re-linking after a decision, preparing referrals,
-triage and upload.
-
-Re-linking and referrals run in the request while the server has no job queue to hand them
-to (they take seconds at seed scale); triage and upload wait for the queue, since a device
-can take many minutes.
-"""
+"""Long work started from a page form goes to the server's durable job queue, exactly as
+from the API: triage, an uploaded source to ingest, re-linking after a decision, referrals.
+The page then shows the job's progress, read live from ``/api/jobs/{id}``."""
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from vigil.errors import UsageError
+from vigil.errors import TooLarge, UsageError
+from vigil.server.api.jobs import evidence_path, own_case, queue_job
+from vigil.server.uploads import safe_name
 from vigil.store.db import Actor
-from vigil.workflows.identity.resolve import resolve
-from vigil.workflows.referral.refer import refer
+from vigil.workflows.sources.ingest import SOURCE_FORMATS
+
+CHUNK_BYTES = 1024 * 1024
 
 
-def _store_and_actor(request: Request, actor: Actor | None) -> tuple[object, Actor]:
-    if actor is None:
-        raise UsageError("sign in first")
-    return request.app.state.store, actor
+def relink(request: Request, actor: Actor) -> int:
+    """Resolve again (incrementally), so the subjects follow the decision just recorded."""
+    return int(queue_job(request, actor, "resolve", {"full": False})["id"])
 
 
-def relink(request: Request, actor: Actor | None) -> str:
-    """Resolve again, so the subjects follow the decision just recorded."""
-    store, who = _store_and_actor(request, actor)
-    result = resolve(store, who)  # type: ignore[arg-type]
-    return f"subjects re-linked ({result.subjects} subjects)"
+def prepare_referrals(request: Request, actor: Actor, country: str | None) -> int:
+    out_dir = request.app.state.settings.referral_dir / actor.agency_code
+    return int(
+        queue_job(request, actor, "refer", {"country": country, "out_dir": str(out_dir)})["id"]
+    )
 
 
-def prepare_referrals(request: Request, actor: Actor | None, country: str | None) -> str:
-    store, who = _store_and_actor(request, actor)
-    folder = request.app.state.settings.upload_dir / "referrals"
-    made = refer(store, who, folder, country=country)  # type: ignore[arg-type]
-    return f"{len(made)} referral package{'s' if len(made) != 1 else ''} prepared"
-
-
-async def enqueue_upload(request: Request, actor: Actor | None, reference: str) -> int:
-    raise UsageError("uploads are ingested by the server's job queue, which is not running")
-
-
-def enqueue_triage(
-    request: Request, actor: Actor | None, reference: str, path: str, owner: str | None
+def start_triage(
+    request: Request, actor: Actor, reference: str, path: str, owner: str | None
 ) -> int:
-    raise UsageError("triage runs in the server's job queue, which is not running")
+    case_id = own_case(request, actor, reference)
+    args = {"path": str(evidence_path(request, path)), "case": reference, "owner": owner}
+    return int(queue_job(request, actor, "triage", args, case_id)["id"])
+
+
+async def start_ingest(request: Request, actor: Actor, reference: str) -> int:
+    """The form's file, kept under the upload folder (within the size limit), then ingested."""
+    form = await request.form()
+    format_name, upload = str(form.get("format", "")), form.get("file")
+    if format_name not in SOURCE_FORMATS.names():
+        raise UsageError(f"format must be one of {', '.join(SOURCE_FORMATS.names())}")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise UsageError("choose a file to upload")
+    case_id = own_case(request, actor, reference)
+    settings = request.app.state.settings
+    folder = settings.upload_dir / uuid.uuid4().hex
+    await run_in_threadpool(folder.mkdir, parents=True)
+    target = folder / safe_name(upload.filename)
+    received = 0
+    with target.open("wb") as handle:
+        while chunk := await upload.read(CHUNK_BYTES):
+            received += len(chunk)
+            if received > settings.upload_limit_bytes:
+                handle.close()
+                target.unlink()
+                folder.rmdir()
+                raise TooLarge(f"upload is over the limit of {settings.upload_limit_bytes:,} bytes")
+            await run_in_threadpool(handle.write, chunk)
+    if received == 0:
+        target.unlink()
+        folder.rmdir()
+        raise UsageError("the upload is empty")
+    args = {"format": format_name, "path": str(target), "case": reference, "platform": None}
+    return int(queue_job(request, actor, "ingest", args, case_id)["id"])

@@ -141,7 +141,9 @@ def render(
         for item in NAVIGATION
         if ctx.may(item.permission)
     ]
+    watched = ctx.request.query_params.get("job", "")
     html = ENVIRONMENT.get_template(template).render(
+        watch_job=int(watched) if watched.isdigit() else None,
         title=title,
         user=ctx.actor,
         csrf=ctx.csrf,

@@ -37,7 +37,6 @@ from vigil.identity.resolution import resolve as run_engine
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
-    AuditEntry,
     LinkDecision,
     Selector,
     Source,
@@ -169,13 +168,7 @@ def decision_constraints(
 
 def _sources_at_last_run(session: Session) -> int | None:
     """The highest source id the last resolve had seen (from its audit entry)."""
-    details = session.scalars(
-        select(AuditEntry.details)
-        .where(AuditEntry.action == "resolve.run")
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-    ).first()
-    value = _parse(details).get("max_source_id") if details else None
+    value = audit.last_details(session, "resolve.run").get("max_source_id")
     return int(value) if isinstance(value, int) else None
 
 

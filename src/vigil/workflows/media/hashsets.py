@@ -18,11 +18,12 @@ set's fingerprint changes with the import, so the cached index appends only this
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, cast
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ from vigil.workflows.media.matching import index_directory, load_matcher, match_
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 INSERT_BATCH = 5_000
+P = ParamSpec("P")
 SET_KINDS = ("alert", "ignorable")
 TEXT_LIMITS = {"media_id": 100, "category": 50, "series": 200}
 ENTRY_FIELDS = (
@@ -86,6 +88,26 @@ def hash_set_format(name: str) -> HashSetFormat:
     return cast(HashSetFormat, cast(Callable[[], object], HASHSET_FORMATS.get(name))())
 
 
+def _then_match_stored_files(
+    importer: Callable[Concatenate[Store, Actor, P], ImportResult],
+) -> Callable[Concatenate[Store, Actor, P], ImportResult]:
+    """After an import commits, match the files already in the store against it: a hash set
+    that arrives after triage or ingest must still flag them. An unchanged re-import does
+    nothing."""
+
+    @functools.wraps(importer)
+    def import_then_match(
+        store: Store, actor: Actor, *args: P.args, **kwargs: P.kwargs
+    ) -> ImportResult:
+        imported = importer(store, actor, *args, **kwargs)
+        if not imported.unchanged:
+            match_stored_files(store, actor)
+        return imported
+
+    return import_then_match
+
+
+@_then_match_stored_files
 def import_hash_set(
     store: Store,
     actor: Actor,
@@ -99,39 +121,8 @@ def import_hash_set(
     progress: Callable[[int], None] | None = None,
     append: bool = False,
 ) -> ImportResult:
-    """Import (or replace, or with ``append`` add to) the hash set ``name`` from ``path``, all
-    or nothing; then match the files already in the store against it. Importing the same file
-    again changes nothing."""
-    imported = _import_entries(
-        store,
-        actor,
-        format_name,
-        path,
-        name=name,
-        kind=kind,
-        pdq_radius_bits=pdq_radius_bits,
-        hash_type=hash_type,
-        progress=progress,
-        append=append,
-    )
-    if not imported.unchanged:
-        match_stored_files(store, actor)
-    return imported
-
-
-def _import_entries(
-    store: Store,
-    actor: Actor,
-    format_name: str,
-    path: Path,
-    *,
-    name: str,
-    kind: str | None = None,
-    pdq_radius_bits: int | None = None,
-    hash_type: str | None = None,
-    progress: Callable[[int], None] | None = None,
-    append: bool = False,
-) -> ImportResult:
+    """Import (or replace, or with ``append`` add to) the hash set ``name`` from ``path``;
+    all or nothing; then the stored files are matched against it."""
     reader = hash_set_format(format_name)
     set_kind = _choose_kind(reader, kind)
     radius = DEFAULT_PDQ_RADIUS_BITS if pdq_radius_bits is None else pdq_radius_bits

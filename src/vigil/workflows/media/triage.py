@@ -1,15 +1,18 @@
 """Triage of seized media: what is on this device, what is known, what is new.
 
-``triage`` registers the evidence as a Source (its SHA-256, or its listing's for a folder;
-the evidence is only read), walks its members (archives and disk images included), hashes
+``triage`` registers the evidence as a Source, one per exhibit (``exhibits``; the evidence
+is only read), walks its members (archives and disk images included), hashes
 them with the hashing engine in ``jobs`` processes, matches them against every hash set, and
 writes File, FileInstance and Match rows in batched transactions. At the end it groups the
 unknown images into Series and marks the Source complete, in one transaction.
 
 Resumable by construction: a batch commits wholly or not at all, and a second run over the
 same evidence skips every FileInstance already committed for that Source (nothing committed
-is read for hashing again), so after a SIGKILL anywhere the next run finishes with the same
-rows and counts as an uninterrupted one. The summary is always recomputed from the rows.
+is read for hashing again, unless its size or time has changed since), so after a SIGKILL
+anywhere the next run finishes with the same rows and counts as an uninterrupted one. A member
+that could not be read whole leaves the source ``incomplete`` and is read again by a rerun.
+One process writes an exhibit at a time; a second says so (``source_writer``). The summary
+is always recomputed from the rows.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from vigil.errors import UsageError
 from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
+from vigil.evidence.names import printable
 from vigil.hashing.mime import extension_mismatch
 from vigil.identity.profiles import parse_account_key
 from vigil.matching import Matcher
@@ -31,19 +35,22 @@ from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
 from vigil.triage.summary import TriageSummary, summarise
+from vigil.workflows.media.exhibits import claim_exhibit, close_exhibit, exhibit_identity
 from vigil.workflows.media.triage_hashing import HashPool, Pending, job_for
 from vigil.workflows.media.triage_rows import (
+    Committed,
     Hashed,
     InstanceRow,
-    committed_paths,
+    committed_instances,
     found_files,
     series_count,
+    unchanged,
     write_batch,
     write_series,
 )
 from vigil.workflows.network.refresh import refresh_subjects
 from vigil.workflows.operation.setup import find_case
-from vigil.workflows.sources.provenance import Digest, register_source
+from vigil.workflows.sources.writers import source_writer
 
 DEFAULT_BATCH_FILES = 500
 FLUSH_SECONDS = 5.0
@@ -128,14 +135,14 @@ class _Run:
         self.hashed = 0
         self.skipped = 0
 
-    def go(self, members: Iterator[Member], done: set[str]) -> None:
+    def go(self, members: Iterator[Member], committed: dict[str, Committed]) -> None:
         pool = HashPool(self.jobs)
         in_flight: deque[tuple[list[Member], Pending]] = deque()
         chunk: list[Member] = []
         chunk_bytes = 0
         try:
             for member in members:
-                if member.path in done:
+                if unchanged(member, committed.get(printable(member.path))):
                     self.skipped += 1
                     member.release()
                     continue
@@ -169,8 +176,15 @@ class _Run:
                 # whatever a signature table guesses for zips in general.
                 hashes = replace(hashes, mime=ZIP_MIME)
             mismatch = bool(hashes and extension_mismatch(member.name, hashes.mime))
+            read_whole = not member.partial and (hashes is not None or member.unreadable)
             self.pending.append(
-                Hashed(member, hashes, "; ".join(problems) or None, extension_mismatch=mismatch)
+                Hashed(
+                    member,
+                    hashes,
+                    "; ".join(problems) or None,
+                    extension_mismatch=mismatch,
+                    read_complete=read_whole,
+                )
             )
             self.hashed += 1
             if self.progress is not None:
@@ -209,12 +223,16 @@ def triage(
     progress: ProgressCallback | None = None,
     limits: Limits | None = None,
     owner: str | None = None,
+    exhibit: str | None = None,
     probes: TriageProbes | None = None,
 ) -> TriageResult:
     """Triage the evidence at ``path`` into the case; resume it if it was interrupted.
 
     ``owner`` (``platform:username``) is the seizure record: the account of the person the
     device was seized from. The network credits the device's files to that account's subject.
+    ``exhibit`` is the examiner's exhibit reference; with ``owner`` and the evidence itself it
+    says which exhibit this is (``exhibits.exhibit_key``): two devices that look alike are
+    two sources, and a rerun of one exhibit resumes it, reading again only what changed.
     """
     started = time.perf_counter()
     seized_from = _seizure_record(owner)
@@ -222,55 +240,55 @@ def triage(
         raise UsageError("--jobs must be at least 1")
     if batch_files < 1:
         raise UsageError("the batch size must be at least 1")
+    if exhibit is not None and not exhibit.strip():
+        raise UsageError("--exhibit must not be empty")
     store.require_initialised()
     evidence = open_evidence(Path(path), limits)
-    sha256, size_bytes = evidence.digest()
+    identity = exhibit_identity(evidence, exhibit, seized_from.get("seized_from"))
     with store.transaction() as session:
         case = find_case(session, actor, case_reference)
-        ref = register_source(
-            session,
-            actor,
-            kind="evidence",
-            original_name=str(path),
-            digest=Digest(sha256, size_bytes),
-            case_id=case.id,
-            extra={"container": evidence.kind, **seized_from},
-        )
-        source = session.get_one(Source, ref.id)
-        if seized_from and (source.extra or {}).get("seized_from") != seized_from["seized_from"]:
-            source.extra = {**(source.extra or {}), **seized_from}
-            audit.append(session, actor, "source.attribute", "source", ref.id, seized_from)
-        if ref.created:
-            source.status = "in_progress"
+        source = claim_exhibit(session, actor, case.id, identity, extra=seized_from)
+        source_id = source.id
         complete = source.status == "complete"
-        done = set() if complete else committed_paths(session, ref.id)
-    result = TriageResult(ref.id, summarise([], series=0, seconds=0), resumed=bool(done))
+        committed = {} if complete else committed_instances(session, source_id)
+    result = TriageResult(source_id, summarise([], series=0, seconds=0), resumed=bool(committed))
     instances: list[InstanceRow] | None = None
     series = 0
     if not complete:
-        _walk_and_write(
-            store, actor, ref.id, evidence, done, jobs, batch_files, progress, result, probes
-        )
-        with store.transaction() as session:
-            source = session.get_one(Source, ref.id)
-            instances = found_files(session, ref.id)
-            groups = write_series(session, actor, source, instances)
-            series = len(groups)
-            interim = summarise([row.found for row in instances], series=series, seconds=0)
-            audit.append(
-                session,
+        with source_writer(store, source_id, evidence.path):
+            _walk_and_write(
+                store,
                 actor,
-                "triage.complete",
-                "source",
-                ref.id,
-                {**interim.as_dict(), "refused": len(result.refusals)},
+                source_id,
+                evidence,
+                committed,
+                jobs,
+                batch_files,
+                progress,
+                result,
+                probes,
             )
-            # A seized device is evidence about its owner: priorities follow.
-            refresh_subjects(session, actor)
+            with store.transaction() as session:
+                source = session.get_one(Source, source_id)
+                instances = found_files(session, source_id)
+                groups = write_series(session, actor, source, instances)
+                series = len(groups)
+                interim = summarise([row.found for row in instances], series=series, seconds=0)
+                closing = close_exhibit(session, source, identity)
+                audit.append(
+                    session,
+                    actor,
+                    "triage.complete",
+                    "source",
+                    source_id,
+                    {**interim.as_dict(), "refused": len(result.refusals), **closing},
+                )
+                # A seized device is evidence about its owner: priorities follow.
+                refresh_subjects(session, actor)
     if instances is None:  # completed by an earlier run: read its rows back
         with store.reading() as session:
-            instances = found_files(session, ref.id)
-            series = series_count(session, ref.id)
+            instances = found_files(session, source_id)
+            series = series_count(session, source_id)
     result.summary = summarise(
         [row.found for row in instances], series=series, seconds=time.perf_counter() - started
     )
@@ -292,7 +310,7 @@ def _walk_and_write(
     actor: Actor,
     source_id: int,
     evidence: Evidence,
-    done: set[str],
+    committed: dict[str, Committed],
     jobs: int,
     batch_files: int,
     progress: ProgressCallback | None,
@@ -311,7 +329,7 @@ def _walk_and_write(
         hooks=probes or TriageProbes(),
     )
     try:
-        run.go(evidence.members(), done)
+        run.go(evidence.members(), committed)
     finally:
         remove_spool_dir()
     result.refusals = list(evidence.refusals)

@@ -10,6 +10,7 @@ its digests computed here, without decoding, and is recorded as not fully proces
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -18,11 +19,15 @@ from pathlib import Path
 from vigil.errors import BadInput
 from vigil.evidence import Member
 from vigil.hashing import FileHashes, hash_file
+from vigil.hashing.batch import die_with_parent
 from vigil.hashing.digests import digest_bytes
 from vigil.hashing.files import describe
 from vigil.hashing.mime import mime_from_content
 
+# What hashing made of a member, and what went wrong reading this instance (its problem:
+# never stored on the content-addressed File, whose own ``error`` is a decoding failure).
 Outcome = tuple[FileHashes | None, str | None]
+CHANGED = "changed while being read (size or time moved during two reads): hashed as last read"
 CRASHED = "hashing crashed its worker process: digests only, content not decoded"
 READ_CHUNK_BYTES = 1 << 20
 
@@ -41,7 +46,7 @@ def job_for(member: Member) -> HashJob:
     if member.local_path is not None and not member.unreadable:
         return HashJob(member.name, local=str(member.local_path))
     content = member.load()
-    if member.unreadable:
+    if member.unreadable or member.partial:
         return HashJob(member.name, readable=False)
     if content.data is not None:
         return HashJob(member.name, data=content.data)
@@ -53,13 +58,31 @@ def hash_job(job: HashJob) -> Outcome:
         return None, None
     try:
         if job.local is not None:
-            hashes = hash_file(Path(job.local))
-        else:  # already in memory: the engine's own steps, without hash_stream's spool file
-            data = job.data or b""
-            hashes = describe(digest_bytes(data), data)
+            return _hash_local(Path(job.local))
+        # already in memory: the engine's own steps, without hash_stream's spool file
+        data = job.data or b""
+        return describe(digest_bytes(data), data), None
     except BadInput as exc:
         return None, str(exc)
-    return hashes, hashes.error
+
+
+def _hash_local(path: Path) -> Outcome:
+    """A file on live media may change under us: read it again once, then flag it."""
+    for _attempt in range(2):
+        before = _identity(path)
+        hashes = hash_file(path)
+        after = _identity(path)
+        if before == after and after[0] == hashes.size_bytes:
+            return hashes, None
+    return hashes, CHANGED
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise BadInput(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
+    return info.st_size, info.st_mtime_ns
 
 
 def hash_chunk(jobs: list[HashJob]) -> list[Outcome]:
@@ -102,7 +125,7 @@ def digests_only(job: HashJob) -> Outcome:
         exif=None,
         error=CRASHED,
     )
-    return hashes, CRASHED
+    return hashes, None
 
 
 @dataclass(frozen=True)
@@ -124,7 +147,11 @@ class HashPool:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.generation = 0
-        self.pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+        self.pool = (
+            ProcessPoolExecutor(jobs, initializer=die_with_parent, initargs=(os.getpid(),))
+            if jobs > 1
+            else None
+        )
 
     def submit(self, jobs: list[HashJob]) -> Pending:
         if self.pool is None:
@@ -144,12 +171,14 @@ class HashPool:
     def _renew(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = ProcessPoolExecutor(self.jobs)
+        self.pool = ProcessPoolExecutor(
+            self.jobs, initializer=die_with_parent, initargs=(os.getpid(),)
+        )
         self.generation += 1
 
     @staticmethod
     def _isolated(job: HashJob) -> Outcome:
-        with ProcessPoolExecutor(1) as solo:
+        with ProcessPoolExecutor(1, initializer=die_with_parent, initargs=(os.getpid(),)) as solo:
             try:
                 return solo.submit(hash_job, job).result()
             except BrokenProcessPool:

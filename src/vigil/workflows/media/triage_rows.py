@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.evidence import Member
+from vigil.evidence.names import printable, raw_bytes
 from vigil.hashing import FileHashes
 from vigil.matching import Matcher
 from vigil.store import audit
@@ -35,17 +37,54 @@ INSTANCE_TABLE = cast(Table, FileInstance.__table__)
 
 @dataclass
 class Hashed:
-    """One member and what hashing made of it (``hashes`` None: nothing could be read)."""
+    """One member and what hashing made of it (``hashes`` None: nothing could be read).
+
+    ``problem`` is this instance's (a read error, a refused member): it is stored on the
+    FileInstance, never on the content-addressed File, whose ``error`` says only what
+    decoding that content found. ``read_complete`` False: the bytes were not read whole.
+    """
 
     member: Member
     hashes: FileHashes | None
-    error: str | None
+    problem: str | None
     extension_mismatch: bool = False
+    read_complete: bool = True
+
+    @property
+    def path(self) -> str:
+        return printable(self.member.path)
 
 
-def committed_paths(session: Session, source_id: int) -> set[str]:
-    return set(
-        session.scalars(select(FileInstance.path).where(FileInstance.source_id == source_id))
+@dataclass(frozen=True)
+class Committed:
+    """A FileInstance an earlier run wrote: what a resumed run compares the member with."""
+
+    size_bytes: int | None
+    modified_at: datetime | None
+    read_complete: bool
+
+
+def committed_instances(session: Session, source_id: int) -> dict[str, Committed]:
+    rows = session.execute(
+        select(
+            FileInstance.path,
+            File.size_bytes,
+            FileInstance.modified_at,
+            FileInstance.read_complete,
+        )
+        .join(File, File.id == FileInstance.file_id)
+        .where(FileInstance.source_id == source_id)
+    )
+    return {path: Committed(size, modified, whole) for path, size, modified, whole in rows}
+
+
+def unchanged(member: Member, committed: Committed | None) -> bool:
+    """Committed by an earlier run, read whole, and the same size and time as now."""
+    return (
+        committed is not None
+        and committed.read_complete
+        and committed.size_bytes == member.size_bytes
+        and committed.modified_at == member.modified_at
     )
 
 
@@ -56,8 +95,8 @@ def _chunks(values: Sequence[Any], size: int = IN_CLAUSE) -> Iterable[Sequence[A
 
 def _file_facts(item: Hashed) -> dict[str, Any]:
     hashes = item.hashes
-    if hashes is None:
-        return {"size_bytes": item.member.size_bytes, "error": item.error}
+    if hashes is None:  # a File of this instance alone, never shared: no content hash
+        return {"size_bytes": item.member.size_bytes, "error": item.problem}
     exif = hashes.exif
     frames = hashes.video_frames
     return {
@@ -78,7 +117,7 @@ def _file_facts(item: Hashed) -> dict[str, Any]:
         "exif_time": exif.taken_at if exif else None,
         "gps_lat": exif.gps_lat if exif else None,
         "gps_lon": exif.gps_lon if exif else None,
-        "error": item.error,
+        "error": hashes.error,
     }
 
 
@@ -137,6 +176,7 @@ def write_batch(
     session: Session, actor: Actor, source_id: int, matcher: Matcher, items: list[Hashed]
 ) -> None:
     """Files, their matches and their instances for one batch, with one audit entry."""
+    _forget_earlier_reads(session, source_id, [item.path for item in items])
     file_ids = _file_ids(session, items)
     hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
     matches = match_files(session, actor, hashed_ids, matcher)
@@ -146,7 +186,10 @@ def write_batch(
             {
                 "file_id": file_id,
                 "source_id": source_id,
-                "path": item.member.path,
+                "path": item.path,
+                "raw_path": raw_bytes(item.member.path),
+                "problem": item.problem,
+                "read_complete": item.read_complete,
                 "modified_at": item.member.modified_at,
                 "created_at": item.member.created_at,
                 "accessed_at": item.member.accessed_at,
@@ -165,12 +208,35 @@ def write_batch(
         source_id,
         {
             "files": len(items),
-            "first_path": items[0].member.path,
-            "last_path": items[-1].member.path,
+            "first_path": items[0].path,
+            "last_path": items[-1].path,
             "matches_written": matches,
-            "errors": sum(1 for item in items if item.error),
+            "errors": sum(1 for item in items if item.problem or _decode_error(item)),
         },
     )
+
+
+def _decode_error(item: Hashed) -> bool:
+    return item.hashes is not None and item.hashes.error is not None
+
+
+def _forget_earlier_reads(session: Session, source_id: int, paths: list[str]) -> None:
+    """A member read again (changed since, or not read whole before) replaces its instance.
+
+    The earlier instance's content-less File (one that was never read whole) goes with it.
+    """
+    for chunk in _chunks(paths):
+        stale = session.execute(
+            select(FileInstance.id, FileInstance.file_id, File.sha256)
+            .join(File, File.id == FileInstance.file_id)
+            .where(FileInstance.source_id == source_id, FileInstance.path.in_(chunk))
+        ).all()
+        if not stale:
+            continue
+        session.execute(delete(FileInstance).where(FileInstance.id.in_([row[0] for row in stale])))
+        orphans = [file_id for _, file_id, sha in stale if sha is None]
+        if orphans:
+            session.execute(delete(File).where(File.id.in_(orphans)))
 
 
 # --- reading back: counts and series ------------------------------------------------------
@@ -185,7 +251,7 @@ class InstanceRow:
 def found_files(session: Session, source_id: int) -> list[InstanceRow]:
     """Every FileInstance of the source as the count rules see it."""
     rows = session.execute(
-        select(File.id, File.size_bytes, File.mime, File.error)
+        select(File.id, File.size_bytes, File.mime, File.error, FileInstance.problem)
         .join(FileInstance, FileInstance.file_id == File.id)
         .where(FileInstance.source_id == source_id)
     ).all()
@@ -199,7 +265,7 @@ def found_files(session: Session, source_id: int) -> list[InstanceRow]:
         ):
             kinds[file_id].add((set_kind, match_kind))
     result = []
-    for file_id, size, mime, error in rows:
+    for file_id, size, mime, error, problem in rows:
         matched = kinds.get(file_id, set())
         result.append(
             InstanceRow(
@@ -207,7 +273,7 @@ def found_files(session: Session, source_id: int) -> list[InstanceRow]:
                 FoundFile(
                     size_bytes=size or 0,
                     mime=mime,
-                    failed=error is not None,
+                    failed=error is not None or problem is not None,
                     exact_alert=("alert", "exact") in matched,
                     exact_ignorable=("ignorable", "exact") in matched,
                     near=any(kind in ("near", "video") for _, kind in matched),
@@ -227,7 +293,7 @@ def write_series(
     source: Source,
     instances: list[InstanceRow],
 ) -> list[SeriesGroup]:
-    """Group this source's unknown images into Series and mark the source complete.
+    """Group this source's unknown images into Series (replacing an earlier run's).
 
     Runs in the same transaction as the completion mark, so it happens exactly once.
     """
@@ -275,5 +341,4 @@ def write_series(
             series.id,
             {"label": series.label, "files": len(group.keys), "reasons": list(group.reasons)},
         )
-    source.status = "complete"
     return groups

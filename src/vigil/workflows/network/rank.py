@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +19,10 @@ from vigil.graph.evidence import build_evidence_graph, evidence_path
 from vigil.graph.export import EXPORT_FORMATS, export_graph
 from vigil.graph.model import NetworkInput, NetworkResult, PathStep, RankedSubject
 from vigil.graph.rank import rank
+from vigil.outputs import check_output_path
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import AuditEntry, Selector, Subject, SubjectSelector
+from vigil.store.models import Selector, Subject, SubjectSelector
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.sources.activity import Activity
 
@@ -54,16 +54,7 @@ def _input_fingerprint(data: NetworkInput) -> str:
 
 
 def _last_ranked_input(session: Session) -> str | None:
-    details = session.scalars(
-        select(AuditEntry.details)
-        .where(AuditEntry.action == "network.rank")
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-    ).first()
-    try:
-        value = json.loads(details).get("input_sha256") if details else None
-    except (ValueError, AttributeError):
-        return None
+    value = audit.last_details(session, "network.rank").get("input_sha256")
     return value if isinstance(value, str) else None
 
 
@@ -181,13 +172,12 @@ def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Pat
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     store.require_initialised()
+    check_output_path(path, directory=fmt == "i2")
     with store.reading() as session:
         data: NetworkInput = load_network_input(session)
         result = ranking_of(data)
         attributes = _subject_attributes(session, result)
     evidence = build_evidence_graph(data, attributes)
-    if fmt != "i2" and not path.parent.is_dir():
-        raise UsageError(f"no such directory: {path.parent}")
     written = export_graph(evidence.graph, fmt, path)
     with store.transaction() as session:
         audit.append(

@@ -1,21 +1,64 @@
-"""Checking the audit chain."""
+"""Checking the audit chain, signing its head with the node key (``node_key``), reading it."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from vigil.errors import BadInput
 from vigil.store.audit import ChainReport, verify_chain
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import AuditEntry
+from vigil.workflows.operation.audit_checkpoints import (
+    AnchorReport,
+    checkpoint,
+    verify_checkpoints,
+)
+from vigil.workflows.operation.node_key import node_signer, trusted_public_key
 
 
-def verify_audit(store: Store) -> ChainReport:
+def anchor_audit(store: Store, actor: Actor, keys: Path | None = None) -> dict[str, Any]:
+    """Sign the chain's head with the node key (made on first use) and record the checkpoint."""
     store.require_initialised()
+    signer = node_signer(store, actor.agency_code, keys)
+    with store.transaction() as session:
+        return checkpoint(session, actor, actor.agency_code, signer.public_key, signer.sign)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    chain: ChainReport
+    anchors: AnchorReport
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.anchors.problem is None
+
+
+def read_anchor(path: Path) -> dict[str, Any]:
+    try:
+        anchor = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"not a readable audit anchor: {exc}", source=str(path)) from exc
+    if not isinstance(anchor, dict):
+        raise BadInput("not a Vigil audit anchor", source=str(path))
+    return anchor
+
+
+def verify_audit(
+    store: Store, anchor: dict[str, Any] | None = None, keys: Path | None = None
+) -> AuditReport:
+    """Every link of the chain, every signed checkpoint, and the anchor an auditor kept."""
+    store.require_initialised()
+    trusted = trusted_public_key(store, keys)
     with store.reading() as session:
-        return verify_chain(session)
+        chain = verify_chain(session)
+        anchors = verify_checkpoints(session, trusted, anchor)
+    return AuditReport(chain, anchors)
 
 
 def audit_head(store: Store) -> int:

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from vigil.errors import UsageError
 from vigil.graph.build import TRANSFER_WEIGHT_PER_FILE, build_subject_graph
 from vigil.graph.model import NetworkInput, NetworkResult
+from vigil.outputs import check_output_path, write_atomically
 from vigil.report.model import (
     CommunityRow,
     CoreEdge,
@@ -189,13 +189,9 @@ def build_report_data(store: Store, actor: Actor) -> ReportData:
 
 def write_report(store: Store, actor: Actor, path: Path) -> ReportData:
     """Render the report to ``path`` (written whole, through a temporary file)."""
-    if not path.parent.is_dir():
-        raise UsageError(f"no such directory: {path.parent}")
+    check_output_path(path)
     data = build_report_data(store, actor)
-    html = render_report(data)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(path)
+    write_atomically(path, render_report(data))
     with store.transaction() as session:
         audit.append(
             session,

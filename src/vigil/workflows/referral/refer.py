@@ -2,15 +2,19 @@
 
 Only suspects with a decided country are referred (``resolve`` decides every subject's
 country; a subject of unknown country is listed by the report, not guessed into a package).
-Subjects are ordered by the same ranking the report shows (``ranking_of``). Each call makes
-new referrals: a package is a dispatch, and sending again is a new one. The package is
-written first and the rows committed after, so a failure leaves neither a row without a
-package nor (the directory is removed) a package without a row.
+Subjects are ordered by the same ranking the report shows (``ranking_of``). A country whose
+prepared, unsent referral already holds the same subjects and says the same is not referred
+again: running ``refer`` twice with nothing new changes nothing. Packages are signed with the
+node key when the store has a place for it (``node_key``). The package is written first and
+the rows committed after, so a failure leaves neither a row without a package nor (the
+directory is removed) a package without a row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,10 +24,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.errors import NotFound, UsageError
+from vigil.errors import NotFound, UsageError, VigilError
+from vigil.federation.signing import parse_public_key, public_key_text, verify_signature
 from vigil.graph.model import NetworkInput, RankedSubject
+from vigil.outputs import check_output_path
 from vigil.referral.model import PackageContent, ReferredSubject
-from vigil.referral.package import VerifyReport, verify_package, write_package
+from vigil.referral.package import (
+    MANIFEST_NAME,
+    PackageSigner,
+    VerifyReport,
+    manifest_body,
+    package_signature,
+    verify_package,
+    write_package,
+)
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
@@ -42,6 +56,7 @@ from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
 from vigil.workflows.network.refresh import NO_SUBJECTS_YET, has_subjects
+from vigil.workflows.operation.node_key import node_signer, trusted_public_key
 from vigil.workflows.referral.evidence import gather_evidence
 
 
@@ -110,6 +125,8 @@ def refer(
         country = country.strip().upper()
         if len(country) != 2 or not country.isalpha():
             raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+    check_output_path(out_dir, directory=True)
+    signer = _package_signer(store, actor)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
@@ -128,7 +145,7 @@ def refer(
             ids = [
                 referral.id
                 for referral in _make_referrals(
-                    session, actor, grouped, ranking, data, out_dir, written
+                    session, actor, grouped, ranking, data, out_dir, written, signer
                 )
             ]
         return [r for r in list_referrals(store) if r.id in ids]
@@ -146,26 +163,15 @@ def _make_referrals(
     data: NetworkInput,
     out_dir: Path,
     written: list[Path],
+    signer: PackageSigner | None,
 ) -> list[Referral]:
     agency = session.get(Agency, actor.agency_id)
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
     referrals: list[Referral] = []
     for cc, subjects in grouped.items():
-        referral = Referral(
-            country=cc,
-            to_agency=None,
-            package_path="",
-            sha256="",
-            status="prepared",
-            agency_id=actor.agency_id,
-            created_by=actor.user_id,
-        )
-        session.add(referral)
-        session.flush()
-        reference = f"{actor.agency_code}-{cc}-{referral.id:04d}"
         evidence = gather_evidence(session, data, [s.id for s in subjects])
         content = PackageContent(
-            reference=reference,
+            reference="",
             country=cc,
             sending_agency=agency.name if agency else actor.agency_code,
             prepared_by=actor.label,
@@ -181,11 +187,28 @@ def _make_referrals(
             sources=evidence.sources,
             cases=cases,
         )
+        unsent = _same_unsent_referral(session, cc, subjects, content)
+        if unsent is not None:  # nothing new since it was prepared: it is still the one
+            referrals.append(unsent)
+            continue
+        referral = Referral(
+            country=cc,
+            to_agency=None,
+            package_path="",
+            sha256="",
+            status="prepared",
+            agency_id=actor.agency_id,
+            created_by=actor.user_id,
+        )
+        session.add(referral)
+        session.flush()
+        reference = f"{actor.agency_code}-{cc}-{referral.id:04d}"
+        content = dataclasses.replace(content, reference=reference)
         directory = out_dir / reference
         if directory.exists() and any(directory.iterdir()):
             raise UsageError(f"referral package directory is not empty: {directory}")
         written.append(directory)  # ours from here on: removed if anything later fails
-        result = write_package(content, directory)
+        result = write_package(content, directory, signer)
         referral.package_path = str(directory.resolve())
         referral.sha256 = result.manifest_sha256
         for subject in subjects:
@@ -276,12 +299,97 @@ def list_referrals(store: Store, agency_id: int | None = None) -> list[ReferralI
 
 
 def verify_referral(store: Store | None, directory: Path) -> VerifyReport:
-    """Check a package against its manifest and, when the store knows it, the recorded hash."""
-    expected = None
+    """Check a package against what the store recorded for it and against its signature.
+
+    The manifest inside a package cannot vouch for itself (whoever changed a file can change
+    its hash there too). The package is found in the store by its reference (or its path),
+    and the manifest must have the SHA-256 recorded when it was written; a package the store
+    does not know must carry a signature by this node's key.
+    """
+    recorded = None
+    trusted = None
     if store is not None and store.is_initialised():
-        with store.reading() as session:
-            resolved = str(directory.resolve())
-            expected = session.scalars(
-                select(Referral.sha256).where(Referral.package_path == resolved)
-            ).first()
-    return verify_package(directory, expected)
+        recorded = _recorded_sha256(store, directory)
+        trusted = trusted_public_key(store)
+    report = verify_package(directory, recorded)
+    problems = list(report.problems)
+    signature = package_signature(directory)
+    manifest = directory / MANIFEST_NAME
+    if signature is not None and manifest.is_file():
+        public_key, signed = signature
+        if trusted is not None and public_key != trusted:
+            problems.append("the package is signed by another key than this node's")
+        elif not _signature_holds(public_key, manifest.read_bytes(), signed):
+            problems.append("the manifest's signature does not verify")
+    if recorded is None and (signature is None or trusted is None):
+        problems.append(
+            "this store has no record of the package and it carries no signature by this "
+            "node's key: its manifest cannot vouch for itself"
+        )
+    return dataclasses.replace(report, problems=problems)
+
+
+def _recorded_sha256(store: Store, directory: Path) -> str | None:
+    reference = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        reference = json.loads((directory / MANIFEST_NAME).read_bytes()).get("reference")
+    with store.reading() as session:
+        by_path = session.scalars(
+            select(Referral.sha256).where(Referral.package_path == str(directory.resolve()))
+        ).first()
+        if by_path is not None:
+            return by_path
+        number = str(reference).rsplit("-", 1)[-1] if isinstance(reference, str) else ""
+        if not number.isdigit():
+            return None
+        referral = session.get(Referral, int(number))
+        if referral is None or Path(referral.package_path).name != reference:
+            return None
+        return referral.sha256
+
+
+def _signature_holds(public_key: str, manifest: bytes, signature: bytes) -> bool:
+    try:
+        return verify_signature(parse_public_key(public_key), manifest, signature)
+    except VigilError:
+        return False
+
+
+def _package_signer(store: Store, actor: Actor) -> PackageSigner | None:
+    """The node key signs every package; a store with no place for keys writes them unsigned."""
+    try:
+        signer = node_signer(store, actor.agency_code)
+    except UsageError:
+        return None
+    return PackageSigner(public_key_text(signer.public_key), signer.sign)
+
+
+def _same_unsent_referral(
+    session: Session, country: str, subjects: list[Subject], content: PackageContent
+) -> Referral | None:
+    """A prepared, unsent referral of exactly these subjects whose package says the same."""
+    wanted = sorted(s.id for s in subjects)
+    fresh = _comparable(manifest_body(content))
+    for referral in session.scalars(
+        select(Referral).where(Referral.country == country, Referral.status == "prepared")
+    ):
+        members = sorted(
+            session.scalars(
+                select(ReferralSubject.subject_id).where(ReferralSubject.referral_id == referral.id)
+            )
+        )
+        if members != wanted:
+            continue
+        try:
+            written = json.loads((Path(referral.package_path) / MANIFEST_NAME).read_bytes())
+        except (OSError, ValueError):
+            continue
+        if _comparable(written) == _comparable(json.loads(json.dumps(fresh, default=str))):
+            return referral
+    return None
+
+
+def _comparable(manifest: dict[str, object]) -> dict[str, object]:
+    """A manifest without what differs on every writing: its reference, author and time."""
+    volatile = {"reference", "prepared_by", "prepared_at", "package_files"}
+    return {key: value for key, value in manifest.items() if key not in volatile}

@@ -171,7 +171,9 @@ def ingest_listed(
 def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
     with store.reading() as session:
         return session.scalars(
-            select(Source.id).where(Source.sha256 == digest.sha256, Source.case_id == case_id)
+            select(Source.id).where(
+                Source.sha256 == digest.sha256, Source.case_id == case_id, Source.exhibit == ""
+            )
         ).first()
 
 
@@ -196,6 +198,8 @@ def _write_batch(
             if parsed.warnings:
                 extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
                 extra["warning_count"] = len(parsed.warnings)
+            if parsed.dirty:  # verbatim, flagged, never selectors (docs/reliability.md)
+                extra["dirty_values"] = parsed.dirty[:MAX_STORED_WARNINGS]
             ref = register_source(
                 session,
                 actor,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vigil.formats.source_records import FileRef
+from vigil.formats.source_records import FileRef, storable
 from vigil.store.models import File, utcnow
 
 CHUNK = 500
@@ -145,7 +145,7 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         to_process = [(i, p) for i, p in enumerate(processors) if p is not None]
         values = []
         for row in group:
-            value = list(pick(row))
+            value = [storable(v) if isinstance(v, str) else v for v in pick(row)]
             for i, process in to_process:
                 if value[i] is not None:
                     value[i] = process(value[i])

@@ -34,8 +34,16 @@ function watchJobs() {
         const bar = document.querySelector(`[data-job-progress="${cell.dataset.job}"]`) ||
           cell.querySelector("progress");
         const progress = job.progress || {};
-        if (bar && progress.total) bar.value = Math.round((100 * progress.done) / progress.total);
+        if (bar && progress.of) bar.value = Math.round((100 * progress.documents) / progress.of);
         if (bar && job.state === "done") bar.value = 100;
+        if (job.state === "failed" && job.error) state.textContent = `failed: ${job.error}`;
+        else if (job.state === "running" && progress.files !== undefined) {
+          state.textContent = `running: ${progress.files} files so far`;
+        }
+        if (job.state === "done" && cell.dataset.reloadWhenDone) {
+          window.location.replace(cell.dataset.reloadWhenDone);
+          return;
+        }
         if (!["done", "failed"].includes(job.state)) running += 1;
       } catch (error) {
         // A job we can no longer read stops being watched.

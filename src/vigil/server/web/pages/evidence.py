@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from vigil.errors import UsageError
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import enqueue_triage, enqueue_upload
+from vigil.server.web.jobs import start_ingest, start_triage
 from vigil.server.web.queries.jobs import case_jobs
 from vigil.server.web.queries.records import case_detail, list_cases
 from vigil.server.web.render import PageContext, render
@@ -59,15 +59,15 @@ def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ)))
 async def upload_source(
     reference: str, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
 ) -> Response:
-    job_id = await enqueue_upload(request, ctx.me, reference)
+    job_id = await start_ingest(request, ctx.me, reference)
     return done(f"/cases/{reference}", f"Upload received; ingest job {job_id} started.")
 
 
 @router.post("/cases/{reference}/triage")
-async def start_triage(
+async def triage_form(
     reference: str, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
 ) -> Response:
     form = await request.form()
     owner = str(form.get("owner", "")).strip() or None
-    job_id = enqueue_triage(request, ctx.me, reference, str(form.get("path", "")), owner)
+    job_id = start_triage(request, ctx.me, reference, str(form.get("path", "")), owner)
     return done(f"/cases/{reference}", f"Triage job {job_id} started.")

@@ -38,8 +38,9 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
 @router.post("/referrals")
 async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.REFER))) -> Response:
     country = str((await request.form()).get("country", "")).strip().upper() or None
-    made = prepare_referrals(request, ctx.me, country)
-    return done("/referrals", f"{made[0].upper()}{made[1:]}.")
+    job_id = prepare_referrals(request, ctx.me, country)
+    which = f"for {country}" if country else "for every country"
+    return done(f"/referrals?job={job_id}", f"Preparing referrals {which} (job {job_id}).")
 
 
 @router.post("/referrals/{referral_id}/status")

@@ -84,8 +84,12 @@ async def decide(
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
     decide_link(ctx.store, ctx.me, a, b, decision)
-    outcome = relink(request, ctx.me)
-    return done(f"/subjects/{subject_id}", f"Link {a} ~ {b} {decision}ed; {outcome}.")
+    job_id = relink(request, ctx.me)
+    return done(
+        f"/subjects/{subject_id}?job={job_id}",
+        f"Link {a} ~ {b} {decision}ed. Re-linking the subjects (job {job_id}); "
+        "this page updates when it is done.",
+    )
 
 
 @router.post("/subjects/{subject_id}/split")

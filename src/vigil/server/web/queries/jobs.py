@@ -25,7 +25,7 @@ class JobRow:
 
 def _row(job: Job, username: str) -> JobRow:
     progress = job.progress or {}
-    total, done = progress.get("total"), progress.get("done")
+    total, done = progress.get("of"), progress.get("documents")
     percent = None
     if isinstance(total, int) and isinstance(done, int) and total > 0:
         percent = round(100 * done / total)

@@ -1,0 +1,130 @@
+"""Processes and outputs (docs/reliability.md): one writer per exhibit on both stores,
+workers that die with their parent, output paths checked before the work, a decoded-image
+memory budget per worker, and error messages of exactly one line."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
+
+from tests.cli_runner import run_cli
+from tests.triage_support import jpeg, paused_triage, picture
+from vigil.store.models import FileInstance
+
+
+def _device(root: Path, count: int = 6) -> Path:
+    root.mkdir()
+    for seed in range(count):
+        (root / f"p{seed}.jpg").write_bytes(jpeg(300 + seed))
+    return root
+
+
+def _paused(db_url: str, root: Path, *extra: str) -> contextlib.AbstractContextManager:
+    command = [sys.executable, "-m", "vigil", "--db", db_url, "triage", str(root)]
+    command += ["--case", "CASE-1", "--batch-files", "2", *extra]
+    return paused_triage(command, dict(os.environ), "after-commit:1")
+
+
+def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(sqlite_store, tmp_path):
+    store = sqlite_store
+    root = _device(tmp_path / "dev")
+    with _paused(str(store.url), root, "--jobs", "1"):
+        second = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
+
+        assert second.exit_code == 2, second.stderr
+        assert "being ingested by another process" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+    resumed = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
+    assert resumed.exit_code == 0, resumed.stderr
+    with store.reading() as session:
+        assert session.scalar(sql_select(func.count()).select_from(FileInstance)) == 6
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _exited(pid: int, timeout_seconds: float) -> bool:
+    """Wait for a process that is not our child: its pidfd turns readable when it ends."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([handle], [], [], timeout_seconds)
+        return bool(readable)
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_jobs_workers_die_with_their_killed_parent(sqlite_store, tmp_path):
+    root = _device(tmp_path / "dev", count=70)
+    url = str(sqlite_store.url)
+    with _paused(url, root, "--jobs", "2") as process:
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert all(_exited(pid, 60) for pid in workers)
+
+
+def test_a_bad_summary_path_fails_before_anything_is_triaged(sqlite_store, tmp_path):
+    root = _device(tmp_path / "dev", count=2)
+    result = run_cli(
+        "triage", str(root), "--case", "CASE-1", "--summary-json", str(tmp_path / "no" / "s.json")
+    )
+    assert result.exit_code == 2 and "no such folder" in result.stderr
+    with sqlite_store.reading() as session:
+        assert session.scalar(sql_select(func.count()).select_from(FileInstance)) == 0
+
+
+def test_piped_stderr_has_one_line_and_no_leading_blank(sqlite_store, tmp_path):
+    (tmp_path / "c.jsonl").write_text('{"platform": "p", "sender": "a", "ts": "2006-01-01Z"}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "vigil", "--db", str(sqlite_store.url), "ingest", "chat-jsonl",
+         str(tmp_path / "c.jsonl"), "--case", "NO-SUCH-CASE"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("vigil: error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_postgresql_error_is_one_line_without_its_hint(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("--db", f"postgresql://nobody@127.0.0.1:{port}/none", "case", "open", "X")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "Is the server running" not in result.stderr and "sqlalche.me" not in result.stderr
+
+
+def test_a_huge_png_stays_within_the_per_worker_memory_budget(tmp_path):
+    """9000x9000 under the bomb limit took 2.9 GB in one worker; this 7000x7000 one 1.7 GB."""
+    from PIL import Image
+
+    path = tmp_path / "huge.png"
+    picture(8, size=(320, 240)).resize((7000, 7000), Image.NEAREST).save(path, compress_level=1)
+    probe = (
+        "import resource, sys; from pathlib import Path; from vigil.hashing import hash_file; "
+        "h = hash_file(Path(sys.argv[1])); assert h.pdq and h.error is None; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) < 1100  # MiB; without the budget 1.7 GB, with it 0.35-0.75 GB
