@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +114,13 @@ def _evidence(store: Store, actor: Actor, reference: str, tag: str) -> AgencyObj
         session.flush()
         session.add(FileInstance(file_id=file.id, source_id=source.id, path=f"/{tag}.png"))
     return AgencyObjects(reference, subject.id, sha, (f"chat:{tag}", f"chat:{tag}2"))
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @functools.cache

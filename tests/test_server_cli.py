@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.cli_runner import run_cli
+from tests.server_support import free_port
 from vigil.store.db import Store
 
 
@@ -43,14 +43,8 @@ def test_agency_and_users_from_the_command_line(
     assert bad_country.exit_code == 2 and "ISO 3166" in bad_country.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_vigil_serve_answers_on_loopback(sqlite_store: Store, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIGIL_DB": sqlite_store.url}
     server = subprocess.Popen(
         [

@@ -8,7 +8,6 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import select as sql_select
 
 from tests.actors import admin_actor
-from tests.server_support import PASSWORD, Unit, add_test_user, make_unit
+from tests.server_support import PASSWORD, Unit, add_test_user, free_port, make_unit
 from tests.test_triage import build_device
 from tests.test_triage_resume import fresh_store, instance_ids, logged, rows
 from vigil.store.db import Store
@@ -29,12 +28,6 @@ from vigil.workflows.media.triage import triage
 from vigil.workflows.operation.jobs import enqueue
 
 READY_TIMEOUT_SECONDS = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -46,7 +39,7 @@ def served(
     pass_fds: tuple[int, ...] = (),
 ) -> Iterator[tuple[subprocess.Popen[str], httpx.Client]]:
     """`vigil serve` as a real process; its banner comes once it is listening."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "vigil", "--db", url, "serve", "--port", str(port),
         "--evidence-root", str(evidence_root), "--upload-dir", str(tmp_path / "uploads"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.server_support import Unit, make_unit
+from tests.synth_cache import synth_operation
 from vigil.store.db import Store
 
 
@@ -66,3 +67,35 @@ def test_a_shared_case_opens_its_subjects_read_only_or_to_contribute(unit: Unit)
     audit = unit.client().get("/api/audit", headers=unit.bearer("OTHER", "supervisor")).json()
     assert [e["action"] for e in audit if e["action"] == "case.share"] == ["case.share"]
     assert all(not e["actor"].startswith("TEST/") for e in audit)
+
+
+def test_an_agency_contributes_evidence_to_a_case_shared_to_contribute(unit: Unit) -> None:
+    chat = synth_operation(1) / "chat" / "parley.jsonl"
+    contributor = unit.bearer("TEST", "investigator")
+    upload = {"format": "chat-jsonl", "name": chat.name, "platform": "Parley"}
+    url = "/api/cases/OTHER-CASE/sources"
+    client = unit.client()
+    assert (
+        client.post(url, params=upload, content=chat.read_bytes(), headers=contributor).status_code
+        == 404
+    )
+    for access, status in (("read", 403), ("contribute", 202)):
+        client.post(
+            "/api/cases/OTHER-CASE/shares",
+            json={"agency": "TEST", "access": access},
+            headers=unit.bearer("OTHER", "investigator"),
+        )
+        sent = client.post(url, params=upload, content=chat.read_bytes(), headers=contributor)
+        assert sent.status_code == status, sent.text
+    unit.app.state.job_runner.run_until_idle()
+    job = client.get(f"/api/jobs/{sent.json()['id']}", headers=contributor).json()
+    assert job["state"] == "done", job["error"]
+    assert job["result"]["case"] == "OTHER-CASE" and job["result"]["new_sources"] == 1
+    owner_view = client.get("/api/cases/OTHER-CASE", headers=unit.bearer("OTHER", "analyst")).json()
+    assert [s["original_name"] for s in owner_view["sources"]] == ["other.jsonl", chat.name]
+    assert (
+        client.get(
+            f"/api/jobs/{sent.json()['id']}", headers=unit.bearer("OTHER", "analyst")
+        ).status_code
+        == 404
+    )

@@ -24,6 +24,7 @@ from vigil.store.models import (
     Referral,
     Sighting,
     Source,
+    Subject,
     SubjectSelector,
     User,
 )
@@ -73,10 +74,12 @@ def _sighting_in_reach(actor: Actor) -> object:
 
 
 def visible_subject_ids(actor: Actor) -> Select:
+    """Subjects (not merged away) with a selector sighted within the actor's reach."""
     return (
         select(SubjectSelector.subject_id)
         .join(Sighting, Sighting.selector_id == SubjectSelector.selector_id)
-        .where(_sighting_in_reach(actor))  # type: ignore[arg-type]
+        .join(Subject, Subject.id == SubjectSelector.subject_id)
+        .where(_sighting_in_reach(actor), Subject.status != "merged")  # type: ignore[arg-type]
         .distinct()
     )
 

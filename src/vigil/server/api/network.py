@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from vigil.graph.model import NetworkResult
 from vigil.server.auth import allow, store_of
+from vigil.server.params import json_response
 from vigil.server.policy import Permission
 from vigil.server.scope import visible_subjects
 from vigil.store.db import Actor, Store
@@ -31,14 +32,24 @@ class RankCache:
         self._lock = threading.Lock()
         self._head: int | None = None
         self._result: NetworkResult | None = None
+        self._rows: list[dict[str, Any]] = []
 
-    def ranking(self, store: Store, actor: Actor) -> NetworkResult:
+    def _current(self, store: Store, actor: Actor) -> tuple[NetworkResult, list[dict[str, Any]]]:
         with self._lock:
             head = evidence_head(store)
             if self._result is None or head != self._head:
                 self._result = rank_network(store, actor, write=False)
+                self._rows = [rank_row(item) for item in self._result.ranking]
                 self._head = head
-            return self._result
+            return self._result, self._rows
+
+    def ranking(self, store: Store, actor: Actor) -> NetworkResult:
+        """The ranking of every subject, as the network pages read it."""
+        return self._current(store, actor)[0]
+
+    def rows(self, store: Store, actor: Actor) -> list[dict[str, Any]]:
+        """The same as `vigil network rank --json` rows, every subject."""
+        return self._current(store, actor)[1]
 
 
 @router.get("/rank")
@@ -48,11 +59,11 @@ def rank(
     actor: Actor = Depends(allow(Permission.READ)),
 ) -> list[dict[str, Any]]:
     store = store_of(request)
-    result = request.app.state.rank_cache.ranking(store, actor)
+    ranking = request.app.state.rank_cache.rows(store, actor)
     with store.reading() as session:
         visible = visible_subjects(session, actor)
-    rows = [rank_row(item) for item in result.ranking if item.subject_id in visible]
-    return rows[:top] if top else rows
+    rows = [row for row in ranking if row["subject_id"] in visible]
+    return json_response(rows[:top] if top else rows)
 
 
 @router.get("/graph")

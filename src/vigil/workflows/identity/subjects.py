@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from vigil.store.db import Store
 from vigil.store.models import Outcome, ReferralSubject, Selector, Subject, SubjectSelector
 
+_FILTER_IN_SQL_UP_TO = 5000  # beyond that, reading everything beats a huge IN list
+
 
 def list_subjects(store: Store) -> list[dict[str, Any]]:
     """Every subject not merged away, in id order."""
@@ -36,14 +38,18 @@ def subject_records(
     and the report: the contract's keys plus ``country_basis``, ``country_basis_kind``,
     ``status`` and ``links``. With ``subject_ids``, those subjects in that order."""
     query = select(Subject).where(Subject.status != "merged").order_by(Subject.id)
-    wanted = list(subject_ids) if subject_ids is not None else None
-    subjects = {s.id: s for s in session.scalars(query)}
-    order = [i for i in wanted if i in subjects] if wanted is not None else list(subjects)
-    rows = session.execute(
+    links_query = (
         select(SubjectSelector, Selector)
         .join(Selector, Selector.id == SubjectSelector.selector_id)
         .order_by(SubjectSelector.subject_id, Selector.kind, Selector.platform, Selector.value)
-    ).all()
+    )
+    wanted = list(subject_ids) if subject_ids is not None else None
+    if wanted is not None and len(wanted) <= _FILTER_IN_SQL_UP_TO:
+        query = query.where(Subject.id.in_(wanted))
+        links_query = links_query.where(SubjectSelector.subject_id.in_(wanted))
+    subjects = {s.id: s for s in session.scalars(query)}
+    order = [i for i in wanted if i in subjects] if wanted is not None else list(subjects)
+    rows = session.execute(links_query).all()
     accounts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     selectors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links: dict[int, list[dict[str, Any]]] = defaultdict(list)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import NotFound, UsageError
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import Agency, Case, User
+from vigil.store.models import Agency, Case, CaseShare, User
 from vigil.workflows.operation.accounts import check_agency_code, check_country
 
 
@@ -121,9 +121,21 @@ def open_case(store: Store, actor: Actor, reference: str, title: str | None = No
 
 
 def find_case(session: Session, actor: Actor, reference: str) -> Case:
+    """The acting agency's case, else one another agency shared with it to contribute to."""
     case = session.scalars(
         select(Case).where(Case.agency_id == actor.agency_id, Case.reference == reference)
     ).first()
+    if case is None:
+        case = session.scalars(
+            select(Case)
+            .join(CaseShare, CaseShare.case_id == Case.id)
+            .where(
+                CaseShare.agency_id == actor.agency_id,
+                CaseShare.access == "contribute",
+                Case.reference == reference,
+            )
+            .order_by(Case.id)
+        ).first()
     if case is None:
         raise NotFound(
             f"no case {reference!r} in agency {actor.agency_code}; "
