@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,9 +121,11 @@ def print_browser_hint(result: DemoResult) -> None:
     from vigil.workflows.operation.demo import DEMO_AGENCY, DEMO_INVESTIGATOR
 
     root = result.paths.root
+    # The command as this one was run (`.venv/bin/vigil` after `make demo`), so it can be pasted.
+    program = sys.argv[0] if Path(sys.argv[0]).name == "vigil" else "vigil"
     console.print(
         "open it in a browser: "
-        f"vigil --db {result.db_url} serve --evidence-root {result.paths.operation} "
+        f"{program} --db {result.db_url} serve --evidence-root {result.paths.operation} "
         f"--upload-dir {root}/uploads --referral-dir {root}/referrals",
         highlight=False,
         soft_wrap=True,
