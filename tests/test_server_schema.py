@@ -60,3 +60,21 @@ def test_no_server_error_and_every_response_matches_the_document(
         _exercise(operation, unit.bearer("TEST", role), seen)()
     assert len(seen) == len(operations)
     assert any(code < 300 for codes in seen.values() for code in codes)
+
+
+def test_the_document_gives_vigil_error_bodies_for_invalid_requests(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """A 422 is answered as ``{"error", "detail"}``, so the document may not promise FastAPI's
+    own validation shape (schemathesis once caught the mismatch on ``POST /api/outcomes``)."""
+    document = make_unit(sqlite_store, tmp_path).app.openapi()
+    invalid = [
+        operation["responses"]["422"]
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+        if "422" in operation.get("responses", {})
+    ]
+    assert invalid, "some operation takes input"
+    refs = {r["content"]["application/json"]["schema"]["$ref"] for r in invalid}
+    assert refs == {"#/components/schemas/Error"}
+    assert document["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
