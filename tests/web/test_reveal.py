@@ -43,7 +43,10 @@ def _meter(page: object) -> dict[str, str]:
 
 def _reveal(page: object, server: LiveServer, sha256: str) -> dict[str, object]:
     page.goto(f"{server.url}/files/{sha256}")  # type: ignore[attr-defined]
-    page.get_by_role("link", name="Open the viewer").click()  # type: ignore[attr-defined]
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Open the viewer").click()  # type: ignore[attr-defined]
+    # The button works through the viewer's script: click only once it has run.
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
     with page.expect_response(lambda r: r.url.endswith("/media")) as media:  # type: ignore[attr-defined]
         page.get_by_role("button", name="Reveal this file").click()  # type: ignore[attr-defined]
     image = page.locator("#reveal-stage img")  # type: ignore[attr-defined]
