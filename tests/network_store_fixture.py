@@ -1,4 +1,4 @@
-"""A small operation written straight into a store the way ingest and resolve write (contract C).
+"""A small operation written straight into a store as ingest and resolve write it.
 
 Subjects, by construction:
 - "admin" (CA by an ISP subscriber return) sends known files by DM to both collectors and

@@ -1,4 +1,4 @@
-"""Writing hand-made accounts into a store the way ingest does (contract C), for resolve tests."""
+"""Writing hand-made accounts into a store as ingest does, for resolve tests."""
 
 from __future__ import annotations
 

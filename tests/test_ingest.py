@@ -1,4 +1,4 @@
-"""The ingest workflow and CLI: contract C rows, idempotence, nothing half-written, distribution.
+"""The ingest workflow and CLI: data-model rows, idempotence, nothing half-written, distribution.
 
 Runs on SQLite and PostgreSQL (the ``store`` fixture); the phpBB board is also read from the
 real MariaDB server.

@@ -4,7 +4,7 @@ For each seed: every source in ``truth["sources"]`` is ingested exactly as liste
 path, platform); then every account of every person must exist as a username selector, and
 per person (the union over that person's accounts, computed by the subject distribution
 after linking the accounts to one Subject per person) ``files_sent``, ``distinct_files_sent``
-and the set of recipient accounts must equal truth (contract B). Accounts compare
+and the set of recipient accounts must equal truth (docs/formats.md). Accounts compare
 case-insensitively on (platform, username).
 """
 

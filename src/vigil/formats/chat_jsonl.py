@@ -1,7 +1,7 @@
 """Chat JSONL, Vigil's generic chat export: one message object per line (docs/formats.md "Chat").
 
 A null ``room`` with ``recipients`` is a direct message: each recipient is a target, and each
-attachment is one file send to all of them (contract B). In a room, attachments are file
+attachment is one file send to all of them (docs/formats.md). In a room, attachments are file
 sends with no recipients. The account's platform is the line's ``platform`` (``--platform``
 only fills it where a line has none). Lines must be UTF-8 and times must carry an offset.
 """

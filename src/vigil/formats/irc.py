@@ -7,7 +7,7 @@ which file.
   logging machine ran in.
 - The channel comes from a join line, else from the file name (``#room.log``).
 - The account platform is ``--platform`` (the network), else ``irc``.
-- A ``DCC SEND`` is one file send (contract B) whose recipients are the nicks present in the
+- A ``DCC SEND`` is one file send (docs/formats.md) whose recipients are the nicks present in the
   room at that moment, by this log's join/part/quit/kick/nick lines, less the sender.
 - Encoding: UTF-8, falling back to latin-1 for the whole log (with a warning), because old
   clients logged in the local codepage.

@@ -14,7 +14,7 @@ Every user is an account (platform = ``--platform``, else ``sitename``, else ``f
 stable id = ``user_id``) with its email and registration IP; ``user_type`` and ``group_id``,
 where the table has them, go in the account sighting's extra data (founder, administrators).
 Each post is a ``post`` event from ``poster_ip``; each attachment is a ``file_transfer`` (a
-file send with no recipients, contract B) in the post's topic.
+file send with no recipients, docs/formats.md) in the post's topic.
 
 Provenance digest: a SQLite file's SHA-256 is that of its bytes. A server database has no
 file, so its digest is the SHA-256 of a canonical dump of exactly the rows read: for each

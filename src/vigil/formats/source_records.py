@@ -3,7 +3,7 @@
 A parser reads one document (a report file, a log, a database) completely and returns a
 ``ParsedSource``. Nothing is written while it reads, so "not my format" and any bad record
 fail the whole source before the store is touched. The ingest workflow then turns these
-records into Selectors, Sightings, Events and Files (contract C).
+records into Selectors, Sightings, Events and Files (docs/formats.md).
 
 Accounts are compared case-insensitively on (platform, username): ``AccountRef.key``.
 Selector values here are already normalised (``vigil.identity.selectors``); ``display``
@@ -129,7 +129,7 @@ class EventRecord:
     ``targets`` are direct recipients: the workflow writes one event per target (a DM).
     ``room_recipients`` are the accounts present in ``room`` (an IRC DCC SEND): ONE event
     whose ``extra["recipients"]`` lists them. ``send_key`` identifies the send action, so a
-    DM to three people is still one file send (contract B).
+    DM to three people is still one file send (docs/formats.md).
     """
 
     kind: str

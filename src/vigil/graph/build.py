@@ -31,7 +31,7 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 
 @dataclass
 class Tally:
-    """Distribution figures for one subject (contract B: sends and recipient accounts)."""
+    """Distribution figures for one subject (docs/formats.md: sends and recipient accounts)."""
 
     files_sent: int = 0
     distinct_files: set[int] = field(default_factory=set)

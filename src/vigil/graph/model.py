@@ -60,7 +60,7 @@ class Interaction:
     file_id: int | None = None
     occurred_at: datetime | None = None
     is_send: bool = False
-    """A file send (contract B); False for messages and for provider-reported uploads."""
+    """A file send (docs/formats.md); False for messages and for provider-reported uploads."""
     send_key: str | None = None
     """Names the send action, so a DM to three people (three events) is one send."""
 

@@ -1,6 +1,6 @@
 """How identifiers are normalised, so that the same identifier from two sources is one Selector.
 
-The rules (contract A/C; synth's truth uses the same ones):
+The rules (docs/formats.md; synth's truth uses the same ones):
 
 - **email**: surrounding whitespace stripped, then ``str.casefold()``. It must have one ``@``
   with text on both sides and no whitespace, else ``SelectorError``. Dots and ``+tags`` are

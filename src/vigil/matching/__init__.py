@@ -1,4 +1,4 @@
-"""The matching engine (contract E): exact digests and near PDQ/video against hash sets.
+"""The matching engine (docs/formats.md): exact digests and near PDQ/video against hash sets.
 
 Plain data in and out; the store is read by ``vigil.workflows.media.matching``, which builds a
 ``Matcher`` from every hash set and keeps it cached on disk.

@@ -1,6 +1,6 @@
 """Chat JSONL exports (Vigil's generic chat format): rooms, direct messages, attachments.
 
-A DM (room null) lists its recipients; each attachment is one file send (contract B). Room
+A DM (room null) lists its recipients; each attachment is one file send (docs/formats.md). Room
 attachments are sends without recipients.
 """
 

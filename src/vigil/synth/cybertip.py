@@ -2,7 +2,7 @@
 
 Each provider's accounts are reported at least once; intended recipients are other accounts on
 the same service; victims appear only as `victim` elements with a screen name. Files are listed
-by hash (`fileDetails/originalFileHash[@hashType]`); reports are not file sends (contract B).
+by hash (`fileDetails/originalFileHash[@hashType]`); reports are not file sends (docs/formats.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """irssi-style IRC logs with joins, parts, quits, messages and DCC SEND offers.
 
-Recipients of a DCC SEND are computed by replaying the very lines written (contract B): every
+Recipients of a DCC SEND are computed by replaying the very lines written (docs/formats.md): every
 nick present in the room at that moment according to this log, excluding the sender.
 """
 

@@ -69,7 +69,7 @@ class MediaFile:
 
 @dataclass(frozen=True)
 class Send:
-    """One file send (contract B): an action by an account carrying one file."""
+    """One file send (docs/formats.md): an action by an account carrying one file."""
 
     platform: str
     sender: str  # username as written

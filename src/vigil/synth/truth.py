@@ -1,4 +1,4 @@
-"""truth.json (contract A): what the operation really is, computed from what was written."""
+"""truth.json (docs/formats.md): what the operation really is, computed from what was written."""
 
 from __future__ import annotations
 

@@ -133,7 +133,7 @@ def _device_id(rng: random.Random) -> str:
 
 
 class _AliasBook:
-    """Usernames are unique per platform, case-insensitively (contract B compares that way)."""
+    """Usernames are unique per platform, case-insensitively (docs/formats.md compares that way)."""
 
     def __init__(self) -> None:
         self.used: set[tuple[str, str]] = set()

@@ -1,6 +1,6 @@
 """`vigil resolve`: link accounts and selectors into subjects, and keep them stable.
 
-Reads accounts and what was seen on them (contract C) into profiles, runs the identity
+Reads accounts and what was seen on them (docs/formats.md) into profiles, runs the identity
 engine, and writes one ``Subject`` per person with a ``SubjectSelector`` per account and per
 selector seen on those accounts. Each account row stores, as JSON in ``reasons``, the link
 that brought it into its subject (the other account, the probability, the reasons in words

@@ -1,4 +1,4 @@
-"""Matching files against every hash set in the store (contract E).
+"""Matching files against every hash set in the store (docs/formats.md).
 
 ``load_matcher`` builds a ``Matcher`` from the store's hash sets and caches it on disk:
 - a SQLite file database ``/x/vigil.db`` keeps it in ``/x/vigil.db.index/``;

@@ -1,7 +1,7 @@
-"""Distribution: who supplied how many files to whom (contract B), per account and per subject.
+"""Distribution: who supplied how many files to whom (docs/formats.md), per account and per subject.
 
 The figure behind "he supplied 11,491 images to other users". It reads ``file_transfer``
-events only, which ingest writes for exactly contract B's file sends:
+events only, which ingest writes for exactly the file sends of docs/formats.md:
 
 - ``files_sent``: distinct send actions (``(source, extra["send"])``; a DM to three people
   is three events but one send), each counted once per file;

@@ -1,9 +1,9 @@
-"""Reading the store into the network engine's plain data (contract C), and nothing else.
+"""Reading the store into the network engine's plain data (docs/formats.md), and nothing else.
 
 What accounts did comes from the one reading of the evidence
 (``vigil.workflows.sources.activity``); a subject owns the accounts its ``SubjectSelector``
 rows name. Actions become interactions: a DM's target, or an IRC DCC SEND's recipients. Only
-``file_transfer`` events are sends (ingest writes exactly contract B's sends so, one per
+``file_transfer`` events are sends (ingest writes exactly the sends of docs/formats.md so, one per
 target for a DM, the send action named); provider-reported files are ``upload`` events:
 evidence, not sends. Files found on a seized device
 belong to the subject whose device it is: the device's Source names it in ``extra`` (a

@@ -19,7 +19,7 @@ Promises:
   readers use: ``extra["country"]`` (a CyberTipline ``estimatedLocation``),
   ``extra["possible_proxy"]`` (an IP capture), ``extra["subscriber"]`` and
   ``extra["window"]`` (an ISP return, with ``subscriber["country"]``).
-  ``file_transfer`` events are exactly contract B's file sends; ``extra["send"]`` names the
+  ``file_transfer`` events are the file sends of docs/formats.md; ``extra["send"]`` names the
   send action, so a DM to three people (three events, one per target) is one send; an IRC
   DCC SEND is one event with ``room`` and ``extra["recipients"]`` (selector ids).
   Provider-reported files are ``upload`` events. Files named by hash become ``File`` rows
@@ -242,7 +242,7 @@ def _write_batch(
 
 
 def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:
-    """The single call site into the matching workflow (contract E), in the same transaction,
+    """The single call site into the matching workflow (docs/formats.md), in the same transaction,
     so a source's File rows and their Match rows commit together."""
     if not file_ids:
         return 0
