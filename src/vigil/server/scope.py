@@ -3,13 +3,16 @@
 A user reaches their own agency's cases and the cases other agencies on this server shared
 with theirs. Everything else derives from cases: a subject is in reach when one of its
 selectors was sighted in a reachable case (or in their agency's case-less sources), a file
-when an instance of it sits in a reachable source. Out of reach answers 404, exactly as
-missing, so a user cannot even learn that another agency holds something.
+when an instance of it sits in a reachable source or a report or message there names it. Out
+of reach answers 404, exactly as missing, so a user cannot even learn that another agency
+holds something.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import Forbidden, NotFound
@@ -97,23 +100,27 @@ def visible_subjects(session: Session, actor: Actor) -> set[int]:
     return set(session.scalars(visible_subject_ids(actor)))
 
 
+def file_visible(actor: Actor, file_id_column: Any) -> Any:
+    """A file is in reach when it was found on a device in a reachable source, or named by a
+    report or message there (what a subject sent or received), so both open a file page."""
+    sources = reachable_source_ids(actor)
+    return or_(
+        exists(
+            select(FileInstance.id).where(
+                FileInstance.file_id == file_id_column, FileInstance.source_id.in_(sources)
+            )
+        ),
+        exists(
+            select(Event.id).where(Event.file_id == file_id_column, Event.source_id.in_(sources))
+        ),
+    )
+
+
 def file_in_reach(session: Session, actor: Actor, sha256: str) -> File:
-    file = session.scalars(select(File).where(File.sha256 == sha256.lower())).first()
+    file = session.scalars(
+        select(File).where(File.sha256 == sha256.lower(), file_visible(actor, File.id))
+    ).first()
     if file is None:
-        raise NotFound(f"no file {sha256}")
-    held = session.scalar(
-        select(FileInstance.id)
-        .where(
-            FileInstance.file_id == file.id, FileInstance.source_id.in_(reachable_source_ids(actor))
-        )
-        .limit(1)
-    )
-    sent = session.scalar(
-        select(Event.id)
-        .where(Event.file_id == file.id, Event.source_id.in_(reachable_source_ids(actor)))
-        .limit(1)
-    )
-    if held is None and sent is None:
         raise NotFound(f"no file {sha256}")
     return file
 

@@ -14,7 +14,10 @@ Keys (what writes them):
 - ``user_type``, ``group_id``: phpBB's standing of a user (2 = system account, 3 = founder);
 - ``platform_role``: a venue role a format states outright (founder, administrator, ...);
 - ``modes``/``mode``, ``channel``/``room``: IRC channel status;
-- events: ``send`` (the send action), ``recipients`` (selector ids), ``possible_proxy``.
+- events: ``send`` (the send action), ``recipients`` (selector ids), ``possible_proxy``;
+  a file named by a provider report or a message: ``report_id``, ``file_name``, ``file_id``
+  (the provider's own reference), ``industryClassification`` (the provider's category) and
+  ``intended_recipients`` (user names).
 """
 
 from __future__ import annotations
@@ -178,6 +181,11 @@ class EventExtra:
     send: str | None = None
     recipients: tuple[int, ...] = ()
     possible_proxy: bool = False
+    report_id: str | None = None
+    file_name: str | None = None
+    provider_file_id: str | None = None
+    provider_category: str | None = None
+    intended_recipients: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, extra: Mapping[str, Any] | None) -> EventExtra:
@@ -185,10 +193,17 @@ class EventExtra:
             return _EMPTY_EVENT
         send = extra.get("send")
         values = extra.get("recipients") or ()
+        named = extra.get("intended_recipients")
+        named = named if isinstance(named, list) else [named] if named else []
         return cls(
             send=str(send) if send is not None else None,
             recipients=tuple(r for r in (_int(v) for v in values) if r is not None),
             possible_proxy=any(truthy(extra.get(key)) for key in _PROXY_KEYS),
+            report_id=_text(extra.get("report_id")),
+            file_name=_text(extra.get("file_name")),
+            provider_file_id=_text(extra.get("file_id")),
+            provider_category=_text(extra.get("industryClassification")),
+            intended_recipients=tuple(text for text in map(_text, named) if text),
         )
 
 

@@ -379,6 +379,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_event_actor_kind", "actor_id", "kind"),
         Index("ix_event_source", "source_id"),
+        # A file's page lists the reports and messages that name it (docs/web.md).
+        Index("ix_event_file", "file_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

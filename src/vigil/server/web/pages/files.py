@@ -7,7 +7,13 @@ from fastapi.responses import HTMLResponse
 
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, page
-from vigil.server.web.queries.files import CATEGORIES, SORTS, file_detail, list_files
+from vigil.server.web.queries.files import (
+    CATEGORIES,
+    FILE_KEY,
+    SORTS,
+    file_detail,
+    list_files,
+)
 from vigil.server.web.queries.listing import Sort
 from vigil.server.web.queries.records import list_series
 from vigil.server.web.render import PageContext, render
@@ -35,16 +41,17 @@ def files_page(
     )
 
 
-@router.get("/files/{sha256}")
+@router.get("/files/{key}")
 def file_page(
-    sha256: str = SHA256, ctx: PageContext = Depends(page(Permission.READ))
+    key: str = Path(pattern=FILE_KEY), ctx: PageContext = Depends(page(Permission.READ))
 ) -> HTMLResponse:
+    """One file by SHA-256, or by the MD5 or SHA-1 a provider report named it by."""
     with ctx.store.reading() as session:
-        detail = file_detail(session, ctx.me, sha256)
+        detail = file_detail(session, ctx.me, key)
     return render(
         ctx,
         "file.html",
-        f"File {sha256[:12]}",
+        f"File {key[:12]}",
         can_reveal=ctx.may(Permission.REVEAL),
         **detail,
     )

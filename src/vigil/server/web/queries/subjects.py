@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from vigil.errors import NotFound
+from vigil.server.web.queries.files import file_key
 from vigil.server.web.queries.listing import Page, Sort, paginate
 from vigil.server.web.queries.scope import reachable_source_ids, subject_visible
 from vigil.store.db import Actor
@@ -157,13 +158,13 @@ def _files(session: Session, actor: Actor, selector_ids: list[int]) -> dict[str,
     out: dict[str, list[Any]] = {}
     for direction, column in (("sent", Event.actor_id), ("received", Event.target_id)):
         out[direction] = [
-            {"sha256": sha, "mime": mime, "times": times}
-            for sha, mime, times in session.execute(
-                select(File.sha256, File.mime, func.count(Event.id))
+            {"key": file_key(sha, md5, sha1), "sha256": sha, "mime": mime, "times": times}
+            for sha, md5, sha1, mime, times in session.execute(
+                select(File.sha256, File.md5, File.sha1, File.mime, func.count(Event.id))
                 .join(File, File.id == Event.file_id)
                 .where(column.in_(selector_ids), Event.source_id.in_(reachable_source_ids(actor)))
-                .group_by(File.sha256, File.mime)
-                .order_by(func.count(Event.id).desc(), File.sha256)
+                .group_by(File.id, File.sha256, File.md5, File.sha1, File.mime)
+                .order_by(func.count(Event.id).desc(), File.id)
                 .limit(50)
             )
         ]
