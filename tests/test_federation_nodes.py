@@ -402,3 +402,28 @@ def test_decline_keeps_the_package_listed_and_closes_it(federation: Federation) 
     assert next(r for r in listed if r["id"] == target.id)["state"] == "declined"
     again = run_cli("--db", us.store.url, "inbox", "accept", str(target.id), "--case", "X")
     assert again.exit_code == 2 and "already declined" in again.stderr
+
+
+def test_a_disabled_peer_is_refused_until_enabled_again(federation: Federation) -> None:
+    """`vigil peer disable` (the admin page's Disable) stops the exchange at once;
+    `enable` restores it; both are audited."""
+    us, gb = federation.nodes["US"], federation.nodes["GB"]
+    disabled = run_cli("--db", gb.store.url, "peer", "disable", us.code)
+    assert disabled.exit_code == 0, disabled.stderr
+    assert disabled.stdout.strip() == f"peer {us.code} is disabled"
+    try:
+        before = _counts(us)
+        with pytest.raises(PeerRefused, match="unknown peer"):
+            deconflict(us.store, us.actor, HttpTransport(), purpose=PURPOSE, peers=[gb.code])
+        assert _counts(us) == before
+    finally:
+        enabled = run_cli("--db", gb.store.url, "peer", "enable", us.code)
+    assert enabled.exit_code == 0, enabled.stderr
+    deconflict(us.store, us.actor, HttpTransport(), purpose=PURPOSE, peers=[gb.code])
+    with gb.store.reading() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("peer.%able"))
+        ).all()
+    assert actions == ["peer.disable", "peer.enable"]
+    missing = run_cli("--db", gb.store.url, "peer", "disable", "NOBODY")
+    assert missing.exit_code == 2 and "no peer 'NOBODY'" in missing.stderr

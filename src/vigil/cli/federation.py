@@ -140,6 +140,29 @@ def peer_add(
     typer.echo(f"peer {peer.code} ({peer.country or 'no country'}) at {peer.url}")
 
 
+def _set_peer_status(ctx: typer.Context, code: str, status: str) -> None:
+    from vigil.workflows.federation.node import set_peer_status
+
+    peer = set_peer_status(state(ctx).store(), state(ctx).actor(), code, status)
+    typer.echo(f"peer {peer.code} is {peer.status}")
+
+
+@peer_app.command("disable")
+def peer_disable(
+    ctx: typer.Context, code: str = typer.Argument(..., help="The peer agency's code.")
+) -> None:
+    """Stop exchanging with a peer: its requests are refused and nothing more is sent to it."""
+    _set_peer_status(ctx, code, "disabled")
+
+
+@peer_app.command("enable")
+def peer_enable(
+    ctx: typer.Context, code: str = typer.Argument(..., help="The peer agency's code.")
+) -> None:
+    """Exchange with a disabled peer again."""
+    _set_peer_status(ctx, code, "active")
+
+
 @peer_app.command("list")
 def peer_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """The pinned peers."""

@@ -16,7 +16,7 @@ from vigil.federation.keys import NodeKeys
 from vigil.federation.signing import b64, parse_public_key, public_key_text
 from vigil.store import audit
 from vigil.store.db import Actor, Store
-from vigil.store.models import Agency, FederationNode, Peer, utcnow
+from vigil.store.models import PEER_STATUSES, Agency, FederationNode, Peer, utcnow
 
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
@@ -173,6 +173,31 @@ def add_peer(
             peer.id,
             {"code": code, "url": url, "country": country, "public_key": key_text},
         )
+        return _peer_info(peer)
+
+
+def set_peer_status(store: Store, actor: Actor, code: str, status: str) -> PeerInfo:
+    """Disable a peer (it is refused at once and nothing more is sent to it; its hits and
+    referrals stay on record) or enable it again. Setting the status it has changes nothing."""
+    if status not in PEER_STATUSES:
+        raise UsageError(f"a peer's status is one of {', '.join(PEER_STATUSES)}: {status!r}")
+    store.require_initialised()
+    with store.transaction() as session:
+        peer = session.scalars(
+            select(Peer).where(Peer.agency_id == actor.agency_id, Peer.code == code)
+        ).first()
+        if peer is None:
+            raise NotFound(f"no peer {code!r}; `vigil peer list` shows them")
+        if peer.status != status:
+            previous, peer.status = peer.status, status
+            audit.append(
+                session,
+                actor,
+                "peer.enable" if status == "active" else "peer.disable",
+                "peer",
+                peer.id,
+                {"code": code, "from": previous, "to": status},
+            )
         return _peer_info(peer)
 
 

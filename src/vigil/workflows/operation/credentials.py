@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, NotSignedIn, UsageError
 from vigil.store import audit
@@ -103,8 +104,35 @@ def end_session(store: Store, actor: Actor, token: str) -> None:
             audit.append(session, actor, "auth.logout", "session", row.id, {})
 
 
-def issue_token(store: Store, actor: Actor, name: str, days: int) -> NewToken:
-    """A named bearer token for scripts, valid ``days`` days; the secret is shown only now."""
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def _holder(session: Session, actor: Actor, username: str | None) -> User:
+    """The token's user: the actor, or (for an admin's page) a user of the actor's agency."""
+    user = session.scalars(
+        select(User).where(
+            User.agency_id == actor.agency_id, User.username == (username or actor.username)
+        )
+    ).first()
+    if user is None:
+        raise NotFound(f"no user {actor.agency_code}/{username}")
+    return user
+
+
+def issue_token(
+    store: Store, actor: Actor, name: str, days: int, username: str | None = None
+) -> NewToken:
+    """A named bearer token for scripts, valid ``days`` days; the secret is shown only now.
+
+    ``username``: whose token it is, a user of the actor's own agency (an admin making the
+    token a script signs in with, for the account made for that script); default the actor.
+    The audit entry names both who made it and for whom."""
     if not name.strip() or len(name) > 100:
         raise UsageError("a token needs a name of 1-100 characters")
     if not 1 <= days <= MAX_TOKEN_DAYS:
@@ -112,22 +140,42 @@ def issue_token(store: Store, actor: Actor, name: str, days: int) -> NewToken:
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=days)
     with store.transaction() as session:
+        holder = _holder(session, actor, username)
+        if holder.disabled:
+            raise UsageError(f"user {actor.agency_code}/{holder.username} is disabled")
         taken = session.scalars(
             select(ApiToken).where(
-                ApiToken.user_id == actor.user_id,
+                ApiToken.user_id == holder.id,
                 ApiToken.name == name,
                 ApiToken.revoked_at.is_(None),
             )
         ).first()
         if taken is not None:
-            raise UsageError(f"you already have a token named {name!r}; revoke it first")
-        row = ApiToken(
-            name=name, token_hash=digest(token), user_id=actor.user_id, expires_at=expires
-        )
+            whose = "you already have" if holder.id == actor.user_id else f"{holder.username} has"
+            raise UsageError(f"{whose} a token named {name!r}; revoke it first")
+        row = ApiToken(name=name, token_hash=digest(token), user_id=holder.id, expires_at=expires)
         session.add(row)
         session.flush()
-        audit.append(session, actor, "token.create", "api_token", row.id, {"name": name})
+        details: dict[str, object] = {"name": name}
+        if holder.id != actor.user_id:
+            details["user"] = holder.username
+        audit.append(session, actor, "token.create", "api_token", row.id, details)
     return NewToken(name, token, expires)
+
+
+def list_tokens(store: Store, actor: Actor) -> list[TokenInfo]:
+    """The tokens of the actor's agency, newest first (never their secrets)."""
+    with store.reading() as session:
+        rows = session.execute(
+            select(ApiToken, User.username)
+            .join(User, User.id == ApiToken.user_id)
+            .where(User.agency_id == actor.agency_id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        ).all()
+        return [
+            TokenInfo(t.name, username, t.created_at, t.expires_at, t.revoked_at)
+            for t, username in rows
+        ]
 
 
 def token_user(store: Store, token: str) -> SignedIn:
@@ -140,11 +188,13 @@ def token_user(store: Store, token: str) -> SignedIn:
     return SignedIn(_live_actor(store, user_id), None)
 
 
-def revoke_token(store: Store, actor: Actor, name: str) -> None:
+def revoke_token(store: Store, actor: Actor, name: str, username: str | None = None) -> None:
+    """Revoke a live token of the actor's, or (``username``) of a user of the actor's agency."""
     with store.transaction() as session:
+        holder = _holder(session, actor, username)
         row = session.scalars(
             select(ApiToken).where(
-                ApiToken.user_id == actor.user_id,
+                ApiToken.user_id == holder.id,
                 ApiToken.name == name,
                 ApiToken.revoked_at.is_(None),
             )
@@ -152,4 +202,7 @@ def revoke_token(store: Store, actor: Actor, name: str) -> None:
         if row is None:
             raise NotFound(f"no live token named {name!r}")
         row.revoked_at = utcnow()
-        audit.append(session, actor, "token.revoke", "api_token", row.id, {"name": name})
+        details: dict[str, object] = {"name": name}
+        if holder.id != actor.user_id:
+            details["user"] = holder.username
+        audit.append(session, actor, "token.revoke", "api_token", row.id, details)

@@ -83,12 +83,6 @@ def overview(session: Session, actor: Actor) -> dict[str, Any]:
     return {"counts": counts, "outcomes": outcomes, "top": top, "hits": hits}
 
 
-def list_peers(session: Session, actor: Actor) -> list[Peer]:
-    return list(
-        session.scalars(select(Peer).where(Peer.agency_id == actor.agency_id).order_by(Peer.code))
-    )
-
-
 def list_cases(session: Session, actor: Actor) -> list[Any]:
     sources = select(func.count(Source.id)).where(Source.case_id == Case.id).scalar_subquery()
     return list(
