@@ -26,7 +26,9 @@ from vigil.store.models import (
     Case,
     File,
     FileInstance,
+    Referral,
     Selector,
+    Series,
     Sighting,
     Subject,
     SubjectSelector,
@@ -135,6 +137,35 @@ def add_test_user(store: Store, agency: str, username: str, role: str) -> None:
         session.add(
             User(agency_id=agency_id, username=username, role=role, password_hash=_password_hash())
         )
+
+
+def add_referral(unit: Unit, agency: str) -> int:
+    """A referral of ``agency`` (its package need not exist to record its status)."""
+    actor = unit.actor(agency, "investigator")
+    with unit.store.transaction() as session:
+        referral = Referral(
+            country="GB",
+            package_path="nowhere",
+            sha256="0" * 64,
+            agency_id=actor.agency_id,
+            created_by=actor.user_id,
+        )
+        session.add(referral)
+        session.flush()
+        return referral.id
+
+
+def add_series(unit: Unit, agency: str) -> int:
+    """A series of ``agency``'s case."""
+    reference, agency_id = unit.objects[agency].case, unit.actor(agency, "analyst").agency_id
+    with unit.store.transaction() as session:
+        case = session.scalars(
+            select(Case).where(Case.reference == reference, Case.agency_id == agency_id)
+        ).one()
+        series = Series(label=f"camera of {reference}", case_id=case.id)
+        session.add(series)
+        session.flush()
+        return series.id
 
 
 def make_unit(store: Store, tmp_path: Path, **settings: object) -> Unit:

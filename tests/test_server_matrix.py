@@ -19,7 +19,14 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
-from tests.server_support import PASSWORD, Unit, add_test_user, make_unit
+from tests.server_support import (
+    PASSWORD,
+    Unit,
+    add_referral,
+    add_series,
+    add_test_user,
+    make_unit,
+)
 from vigil.server.auth import Public, Requires
 from vigil.server.policy import ROLES, Permission, may
 from vigil.store.db import Store
@@ -124,6 +131,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/api/network/graph"): lambda u, a, r: Call("/api/network/graph"),
     ("GET", "/api/files/{sha256}"): lambda u, a, r: Call(f"/api/files/{u.objects[a].file_sha256}"),
     ("GET", "/api/referrals"): lambda u, a, r: Call("/api/referrals"),
+    ("POST", "/api/referrals/{referral_id}/status"): lambda u, a, r: Call(
+        f"/api/referrals/{add_referral(u, a)}/status", {"status": "sent", "note": "by courier"}
+    ),
+    ("POST", "/api/series/{series_id}/status"): lambda u, a, r: Call(
+        f"/api/series/{add_series(u, a)}/status", {"status": "in_progress"}
+    ),
     ("GET", "/api/deconfliction/hits"): lambda u, a, r: Call("/api/deconfliction/hits"),
     ("GET", "/api/audit"): lambda u, a, r: Call("/api/audit"),
     ("GET", "/api/audit/verify"): lambda u, a, r: Call("/api/audit/verify"),
@@ -176,6 +189,8 @@ NAMES_AN_OBJECT = {
     "/api/jobs/{job_id}",
     "/api/links/{decision}",
     "/api/outcomes",
+    "/api/referrals/{referral_id}/status",
+    "/api/series/{series_id}/status",
 }
 NO_OBJECT = {path for (_method, path) in EXAMPLES} - NAMES_AN_OBJECT
 

@@ -25,6 +25,7 @@ from vigil.store.models import (
     File,
     FileInstance,
     Referral,
+    Series,
     Sighting,
     Source,
     Subject,
@@ -127,6 +128,41 @@ def file_in_reach(session: Session, actor: Actor, sha256: str) -> File:
 
 def own_referral_ids(actor: Actor) -> Select:
     return select(Referral.id).where(Referral.agency_id == actor.agency_id)
+
+
+def referral_in_reach(session: Session, actor: Actor, referral_id: int) -> Referral:
+    """A referral of the actor's own agency (referrals are never shared)."""
+    referral = session.get(Referral, referral_id)
+    if referral is None or referral.agency_id != actor.agency_id:
+        raise NotFound(f"no referral {referral_id}")
+    return referral
+
+
+def series_in_reach(
+    session: Session, actor: Actor, series_id: int, *, write: bool = False
+) -> Series:
+    """A series of a reachable case; ``write``: of the agency's own case or one shared with it
+    to contribute (as new evidence needs)."""
+    series = session.get(Series, series_id)
+    if series is None or series.case_id is None:
+        raise NotFound(f"no series {series_id}")
+    reachable = session.scalar(reachable_case_ids(actor).where(Case.id == series.case_id).limit(1))
+    if reachable is None:
+        raise NotFound(f"no series {series_id}")
+    writable = session.scalar(
+        select(Case.id)
+        .where(
+            Case.id == series.case_id,
+            or_(
+                Case.agency_id == actor.agency_id,
+                Case.id.in_(shared_case_ids(actor, ("contribute",))),
+            ),
+        )
+        .limit(1)
+    )
+    if write and writable is None:
+        raise Forbidden(f"series {series_id} is in a case shared with your agency read-only")
+    return series
 
 
 def own_agency_audit(actor: Actor) -> Select:

@@ -14,6 +14,7 @@ from vigil.server.api import (
     jobs,
     network,
     referrals,
+    series,
     subjects,
     welfare,
 )
@@ -25,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     network.router,
     files.router,
     referrals.router,
+    series.router,
     deconfliction.router,
     audit.router,
     jobs.router,

@@ -1,12 +1,14 @@
-"""Files (never their content), one file's facts, the viewer page, and the series."""
+"""Files (never their content), one file's facts, the viewer page, and the series with their
+victim-identification status (set by investigators and supervisors, audited)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from vigil.server.policy import Permission
-from vigil.server.web.access import PageRoute, page
+from vigil.server.scope import series_in_reach
+from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.queries.files import (
     CATEGORIES,
     FILE_KEY,
@@ -17,6 +19,7 @@ from vigil.server.web.queries.files import (
 from vigil.server.web.queries.listing import Sort
 from vigil.server.web.queries.records import list_series
 from vigil.server.web.render import PageContext, render
+from vigil.workflows.media.series import SERIES_STATUSES, set_series_status
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SHA256 = Path(pattern="^[0-9a-fA-F]{64}$")
@@ -91,4 +94,27 @@ def reveal_without_script(
 def series_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
     with ctx.store.reading() as session:
         rows = list_series(session, ctx.me)
-    return render(ctx, "series.html", "Series", series=rows)
+    return render(
+        ctx,
+        "series.html",
+        "Series",
+        series=rows,
+        statuses=SERIES_STATUSES,
+        can_set=ctx.may(Permission.INVESTIGATE),
+    )
+
+
+@router.post("/series/{series_id}/status")
+async def series_status(
+    series_id: int, request: Request, ctx: PageContext = Depends(page(Permission.INVESTIGATE))
+) -> Response:
+    """Victim identification moves a series along; the audit log keeps every change."""
+    form = await request.form()
+    new, note = str(form.get("status", "")), str(form.get("note", "") or "")
+    with ctx.store.transaction() as session:
+        series = series_in_reach(session, ctx.me, series_id, write=True)
+        changed = set_series_status(session, ctx.me, series, new, note)
+        label = series.label
+    shown = new.replace("_", " ")
+    text = f"Series {label} is now {shown}." if changed else f"Series {label} was already {shown}."
+    return done(f"/series#series-{series_id}", text)

@@ -10,12 +10,18 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from vigil.errors import NotFound
+from vigil.errors import NotFound, UsageError
 from vigil.server.policy import Permission
+from vigil.server.scope import referral_in_reach
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.jobs import prepare_referrals
-from vigil.server.web.queries.records import list_referral_rows, referral_in_reach
+from vigil.server.web.queries.records import (
+    list_referral_rows,
+    referral_detail,
+    subject_in_referral,
+)
 from vigil.server.web.render import PageContext, render
+from vigil.workflows.referral.outcomes import OUTCOME_KINDS, record_outcome
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -43,15 +49,57 @@ async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.R
     return done(f"/referrals?job={job_id}", f"Preparing referrals {which} (job {job_id}).")
 
 
+@router.get("/referrals/{referral_id}")
+def referral_page(
+    referral_id: int, ctx: PageContext = Depends(page(Permission.READ))
+) -> HTMLResponse:
+    with ctx.store.reading() as session:
+        detail = referral_detail(session, ctx.me, referral_id)
+    return render(
+        ctx,
+        "referral.html",
+        f"Referral {referral_id}",
+        statuses=REFERRAL_STATUSES,
+        outcome_kinds=OUTCOME_KINDS,
+        can_refer=ctx.may(Permission.REFER),
+        **detail,
+    )
+
+
 @router.post("/referrals/{referral_id}/status")
 async def status(
     referral_id: int, request: Request, ctx: PageContext = Depends(page(Permission.REFER))
 ) -> Response:
-    new = str((await request.form()).get("status", ""))
+    """The same workflow as ``POST /api/referrals/{id}/status``; back to the page it came
+    from (the list, or the referral's own page)."""
+    form = await request.form()
+    new, note = str(form.get("status", "")), str(form.get("note", "") or "").strip() or None
     with ctx.store.transaction() as session:
         referral = referral_in_reach(session, ctx.me, referral_id)
-        set_referral_status(session, ctx.me, referral, new)
-    return done("/referrals", f"Referral {referral_id} is now {new}.")
+        changed = set_referral_status(session, ctx.me, referral, new, note)
+    back = f"/referrals/{referral_id}" if form.get("back") == "referral" else "/referrals"
+    if not changed:
+        return done(back, f"Referral {referral_id} was already {new}.", "info")
+    return done(back, f"Referral {referral_id} is now {new}.")
+
+
+@router.post("/referrals/{referral_id}/outcome")
+async def referral_outcome(
+    referral_id: int, request: Request, ctx: PageContext = Depends(page(Permission.REFER))
+) -> Response:
+    """What came of it for one subject the referral names (``vigil outcome``)."""
+    form = await request.form()
+    subject = str(form.get("subject", "")).strip()
+    if not subject.isdigit():
+        raise UsageError("choose the subject the outcome is about")
+    with ctx.store.reading() as session:
+        subject_in_referral(session, ctx.me, referral_id, int(subject))
+    day = str(form.get("date", "")).strip() or None
+    info = record_outcome(ctx.store, ctx.me, subject, str(form.get("kind", "")), day)
+    text = f"Outcome recorded for subject {subject}: {info.kind} on {info.date}."
+    if not info.created:
+        text = f"That outcome was already recorded for subject {subject}."
+    return done(f"/referrals/{referral_id}", text)
 
 
 def _zip(folder: Path) -> Iterator[bytes]:

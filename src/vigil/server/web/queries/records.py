@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound
-from vigil.server.scope import case_in_reach, own_agency_audit
+from vigil.server.scope import case_in_reach, own_agency_audit, referral_in_reach
 from vigil.server.web.queries.files import FILTERS
 from vigil.server.web.queries.listing import Page, paginate
 from vigil.server.web.queries.scope import (
@@ -27,6 +27,7 @@ from vigil.store.models import (
     Outcome,
     Peer,
     Referral,
+    ReferralStatus,
     ReferralSubject,
     Series,
     SeriesFile,
@@ -146,14 +147,49 @@ def list_referral_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
     ]
 
 
-def referral_in_reach(session: Session, actor: Actor, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None or referral.agency_id != actor.agency_id:
-        raise NotFound(f"no referral {referral_id}")
-    return referral
-
-
 def audit_page(session: Session, actor: Actor, page: int) -> Page:
     """The agency's own entries, newest first."""
     query = own_agency_audit(actor).order_by(AuditEntry.id.desc())
     return paginate(session, query, page)
+
+
+def referral_detail(session: Session, actor: Actor, referral_id: int) -> dict[str, Any]:
+    """One referral: the subjects it names with the outcomes recorded for each, and its
+    status history (who moved it, when, with what note)."""
+    referral = referral_in_reach(session, actor, referral_id)
+    subjects = session.scalars(
+        select(Subject)
+        .join(ReferralSubject, ReferralSubject.subject_id == Subject.id)
+        .where(ReferralSubject.referral_id == referral.id)
+        .order_by(Subject.priority.desc().nulls_last(), Subject.id)
+    ).all()
+    outcomes: dict[int, list[Outcome]] = {}
+    for outcome in session.scalars(
+        select(Outcome)
+        .where(Outcome.subject_id.in_([s.id for s in subjects]))
+        .order_by(Outcome.occurred_on, Outcome.id)
+    ):
+        outcomes.setdefault(outcome.subject_id, []).append(outcome)
+    history = session.execute(
+        select(ReferralStatus, User.username)
+        .outerjoin(User, User.id == ReferralStatus.user_id)
+        .where(ReferralStatus.referral_id == referral.id)
+        .order_by(ReferralStatus.at, ReferralStatus.id)
+    ).all()
+    return {
+        "referral": referral,
+        "subjects": [{"subject": s, "outcomes": outcomes.get(s.id, [])} for s in subjects],
+        "history": [{"entry": entry, "by": username} for entry, username in history],
+    }
+
+
+def subject_in_referral(session: Session, actor: Actor, referral_id: int, subject_id: int) -> None:
+    """Refuse (404) a subject the referral does not name."""
+    referral_in_reach(session, actor, referral_id)
+    named = session.scalar(
+        select(ReferralSubject.id).where(
+            ReferralSubject.referral_id == referral_id, ReferralSubject.subject_id == subject_id
+        )
+    )
+    if named is None:
+        raise NotFound(f"referral {referral_id} does not name subject {subject_id}")
