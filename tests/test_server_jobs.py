@@ -4,6 +4,7 @@ the same job; uploads over the limit refused; evidence paths that escape the roo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -17,11 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select as sql_select
+from starlette.types import Message
 
 from tests.actors import admin_actor
 from tests.server_support import PASSWORD, Unit, add_test_user, free_port, make_unit
 from tests.test_triage import build_device
 from tests.test_triage_resume import fresh_store, instance_ids, logged, rows
+from vigil.server.uploads import FORM_OVERHEAD_BYTES
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, Job
 from vigil.workflows.media.triage import triage
@@ -183,6 +186,75 @@ def test_an_upload_over_the_limit_is_refused_with_413_and_leaves_nothing(unit: U
     small = client.post(url, params=params, content=b'{"x": 1}\n', headers=headers)
     assert small.status_code == 202
     assert [p.name for p in uploads.rglob("*.jsonl")] == ["big.jsonl"]
+
+
+def test_a_page_upload_over_the_limit_is_refused_with_413_as_it_streams(unit: Unit) -> None:
+    """The case page's upload form (multipart) is counted as it is read: past the limit the
+    page answers 413 and reads no further, with or without a declared length."""
+    client = unit.client()
+    signed = client.post(
+        "/login",
+        data={"agency": "TEST", "username": "investigator-test", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    csrf = client.cookies["vigil_csrf"]
+    url = "/cases/TEST-CASE/sources"
+    form = {"format": "chat-jsonl", "csrf_token": csrf}
+    declared = client.post(url, data=form, files={"file": ("big.jsonl", b"x" * 200_000)})
+    assert declared.status_code == 413
+    assert "over the limit of 1,000" in declared.text
+
+    boundary = "vigilboundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in form.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    )
+    chunks = [head.encode()] + [b"y" * 4096] * 1000  # 4 MB, far past limit and overhead
+    pulled = 0
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += 1
+        if pulled <= len(chunks):
+            return {"type": "http.request", "body": chunks[pulled - 1], "more_body": True}
+        return {"type": "http.request", "body": f"\r\n--{boundary}--\r\n".encode()}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    cookies = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": url,
+        "raw_path": url.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"transfer-encoding", b"chunked"),
+            (b"cookie", cookies.encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(unit.app(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    limit_chunks = (1000 + FORM_OVERHEAD_BYTES) // 4096 + 2
+    assert pulled <= limit_chunks < len(chunks)  # stopped at the limit, not at the end
+    uploads = unit.app.state.settings.upload_dir
+    assert not uploads.exists() or list(uploads.rglob("*.jsonl")) == []
 
 
 @pytest.mark.parametrize("path", ["../outside", "/etc", "device/../../outside", "missing"])

@@ -26,6 +26,7 @@ from vigil.server.errors import install_error_handlers
 from vigil.server.headers import SecurityHeaders
 from vigil.server.settings import ServerSettings
 from vigil.server.throttle import LoginThrottle
+from vigil.server.uploads import FormBodyLimit
 from vigil.server.web import install_web
 from vigil.store.db import Store
 from vigil.workflows.federation.peering import API_PREFIX
@@ -73,6 +74,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
         settings.login_delay_seconds,
     )
     install_error_handlers(app)
+    app.add_middleware(FormBodyLimit, upload_limit=settings.upload_limit_bytes)
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
