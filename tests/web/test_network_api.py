@@ -1,6 +1,7 @@
 """The ranking over the API comes a page at a time (default 100, ``limit``/``offset``, the
 total in ``X-Total-Count`` and the next page in ``Link``), and the graph can be limited to the
-top N subjects, on the demo operation (docs/server.md, "Endpoints")."""
+top N subjects, on the demo operation (docs/server.md, "Endpoints"). After new evidence the
+network page answers at once with the last ranking, saying it is being updated (docs/web.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 
 import pytest
 
-from tests.web.support import PASSWORD, LiveServer
+from tests.actors import admin_actor
+from tests.web.support import PASSWORD, LiveServer, sign_in
+from vigil.store import audit
 
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
 
@@ -63,3 +66,18 @@ def test_the_graph_can_be_limited_to_the_top_subjects(
     assert len(small["nodes"]) < len(whole["nodes"])
     kept = {n["id"] for n in small["nodes"]}
     assert all(e["source"] in kept and e["target"] in kept for e in small["edges"])
+
+
+def test_after_new_evidence_the_network_page_shows_the_last_ranking_at_once(
+    browser: object, live_server: LiveServer
+) -> None:
+    page = sign_in(browser, live_server, "analyst")
+    page.goto(f"{live_server.url}/network")  # a ranking is kept
+    before = page.locator("table tbody tr").count()
+    assert before > 0
+    with live_server.store.transaction() as session:  # new evidence, as an ingest writes
+        audit.append(session, admin_actor(live_server.store), "ingest.source", "source", 0, {})
+    page.goto(f"{live_server.url}/network")
+    assert "being worked out again" in page.locator("#ranking-updating").inner_text()
+    assert page.locator("table tbody tr").count() == before
+    page.context.close()

@@ -1,55 +1,64 @@
 """The network: the ranking (`vigil network rank --json`) and the graph, within reach.
 
 Ranking is computed from the evidence each time the evidence changes and not on every read:
-the result is kept against the audit chain's head, which moves with every write.
+the result is kept against the evidence head (``vigil.server.derived``).
 """
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from vigil.graph.model import NetworkResult
 from vigil.server.auth import allow, store_of
+from vigil.server.derived import Kept
 from vigil.server.params import MAX_ROW_ID, json_response
 from vigil.server.policy import Permission
 from vigil.server.scope import visible_subjects
 from vigil.store.db import Actor, Store
 from vigil.workflows.network.graph_json import network_graph
-from vigil.workflows.network.rank import rank_network, rank_row
-from vigil.workflows.operation.audit import evidence_head
+from vigil.workflows.network.rank import current_ranking, rank_row
 
 router = APIRouter(prefix="/api/network", tags=["network"])
 
 
+@dataclass(frozen=True)
+class Ranked:
+    result: NetworkResult
+    rows: list[dict[str, Any]]
+
+
+def _rank(store: Store) -> Ranked:
+    with store.reading() as session:
+        result = current_ranking(session)
+    return Ranked(result, [rank_row(item) for item in result.ranking])
+
+
 class RankCache:
-    """The last ranking and the evidence head it was computed at; recomputed when that moves
-    (a sign-in or a reveal does not move it: they change nothing the ranking reads)."""
+    """The last ranking and the evidence head it was computed at (``vigil.server.derived``):
+    the API waits for a ranking of the evidence as it stands; a page takes the last one at
+    once while a newer one is computed."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._head: int | None = None
-        self._result: NetworkResult | None = None
-        self._rows: list[dict[str, Any]] = []
-
-    def _current(self, store: Store, actor: Actor) -> tuple[NetworkResult, list[dict[str, Any]]]:
-        with self._lock:
-            head = evidence_head(store)
-            if self._result is None or head != self._head:
-                self._result = rank_network(store, actor, write=False)
-                self._rows = [rank_row(item) for item in self._result.ranking]
-                self._head = head
-            return self._result, self._rows
+        self._kept = Kept(_rank)
 
     def ranking(self, store: Store, actor: Actor) -> NetworkResult:
-        """The ranking of every subject, as the network pages read it."""
-        return self._current(store, actor)[0]
+        """The ranking of every subject, of the evidence as it stands."""
+        return self._kept.get(store)[0].result
 
     def rows(self, store: Store, actor: Actor) -> list[dict[str, Any]]:
         """The same as `vigil network rank --json` rows, every subject."""
-        return self._current(store, actor)[1]
+        return self._kept.get(store)[0].rows
+
+    def ranking_now(self, store: Store) -> tuple[NetworkResult, bool]:
+        """For a page: the last ranking at once, and whether a newer one is being computed."""
+        ranked, updating = self._kept.get(store, wait=False)
+        return ranked.result, updating
+
+    def settle(self) -> None:
+        self._kept.settle()
 
 
 RANK_PAGE = 100  # the default page of the ranking: the top of it is what people read

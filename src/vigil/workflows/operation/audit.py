@@ -67,7 +67,17 @@ def audit_head(store: Store) -> int:
         return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
-NOT_EVIDENCE = ("auth.%", "media.%", "welfare.%", "user.%", "token.%", "job.%")
+NOT_EVIDENCE = (
+    "auth.%",
+    "media.%",
+    "welfare.%",
+    "user.%",
+    "token.%",
+    "job.%",
+    "peer.%",
+    "series.status",
+    "referral.status",
+)
 """Audit actions that change nothing a ranking, a graph or a subject is derived from."""
 
 

@@ -1,4 +1,7 @@
-"""The network: the graph beside the ranking with its reasons, and evidence paths."""
+"""The network: the graph beside the ranking with its reasons, and evidence paths.
+
+After new evidence the page shows the last ranking at once, saying a newer one is being
+computed, instead of making the reader wait for it (``vigil.server.derived``)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def network_page(
 ) -> HTMLResponse:
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.me)
-    result = request.app.state.rank_cache.ranking(ctx.store, ctx.me)
+    result, updating = request.app.state.rank_cache.ranking_now(ctx.store)
     ranking = [item for item in result.ranking if item.subject_id in visible][:RANKING_SHOWN]
     path = None
     labels: dict[int, str] = {}
@@ -48,7 +51,8 @@ def network_page(
             )
         if not set(ends) <= visible:
             raise NotFound("no such subject")
-        views = request.app.state.network_views.views(ctx.store)
+        views, views_updating = request.app.state.network_views.views_now(ctx.store)
+        updating = updating or views_updating
         path = EvidencePath(ends[0], ends[1], views.path(ends[0], ends[1]))
     path_subjects = [
         step.node.partition(":")[2]
@@ -67,6 +71,7 @@ def network_page(
         path_subjects=path_subjects,
         step_text=step_text,
         graph_size=GRAPH_SUBJECTS,
+        updating=updating,
     )
 
 
@@ -77,7 +82,7 @@ def network_graph_json(
     """Subjects (highest priority first) and the ties between them, for the graph view."""
     with ctx.store.reading() as session:
         visible = visible_subjects(session, ctx.me)
-    result = request.app.state.rank_cache.ranking(ctx.store, ctx.me)
-    views = request.app.state.network_views.views(ctx.store)
+    result, _ = request.app.state.rank_cache.ranking_now(ctx.store)
+    views, _ = request.app.state.network_views.views_now(ctx.store)
     data: dict[str, Any] = subject_graph(views.ties, result, visible)
     return JSONResponse(data, headers={"cache-control": "no-store"})

@@ -4,16 +4,15 @@ change of the evidence and shared by every reader, so the page answers quickly."
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from vigil.graph.build import build_subject_graph
 from vigil.graph.evidence import EvidenceGraph, build_evidence_graph, evidence_path
 from vigil.graph.model import NetworkResult, PathStep
+from vigil.server.derived import Kept
 from vigil.store.db import Store
 from vigil.workflows.network.input import load_network_input
-from vigil.workflows.operation.audit import evidence_head
 
 GRAPH_SUBJECTS = 60
 TIES_PER_SUBJECT = 3
@@ -32,20 +31,21 @@ class NetworkViews:
 
 
 class NetworkCache:
-    """The views, rebuilt only when the evidence head has moved."""
+    """The views, rebuilt only when the evidence head has moved (``vigil.server.derived``)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._head: int | None = None
-        self._views: NetworkViews | None = None
+        self._kept = Kept(_build)
 
     def views(self, store: Store) -> NetworkViews:
-        with self._lock:
-            head = evidence_head(store)
-            if self._views is None or head != self._head:
-                self._views = _build(store)
-                self._head = head
-            return self._views
+        """The views of the evidence as it stands."""
+        return self._kept.get(store)[0]
+
+    def views_now(self, store: Store) -> tuple[NetworkViews, bool]:
+        """For a page: the last views at once, and whether newer ones are being built."""
+        return self._kept.get(store, wait=False)
+
+    def settle(self) -> None:
+        self._kept.settle()
 
 
 def _build(store: Store) -> NetworkViews:
