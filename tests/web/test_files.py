@@ -20,10 +20,10 @@ FILE_LINK = re.compile(r'href="/files/([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})"'
 
 def _report_only_files(server: LiveServer) -> dict[str, set[str]]:
     """Files no device holds, named by a report or message whose sender is in a subject: their
-    page key (SHA-256, else MD5) and the kinds of document naming them."""
+    page key (SHA-256, else SHA-1, else MD5) and the kinds of document naming them."""
     with server.store.reading() as session:
         rows = session.execute(
-            select(File.sha256, File.md5, Source.kind)
+            select(File.sha256, File.sha1, File.md5, Source.kind)
             .join(Event, Event.file_id == File.id)
             .join(Source, Source.id == Event.source_id)
             .where(
@@ -32,8 +32,8 @@ def _report_only_files(server: LiveServer) -> dict[str, set[str]]:
             )
         ).all()
     found: dict[str, set[str]] = {}
-    for sha256, md5, kind in rows:
-        found.setdefault(sha256 or md5, set()).add(kind)
+    for sha256, sha1, md5, kind in rows:
+        found.setdefault(sha256 or sha1 or md5, set()).add(kind)
     return found
 
 

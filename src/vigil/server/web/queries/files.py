@@ -81,8 +81,9 @@ SORTS: dict[str, Any] = {
 
 
 def file_key(sha256: str | None, md5: str | None = None, sha1: str | None = None) -> str:
-    """What a file's page is addressed by: its SHA-256, else the MD5 or SHA-1 a report gave."""
-    return sha256 or md5 or sha1 or ""
+    """What a file's page is addressed by: its strongest hash (SHA-256, else the SHA-1 or the
+    MD5 a report gave)."""
+    return sha256 or sha1 or md5 or ""
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,16 @@ def file_detail(session: Session, actor: Actor, key: str) -> dict[str, Any]:
     """Everything known about one file except its content: hashes, matches, EXIF, where it
     was found (on a device, or named in a report or message), and its series.
 
-    ``key`` is a SHA-256, SHA-1 or MD5 (by its length); of several files sharing an MD5, the
-    first in reach."""
+    ``key`` is a SHA-256, SHA-1 or MD5 (by its length). Two files may share a weaker hash (a
+    report's MD5 that another source's different bytes also have): a key addresses the file
+    whose strongest hash it is, as ``file_key`` made it, before any with a stronger one."""
     column = HASH_LENGTHS.get(len(key))
     if column is None:
         raise NotFound(f"no file {key}")
     row = session.execute(
         select(File, CATEGORY_COLUMN)
         .where(getattr(File, column) == key.lower(), file_visible(actor, File.id))
-        .order_by(File.id)
+        .order_by(File.sha256.is_not(None), File.sha1.is_not(None), File.id)
         .limit(1)
     ).first()
     if row is None:
