@@ -7,7 +7,9 @@ lacked) or new rows, so the same content is one File however many sources name i
 
 from __future__ import annotations
 
-from operator import itemgetter
+import functools
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -140,16 +142,14 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         if not group:
             continue
         columns = list(group[0])
-        processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-        pick = itemgetter(*columns)
-        to_process = [(i, p) for i, p in enumerate(processors) if p is not None]
-        values = []
-        for row in group:
-            value = [storable(v) if isinstance(v, str) else v for v in pick(row)]
-            for i, process in to_process:
-                if value[i] is not None:
-                    value[i] = process(value[i])
-            values.append(tuple(value))
+        cells = []  # column by column: one comprehension each, no conversion for ids
+        for name in columns:
+            column = [row[name] for row in group]
+            convert = _converter(table.c[name].type, dialect)
+            if convert is not None:
+                column = [None if v is None else convert(v) for v in column]
+            cells.append(column)
+        values = list(zip(*cells, strict=True))
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -162,6 +162,30 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             f"VALUES ({', '.join(marker for _ in columns)})"
         )
         connection.exec_driver_sql(statement, values)
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What a column's non-None values go through for the driver: ``storable`` for text,
+    then the type's own bind processor (UTC datetimes, JSON); None for plain ids. A datetime
+    is processed once per distinct value: a report's times repeat on each of its facts."""
+    process = column_type._cached_bind_processor(dialect)
+    python_type = _python_type(column_type)
+    if process is None:
+        return storable if python_type is str else None
+    if python_type is datetime:
+        return functools.cache(process)
+    if python_type is str:
+        return lambda value: process(storable(value))
+    return process
+
+
+def _python_type(column_type: Any) -> type | None:
+    column_type = getattr(column_type, "impl_instance", column_type)  # UTCDateTime: DateTime
+    try:
+        found: type = column_type.python_type
+    except NotImplementedError:  # JSON and other types without one Python type
+        return None
+    return found
 
 
 def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:
