@@ -13,6 +13,7 @@ from tests.actors import admin_actor
 from tests.resolve_store import add_people
 from tests.server_support import Unit, make_unit
 from vigil.server.policy import ROLES
+from vigil.server.web.pages.review import likely, weighs
 from vigil.store.db import Store
 from vigil.store.models import Case, Sighting, Source
 from vigil.workflows.identity.decisions import find_account
@@ -132,3 +133,17 @@ def test_a_decision_takes_the_pair_out_of_the_queue_at_once(unit: Unit) -> None:
     assert fresh.fresh
     assert fresh.items == review_links(unit.store, None)
     assert (top["a"], top["b"]) not in _pairs(fresh.items)
+
+
+def test_the_page_puts_probability_and_weight_in_words() -> None:
+    assert [likely(p) for p in (0.338479, 0.9954, 0.99999, 0.004, 0.0)] == [
+        "34%",
+        "99.5%",
+        "99.9%",
+        "0.4%",
+        "0.1%",
+    ]
+    assert weighs(12.551) == "strongly for the same person"
+    assert weighs(3.2) == "for the same person"
+    assert weighs(-1.5) == "slightly against the same person"
+    assert weighs(0.371) == "hardly counts either way"

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
 from vigil.server.api.review import QueueAccount, review_view
@@ -28,7 +28,7 @@ from vigil.server.web.jobs import relink
 from vigil.server.web.queries.listing import Page
 from vigil.server.web.render import PageContext, render
 from vigil.store.models import Subject
-from vigil.workflows.identity.decisions import DECISIONS, decide_link
+from vigil.workflows.identity.decisions import DECISIONS, decide_link, find_account
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -71,6 +71,15 @@ def weighs(bits: float) -> str:
     return f"{strength}{'for' if bits > 0 else 'against'} the same person"
 
 
+def likely(probability: float) -> str:
+    """A probability as a percentage that never reads 0% or 100%: the pair is in the queue
+    because the model is not sure."""
+    percent = 100 * probability
+    if 1 <= percent <= 99:
+        return f"{percent:.0f}%"
+    return f"{min(max(percent, 0.1), 99.9):.1f}%"
+
+
 def _side(key: str, subject_id: int | None, accounts: dict[str, QueueAccount]) -> dict[str, Any]:
     account = accounts[key]
     return {
@@ -87,7 +96,7 @@ def _card(item: dict[str, Any], rank: int, accounts: dict[str, QueueAccount]) ->
         "token": pair_token(item["a"], item["b"]),
         "a": _side(item["a"], item["subject_a"], accounts),
         "b": _side(item["b"], item["subject_b"], accounts),
-        "percent": round(100 * item["probability"]),
+        "likely": likely(item["probability"]),
         "linked": item["linked"],
         "expected_value": item["expected_value"],
         "accounts_affected": item["accounts_affected"],
@@ -143,6 +152,12 @@ def review_page(
     )
 
 
+def _named(session: Session, key: str) -> str:
+    """An account as the page shows it: its name as first written, and its platform."""
+    account = find_account(session, key)
+    return f"{account.display} on {account.platform}"
+
+
 def _back(form_page: object) -> str:
     text = str(form_page or "")
     return f"{PATH}?page={text}" if text.isdigit() else PATH
@@ -160,15 +175,15 @@ async def decide(
     with ctx.store.reading() as session:
         account_in_reach(session, ctx.me, a)
         account_in_reach(session, ctx.me, b)
-    # The decision re-links the subjects before it returns: seconds at seed scale, so it runs
-    # off the event loop and other pages keep answering.
-    await run_in_threadpool(decide_link, ctx.store, ctx.me, a, b, decision)
+        names = _named(session, a), _named(session, b)
+    # Re-linking takes seconds at seed scale: it runs as a job, and the analyst moves on.
+    decide_link(ctx.store, ctx.me, a, b, decision, relink=False)
     job_id = relink(request, ctx.me)
     verdict = "are the same person" if decision == "confirm" else "are not the same person"
     back = _back(form.get("page"))
     return done(
         f"{back}{'&' if '?' in back else '?'}job={job_id}",
-        f"Recorded: {a} and {b} {verdict}. Re-linking the subjects (job {job_id}); "
+        f"Recorded: {names[0]} and {names[1]} {verdict}. Re-linking the subjects (job {job_id}); "
         "their pages change when it is done.",
     )
 
@@ -181,11 +196,13 @@ async def skip(
     a, b = str(form.get("a", "")), str(form.get("b", ""))
     if not a or not b:
         raise UsageError("name the two accounts of the pair to skip")
+    with ctx.store.reading() as session:
+        names = _named(session, a), _named(session, b)
     tokens = [t for t in _skipped(request) if t != pair_token(a, b)] + [pair_token(a, b)]
     response = done(
         _back(form.get("page")),
-        f"Skipped {a} and {b} for now: nothing is recorded, and the pair stays out of your "
-        "list until you show skipped pairs again.",
+        f"Skipped {names[0]} and {names[1]} for now: nothing is recorded, and the pair stays "
+        "out of your list until you show skipped pairs again.",
         "info",
     )
     response.set_cookie(
