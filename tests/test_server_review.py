@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.actors import admin_actor
 from tests.resolve_store import add_people
-from tests.server_support import Unit, make_unit
+from tests.server_support import PASSWORD, Unit, make_unit
 from vigil.server.policy import ROLES
 from vigil.server.web.pages.review import likely, weighs
 from vigil.store.db import Store
-from vigil.store.models import Case, Sighting, Source
+from vigil.store.models import Case, LinkDecision, Sighting, Source
 from vigil.workflows.identity.decisions import find_account
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.identity.review import review_links
@@ -146,3 +146,37 @@ def test_the_page_puts_probability_and_weight_in_words() -> None:
     assert weighs(3.2) == "for the same person"
     assert weighs(-1.5) == "slightly against the same person"
     assert weighs(0.371) == "hardly counts either way"
+
+
+def _page_client(unit: Unit, agency: str, role: str) -> object:
+    client = unit.client()
+    response = client.post(
+        "/login",
+        data={"agency": agency, "username": f"{role}-{agency.lower()}", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def test_the_page_decides_only_on_accounts_in_reach(unit: Unit) -> None:
+    """Another agency's analyst posting TEST's pair to the page gets "Not found" and records
+    nothing; TEST's analyst records the decision and a re-linking job is queued."""
+    top = unit.client().get("/api/links/review", headers=unit.bearer("TEST", "analyst")).json()[0]
+    form = {"a": top["a"], "b": top["b"], "decision": "reject", "page": "1"}
+    for agency, status in (("OTHER", 404), ("TEST", 303)):
+        client = _page_client(unit, agency, "analyst")
+        form["csrf_token"] = client.cookies["vigil_csrf"]  # type: ignore[attr-defined]
+        answers = {
+            action: client.post(  # type: ignore[attr-defined]
+                f"/links/review/{action}", data=form, follow_redirects=False
+            )
+            for action in ("decide", "skip")
+        }
+        for action, response in answers.items():
+            assert response.status_code == status, (agency, action, response.text[:200])
+        with unit.store.reading() as session:
+            decided = session.scalar(select(func.count(LinkDecision.id)))
+        assert decided == (1 if agency == "TEST" else 0)
+    assert answers["decide"].headers["location"].startswith("/links/review?page=1&job=")
+    assert "vigil_review_skip" in answers["skip"].headers["set-cookie"]

@@ -194,9 +194,9 @@ async def skip(
 ) -> Response:
     form = await request.form()
     a, b = str(form.get("a", "")), str(form.get("b", ""))
-    if not a or not b:
-        raise UsageError("name the two accounts of the pair to skip")
     with ctx.store.reading() as session:
+        account_in_reach(session, ctx.me, a)
+        account_in_reach(session, ctx.me, b)
         names = _named(session, a), _named(session, b)
     tokens = [t for t in _skipped(request) if t != pair_token(a, b)] + [pair_token(a, b)]
     response = done(
