@@ -57,6 +57,7 @@ def _pages(server: LiveServer) -> dict[str, list[str]]:
         "/subjects",
         "/subjects?sort=label&page=2",
         f"/subjects/{subject}",
+        "/links/review",
         "/network",
         f"/network?a={subject}&b=2",
         "/referrals",
@@ -100,7 +101,7 @@ def test_axe_finds_no_serious_or_critical_violation(
             checked += 1
         page.context.close()
     assert problems == []
-    assert checked >= 21
+    assert checked >= 22
 
 
 def _reachable_by_tab(page: object) -> tuple[int, int, list[str]]:

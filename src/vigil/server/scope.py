@@ -10,6 +10,7 @@ holds something.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select
@@ -188,3 +189,28 @@ def account_in_reach(session: Session, actor: Actor, text: str) -> int:
     if seen is None:
         raise NotFound(f"no account {text!r}")
     return selector.id
+
+
+def accounts_in_reach(session: Session, actor: Actor, selector_ids: Iterable[int]) -> set[int]:
+    """Those of ``selector_ids`` (accounts) sighted in the user's reach."""
+    wanted = set(selector_ids)
+    if not wanted:
+        return set()
+    reach = _sighting_in_reach(actor)
+    found = set(
+        session.scalars(
+            select(Sighting.selector_id)
+            .where(Sighting.selector_id.in_(wanted), reach)  # type: ignore[arg-type]
+            .distinct()
+        )
+    )
+    found |= {
+        account
+        for account in session.scalars(
+            select(Sighting.account_id)
+            .where(Sighting.account_id.in_(wanted), reach)  # type: ignore[arg-type]
+            .distinct()
+        )
+        if account is not None
+    }
+    return found

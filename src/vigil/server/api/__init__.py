@@ -14,6 +14,7 @@ from vigil.server.api import (
     jobs,
     network,
     referrals,
+    review,
     series,
     subjects,
     welfare,
@@ -31,5 +32,6 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     jobs.router,
     decisions.router,
+    review.router,
     welfare.router,
 ]
