@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.actors import admin_actor
@@ -217,3 +218,77 @@ def test_fuzzed_hash_sets_never_crash_and_never_half_write(sqlite_store, tmp_pat
             assert row_counts(sqlite_store) == before
 
     check()
+
+
+# Selector values whose key could differ between the cache and the insert: NUL (which the
+# store writes escaped), odd Unicode, spellings that normalise to one key. The fuzzer once
+# found a KeyError in the writer on an ISP row with a NUL in its phone number.
+ODD_SELECTOR_TEXT = [
+    "604\x00555 0101",
+    "\x00",
+    "a\x00b@mailbox.example",
+    "604 555 0101",
+    "+1 604 555 0101",
+    "(604) 555-0101",
+    "Kit@Mailbox.Example",
+    "kit@mailbox.example",
+    "STRASSE@mailbox.example",
+    "straße@mailbox.example",
+    "\u0130@mailbox.example",
+    "x\u2028y@mailbox.example",
+    "\ufeffkit@mailbox.example",
+    "phone ext. \u0663\u0664",
+    "1.2.3.4\x00",
+]
+odd_text = st.one_of(st.sampled_from(ODD_SELECTOR_TEXT), st.text(max_size=12))
+odd_ip = st.sampled_from(["24.114.0.10", "::ffff:24.114.0.10", "2001:DB8::1"])
+
+
+@st.composite
+def isp_with_odd_selectors(draw: st.DrawFn) -> list[str]:
+    def cell(value: str) -> str:
+        return '"' + value.replace('"', '""').encode("utf-8", "replace").decode() + '"'
+
+    rows = []
+    for number in range(draw(st.integers(1, 4))):
+        email, phone = draw(odd_text), draw(odd_text)
+        rows.append(
+            f"{draw(odd_ip)},2006-03-01T00:00:00Z,,Maple,N,{cell(email)},{cell(phone)},"
+            f",,,CA,A{number},R{number}"
+        )
+    return rows
+
+
+def test_odd_selector_values_never_lose_their_key(store, tmp_path):
+    counter = iter(range(10**6))
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(rows=isp_with_odd_selectors())
+    def check(rows: list[str]) -> None:
+        number = next(counter)
+        first = write(tmp_path, f"a{number}.csv", "\n".join([ISP_HEADER, *rows, ""]).encode())
+        # The same rows under another request: a new source whose selectors all exist.
+        again = [row.replace(",R", ",again R") for row in rows]
+        second = write(tmp_path, f"b{number}.csv", "\n".join([ISP_HEADER, *again, ""]).encode())
+        ingest(store, admin_actor(store), "isp", str(first), "CASE-1")
+        summary = ingest(store, admin_actor(store), "isp", str(second), "CASE-1")
+        assert summary.totals()["selectors_new"] == 0
+
+    check()
+
+
+def test_a_nul_in_a_phone_number_is_kept_escaped_and_found_again(store, tmp_path):
+    row = '24.114.0.10,2006-03-01T00:00:00Z,,Maple,N,,"604\x00555 0101",,,,CA,A1,{ref}'
+    for ref in ("R1", "R2"):
+        path = write(tmp_path, f"{ref}.csv", f"{ISP_HEADER}\n{row.format(ref=ref)}\n".encode())
+        summary = ingest(store, admin_actor(store), "isp", str(path), "CASE-1")
+        assert summary.totals()["selectors_new"] == (2 if ref == "R1" else 0)
+
+    with store.reading() as session:
+        phones = session.scalars(select(Selector.value).where(Selector.kind == "phone")).all()
+    assert phones == ["604\\x00555 0101"]

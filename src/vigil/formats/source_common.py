@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.errors import BadInput, UsageError
 from vigil.evidence.names import printable
-from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
+from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument, storable
 from vigil.identity.selectors import SelectorError, normalise
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -125,7 +125,10 @@ def selector(
         parsed.warnings.append(f"{location}: dirty {kind} kept verbatim, not a selector: {exc}")
         parsed.dirty.append({"location": location, "kind": kind, "value": raw})
         return None
-    if len(result.value) > MAX_SELECTOR_CHARS:
+    # The value is made storable here, where its key is made: the store writes the escaped
+    # form, and a key that differs from what was written is never found again.
+    value, display, platform = storable(result.value), storable(result.display), storable(platform)
+    if len(value) > MAX_SELECTOR_CHARS:
         parsed.warnings.append(
             f"{location}: {kind} longer than {MAX_SELECTOR_CHARS} characters, not a selector"
         )
@@ -133,7 +136,7 @@ def selector(
         return None
     if result.warning:
         parsed.warnings.append(f"{location}: {result.warning}")
-    return SelectorRef(kind, result.value, result.display, platform)
+    return SelectorRef(kind, value, display, platform)
 
 
 def required_selector(
