@@ -35,8 +35,8 @@ def _paused(db_url: str, root: Path, *extra: str) -> contextlib.AbstractContextM
     return paused_triage(command, dict(os.environ), "after-commit:1")
 
 
-def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(sqlite_store, tmp_path):
-    store = sqlite_store
+def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(store, tmp_path):
+    """On both stores: an fcntl lock beside a SQLite file, an advisory lock on PostgreSQL."""
     root = _device(tmp_path / "dev")
     with _paused(str(store.url), root, "--jobs", "1"):
         second = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
