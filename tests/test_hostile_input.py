@@ -69,9 +69,9 @@ def _board_with_a_dirty_email(tmp: Path) -> Path:
     return board
 
 
-def _return_with_a_dirty_email_and_country(tmp: Path) -> Path:
+def _return_with_dirty_values(tmp: Path) -> Path:
     rows = [
-        "24.114.0.10,2006-03-01T00:00:00Z,,Maple,Orin Vaskel,orin(at)mailbox,,,,,ZZ,A1,R1",
+        "24.114.0.10,2006-03-01T00:00:00Z,,Maple,Orin Vaskel,orin(at)mailbox,n/a,,,,ZZ,A1,R1",
         "24.114.0.11,2006-03-01T00:00:00Z,,Maple,Kit Runner,kit@mailbox.example,,,,,CA,A2,R2",
     ]
     return write(tmp, "returns.csv", "\n".join([ISP_HEADER, *rows, ""]).encode())
@@ -95,10 +95,11 @@ def _irc_with_a_dirty_ip(tmp: Path) -> Path:
 DIRTY_RECORDS = {
     "phpbb": (_board_with_a_dirty_email, [("username", "phpbb user email", "email", "none")]),
     "isp": (
-        _return_with_a_dirty_email_and_country,
+        _return_with_dirty_values,
         [
             ("ip", "isp subscriber return Maple R1", "country", "ZZ"),
             ("ip", "isp subscriber return Maple R1", "email", "orin(at)mailbox"),
+            ("ip", "isp subscriber return Maple R1", "phone", "n/a"),
         ],
     ),
     "cybertip": (
@@ -134,12 +135,12 @@ def test_a_dirty_value_is_kept_on_its_sighting_flagged_counted_and_never_a_selec
 
 
 def test_the_user_sees_the_dirty_values_counted(sqlite_store, tmp_path):
-    path = _return_with_a_dirty_email_and_country(tmp_path)
+    path = _return_with_dirty_values(tmp_path)
 
     result = run_cli("ingest", "isp", str(path), "--case", "CASE-1")
 
     assert result.exit_code == 0, result.stderr
-    assert "2 warning(s), 2 of them dirty value(s)" in result.stdout
+    assert "3 warning(s), 3 of them dirty value(s)" in result.stdout
     assert "not an ISO 3166-1 alpha-2 code: 'ZZ'" in result.stderr
     assert "orin(at)mailbox" in result.stderr
 
@@ -147,7 +148,7 @@ def test_the_user_sees_the_dirty_values_counted(sqlite_store, tmp_path):
 def test_a_subscriber_country_that_is_not_iso_3166_is_no_basis_for_a_country(
     sqlite_store, tmp_path
 ):
-    path = _return_with_a_dirty_email_and_country(tmp_path)
+    path = _return_with_dirty_values(tmp_path)
 
     ingest(sqlite_store, admin_actor(sqlite_store), "isp", str(path), "CASE-1")
 
