@@ -518,3 +518,30 @@ def test_a_nul_in_a_phone_number_is_kept_escaped_and_found_again(store, tmp_path
     with store.reading() as session:
         phones = session.scalars(select(Selector.value).where(Selector.kind == "phone")).all()
     assert phones == ["604\\x00555 0101"]
+
+
+def test_a_person_known_only_by_details_keeps_dirty_values_on_their_sightings(
+    sqlite_store, tmp_path
+):
+    victims = (
+        "<victim><personOrUserReportedPerson><email>none</email><phone>+1 416 555 0199</phone>"
+        "</personOrUserReportedPerson></victim>"
+        "<victim><personOrUserReportedPerson><email>n/a</email>"
+        "</personOrUserReportedPerson></victim>"
+    )
+    text = REPORT.replace(
+        "<victim>\n    <espService>Pixelshare</espService>\n"
+        "    <screenName>little_star</screenName>\n  </victim>",
+        victims,
+    )
+    assert victims in text
+    path = write(tmp_path, "report.xml", text.encode())
+
+    summary = ingest(sqlite_store, admin_actor(sqlite_store), "cybertip", str(path), "CASE-1")
+
+    assert summary.totals()["dirty_values"] == 2
+    assert _flagged(sqlite_store) == [("phone", "cybertip victim CT-1001", "email", "none")]
+    with sqlite_store.reading() as session:
+        extra = session.scalars(select(Source.extra)).one()
+    # nothing else was read of the second victim: the source keeps the value
+    assert [(d["kind"], d["value"]) for d in extra["dirty_values"]] == [("email", "n/a")]
