@@ -39,7 +39,14 @@ def review_links(store: Store, limit: int | None = 50) -> list[dict[str, Any]]:
     outcome = run_engine(
         loaded.profiles, constraints, confirmed=confirmed, review_floor=REVIEW_FLOOR
     )
-    items = review_queue(outcome.clusters, outcome.near_misses, outcome.columns, constraints, limit)
+    items = review_queue(
+        outcome.clusters,
+        outcome.near_misses,
+        outcome.columns,
+        constraints,
+        limit,
+        model=outcome.model,
+    )
     keys = account_keys(loaded)
     return [
         {
