@@ -34,7 +34,7 @@ from vigil.store.models import (
 )
 from vigil.workflows.federation.deconflict import deconflict, list_hits
 from vigil.workflows.federation.exchange import deliver_pending, send_referrals
-from vigil.workflows.federation.inbox import accept, list_inbox
+from vigil.workflows.federation.inbox import accept, list_inbox, own_overlaps
 from vigil.workflows.federation.node import add_peer, identity
 from vigil.workflows.federation.peering import PeerRefused, agency_path
 from vigil.workflows.federation.story import CASE, Node
@@ -324,6 +324,19 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
         stored.package = original
     accepted = accept(gb.store, gb.actor, row.id, "OP-FROM-CA")
     assert (accepted.state, accepted.case) == ("accepted", "OP-FROM-CA")
+    # GB's own record of a referred person is pointed out for review, never merged, and
+    # every pairing is the same person by truth.
+    person_of = {
+        (a["platform"], a["username"]): p["id"]
+        for p in federation.truth["persons"]
+        for a in p["accounts"]
+    }
+    overlaps = own_overlaps(gb.store, gb.actor, row.id)
+    assert overlaps
+    for overlap in overlaps:
+        referred, own = (_account(overlap.referred_label), _account(overlap.own_label))
+        assert person_of[referred] == person_of[own], overlap.describe()
+        assert overlap.referred_subject_id != overlap.own_subject_id and overlap.shared
     with gb.store.reading() as session:
         from vigil.store.models import InboxSubject, Source
 
@@ -349,6 +362,12 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
     with gb.store.reading() as session:
         states = session.scalars(select(OutboxMessage.state)).all()
     assert set(states) == {"delivered"}
+
+
+def _account(label: str) -> tuple[str, str]:
+    """``("Lantern Board", "Owl86")`` from a subject label ``Owl86 (Lantern Board)``."""
+    username, _, platform = label.rpartition(" (")
+    return platform.rstrip(")"), username
 
 
 def test_rotated_key_is_learned_through_the_old_one(federation: Federation) -> None:

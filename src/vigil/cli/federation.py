@@ -226,14 +226,17 @@ def inbox_accept(
     case: str = typer.Option(..., "--case", help="Reference of the case to open."),
 ) -> None:
     """Verify signature and manifest, then open a case from the package."""
-    from vigil.workflows.federation.inbox import accept
+    from vigil.workflows.federation.inbox import accept, own_overlaps
 
     store = state(ctx).store()
-    row = accept(store, state(ctx).actor(), inbox_id, case)
+    actor = state(ctx).actor()
+    row = accept(store, actor, inbox_id, case)
     typer.echo(
         f"accepted {row.reference} from {row.peer} into case {row.case} "
         f"({row.subjects} subjects; manifest sha256 {row.manifest_sha256})"
     )
+    for overlap in own_overlaps(store, actor, inbox_id):
+        typer.echo(overlap.describe())
 
 
 @inbox_app.command("decline")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from vigil.errors import IntegrityViolation, NotFound, UsageError
 from vigil.federation.packages import ReceivedPackage, message_files, verify_message
@@ -290,6 +290,72 @@ def _open_subject(
             )
     session.flush()
     return subject
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """A subject opened from a peer's referral that shares selectors with one of our own.
+
+    Shown to a person, never merged automatically: a shared IP or email is a reason to look,
+    and precision comes first (docs/architecture.md)."""
+
+    referred_subject_id: int
+    referred_label: str
+    own_subject_id: int
+    own_label: str
+    shared: list[str]
+
+    def describe(self, shown: int = 5) -> str:
+        more = len(self.shared) - shown
+        return (
+            f"referred subject {self.referred_subject_id} ({self.referred_label}) shares "
+            f"{len(self.shared)} selector{'s' if len(self.shared) != 1 else ''} with our "
+            f"subject {self.own_subject_id} ({self.own_label}): {', '.join(self.shared[:shown])}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; review before linking"
+        )
+
+
+def own_overlaps(store: Store, actor: Actor, inbox_id: int) -> list[Overlap]:
+    """Our own subjects that share a selector with a subject this accepted referral opened."""
+    store.require_initialised()
+    referred = aliased(SubjectSelector)
+    own = aliased(SubjectSelector)
+    referred_subject = aliased(Subject)
+    own_subject = aliased(Subject)
+    with store.reading() as session:
+        row = session.get(InboxReferral, inbox_id)
+        if row is None or row.agency_id != actor.agency_id:
+            raise NotFound(f"no referral {inbox_id} in the inbox")
+        opened = select(InboxSubject.subject_id).where(InboxSubject.inbox_id == inbox_id)
+        rows = session.execute(
+            select(
+                referred_subject.id,
+                referred_subject.label,
+                own_subject.id,
+                own_subject.label,
+                Selector.kind,
+                Selector.display,
+            )
+            .select_from(referred)
+            .join(own, own.selector_id == referred.selector_id)
+            .join(Selector, Selector.id == referred.selector_id)
+            .join(referred_subject, referred_subject.id == referred.subject_id)
+            .join(own_subject, own_subject.id == own.subject_id)
+            .where(
+                referred.subject_id.in_(opened),
+                own.subject_id.not_in(opened),
+                own_subject.role != "victim",
+            )
+            .order_by(referred_subject.id, own_subject.id, Selector.kind, Selector.display)
+        ).all()
+    found: dict[tuple[int, int], Overlap] = {}
+    for ref_id, ref_label, own_id, own_label, kind, display in rows:
+        overlap = found.setdefault(
+            (ref_id, own_id), Overlap(ref_id, ref_label, own_id, own_label, [])
+        )
+        overlap.shared.append(f"{kind} {display}")
+    return sorted(found.values(), key=lambda o: (-len(o.shared), o.referred_subject_id))
 
 
 def decline(store: Store, actor: Actor, inbox_id: int, reason: str | None = None) -> InboxInfo:

@@ -19,7 +19,7 @@ from vigil.peer_api.serving import NodeServer
 from vigil.store.db import Actor, Store
 from vigil.workflows.federation.deconflict import HitInfo, deconflict, list_hits
 from vigil.workflows.federation.exchange import deliver_pending, send_referrals
-from vigil.workflows.federation.inbox import accept, list_inbox
+from vigil.workflows.federation.inbox import accept, list_inbox, own_overlaps
 from vigil.workflows.federation.node import add_peer, identity, init_node
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.network.countries import assign_countries
@@ -200,6 +200,10 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
                 f"  received referral {row.reference} from {row.peer}: {row.state}"
                 + (f" into case {row.case}" if row.case else "")
             )
+            if row.state == "accepted":
+                lines += [
+                    f"    {o.describe()}" for o in own_overlaps(node.store, node.actor, row.id)
+                ]
         for referral in list_referrals(node.store):
             for outcome in referral.outcomes:
                 if "agency" in outcome:
@@ -212,15 +216,22 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
 
 
 def _label(node: Node, subject_id: int) -> str:
+    """``id (label: venues it runs)``: the venues (e.g. "NightNet #lounge operator") say why
+    a subject ranks first."""
     from vigil.store.models import Subject
+    from vigil.workflows.network.rank import current_ranking
 
     with node.store.reading() as session:
         subject = session.get(Subject, subject_id)
-        return f"{subject_id} ({subject.label})" if subject else str(subject_id)
+        if subject is None:
+            return str(subject_id)
+        ranking = current_ranking(session).ranking
+    roles = next((r.platform_roles for r in ranking if r.subject_id == subject_id), [])
+    return f"{subject_id} ({subject.label}{': ' + ', '.join(roles) if roles else ''})"
 
 
 def _top_subject(node: Node, subject_ids: set[int]) -> str | None:
-    """The highest-priority of these subjects, as ``id (label)``."""
+    """The highest-priority of these subjects, described by ``_label``."""
     from sqlalchemy import select
 
     from vigil.store.models import Subject
@@ -229,11 +240,11 @@ def _top_subject(node: Node, subject_ids: set[int]) -> str | None:
         return None
     with node.store.reading() as session:
         top = session.scalars(
-            select(Subject)
+            select(Subject.id)
             .where(Subject.id.in_(subject_ids))
             .order_by(Subject.priority.desc().nulls_last(), Subject.id)
         ).first()
-        return f"{top.id} ({top.label})" if top else None
+    return _label(node, top) if top is not None else None
 
 
 def stop(nodes: list[Node]) -> None:
