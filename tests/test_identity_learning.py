@@ -28,6 +28,7 @@ from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry
 from vigil.workflows.identity.resolve import resolve as resolve_store
+from vigil.workflows.identity.review import review_links
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +166,14 @@ def test_a_full_run_records_its_model_and_an_incremental_run_applies_it(
         again = audit.last_details(session, "resolve.run")
     assert second.mode == "incremental" and second.rescored_accounts < 100
     assert again["model"] == recorded["model"]  # learned once, applied again
+    by_name = {c.name: c for c in COMPARISONS}
+    items = review_links(sqlite_store, limit=None)
+    assert items
+    for item in items:  # the queue weighs evidence with the recorded model
+        for e in item["evidence"]:
+            comparison = by_name[e["comparison"]]
+            index = next(i for i, lv in enumerate(comparison.levels) if lv.label == e["level"])
+            assert e["weight_bits"] == round(model.weight_bits(comparison, index), 3)
     third = resolve_store(sqlite_store, admin_actor(sqlite_store), full=True)
     with sqlite_store.reading() as session:
         relearned = Model.from_json(audit.last_details(session, "resolve.run")["model"])

@@ -172,7 +172,7 @@ def _sources_at_last_run(session: Session) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
-def _last_model(session: Session) -> Model | None:
+def last_model(session: Session) -> Model | None:
     """The model the last run applied (recorded with its audit entry; an incremental run
     records the one it was given), if it fits this version's comparisons."""
     return Model.from_json(audit.last_details(session, "resolve.run").get("model"))
@@ -250,7 +250,7 @@ def resolve(
             for d in session.scalars(select(LinkDecision))
         }
         last_sources = _sources_at_last_run(session)
-        learned = _last_model(session)
+        learned = last_model(session)
         # read with the accounts, so a source ingested during this run counts as new next time
         max_source = session.scalar(select(func.max(Source.id))) or 0
     # an incremental run weighs evidence as the full run before it did; without one to follow
