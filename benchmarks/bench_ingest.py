@@ -10,7 +10,9 @@ providers deliver batches. Each wrapper is one source and one transaction.
 The anchor is parsing alone (the same parser over the same files, nothing written), measured
 in the same run; the candidate is ``vigil.workflows.sources.ingest.ingest`` into a fresh store,
 including source digests, selector/file lookups, bulk inserts, audit and hash-set matching.
-Goals (issue 6): at least 2,000 reports/s end to end, and no more than 3x parse-only time.
+Goals (issue 17): at least 10,000 reports/s end to end into SQLite and 5,000/s into
+PostgreSQL, each within 3x of parse-only time (issue 6 asked for 2,000/s on SQLite). Each
+verdict is printed with the load average, since a shared machine moves absolute rates.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from sqlalchemy import create_engine, text
 from tests.actors import admin_actor
 
 from benchmarks.common import Timing, measure, report
+from vigil.collector import collector_paused
 from vigil.formats.source_records import ParseOptions
 from vigil.store.db import Store
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest, parser_for
 
+GOAL_RATE = {"sqlite": 10_000, "postgresql": 5_000}  # reports/s end to end (issue 17)
+GOAL_SLOWDOWN = 3.0  # ingest time / parse-only time
 PROVIDERS = ["Pixelshare", "Chatterbox", "Snapvault"]
 PG_URL = os.environ.get("VIGIL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # Real allocations, as synthetic IPs are (docs/formats.md): Canada, UK, Germany, Brazil, Australia.
@@ -98,9 +103,11 @@ def generate(folder: Path, reports: int, per_file: int, seed: int = 7) -> int:
 
 
 def parse_only(folder: Path) -> None:
+    """The anchor, with the garbage collector paused as ingest pauses it (a fair ratio)."""
     parser = parser_for("cybertip")
-    for document in parser.documents(str(folder)):
-        parser.parse(document, ParseOptions())
+    with collector_paused():
+        for document in parser.documents(str(folder)):
+            parser.parse(document, ParseOptions())
 
 
 class _FreshStore:
@@ -175,12 +182,24 @@ def run(reports: int, per_file: int, backends: list[str], repeats: int) -> list[
             text_out = report(
                 f"Ingest: {reports:,} CyberTipline reports, {backend}", candidate, anchor
             )
-            line = f"end to end {candidate.rate:,.0f} reports/s; {slowdown:.2f}x parse-only time"
+            line = "\n".join(verdicts(backend, candidate.rate, slowdown))
             print(line, flush=True)
             outputs.append(f"{text_out}\n{line}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return outputs
+
+
+def verdicts(backend: str, rate: float, slowdown: float) -> list[str]:
+    """The two goals for one store, met or not, with the load they were measured under."""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    rate_goal, met = GOAL_RATE[backend], rate >= GOAL_RATE[backend]
+    return [
+        f"end to end {rate:,.0f} reports/s; {slowdown:.2f}x parse-only time (load average {load})",
+        f"goal >= {rate_goal:,} reports/s into {backend}: {'MET' if met else 'NOT MET'}",
+        f"goal <= {GOAL_SLOWDOWN:.0f}x parse-only time: "
+        f"{'MET' if slowdown <= GOAL_SLOWDOWN else 'NOT MET'}",
+    ]
 
 
 def main() -> None:

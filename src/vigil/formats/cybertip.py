@@ -29,7 +29,16 @@ from lxml import etree
 
 from vigil.errors import BadInput
 from vigil.formats.registry import SOURCE_FORMATS
-from vigil.formats.safe_xml import parse_xml, text, texts, to_data, unknown_children
+from vigil.formats.safe_xml import (
+    children,
+    first,
+    first_text,
+    parse_xml,
+    path_text,
+    texts,
+    to_data,
+    unknown_children,
+)
 from vigil.formats.source_common import (
     clean_hash,
     file_documents,
@@ -80,6 +89,7 @@ _FILE_KNOWN = {
     "industryClassification",
 }
 _HASH_TYPES = {"md5": 32, "sha1": 40, "sha-1": 40, "sha256": 64, "sha-256": 64}
+_HASH_NAMES = {32: "md5", 40: "sha1", 64: "sha256"}
 
 
 @SOURCE_FORMATS.register("cybertip")
@@ -102,6 +112,9 @@ class CyberTipParser:
 
 
 class _ReportReader:
+    """One report, read in one walk per element: each element's children are grouped by tag
+    once (``children``) and every field is a dict lookup after that."""
+
     def __init__(
         self,
         parsed: ParsedSource,
@@ -112,9 +125,10 @@ class _ReportReader:
     ):
         self.parsed = parsed
         self.report = report
+        self.fields = children(report)
         self.options = options
         self.providers = providers
-        self.report_id = text(report, "reportId") or report.get("id") or str(index)
+        self.report_id = first_text(self.fields.get("reportId")) or report.get("id") or str(index)
         self.where = f"report {self.report_id} (line {report.sourceline})"
 
     def _time(self, raw: str | None) -> datetime | None:
@@ -125,26 +139,26 @@ class _ReportReader:
         return parse_iso_datetime(raw, self.parsed.name, self.where, naive_is_utc=True)
 
     def read(self) -> None:
-        report = self.report
-        incident = texts(report.find("incidentSummary"))
+        fields = self.fields
+        incident = texts(first(fields.get("incidentSummary")))
         incident_at = self._time(incident.get("incidentDateTime"))
         summary = {
             "report_id": self.report_id,
             "incident_type": incident.get("incidentType"),
             "incident_at": incident_at.isoformat() if incident_at else None,
         }
-        reporter = report.find("reporter")
+        reporter = first(fields.get("reporter"))
         if reporter is not None:
             summary["reporter"] = to_data(reporter)
-        internet = report.find("internetDetails")
+        internet = first(fields.get("internetDetails"))
         if internet is not None:
             summary["internet_details"] = to_data(internet)
-        unknown = unknown_children(report, _REPORT_KNOWN)
+        unknown = unknown_children(fields, _REPORT_KNOWN)
         if unknown:  # the person's own unknown elements go in "unknown"
             summary["report_unknown"] = unknown
         reported = [
             self._person(p, ROLE_REPORTED, incident_at, None, summary)
-            for p in report.findall("personOrUserReported")
+            for p in fields.get("personOrUserReported", ())
         ]
         actor, ip = reported[0] if reported else (None, None)
         main_service = actor.platform if actor else self.options.platform
@@ -152,9 +166,9 @@ class _ReportReader:
             self._person(
                 p, ROLE_RECIPIENT, incident_at, main_service, {"report_id": self.report_id}
             )[0]
-            for p in report.findall("intendedRecipient")
+            for p in fields.get("intendedRecipient", ())
         ]
-        for number, victim in enumerate(report.findall("victim"), start=1):
+        for number, victim in enumerate(fields.get("victim", ()), start=1):
             self._person(
                 victim,
                 ROLE_VICTIM,
@@ -164,7 +178,7 @@ class _ReportReader:
             )
         if actor is None and not reported:
             self.parsed.extra.setdefault("reports_without_reported_person", []).append(summary)
-        for number, details in enumerate(report.findall("fileDetails"), start=1):
+        for number, details in enumerate(fields.get("fileDetails", ()), start=1):
             self._file(details, number, actor, ip, incident_at, recipients)
 
     def _person(
@@ -176,26 +190,25 @@ class _ReportReader:
         context_extra: dict[str, Any],
     ) -> tuple[AccountRef | None, SelectorRef | None]:
         parsed, where = self.parsed, self.where
-        fields = texts(element)
-        service = fields.get("espService") or default_service or self.options.platform
+        fields = children(element)
+        service = first_text(fields.get("espService")) or default_service or self.options.platform
         if service and role == ROLE_REPORTED:
             self.providers.add(service)
-        esp_id = fields.get("espIdentifier")
-        username = fields.get("screenName") or esp_id
-        country = text(element, "estimatedLocation/countryCode")
-        person = element.find("personOrUserReportedPerson")
-        person_fields = texts(person)
-        names = [person_fields.get("firstName"), person_fields.get("lastName")]
+        esp_id = first_text(fields.get("espIdentifier"))
+        username = first_text(fields.get("screenName")) or esp_id
+        country = path_text(fields.get("estimatedLocation"), "countryCode")
+        person = children(first(fields.get("personOrUserReportedPerson")))
+        names = [first_text(person.get("firstName")), first_text(person.get("lastName"))]
         extra: dict[str, Any] = {**context_extra, "role": role}
         if any(names):
             extra["name"] = " ".join(n for n in names if n)
         if country:
             extra["country"] = country.upper()
-        if display := fields.get("displayName"):
+        if display := first_text(fields.get("displayName")):
             extra["display_name"] = display
-        if person is not None and (address := person.find("address")) is not None:
+        if (address := first(person.get("address"))) is not None:
             extra["address"] = to_data(address)
-        unknown = unknown_children(element, _PERSON_KNOWN)
+        unknown = unknown_children(fields, _PERSON_KNOWN)
         if unknown:
             extra["unknown"] = unknown
         account = None
@@ -215,35 +228,36 @@ class _ReportReader:
         def seen(ref: SelectorRef | None, at: datetime | None = when, **more: Any) -> None:
             parsed.seen(ref, account, at, context, role=role, extra={**selector_extra, **more})
 
-        for email in person.findall("email") if person is not None else []:
+        for email in person.get("email", ()):
             if email.text and email.text.strip():
                 seen(selector(parsed, "email", email.text, where))
-        for phone in person.findall("phone") if person is not None else []:
+        for phone in person.get("phone", ()):
             if phone.text and phone.text.strip():
                 raw = phone.text.strip()
                 calling = phone.get("countryCallingCode") or phone.get("countryCode")
                 if calling and not raw.startswith("+") and calling.isdigit():
                     raw = f"+{calling}{raw}"
                 seen(selector(parsed, "phone", raw, where, region=country))
-        for device in element.findall("deviceId"):
+        for device in fields.get("deviceId", ()):
             if device.text and device.text.strip():
                 seen(selector(parsed, "device", device.text, where))
-        if profile := fields.get("profileUrl"):
+        if profile := first_text(fields.get("profileUrl")):
             seen(selector(parsed, "url", profile, where))
         last_ip = None
-        for capture in element.findall("ipCaptureEvent"):
-            last_ip = self._capture(capture, account, role, context, selector_extra) or last_ip
+        for capture in fields.get("ipCaptureEvent", ()):
+            captured = self._capture(texts(capture), account, role, context, selector_extra)
+            last_ip = captured or last_ip
         return account, last_ip
 
     def _capture(
         self,
-        capture: etree._Element,
+        fields: dict[str, str | None],
         account: AccountRef | None,
         role: str,
         context: str,
         selector_extra: dict[str, Any],
     ) -> SelectorRef | None:
-        fields = texts(capture)
+        """One ``ipCaptureEvent`` (its children's ``texts``)."""
         raw = fields.get("ipAddress")
         if raw is None:
             return None
@@ -274,10 +288,10 @@ class _ReportReader:
         recipients: list[AccountRef | None],
     ) -> None:
         where = f"{self.where} fileDetails {number}"
-        fields = texts(details)
+        fields = children(details)
         hashes: dict[str, str] = {}
         other_hashes: dict[str, str] = {}
-        for element in details.findall("originalFileHash"):
+        for element in fields.get("originalFileHash", ()):
             value = (element.text or "").strip()
             if not value:
                 continue
@@ -286,17 +300,18 @@ class _ReportReader:
             if length is None:
                 other_hashes[element.get("hashType") or "unknown"] = value
                 continue
-            name = {32: "md5", 40: "sha1", 64: "sha256"}.get(length)
+            name = _HASH_NAMES.get(length)
             if name is None:
                 raise BadInput(
                     f"hash of unknown type: {value!r}", source=self.parsed.name, location=where
                 )
             hashes[name] = clean_hash(value, length, self.parsed.name, where) or ""
-        capture = details.find("ipCaptureEvent")
+        capture = first(fields.get("ipCaptureEvent"))
         if capture is not None:
+            capture_fields = texts(capture)
             ip = (
                 self._capture(
-                    capture,
+                    capture_fields,
                     actor,
                     ROLE_REPORTED,
                     f"cybertip file {self.report_id}",
@@ -304,30 +319,26 @@ class _ReportReader:
                 )
                 or ip
             )
-            when = self._time(text(capture, "dateTime")) or when
+            when = self._time(capture_fields.get("dateTime")) or when
+        file_name = first_text(fields.get("originalFileName"))
         file = (
-            FileRef(
-                hashes.get("md5"),
-                hashes.get("sha1"),
-                hashes.get("sha256"),
-                name=fields.get("originalFileName"),
-            )
+            FileRef(hashes.get("md5"), hashes.get("sha1"), hashes.get("sha256"), name=file_name)
             if hashes
             else None
         )
         extra: dict[str, Any] = {
             "report_id": self.report_id,
-            "file_id": fields.get("fileId"),
-            "file_name": fields.get("originalFileName"),
+            "file_id": first_text(fields.get("fileId")),
+            "file_name": file_name,
             "intended_recipients": [r.username for r in recipients if r is not None],
         }
         for tag in ("fileAnnotations", "industryClassification"):
-            element = details.find(tag)
+            element = first(fields.get(tag))
             if element is not None:
                 extra[tag] = to_data(element)
         if other_hashes:
             extra["other_hashes"] = other_hashes
-        unknown = unknown_children(details, _FILE_KNOWN)
+        unknown = unknown_children(fields, _FILE_KNOWN)
         if unknown:
             extra["unknown"] = unknown
         self.parsed.events.append(

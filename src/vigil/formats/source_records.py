@@ -30,6 +30,8 @@ def storable(text: str) -> str:
     """
     if "\x00" in text:
         text = text.replace("\x00", "\\x00")
+    if text.isascii():  # a flag CPython keeps on the string: no encoding to find out
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

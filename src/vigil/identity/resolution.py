@@ -8,10 +8,10 @@ everyone and against each other.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vigil.collector import collector_paused
 from vigil.identity.clusters import Cluster, Constraints, Link, cluster, pair
 from vigil.identity.features import (
     AccountColumns,
@@ -94,9 +94,7 @@ def resolve(
     tuples and strings that are never cyclic, and at a million accounts the collector's
     repeated scans of them cost more than the work itself.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _resolve(
             profiles,
             constraints,
@@ -111,9 +109,6 @@ def resolve(
             spark_master=spark_master,
             model=model,
         )
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _resolve(

@@ -7,17 +7,20 @@ lacked) or new rows, so the same content is one File however many sources name i
 
 from __future__ import annotations
 
-from operator import itemgetter
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import FileRef, storable
 from vigil.store.models import File, utcnow
 
-CHUNK = 500
+CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
 HASH_COLUMNS = ("sha256", "md5", "sha1")
+FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
 
 
 def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str, str], int], int]:
@@ -39,14 +42,10 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
     existing: dict[int, dict[str, Any]] = {}
     for column in HASH_COLUMNS:
         values = sorted({getattr(r, column) for r in refs if getattr(r, column)})
-        for start in range(0, len(values), CHUNK):
-            found = session.execute(
-                select(File.id, File.sha256, File.md5, File.sha1, File.size_bytes, File.pdq).where(
-                    getattr(File, column).in_(values[start : start + CHUNK])
-                )
-            )
-            for found_row in found:
-                existing.setdefault(found_row.id, {**found_row._asdict(), "changed": False})
+        for found_row in select_in(session, File.__tablename__, FILE_COLUMNS, [], column, values):
+            if found_row[0] not in existing:
+                row = dict(zip(FILE_COLUMNS, found_row, strict=True))
+                existing[found_row[0]] = {**row, "changed": False}
     for file_id in sorted(existing):
         remember(existing[file_id])
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
@@ -107,16 +106,59 @@ def _read_back_file_ids(session: Session, new_rows: list[dict[str, Any]]) -> Non
             and row[column]
             and all(not row[c] for c in HASH_COLUMNS[: HASH_COLUMNS.index(column)])
         }
-        values = sorted(wanted)
-        for start in range(0, len(values), CHUNK):
-            query = select(File.id, getattr(File, column)).where(
-                getattr(File, column).in_(values[start : start + CHUNK])
-            )
-            for earlier in HASH_COLUMNS[: HASH_COLUMNS.index(column)]:
-                query = query.where(getattr(File, earlier).is_(None))
-            for file_id, value in session.execute(query):  # the newest row wins
-                if wanted[value]["id"] is None or file_id > wanted[value]["id"]:
-                    wanted[value]["id"] = file_id
+        earlier = HASH_COLUMNS[: HASH_COLUMNS.index(column)]
+        rows = select_in(
+            session, File.__tablename__, ("id", column), [], column, sorted(wanted), is_null=earlier
+        )
+        for file_id, value in rows:  # the newest row wins
+            if wanted[value]["id"] is None or file_id > wanted[value]["id"]:
+                wanted[value]["id"] = file_id
+
+
+def select_in(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    conditions: Sequence[tuple[str, Any]],
+    column: str,
+    values: Sequence[Any],
+    *,
+    is_null: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` where ``column`` is one of ``values``, each of ``conditions`` holds
+    (a value, or a list of allowed values) and the ``is_null`` columns are NULL.
+
+    The lookup path of every ingest: raw driver SQL, with one array parameter per list on
+    PostgreSQL (``= ANY``) and ``IN`` lists in chunks on SQLite. Compiling SQLAlchemy's
+    expanding ``IN`` rendered every value into the statement and cost more than the query.
+    No ORDER BY: with one, SQLite walks the table in id order instead of probing the index.
+    """
+    if not values:
+        return []
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+    def clause(name: str, value: Any, params: list[Any]) -> str:
+        if not isinstance(value, list | tuple):
+            params.append(value)
+            return f"{name} = {mark}"
+        if postgres:
+            params.append(list(value))
+            return f"{name} = ANY({mark})"
+        params.extend(value)
+        return f"{name} IN ({', '.join(mark for _ in value)})"
+
+    found: list[tuple[Any, ...]] = []
+    step = len(values) if postgres else CHUNK
+    for start in range(0, len(values), step):
+        params: list[Any] = []
+        where = [clause(name, value, params) for name, value in conditions]
+        where.append(clause(column, list(values[start : start + step]), params))
+        where.extend(f"{name} IS NULL" for name in is_null)
+        statement = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)}"
+        found.extend(tuple(row) for row in connection.exec_driver_sql(statement, tuple(params)))
+    return found
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -140,16 +182,14 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         if not group:
             continue
         columns = list(group[0])
-        processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-        pick = itemgetter(*columns)
-        to_process = [(i, p) for i, p in enumerate(processors) if p is not None]
-        values = []
-        for row in group:
-            value = [storable(v) if isinstance(v, str) else v for v in pick(row)]
-            for i, process in to_process:
-                if value[i] is not None:
-                    value[i] = process(value[i])
-            values.append(tuple(value))
+        cells = []  # column by column: one comprehension each, no conversion for ids
+        for name in columns:
+            column = [row[name] for row in group]
+            convert = _converter(table.c[name].type, dialect)
+            if convert is not None:
+                column = [None if v is None else convert(v) for v in column]
+            cells.append(column)
+        values = list(zip(*cells, strict=True))
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -162,6 +202,30 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             f"VALUES ({', '.join(marker for _ in columns)})"
         )
         connection.exec_driver_sql(statement, values)
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What a column's non-None values go through for the driver: ``storable`` for text,
+    then the type's own bind processor (UTC datetimes, JSON); None for plain ids. A datetime
+    is processed once per distinct value: a report's times repeat on each of its facts."""
+    process = column_type._cached_bind_processor(dialect)
+    python_type = _python_type(column_type)
+    if process is None:
+        return storable if python_type is str else None
+    if python_type is datetime:
+        return functools.cache(process)
+    if python_type is str:
+        return lambda value: process(storable(value))
+    return process
+
+
+def _python_type(column_type: Any) -> type | None:
+    column_type = getattr(column_type, "impl_instance", column_type)  # UTCDateTime: DateTime
+    try:
+        found: type = column_type.python_type
+    except NotImplementedError:  # JSON and other types without one Python type
+        return None
+    return found
 
 
 def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:

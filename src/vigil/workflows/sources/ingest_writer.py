@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from vigil.formats.source_records import AccountRef, ParsedSource, SelectorRef
 from vigil.store.db import Actor
 from vigil.store.models import Event, Selector, Sighting, utcnow
-from vigil.workflows.sources.ingest_files import CHUNK, bulk_insert, resolve_files
+from vigil.workflows.sources.ingest_files import bulk_insert, resolve_files, select_in
 
 STABLE_ID_CONTEXT = "platform account id"
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
@@ -129,17 +129,16 @@ class SourceWriter:
             spellings = self._spellings(kind).get(folded)
             if not spellings:
                 continue  # no selector of this kind on this platform yet
-            values = sorted(value_set)
-            for start in range(0, len(values), CHUNK):
-                rows = self.session.execute(
-                    select(Selector.id, Selector.platform, Selector.value).where(
-                        Selector.kind == kind,
-                        Selector.platform.in_(sorted(spellings)),
-                        Selector.value.in_(values[start : start + CHUNK]),
-                    )
-                )
-                for row in rows:
-                    self.cache.ids.setdefault((kind, row.platform.casefold(), row.value), row.id)
+            rows = select_in(
+                self.session,
+                Selector.__tablename__,
+                ("id", "platform", "value"),
+                [("kind", kind), ("platform", sorted(spellings))],
+                "value",
+                sorted(value_set),
+            )
+            for selector_id, platform, value in rows:
+                self.cache.ids.setdefault((kind, platform.casefold(), value), selector_id)
 
     def _resolve_selectors(self) -> None:
         """Every wanted selector's id: from the cache, the store, or a new row.
