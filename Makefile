@@ -17,8 +17,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+# Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set, Python would
+# otherwise compile every imported library from source at each start (about 2 s of CPU for
+# each `vigil` command, more than half its start-up; docs/benchmarks.md, Triage).
+$(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	touch $@
 
 # The web workspace's front-end: libraries from the npm registry (package-lock.json), built

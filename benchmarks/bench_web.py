@@ -26,8 +26,9 @@ from vigil.errors import UsageError
 from vigil.server import ServerSettings, create_app
 from vigil.store.db import Store
 from vigil.store.models import File, FileInstance, Match, Subject
-from vigil.workflows.operation.accounts import add_user, authenticate
+from vigil.workflows.operation.accounts import add_user
 from vigil.workflows.operation.demo import run_demo
+from vigil.workflows.operation.setup import find_actor
 
 DATA = Path(__file__).parent / "data" / "web-demo"
 PASSWORD = "benchmark password"
@@ -39,13 +40,12 @@ def _store(url: str | None) -> Store:
         return Store(url)
     database = DATA / "vigil.db"
     if not database.exists():
-        os.environ["VIGIL_ADMIN_PASSWORD"] = PASSWORD
         run_demo(DATA, scale="seed")
     return Store(f"sqlite:///{database}")
 
 
 def _users(store: Store) -> None:
-    admin = authenticate(store, "DEMO", "admin", PASSWORD)
+    admin = find_actor(store, "DEMO/admin")  # the demo's admin password is random
     for name, role in (("bench-supervisor", "supervisor"), ("bench-admin", "admin")):
         with contextlib.suppress(UsageError):  # already there from an earlier run
             add_user(store, admin, name, role, PASSWORD)
@@ -70,6 +70,9 @@ def _pages(store: Store) -> list[str]:
         "/subjects",
         "/subjects?sort=label&page=7",
         f"/subjects/{subject}",
+        "/links/review",
+        "/links/review?page=3",
+        "/api/links/review",
         "/network",
         "/network/graph.json",
         f"/network?a={subject}&b=2",

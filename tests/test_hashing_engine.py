@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pdqhash
 import piexif
 import pytest
 from PIL import Image, ImageDraw
@@ -21,6 +22,7 @@ from vigil.hashing import ExifInfo, FileHashes, VideoFrame, hash_file, hash_stre
 from vigil.hashing import digests as digesting
 from vigil.hashing.digests import digest_stream
 from vigil.hashing.mime import extension_mismatch, mime_from_content
+from vigil.hashing.pdq import dihedral_from_rgb
 
 
 def distance_bits(left: str, right: str) -> int:
@@ -148,6 +150,34 @@ def test_pdq_is_of_the_stored_pixels_and_the_dihedral_finds_the_upright_picture(
     assert distance_bits(tagged.pdq, reference) > 64
     # One of its 7 rotations and mirrors is the upright picture.
     assert min(distance_bits(v, reference) for v in tagged.pdq_dihedral) <= 8
+
+
+def _pdqhash_dihedral(rgb: np.ndarray) -> tuple[list[str], int]:
+    hashes, quality = pdqhash.compute_dihedral(rgb)
+    return [np.packbits(bits.astype(np.uint8)).tobytes().hex() for bits in hashes], int(quality)
+
+
+@pytest.mark.parametrize("kind", ["noise", "flat", "gradient", "picture", "tiny", "64x64"])
+def test_dihedral_hashes_equal_pdqhash_compute_dihedral_bit_for_bit(kind: str) -> None:
+    rng = np.random.default_rng(len(kind))
+    for _ in range(40):
+        height, width = (int(side) for side in rng.integers(5, 420, 2))
+        if kind == "noise":
+            rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        elif kind == "flat":  # every coefficient near zero: ties around the median
+            rgb = np.full((height, width, 3), rng.integers(0, 256), dtype=np.uint8)
+        elif kind == "gradient":
+            ramp = np.linspace(0, 255, width)[None, :, None] * np.ones((height, 1, 3))
+            rgb = ramp.astype(np.uint8)
+        elif kind == "picture":
+            rgb = np.asarray(procedural_image(width, height, seed=int(rng.integers(1000))))
+        elif kind == "tiny":  # below the reference's smallest side: all-zero hashes
+            rgb = rng.integers(0, 256, (int(rng.integers(1, 5)), width, 3), dtype=np.uint8)
+        else:
+            rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        ours = dihedral_from_rgb(rgb)
+        assert [ours.pdq, *ours.dihedral] == _pdqhash_dihedral(rgb)[0]
+        assert ours.quality == _pdqhash_dihedral(rgb)[1]
 
 
 def test_exif_fields_read_back_from_a_piexif_written_jpeg(tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/links/{decision}"): lambda u, a, r: Call(
         "/api/links/reject", {"a": u.objects[a].accounts[0], "b": u.objects[a].accounts[1]}
     ),
+    ("GET", "/api/links/review"): lambda u, a, r: Call("/api/links/review"),
     ("POST", "/api/outcomes"): lambda u, a, r: Call(
         "/api/outcomes", {"subject": u.objects[a].subject_id, "kind": "arrest"}
     ),

@@ -50,6 +50,7 @@ def _pages(server: LiveServer) -> dict[str, list[str]]:
         "/subjects",
         "/subjects?sort=label&page=2",
         f"/subjects/{subject}",
+        "/links/review",
         "/network",
         f"/network?a={subject}&b=2",
         "/referrals",
@@ -92,7 +93,7 @@ def test_axe_finds_no_serious_or_critical_violation(
             checked += 1
         page.context.close()
     assert problems == []
-    assert checked >= 19
+    assert checked >= 20
 
 
 def _reachable_by_tab(page: object) -> tuple[int, int, list[str]]:

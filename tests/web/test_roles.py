@@ -16,10 +16,11 @@ from vigil.store.models import File, FileInstance, Match, Subject
 pytestmark = [pytest.mark.xdist_group("web"), pytest.mark.slow]
 
 READ = ["Overview", "Cases", "Files", "Series", "Subjects", "Network", "Referrals"]
+DECIDE = [*READ[:5], "Review links", *READ[5:]]
 NAVIGATION = {
-    "analyst": READ,
-    "investigator": READ,
-    "supervisor": [*READ, "Staff welfare", "Audit log"],
+    "analyst": DECIDE,
+    "investigator": DECIDE,
+    "supervisor": [*DECIDE, "Staff welfare", "Audit log"],
     "auditor": [*READ, "Audit log"],
     "admin": ["Users and settings"],
 }
@@ -72,7 +73,11 @@ def test_navigation_and_actions_follow_the_role_table(
     assert response is not None
     assert response.status == (200 if role in ("investigator", "supervisor") else 403)
 
-    for path, allowed in (("/audit", ("supervisor", "auditor")), ("/welfare", ("supervisor",))):
+    for path, allowed in (
+        ("/audit", ("supervisor", "auditor")),
+        ("/welfare", ("supervisor",)),
+        ("/links/review", ("analyst", "investigator", "supervisor")),
+    ):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None
         assert response.status == (200 if role in allowed else 403), path

@@ -71,10 +71,55 @@ def pdq_from_rgb(rgb: np.ndarray) -> PdqHash:
 
 
 def dihedral_from_rgb(rgb: np.ndarray) -> PdqHash:
-    """PDQ and its 7 rotations and mirrors from one ``compute_dihedral`` pass (one DCT)."""
-    hashes, quality = pdqhash.compute_dihedral(_checked_rgb(rgb))  # one quality for all 8
-    first, *others = (_hex(bits) for bits in hashes)
+    """PDQ and its 7 rotations and mirrors from one pass (one DCT).
+
+    The 8 hashes are those of ``pdqhash.compute_dihedral``, bit for bit
+    (tests/test_hashing_engine.py compares them), derived here from the 16x16 DCT that
+    ``pdqhash.compute_float`` returns: a rotation or mirror of the picture only transposes
+    the DCT and flips the signs of alternate coefficients (the reference's
+    ``dct16OriginalTo*``), and each hash is its coefficients above their own median.
+    ``compute_dihedral`` does the same in C++ but then unpacks each of its 8 hashes with a
+    256-step Python loop, which costs as much as the hashing itself on a small picture.
+    """
+    rgb = _checked_rgb(rgb)
+    if min(rgb.shape[:2]) < _MIN_HASHABLE_SIDE_PX:  # the reference's all-zero hashes
+        hashes, quality = pdqhash.compute_dihedral(rgb)
+        first, *others = (_hex(bits) for bits in hashes)
+        return PdqHash(first, int(quality), tuple(others))
+    flat, quality = pdqhash.compute_float(rgb)  # coefficients, last first (as hash bits)
+    coefficients = _DIHEDRAL_SIGNS * np.asarray(flat)[::-1].reshape(16, 16)
+    coefficients[_DIHEDRAL_TRANSPOSED] = coefficients[_DIHEDRAL_TRANSPOSED].transpose(0, 2, 1)
+    values = coefficients.reshape(8, 256)
+    # The reference's median (Torben's) is the lower one: the 128th smallest of 256.
+    median = np.partition(values, 127, axis=1)[:, 127:128]
+    packed = np.packbits((values > median)[:, ::-1], axis=1)  # bit 255 first, as printed
+    first, *others = (row.tobytes().hex() for row in packed)
     return PdqHash(first, int(quality), tuple(others))
+
+
+def _dihedral_plan() -> tuple[np.ndarray, np.ndarray]:
+    """Sign masks and transpose flags of the 8 dihedral DCTs, in pdqhash's order."""
+    row = np.arange(16)[:, None] % 2
+    col = np.arange(16)[None, :] % 2
+    keep = np.ones((16, 16))
+    odd_rows = np.where(row == 1, 1.0, -1.0) * keep
+    odd_cols = np.where(col == 1, 1.0, -1.0) * keep
+    checker = np.where((row + col) % 2 == 1, -1.0, 1.0)
+    plan = [
+        (keep, False),  # original (the reference names follow)
+        (odd_cols, True),  # Rotate90
+        (checker, False),  # Rotate180
+        (odd_rows, True),  # Rotate270
+        (odd_rows, False),  # FlipX
+        (odd_cols, False),  # FlipY
+        (keep, True),  # FlipPlus1
+        (checker, True),  # FlipMinus1
+    ]
+    return np.stack([signs for signs, _ in plan]), np.array([flag for _, flag in plan])
+
+
+_DIHEDRAL_SIGNS, _DIHEDRAL_TRANSPOSED = _dihedral_plan()
+_MIN_HASHABLE_SIDE_PX = 5
 
 
 def dihedral_from_image(image: Image.Image) -> PdqHash:
@@ -83,7 +128,7 @@ def dihedral_from_image(image: Image.Image) -> PdqHash:
     Luma is computed in floating point from RGB, as the reference does: rounding it to
     8-bit grey first moves near-flat images by dozens of bits.
     """
-    return dihedral_from_rgb(np.asarray(image.convert("RGB")))
+    return dihedral_from_rgb(np.asarray(image if image.mode == "RGB" else image.convert("RGB")))
 
 
 def open_image(source: bytes | Path | BinaryIO) -> Image.Image:

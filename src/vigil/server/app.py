@@ -11,6 +11,7 @@ does not enter the app's lifespan drains them itself with ``app.state.job_runner
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from vigil import __version__
 from vigil.peer_api.router import build_router
 from vigil.server.api import ROUTERS
 from vigil.server.api.network import RankCache
+from vigil.server.api.review import ReviewQueue
 from vigil.server.auth import public
 from vigil.server.errors import install_error_handlers
 from vigil.server.headers import SecurityHeaders
@@ -50,7 +52,11 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
             if store.dialect == "sqlite":
                 requeue_running(store)  # one server per SQLite file: no other runner is alive
             runner.start()
+        # The review queue takes seconds to compute: do it before the first analyst asks.
+        warm = threading.Thread(target=app.state.review_queue.refresh, args=(store,))
+        warm.start()
         yield
+        warm.join()
         runner.stop()
 
     app = FastAPI(
@@ -65,6 +71,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.own_auth_prefixes = []
     app.state.rank_cache = RankCache()
+    app.state.review_queue = ReviewQueue()
     app.state.job_runner = runner
     app.state.login_throttle = LoginThrottle(
         settings.login_failures_before_delay,

@@ -13,6 +13,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     READ = "read cases, sources, subjects, network, referrals of own agency"
     DECIDE_LINKS = "confirm, reject, split, merge links"
+    REVIEW_LINKS = "see the review queue: links the model is unsure of"
     INVESTIGATE = "open cases, ingest, triage, import hash sets, resolve"
     REFER = "refer, send referrals, record outcomes, deconflict"
     REVEAL = "reveal one media item"
@@ -27,6 +28,7 @@ ROLES = ("analyst", "investigator", "supervisor", "auditor", "admin")
 ROLE_TABLE: dict[Permission, frozenset[str]] = {
     Permission.READ: frozenset({"analyst", "investigator", "supervisor", "auditor"}),
     Permission.DECIDE_LINKS: frozenset({"analyst", "investigator", "supervisor"}),
+    Permission.REVIEW_LINKS: frozenset({"analyst", "investigator", "supervisor"}),
     Permission.INVESTIGATE: frozenset({"investigator", "supervisor"}),
     Permission.REFER: frozenset({"investigator", "supervisor"}),
     Permission.REVEAL: frozenset({"investigator", "supervisor"}),

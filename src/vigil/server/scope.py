@@ -9,6 +9,8 @@ missing, so a user cannot even learn that another agency holds something.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -145,3 +147,28 @@ def account_in_reach(session: Session, actor: Actor, text: str) -> int:
     if seen is None:
         raise NotFound(f"no account {text!r}")
     return selector.id
+
+
+def accounts_in_reach(session: Session, actor: Actor, selector_ids: Iterable[int]) -> set[int]:
+    """Those of ``selector_ids`` (accounts) sighted in the user's reach."""
+    wanted = set(selector_ids)
+    if not wanted:
+        return set()
+    reach = _sighting_in_reach(actor)
+    found = set(
+        session.scalars(
+            select(Sighting.selector_id)
+            .where(Sighting.selector_id.in_(wanted), reach)  # type: ignore[arg-type]
+            .distinct()
+        )
+    )
+    found |= {
+        account
+        for account in session.scalars(
+            select(Sighting.account_id)
+            .where(Sighting.account_id.in_(wanted), reach)  # type: ignore[arg-type]
+            .distinct()
+        )
+        if account is not None
+    }
+    return found

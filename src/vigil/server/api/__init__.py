@@ -14,6 +14,7 @@ from vigil.server.api import (
     jobs,
     network,
     referrals,
+    review,
     subjects,
     welfare,
 )
@@ -29,5 +30,6 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     jobs.router,
     decisions.router,
+    review.router,
     welfare.router,
 ]

@@ -40,6 +40,7 @@ NAVIGATION = (
     NavItem("/files", "Files", Permission.READ),
     NavItem("/series", "Series", Permission.READ),
     NavItem("/subjects", "Subjects", Permission.READ),
+    NavItem("/links/review", "Review links", Permission.REVIEW_LINKS),
     NavItem("/network", "Network", Permission.READ),
     NavItem("/referrals", "Referrals", Permission.READ),
     NavItem("/welfare", "Staff welfare", Permission.SEE_EXPOSURE),

@@ -116,8 +116,17 @@ def _record(
 
 
 def decide_link(
-    store: Store, actor: Actor, a_text: str, b_text: str, decision: str, note: str | None = None
+    store: Store,
+    actor: Actor,
+    a_text: str,
+    b_text: str,
+    decision: str,
+    note: str | None = None,
+    *,
+    relink: bool = True,
 ) -> DecisionResult:
+    """Record the decision, then re-link the subjects; ``relink=False`` leaves that to the
+    caller (the review page queues it as a job, so the analyst goes on to the next pair)."""
     if decision not in DECISIONS:
         raise UsageError(f"a link decision is confirm or reject, not {decision!r}")
     store.require_initialised()
@@ -125,7 +134,7 @@ def decide_link(
         a, b = find_account(session, a_text), find_account(session, b_text)
         changed = _record(session, actor, a, b, decision, note)
         result = DecisionResult(decision, _name(a), _name(b), changed)
-    if changed:
+    if changed and relink:
         # The decision binds at once: subjects, and so their countries and priorities, follow.
         resolve(store, actor)
     return result

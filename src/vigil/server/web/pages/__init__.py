@@ -11,6 +11,7 @@ from vigil.server.web.pages import (
     network,
     overview,
     referrals,
+    review,
     signin,
     subjects,
 )
@@ -21,6 +22,7 @@ ROUTERS: list[APIRouter] = [
     evidence.router,
     files.router,
     subjects.router,
+    review.router,
     network.router,
     referrals.router,
     admin.router,
