@@ -6,10 +6,11 @@ drift across platforms, emails, phones, devices and timed IPs, plus shared addre
 common handles that must not merge strangers. Pairwise F1 against that generator's truth is
 printed with every timing.
 
-Anchor for a full run: splink alone on the same accounts in the same run (the model's
-settings, ``predict`` over the blocked pairs, collecting the pairs over the threshold, on
-feature columns already built), against Vigil end to end (features and frequencies from the
-profiles, the same splink run, clustering under constraints, reasons for every link). A naive
+Anchor for a full run: splink alone on the same accounts in the same run, on feature columns
+already built: its training calls (random sampling for u, EM on the two training blocks) and
+``predict`` over the blocked pairs with the model so learned, collecting the pairs over the
+threshold; against Vigil end to end (features and frequencies from the profiles, the same
+learning and splink run, clustering under constraints, reasons for every link). A naive
 deterministic resolver (union-find over exact emails and phones) is printed for quality only.
 Anchor for one new account: the same question asked through splink's ``predict_between``
 (DuckDB) against the whole population. Wall and CPU seconds are both printed, with the load
@@ -33,8 +34,9 @@ from datetime import UTC, datetime, timedelta
 from benchmarks.common import Timing, report
 from vigil.identity.clusters import Constraints
 from vigil.identity.features import Population, account_columns
+from vigil.identity.learning import learn
 from vigil.identity.linkage import Linkage, open_linkage
-from vigil.identity.model import LINK_THRESHOLD
+from vigil.identity.model import LINK_THRESHOLD, Model
 from vigil.identity.profiles import AccountProfile, IpSighting
 from vigil.identity.resolution import Resolution, resolve
 from vigil.identity.scoring import SubjectIndex
@@ -147,17 +149,20 @@ def _load() -> str:
 
 def _splink_alone(
     profiles: list[AccountProfile], engine: str, master: str | None
-) -> tuple[float, float]:
-    """Wall and CPU seconds of splink's predict on feature columns built beforehand."""
+) -> tuple[float, float, float]:
+    """Wall and CPU seconds of splink's training and predict on feature columns built
+    beforehand, and the wall seconds of the training alone."""
     gc.disable()  # as resolve does for itself, so the anchor is not charged for collections
     try:
         population = Population.of(profiles)
         columns = [account_columns(p, population) for p in profiles]
-        linkage = open_linkage(engine, 2, master)
+        wall, cpu = time.perf_counter(), time.process_time()
+        model = learn(columns, threads=2)
+        trained = time.perf_counter() - wall
+        linkage = open_linkage(engine, 2, master, model)
         try:
-            wall, cpu = time.perf_counter(), time.process_time()
             linkage.score_all(columns, LINK_THRESHOLD)
-            return time.perf_counter() - wall, time.process_time() - cpu
+            return time.perf_counter() - wall, time.process_time() - cpu, trained
         finally:
             linkage.close()
     finally:
@@ -166,7 +171,7 @@ def _splink_alone(
 
 def bench_full(
     accounts: int, repeats: int, engine: str = "duckdb", master: str = "local[*]"
-) -> tuple[Timing, dict[int, int]]:
+) -> tuple[Timing, dict[int, int], Model]:
     profiles, person_of = generate(accounts)
     print(f"load      before: {_load()}", flush=True)
     master_arg = master if engine == "spark" else None
@@ -174,11 +179,13 @@ def bench_full(
     anchor_wall: list[float] = []
     cand_cpu: list[float] = []
     anchor_cpu: list[float] = []
+    training: list[float] = []
     outcome = None
     for _ in range(repeats):  # interleaved, so that load drift hits both alike
-        wall, cpu = _splink_alone(profiles, engine, master_arg)
+        wall, cpu, trained = _splink_alone(profiles, engine, master_arg)
         anchor_wall.append(wall)
         anchor_cpu.append(cpu)
+        training.append(trained)
         started_wall, started_cpu = time.perf_counter(), time.process_time()
         outcome = resolve(
             profiles, Constraints(), threads=2, engine=engine, spark_master=master_arg
@@ -194,7 +201,10 @@ def bench_full(
         "accounts",
     )
     anchor = Timing(
-        f"splink alone ({where}), same settings and columns", anchor_wall, accounts, "accounts"
+        f"splink alone ({where}): training and predict on the same columns",
+        anchor_wall,
+        accounts,
+        "accounts",
     )
     report(f"Identity resolution, {accounts:,} accounts, {where}", candidate, anchor)
     subject_of = {m: i for i, c in enumerate(outcome.clusters) for m in c.members}
@@ -212,11 +222,18 @@ def bench_full(
         f"Spark executors run in a JVM and are not counted)",
         flush=True,
     )
+    print(
+        f"model     learning (splink training on DuckDB) took {statistics.median(training):.1f} s "
+        f"of the anchor's wall time; {'; '.join(outcome.model.notes)}",
+        flush=True,
+    )
     print(f"load      after: {_load()}", flush=True)
-    return candidate, subject_of
+    return candidate, subject_of, outcome.model
 
 
-def bench_one_account(accounts: int, subject_of: dict[int, int], queries: int) -> None:
+def bench_one_account(
+    accounts: int, subject_of: dict[int, int], queries: int, model: Model
+) -> None:
     profiles, _ = generate(accounts)
     newcomers, _ = generate(queries, seed=99)
     newcomers = [
@@ -244,7 +261,9 @@ def bench_one_account(accounts: int, subject_of: dict[int, int], queries: int) -
         )
     started = time.perf_counter()
     population = Population.of(profiles)
-    index = SubjectIndex((account_columns(p, population) for p in profiles), subject_of, population)
+    index = SubjectIndex(
+        (account_columns(p, population) for p in profiles), subject_of, population, model
+    )
     build_seconds = time.perf_counter() - started
     seconds = []
     found = 0
@@ -254,7 +273,10 @@ def bench_one_account(accounts: int, subject_of: dict[int, int], queries: int) -
         seconds.append(time.perf_counter() - t0)
         found += bool(matches and matches[0].probability >= LINK_THRESHOLD)
     candidate = Timing(
-        f"one new account via in-memory index ({accounts:,} accounts)", seconds, 1, "queries"
+        f"one new account via in-memory index and the learned model ({accounts:,} accounts)",
+        seconds,
+        1,
+        "queries",
     )
     columns = list(index.columns.values())
     linkage = Linkage(threads=2)
@@ -265,7 +287,7 @@ def bench_one_account(accounts: int, subject_of: dict[int, int], queries: int) -
 
         from vigil.identity.linkage import settings
 
-        linker = Linker(old_df, settings(), log_level=None)
+        linker = Linker(old_df, settings(model=model), log_level=None)
         for i, newcomer in enumerate(newcomers[:3]):
             new_df = linkage._register([account_columns(newcomer, population)], f"new{i}")
             t0 = time.perf_counter()
@@ -295,9 +317,11 @@ def main() -> None:
     parser.add_argument("--spark-master", default="local[*]")
     args = parser.parse_args()
     for accounts in args.accounts or [100_000]:
-        _timing, subject_of = bench_full(accounts, args.repeats, args.engine, args.spark_master)
+        _timing, subject_of, model = bench_full(
+            accounts, args.repeats, args.engine, args.spark_master
+        )
         if args.queries:
-            bench_one_account(accounts, subject_of, args.queries)
+            bench_one_account(accounts, subject_of, args.queries, model)
 
 
 if __name__ == "__main__":

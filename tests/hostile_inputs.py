@@ -1,5 +1,5 @@
 """Hostile and dirty inputs for every source format, shared by the hostile-corpus test, the
-fuzzing test and ``benchmarks/fuzz_formats.py`` (docs/reliability.md).
+fuzzing test and ``benchmarks/bench_fuzz.py`` (docs/reliability.md).
 
 Each generator writes one document and returns its path. The strategies combine the shape
 of a sound record with values a hostile or careless source holds: dates that overflow when
@@ -10,9 +10,12 @@ raw line-separator characters, very long names and wrong JSON types.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from hypothesis import strategies as st
+
+from tests.test_ingest_support import board_statements
 
 HOSTILE_TEXT = [
     "none",
@@ -143,11 +146,72 @@ data)</incidentType><incidentDateTime>{when}</incidentDateTime></incidentSummary
 """.encode()
 
 
+# SQLite is typed by value, not by column: a seized database can hold any of these anywhere.
+SQL_VALUES = st.one_of(
+    st.sampled_from([*HOSTILE_TEXT, str(10**30), -1, 0, 2**63 - 1, -(2**63), 1e308, b"\xff\xfe"]),
+    st.text(max_size=20),
+    st.integers(-(2**63), 2**63 - 1),
+    st.binary(max_size=8),
+)
+
+
+def sql_value(value: object) -> object:
+    """What sqlite3 can bind: text with unpaired surrogates goes in as its bytes (a BLOB)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def database_bytes(draw: st.DrawFn, statements: list[str], cells: dict[str, list[str]]) -> bytes:
+    """A SQLite database made of ``statements``, then a few cells set to hostile values and
+    now and then a table dropped, serialised to the bytes of its file."""
+    connection = sqlite3.connect(":memory:")
+    for statement in statements:
+        connection.execute(statement)
+    for _ in range(draw(st.integers(1, 4))):
+        table = draw(st.sampled_from(sorted(cells)))
+        column = draw(st.sampled_from(cells[table]))
+        value = sql_value(draw(SQL_VALUES))
+        connection.execute(
+            f"UPDATE {table} SET {column} = ? WHERE rowid = (SELECT min(rowid) FROM {table})",
+            (value,),
+        )
+    if draw(st.integers(0, 9)) == 0:
+        connection.execute(f"DROP TABLE {draw(st.sampled_from(sorted(cells)))}")
+    connection.commit()
+    data = connection.serialize()
+    connection.close()
+    return data
+
+
+PHPBB_CELLS = {
+    "phpbb_config": ["config_value"],
+    "phpbb_users": ["username", "user_email", "user_ip", "user_regdate", "user_type", "group_id"],
+    "phpbb_forums": ["forum_name"],
+    "phpbb_topics": ["forum_id", "topic_title"],
+    "phpbb_posts": ["topic_id", "forum_id", "poster_id", "poster_ip", "post_time", "post_text"],
+    "phpbb_attachments": [
+        "post_msg_id", "poster_id", "real_filename", "filesize", "mimetype", "filetime", "sha256",
+    ],
+}  # fmt: skip
+
+
+@st.composite
+def phpbb_board(draw: st.DrawFn) -> bytes:
+    # Constraints off: a hostile board has NULLs where its schema says NOT NULL.
+    statements = [s.replace(" NOT NULL", "") for s in board_statements()]
+    return database_bytes(draw, statements, PHPBB_CELLS)
+
+
 GENERATORS = {
     "chat-jsonl": (chat_jsonl(), "chat.jsonl"),
     "irc": (irc_log(), "#room.log"),
     "isp": (isp_csv(), "returns.csv"),
     "cybertip": (cybertip_xml(), "report.xml"),
+    "phpbb": (phpbb_board(), "board.sqlite"),
 }
 
 
@@ -220,7 +284,33 @@ def hash_list(draw: st.DrawFn) -> bytes:
     return "\n".join(line.replace("\n", "") for line in lines).encode("utf-8", "surrogatepass")
 
 
+NSRL_RDS = [
+    "CREATE TABLE FILE (sha256, sha1, md5, file_name, file_size, package_id)",
+    f"INSERT INTO FILE VALUES ('{'a' * 64}', '{'b' * 40}', '{'c' * 32}', 'icon.png', 10, 7)",
+    f"INSERT INTO FILE VALUES ('{'d' * 64}', NULL, NULL, 'readme.txt', 20, NULL)",
+]
+NSRL_LEGACY_HEADER = (
+    '"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"'
+)
+
+
+@st.composite
+def nsrl_set(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        columns = ["sha256", "sha1", "md5", "file_name", "file_size", "package_id"]
+        return database_bytes(draw, NSRL_RDS, {"FILE": columns})
+
+    def cell() -> str:
+        return '"' + draw(text_values).replace('"', '""') + '"'
+
+    size = draw(st.sampled_from(["10", "-1", str(10**30), "x", ""]))
+    sha1 = draw(st.sampled_from(["B" * 40, "xyz", ""]))
+    row = f'"{sha1}","{"C" * 32}",{cell()},{cell()},{size},{cell()},{cell()},{cell()}'
+    return f"{NSRL_LEGACY_HEADER}\n{row}\n".encode("utf-8", "surrogatepass")
+
+
 HASHSET_GENERATORS = {
+    "nsrl": (nsrl_set(), "nsrl.db"),
     "vics": (vics_json(), "set.json"),
     "hashdeep": (hashdeep_txt(), "set.txt"),
     "icse": (icse_csv(), "set.csv"),

@@ -51,6 +51,10 @@ def test_default_database_is_vigil_db_here(tmp_path: Path, monkeypatch: pytest.M
     [
         (["init", "--agency", "bad code"], "agency code must be"),
         (["init", "--agency", "X", "--country", "Canada"], "ISO 3166 alpha-2"),
+        # two letters are not a country: only assigned ISO 3166-1 codes are
+        (["init", "--agency", "X", "--country", "XX"], "ISO 3166 alpha-2"),
+        (["init", "--agency", "X", "--country", "zz"], "ISO 3166 alpha-2"),
+        (["init", "--agency", "X", "--country", "1A"], "ISO 3166 alpha-2"),
         (["case", "open"], "Missing argument"),
         (["nonsense"], "No such command"),
         (["--db", "sqlite:////no/such/dir/x.db", "init", "--agency", "X"], "no such directory"),

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.actors import admin_actor
+from vigil.errors import Busy
 from vigil.store.audit import _PG_AUDIT_LOCK as AUDIT_LOCK
 from vigil.store.db import Store
-from vigil.store.models import Case, Source
+from vigil.store.models import Case, Selector, Source, utcnow
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
+from vigil.workflows.sources.ingest_files import bulk_insert
 from vigil.workflows.sources.provenance import digest_file, register_source
 
 WAIT_SECONDS = 120
@@ -75,4 +77,28 @@ def test_a_second_ingest_of_the_same_document_waits_and_finds_it(pg_url, tmp_pat
     assert (summary.new_sources, summary.already_ingested) == (0, 1)
     with store.reading() as session:
         assert len(session.scalars(select(Source.id)).all()) == 1
+    store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_bulk_copy_that_collides_with_another_writer_is_busy_not_a_crash(pg_url, monkeypatch):
+    """Rows go to PostgreSQL by COPY on the driver's own cursor: a unique violation there (the
+    rows another writer committed first) must still be "run the command again", exit 2."""
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
+    store = Store(pg_url)
+    init_store(store, "TEST", "Test Unit", "CA")
+    row = {
+        "kind": "email",
+        "platform": "",
+        "value": "kit@mailbox.example",
+        "display": "kit@mailbox.example",
+        "created_at": utcnow(),
+    }
+    with store.transaction() as session:
+        bulk_insert(session, Selector, [row])
+
+    with pytest.raises(Busy, match="run the command again"), store.transaction() as session:
+        bulk_insert(session, Selector, [row])
+    with store.reading() as session:
+        assert len(session.scalars(select(Selector.id)).all()) == 1
     store.dispose()

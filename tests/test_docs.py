@@ -85,3 +85,27 @@ def test_every_contract_command_exists_and_is_documented() -> None:
     documented = REFERENCE.read_text()
     for command in CONTRACT_COMMANDS:
         assert f"## vigil {command}\n" in documented, command
+
+
+def test_every_test_docs_reliability_names_exists() -> None:
+    """docs/reliability.md's table says which test proves each behaviour: each must exist.
+
+    A cell names ``tests/test_x.py::name``, ``test_x.py::name`` or ``::name`` (the file named
+    last), and ``::Class::method`` for a test in a class.
+    """
+    import re
+
+    root = Path(__file__).parent.parent
+    text = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    missing, named, current = [], 0, None
+    for cell in re.findall(r"`([^`]*::[^`]*)`", text):
+        file_part, _, names = cell.partition("::")
+        if file_part:
+            current = root / (file_part if file_part.startswith("tests/") else f"tests/{file_part}")
+        assert current is not None, cell
+        source = current.read_text(encoding="utf-8") if current.is_file() else ""
+        for name in names.split("::"):
+            named += 1
+            if not re.search(rf"^\s*(def|class) {re.escape(name)}\b", source, re.MULTILINE):
+                missing.append(f"{current.name}::{name}")
+    assert named > 30 and missing == []

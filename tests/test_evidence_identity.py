@@ -83,6 +83,17 @@ def test_the_same_exhibit_reference_with_other_bytes_is_refused(sqlite_store, tm
         triage(sqlite_store, admin_actor(sqlite_store), image, "CASE-1", exhibit="EX-1")
 
 
+def test_a_completed_folder_that_changed_since_is_refused(sqlite_store, tmp_path):
+    root = _device(tmp_path / "dev")
+    triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1")
+    (root / "notes.txt").write_bytes(b"night all, and more\n")
+
+    with pytest.raises(BadInput, match="has changed since it was triaged"):
+        triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1")
+    again = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", exhibit="EX-2")
+    assert again.hashed_files == 4
+
+
 def test_a_touch_between_interruption_and_rerun_resumes_the_same_source(
     sqlite_store, tmp_path, monkeypatch
 ):

@@ -41,10 +41,17 @@ def test_phone_becomes_e164(raw: str, region: str | None, value: str) -> None:
     assert (result.value, result.display, result.warning) == (value, raw.strip(), None)
 
 
-@pytest.mark.parametrize(("raw", "region"), [("call me maybe", "CA"), ("555-0142", None)])
+@pytest.mark.parametrize(("raw", "region"), [("555-0142", None), ("0142 ext 7", "ZZ")])
 def test_unparseable_phone_is_kept_as_written_with_a_warning(raw: str, region: str | None) -> None:
     result = normalise_phone(raw, region)
     assert result.value == raw and result.warning and "kept as written" in result.warning
+
+
+@pytest.mark.parametrize("raw", ["none", "n/a", "call me maybe"])
+def test_a_phone_without_a_digit_is_no_selector(raw: str) -> None:
+    """It names nobody: as a selector it would link everyone who typed the same word."""
+    with pytest.raises(SelectorError, match="no digit"):
+        normalise_phone(raw, "CA")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,16 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from vigil.store.db import Store
-from vigil.store.models import AuditEntry, Event, File, Selector, Sighting, Source
+from vigil.store.models import (
+    AuditEntry,
+    Event,
+    File,
+    HashEntry,
+    HashSet,
+    Selector,
+    Sighting,
+    Source,
+)
 
 SOURCES = Path(__file__).parent / "data" / "sources"
 MARIADB_URL = os.environ.get("VIGIL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -119,5 +128,5 @@ def row_counts(store: Store) -> dict[str, int]:
     with store.reading() as session:
         return {
             model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Source, Selector, Sighting, Event, File, AuditEntry)
+            for model in (Source, Selector, Sighting, Event, File, HashSet, HashEntry, AuditEntry)
         }

@@ -18,7 +18,11 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from tests.cli_runner import run_cli
+from tests.conftest import fresh_pg_schema
 from tests.triage_support import jpeg, paused_triage, picture
+from vigil.errors import Busy
+from vigil.store.db import Store
+from vigil.store.locks import exclusive
 from vigil.store.models import FileInstance
 
 
@@ -35,8 +39,8 @@ def _paused(db_url: str, root: Path, *extra: str) -> contextlib.AbstractContextM
     return paused_triage(command, dict(os.environ), "after-commit:1")
 
 
-def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(sqlite_store, tmp_path):
-    store = sqlite_store
+def test_a_second_triage_of_the_same_exhibit_is_told_it_is_busy(store, tmp_path):
+    """On both stores: an fcntl lock beside a SQLite file, an advisory lock on PostgreSQL."""
     root = _device(tmp_path / "dev")
     with _paused(str(store.url), root, "--jobs", "1"):
         second = run_cli("triage", str(root), "--case", "CASE-1", "--jobs", "1")
@@ -128,3 +132,18 @@ def test_a_huge_png_stays_within_the_per_worker_memory_budget(tmp_path):
         [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
     )
     assert int(done.stdout) < 1100  # MiB; without the budget 1.7 GB, with it 0.35-0.75 GB
+
+
+@pytest.mark.postgres
+def test_two_stores_in_one_postgresql_database_do_not_hold_each_other_up(pg_url):
+    """Advisory locks are per database: source 1 of one schema is not source 1 of another."""
+    with fresh_pg_schema() as other_url:
+        here, there, again = Store(pg_url), Store(other_url), Store(pg_url)
+        with exclusive(here, "source:1", "device"):
+            with exclusive(there, "source:1", "device"):
+                pass  # would be Busy if the two stores shared the lock
+            busy = pytest.raises(Busy, match="being ingested by another process")
+            with busy, exclusive(again, "source:1", "device"):
+                pass
+        for store in (here, there, again):
+            store.dispose()

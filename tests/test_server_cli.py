@@ -41,6 +41,20 @@ def test_agency_and_users_from_the_command_line(
     assert run_cli("user", "disable", "nobody").exit_code == 2
     bad_country = run_cli("agency", "add", "X", "--name", "X", "--country", "Germany")
     assert bad_country.exit_code == 2 and "ISO 3166" in bad_country.stderr
+    unassigned = run_cli("agency", "add", "X", "--name", "X", "--country", "ZZ")
+    assert unassigned.exit_code == 2 and "ISO 3166" in unassigned.stderr
+
+
+def test_a_wrong_role_is_refused_before_the_password_is_asked(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIGIL_PASSWORD", raising=False)
+
+    result = run_cli("user", "add", "bob", "--role", "pope")
+
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "role must be one of" in result.stderr
+    assert "analyst" in result.stderr and "password" not in result.stdout + result.stderr
 
 
 def test_vigil_serve_answers_on_loopback(sqlite_store: Store, tmp_path: Path) -> None:

@@ -40,8 +40,9 @@ def user_add(
     agency: str | None = typer.Option(None, "--agency", help="Agency code (default: yours)."),
 ) -> None:
     """Add a user. The password comes from VIGIL_PASSWORD or a prompt; stored as argon2id."""
-    from vigil.workflows.operation.accounts import add_user
+    from vigil.workflows.operation.accounts import add_user, check_new_user
 
+    check_new_user(username, role)  # a wrong role is said before the password is asked for
     password = os.environ.get("VIGIL_PASSWORD") or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )

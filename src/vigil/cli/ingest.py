@@ -69,6 +69,11 @@ def ingest_command(
         f"{totals['accounts']} accounts, {totals['sightings']} sightings, "
         f"{totals['events']} events, {totals['files']} files ({totals['files_new']} new), "
         f"{totals['warnings']} warning(s)"
+        + (
+            f", {totals['dirty_values']} of them dirty value(s) kept verbatim on their sightings"
+            if totals["dirty_values"]
+            else ""
+        )
     )
     for document in summary.documents:
         for warning in document.warnings[:5]:

@@ -47,6 +47,7 @@ from vigil.formats.source_common import (
     selector,
 )
 from vigil.formats.source_records import (
+    DIRTY_KEY,
     ROLE_RECIPIENT,
     ROLE_REPORTED,
     ROLE_VICTIM,
@@ -213,6 +214,7 @@ class _ReportReader:
             extra["unknown"] = unknown
         account = None
         context = f"cybertip {role} {self.report_id}"
+        start = len(parsed.sightings)
         if username:
             account = parsed.account(
                 AccountRef(service or "cybertip", username, esp_id),
@@ -247,6 +249,13 @@ class _ReportReader:
         for capture in fields.get("ipCaptureEvent", ()):
             captured = self._capture(texts(capture), account, role, context, selector_extra)
             last_ip = captured or last_ip
+        # With an account, each dirty value went on a sighting of it (``seen``). A person known
+        # only by their details has no account: their dirty values go on each of their
+        # sightings, and on the source only if nothing else was read of them.
+        placed = parsed.sightings[start:] if account is None else []
+        if placed and (dirty := parsed.take_dirty()):
+            for record in placed:
+                record.extra = {**(record.extra or {}), DIRTY_KEY: dirty}
         return account, last_ip
 
     def _capture(
@@ -262,9 +271,10 @@ class _ReportReader:
         if raw is None:
             return None
         ip = selector(self.parsed, "ip", raw, self.where)
-        if ip is None:  # a dirty address: counted as a warning, no capture to record
-            return None
         at = self._time(fields.get("dateTime"))
+        if ip is None:  # a dirty address: a warning, kept on the account's sighting; no capture
+            self.parsed.seen(None, account, at, context, role=role, extra=selector_extra)
+            return None
         proxy_text = (fields.get("possibleProxy") or "").lower()
         proxy = True if proxy_text == "true" else False if proxy_text == "false" else None
         event_name = fields.get("eventName")

@@ -5,7 +5,10 @@ holds the subscriber's fields (name, email, phone, address, ``country``, ISP acc
 request reference) and whose ``extra["window"]`` holds ``start_utc``/``end_utc``. The
 subscriber's email and phone are sighted too, pointing back at the IP, so identity resolution
 can link a subscriber to the accounts that used the same email or phone. The phone is read
-in the row's ``country``. The header must be exactly the one in docs/formats.md; the file must be
+in the row's ``country``. A dirty value in a sound row (an email reading ``none``, a country
+that is not ISO 3166-1 such as ``ZZ``) is a warning, kept verbatim in the sighting's
+``extra["dirty"]``: never a selector, never the subscriber's country.
+The header must be exactly the one in docs/formats.md; the file must be
 UTF-8; times without an offset are UTC (the columns say so).
 """
 
@@ -14,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from vigil.country_codes import iso_country
 from vigil.errors import BadInput, UnsupportedFormat
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_common import (
@@ -27,10 +31,12 @@ from vigil.formats.source_common import (
     selector,
 )
 from vigil.formats.source_records import (
+    DIRTY_KEY,
     ROLE_SUBSCRIBER,
     ParsedSource,
     ParseOptions,
     SourceDocument,
+    storable,
 )
 
 HEADER = [
@@ -103,12 +109,13 @@ class IspReturnParser:
         )
         if end is not None and end < start:
             raise BadInput("end_utc is before start_utc", source=source, location=location)
-        country = row["country"].upper() or None
-        if country is not None and (len(country) != 2 or not country.isalpha()):
-            raise BadInput(
-                f"country is not ISO 3166 alpha-2: {row['country']!r}",
-                source=source,
-                location=location,
+        country = iso_country(row["country"])
+        if country is None and row["country"]:  # ZZ, 1A: kept, never a basis for a country
+            parsed.note_dirty(
+                location,
+                "country",
+                storable(row["country"]),
+                f"not an ISO 3166-1 alpha-2 code: {row['country']!r}",
             )
         email = (
             selector(parsed, "email", row["subscriber_email"], location)
@@ -135,7 +142,9 @@ class IspReturnParser:
         }
         window = {"start_utc": start.isoformat(), "end_utc": end.isoformat() if end else None}
         context = f"isp subscriber return {row['isp']} {row['request_ref']}".strip()
-        extra = {"subscriber": subscriber, "window": window}
+        extra: dict[str, Any] = {"subscriber": subscriber, "window": window}
+        if dirty := parsed.take_dirty():  # the row's dirty values, verbatim, on its sighting
+            extra[DIRTY_KEY] = dirty
         parsed.seen(ip, None, start, context, role=ROLE_SUBSCRIBER, extra=extra)
         for linked in (email, phone):
             if linked is not None:

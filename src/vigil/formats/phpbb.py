@@ -43,6 +43,8 @@ from vigil.errors import BadInput, UnsupportedFormat
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_common import clean_hash, selector
 from vigil.formats.source_records import (
+    DIRTY_KEY,
+    MAX_SIZE_BYTES,
     AccountRef,
     EventRecord,
     FileRef,
@@ -203,6 +205,24 @@ def _when(value: Any, source: str, location: str) -> datetime | None:
         raise BadInput(f"invalid unix time {value!r}", source=source, location=location) from exc
 
 
+def _int(value: Any, source: str, location: str, what: str) -> int | None:
+    """An integer cell as a Python int: None when empty. A seized SQLite board can hold text,
+    a float or a BLOB in any column; anything that is not an integer within the store's
+    64-bit range is a hostile value, ``BadInput`` naming the row."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        if not text.strip().lstrip("+-").isascii() or not text.strip().lstrip("+-").isdigit():
+            raise BadInput(f"{what} is not an integer: {value!r}", source=source, location=location)
+        number = int(text)
+    if not -MAX_SIZE_BYTES - 1 <= number <= MAX_SIZE_BYTES:
+        raise BadInput(f"{what} out of range: {number}", source=source, location=location)
+    return number
+
+
 def _str(value: Any) -> str | None:
     if value is None:
         return None
@@ -228,6 +248,7 @@ class _Board:
             "users"
         ]:
             where = f"{self.prefix}users user_id {user_id}"
+            number = _int(user_id, parsed.name, where, "user_id")
             name = _str(username)
             if name is None:
                 raise BadInput("user without a username", source=parsed.name, location=where)
@@ -235,15 +256,18 @@ class _Board:
             standing = {
                 key: int(value)
                 for key, value in (("user_type", user_type), ("group_id", group_id))
-                if value is not None and str(value).strip().lstrip("-").isdigit()
+                if value is not None
+                and str(value).strip().lstrip("-").isascii()
+                and str(value).strip().lstrip("-").isdigit()
             }
             account = parsed.account(
-                AccountRef(self.platform, name, str(user_id)),
+                AccountRef(self.platform, name, str(number)),
                 when,
                 "phpbb user",
                 extra=standing or None,
             )
-            self.accounts[int(user_id)] = account
+            if number is not None:
+                self.accounts[number] = account
             if email_text := _str(email):
                 parsed.seen(
                     selector(parsed, "email", email_text, where), account, when, "phpbb user email"
@@ -253,9 +277,16 @@ class _Board:
                     selector(parsed, "ip", ip_text, where), account, when, "phpbb registration ip"
                 )
             parsed.records += 1
-        forums = {int(f): _str(n) for f, n in self.rows.get("forums", [])}
+        source, prefix = parsed.name, self.prefix
+        forums = {
+            _int(f, source, f"{prefix}forums forum_id {f}", "forum_id"): _str(n)
+            for f, n in self.rows.get("forums", [])
+        }
         topics = {
-            int(t): (int(f) if f is not None else None, _str(title))
+            _int(t, source, f"{prefix}topics topic_id {t}", "topic_id"): (
+                _int(f, source, f"{prefix}topics topic_id {t}", "forum_id"),
+                _str(title),
+            )
             for t, f, title, _poster in self.rows["topics"]
         }
         post_rooms: dict[int, str] = {}
@@ -270,15 +301,28 @@ class _Board:
             text,
         ) in self.rows["posts"]:
             where = f"{self.prefix}posts post_id {post_id}"
-            forum, title = topics.get(int(topic_id), (forum_id, None))
+            post_id = _int(post_id, source, where, "post_id")
+            topic_id = _int(topic_id, source, where, "topic_id")
+            forum_id = _int(forum_id, source, where, "forum_id")
+            forum, title = topics.get(topic_id, (forum_id, None))
             forum = forum if forum is not None else forum_id
             room = f"{forums.get(forum) or f'forum {forum}'} / {title or f'topic {topic_id}'}"
-            post_rooms[int(post_id)] = room
+            if post_id is not None:
+                post_rooms[post_id] = room
             when = _when(post_time, parsed.name, where)
-            actor = self.accounts.get(int(poster_id)) if poster_id is not None else None
+            poster = _int(poster_id, source, where, "poster_id")
+            actor = self.accounts.get(poster) if poster is not None else None
             ip = selector(parsed, "ip", ip_text, where) if (ip_text := _str(poster_ip)) else None
-            if ip is not None and actor is not None:
+            if actor is not None:  # a dirty address goes on the poster's sighting
                 parsed.seen(ip, actor, when, "phpbb post ip")
+            post_extra: dict[str, Any] = {
+                "post_id": post_id,
+                "topic_id": topic_id,
+                "forum_id": forum,
+                "subject": _str(subject),
+            }
+            if dirty := parsed.take_dirty():  # a post without a known poster keeps it itself
+                post_extra[DIRTY_KEY] = dirty
             parsed.events.append(
                 EventRecord(
                     "post",
@@ -287,12 +331,7 @@ class _Board:
                     room=room,
                     ip=ip,
                     text=_str(text),
-                    extra={
-                        "post_id": post_id,
-                        "topic_id": topic_id,
-                        "forum_id": forum,
-                        "subject": _str(subject),
-                    },
+                    extra=post_extra,
                 )
             )
             parsed.records += 1
@@ -310,15 +349,22 @@ class _Board:
             "attachments"
         ]:
             where = f"{self.prefix}attachments attach_id {attach_id}"
+            attach_id = _int(attach_id, parsed.name, where, "attach_id")
+            post_id = _int(post_id, parsed.name, where, "post_msg_id")
+            poster = _int(poster_id, parsed.name, where, "poster_id")
             digest = clean_hash(_str(sha256), 64, parsed.name, where)
             name = _str(filename)
-            size_bytes = int(size) if size is not None else None
+            size_bytes = _int(size, parsed.name, where, "filesize")
+            if size_bytes is not None and size_bytes < 0:
+                raise BadInput(
+                    f"negative filesize {size_bytes}", source=parsed.name, location=where
+                )
             parsed.events.append(
                 EventRecord(
                     "file_transfer",
                     _when(filetime, parsed.name, where),
-                    self.accounts.get(int(poster_id)) if poster_id is not None else None,
-                    room=post_rooms.get(int(post_id)) if post_id is not None else None,
+                    self.accounts.get(poster) if poster is not None else None,
+                    room=post_rooms.get(post_id) if post_id is not None else None,
                     file=FileRef(sha256=digest, size_bytes=size_bytes, name=name)
                     if digest
                     else None,

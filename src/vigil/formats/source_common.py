@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.errors import BadInput, UsageError
 from vigil.evidence.names import printable
-from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument
+from vigil.formats.source_records import ParsedSource, SelectorRef, SourceDocument, storable
 from vigil.identity.selectors import SelectorError, normalise
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -116,24 +116,26 @@ def selector(
     """A normalised selector, or None for a dirty value (``required_selector`` for keys).
 
     Real evidence is dirty: a member who typed ``none`` as their email is still a member.
-    Such a value never becomes a selector; it is kept verbatim in ``parsed.dirty`` (the
-    source records it) and counted as a warning the user sees. The record goes on.
+    Such a value never becomes a selector; it is kept verbatim (``ParsedSource.note_dirty``),
+    counted as a warning the user sees, and put on the sighting of the record it came from
+    (``ParsedSource.seen`` with ``None``). The record goes on.
     """
     try:
         result = normalise(kind, raw, region=region)
     except SelectorError as exc:
-        parsed.warnings.append(f"{location}: dirty {kind} kept verbatim, not a selector: {exc}")
-        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
+        parsed.note_dirty(location, kind, storable(raw), str(exc))
         return None
-    if len(result.value) > MAX_SELECTOR_CHARS:
-        parsed.warnings.append(
-            f"{location}: {kind} longer than {MAX_SELECTOR_CHARS} characters, not a selector"
+    # The value is made storable here, where its key is made: the store writes the escaped
+    # form, and a key that differs from what was written is never found again.
+    value, display, platform = storable(result.value), storable(result.display), storable(platform)
+    if len(value) > MAX_SELECTOR_CHARS:
+        parsed.note_dirty(
+            location, kind, storable(raw), f"longer than {MAX_SELECTOR_CHARS} characters"
         )
-        parsed.dirty.append({"location": location, "kind": kind, "value": raw})
         return None
     if result.warning:
         parsed.warnings.append(f"{location}: {result.warning}")
-    return SelectorRef(kind, result.value, result.display, platform)
+    return SelectorRef(kind, value, display, platform)
 
 
 def required_selector(

@@ -54,6 +54,9 @@ def _storable_account(ref: AccountRef, source: str) -> AccountRef:
     return AccountRef(platform, username, account_id)
 
 
+# The key, on a sighting's (or an event's) extra, of the dirty values read with it.
+DIRTY_KEY = "dirty"
+
 # Sighting roles a parser may put in ``SightingRecord.role``; resolve reads ``extra["role"]``.
 ROLE_VICTIM = "victim"
 ROLE_REPORTED = "reported"
@@ -156,8 +159,11 @@ class ParsedSource:
     sightings: list[SightingRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    # Values kept verbatim that could not be selectors: {"location", "kind", "value"}.
+    # Every value kept verbatim that could not be a selector, in the order read:
+    # {"location", "kind", "value", "reason"}. Each goes on the record it came from (see
+    # ``take_dirty``); ``attached`` counts those already placed.
     dirty: list[dict[str, str]] = field(default_factory=list)
+    attached: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     records: int = 0  # reports, lines, rows or posts read: what the audit entry counts
     # SHA-256 and size for sources that are not one file (a server database); a file's
@@ -192,9 +198,32 @@ class ParsedSource:
         role: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """Note a selector seen here; None (a dirty value, already counted) notes nothing."""
+        """Note a selector seen here.
+
+        ``None`` is a dirty value (already counted by ``source_common.selector``): it is not
+        a selector, so it goes verbatim on a sighting of the account it was read on, flagged
+        under ``extra["dirty"]``. Without an account the parser places it (``take_dirty``).
+        """
         if selector is not None:
             self.sightings.append(SightingRecord(selector, account, seen_at, context, role, extra))
+        elif account is not None and (dirty := self.take_dirty()):
+            flagged = {**(extra or {}), DIRTY_KEY: dirty}
+            self.sightings.append(SightingRecord(None, account, seen_at, context, role, flagged))
+
+    def note_dirty(self, location: str, kind: str, value: str, reason: str) -> None:
+        """A value kept verbatim: a warning the user sees, and a value for its record."""
+        self.warnings.append(f"{location}: dirty {kind} kept verbatim, not a selector: {reason}")
+        self.dirty.append({"location": location, "kind": kind, "value": value, "reason": reason})
+
+    def take_dirty(self) -> list[dict[str, str]]:
+        """The dirty values noted since the last take, to put on the record they belong to."""
+        taken = self.dirty[self.attached :]
+        self.attached = len(self.dirty)
+        return taken
+
+    def unplaced_dirty(self) -> list[dict[str, str]]:
+        """Dirty values no record took (a person known by nothing else): the source keeps them."""
+        return self.dirty[self.attached :]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import iptocc
 
+from vigil.country_codes import iso_country
+
 
 @dataclass(frozen=True)
 class SubscriberRecord:
@@ -60,10 +62,7 @@ def _majority(countries: list[str]) -> tuple[str, int, int]:
 
 
 def _clean(country: str | None) -> str | None:
-    if not country:
-        return None
-    code = country.strip().upper()
-    return code if len(code) == 2 and code.isalpha() else None
+    return iso_country(country)
 
 
 def geolocate(ips: list[str]) -> dict[str, str | None]:

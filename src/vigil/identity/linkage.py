@@ -20,8 +20,8 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from vigil.errors import UsageError
 from vigil.identity.dialects import DUCKDB, Dialect
-from vigil.identity.features import AccountColumns
-from vigil.identity.model import COMPARISONS, PRIOR_MATCH, RULES
+from vigil.identity.features import IP_CROWD_ACCOUNTS, AccountColumns
+from vigil.identity.model import COMPARISONS, PRIOR_MATCH, PRIORS, RULES, Model
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
@@ -64,7 +64,9 @@ class LinkageRun:
     compared_pairs: int  # every candidate pair the model scored
 
 
-def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
+def columns_table(columns: Sequence[AccountColumns], training: bool = False) -> pa.Table:
+    """The accounts as splink's input table. ``training`` adds ``rare_ip`` (the first address
+    the account shares with few others), a blocking column for learning only."""
     data: dict[str, pa.Array] = {
         "unique_id": pa.array([c.unique_id for c in columns], pa.int64()),
         "alias_stem": pa.array([c.alias_stem for c in columns], pa.string()),
@@ -77,14 +79,22 @@ def columns_table(columns: Sequence[AccountColumns]) -> pa.Table:
     data["ip_seen"] = pa.array(
         [[(s.ip, s.t, s.accounts) for s in c.ip_seen] for c in columns], _IP_SEEN
     )
+    if training:
+        data["rare_ip"] = pa.array(
+            [
+                min((s.ip for s in c.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS), default=None)
+                for c in columns
+            ],
+            pa.string(),
+        )
     return pa.table(data)
 
 
-def settings(dialect: Dialect = DUCKDB) -> dict[str, object]:
+def settings(dialect: Dialect = DUCKDB, model: Model = PRIORS) -> dict[str, object]:
     comparisons = []
     for comparison in COMPARISONS:
         levels = []
-        for level in comparison.levels:
+        for index, level in enumerate(comparison.levels):
             entry: dict[str, object] = {
                 "sql_condition": level.sql(dialect),
                 "label_for_charts": level.label,
@@ -92,8 +102,7 @@ def settings(dialect: Dialect = DUCKDB) -> dict[str, object]:
             if level.null:
                 entry["is_null_level"] = True
             else:
-                entry["m_probability"] = level.m
-                entry["u_probability"] = level.u
+                entry["m_probability"], entry["u_probability"] = model.m_u(comparison, index)
             levels.append(entry)
         comparisons.append({"output_column_name": comparison.name, "comparison_levels": levels})
     return {
@@ -118,6 +127,7 @@ class SplinkLinkage:
     """
 
     dialect: Dialect = DUCKDB
+    model: Model = PRIORS
     _db: Any
 
     def _register(self, columns: Sequence[AccountColumns], name: str) -> SplinkDataFrame:
@@ -129,10 +139,11 @@ class SplinkLinkage:
     def _collect(self, predictions: SplinkDataFrame, keep_probability: float) -> LinkageRun:
         table = predictions.physical_name
         compared = self._rows(f"select count(*) from {table}")
+        rule_sql, rule_case = _rule_sql(self.model)
         rows = self._rows(
-            f"select unique_id_l, unique_id_r, match_probability, {_RULE_CASE} as rule "
+            f"select unique_id_l, unique_id_r, match_probability, {rule_case} as rule "
             f"from {table} where match_probability >= {float(keep_probability)!r} "
-            f"or ({_RULE_SQL})"
+            f"or ({rule_sql})"
         )
         pairs = [
             ScoredPair(min(a, b), max(a, b), 1.0 if rule else float(p), rule)
@@ -144,7 +155,7 @@ class SplinkLinkage:
     def _linker(self, df: SplinkDataFrame) -> Any:
         from splink import Linker
 
-        return Linker(df, settings(self.dialect), log_level=None)
+        return Linker(df, settings(self.dialect, self.model), log_level=None)
 
     def score_all(self, columns: Sequence[AccountColumns], keep_probability: float) -> LinkageRun:
         if len(columns) < 2:
@@ -188,9 +199,10 @@ class SplinkLinkage:
 class Linkage(SplinkLinkage):
     """One in-process DuckDB connection holding the population."""
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int | None = None, model: Model = PRIORS):
         from splink import DuckDBAPI
 
+        self.model = model
         self._con = duckdb.connect(":memory:")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
@@ -204,40 +216,47 @@ class Linkage(SplinkLinkage):
         self._con.close()
 
 
-def _rule_terms() -> list[tuple[str, str]]:
+def _rule_terms(model: Model) -> list[tuple[str, str]]:
     """Where each deterministic rule applies, as a filter on splink's per-comparison weights.
 
     splink keeps the weight of each comparison's level (``mw_<name>``), not its index unless
     it also keeps every input column; within one comparison every level has its own weight
-    (a test holds us to that), so the weight names the level.
+    (``learning`` keeps it so, and a test holds us to that), so the weight names the level.
     """
     by_name = {c.name: c for c in COMPARISONS}
     terms = []
     for name, label in RULES:
-        level = next(lv for lv in by_name[name].levels if lv.label == label)
-        terms.append((f"abs(mw_{name} - {level.weight_bits!r}) < 1e-9", label))
+        comparison = by_name[name]
+        index = next(i for i, lv in enumerate(comparison.levels) if lv.label == label)
+        bits = model.weight_bits(comparison, index)
+        terms.append((f"abs(mw_{name} - {bits!r}) < 1e-9", label))
     return terms
 
 
-_RULE_SQL = " or ".join(t for t, _ in _rule_terms()) or "false"
-_RULE_CASE = (
-    "case " + " ".join(f"when {t} then '{label}'" for t, label in _rule_terms()) + " end"
-    if RULES
-    else "null"
-)
+def _rule_sql(model: Model) -> tuple[str, str]:
+    """The filter any rule meets, and the rule's label as a SQL expression."""
+    terms = _rule_terms(model)
+    if not terms:
+        return "false", "null"
+    case = "case " + " ".join(f"when {t} then '{label}'" for t, label in terms) + " end"
+    return " or ".join(t for t, _ in terms), case
 
 
 ENGINES = ("duckdb", "spark")
 
 
 def open_linkage(
-    engine: str = "duckdb", threads: int | None = None, spark_master: str | None = None
+    engine: str = "duckdb",
+    threads: int | None = None,
+    spark_master: str | None = None,
+    model: Model = PRIORS,
 ) -> SplinkLinkage:
-    """The linkage engine by name: DuckDB in-process, or Spark at ``spark_master``."""
+    """The linkage engine by name: DuckDB in-process, or Spark at ``spark_master``; both
+    apply ``model``, so both give the same scores."""
     if engine == "duckdb":
-        return Linkage(threads=threads)
+        return Linkage(threads=threads, model=model)
     if engine == "spark":
         from vigil.identity.spark import DEFAULT_MASTER, SparkLinkage
 
-        return SparkLinkage(spark_master or DEFAULT_MASTER)
+        return SparkLinkage(spark_master or DEFAULT_MASTER, model=model)
     raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

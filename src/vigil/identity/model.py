@@ -5,10 +5,12 @@ evaluates over the whole population in DuckDB, and a Python predicate over ``Pai
 which scores one pair at a time (a new account against existing subjects, and the reasons
 stored with every link). A test keeps the two faces in agreement.
 
-The m and u probabilities are fixed priors, not trained on any one operation: m is how
-often the same person shows that level across two of his accounts, u how often two unrelated
-accounts do. Identifiers seen with many accounts are thinned out before they reach the model
-(see ``features.Population``), so a CGNAT address or a family computer carries little weight.
+Each level carries a prior m and u: m is how often the same person shows that level across
+two of his accounts, u how often two unrelated accounts do. A run learns its own m and u from
+the store's data with splink (``vigil.identity.learning``) and keeps a prior wherever the data
+cannot speak for a level; the result is a ``Model``, which both faces and both engines apply.
+Identifiers seen with many accounts are thinned out before they reach the model (see
+``features.Population``), so a CGNAT address or a family computer carries little weight.
 Deterministic rules sit above the model: a shared email address or phone number links two
 accounts outright, as an analyst would.
 """
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from vigil.identity.aliases import LONG_STEM_LETTERS
 from vigil.identity.dialects import DUCKDB, Dialect
@@ -375,6 +378,72 @@ def rule_for(levels: dict[str, int]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Model:
+    """The m and u of every level, as one run applies them (learned, or the priors).
+
+    ``parameters`` maps a comparison's name to one (m, u) per level, in level order (a null
+    level's pair is unused). ``notes`` say, per level or per training step, where a value came
+    from: learned by splink, or the prior kept and why. The model travels as JSON (``as_json``)
+    so that an incremental run, the one-account index and the Spark engine apply exactly the
+    parameters a full run learned.
+    """
+
+    parameters: dict[str, tuple[tuple[float, float], ...]]
+    notes: tuple[str, ...] = ()
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def m_u(self, comparison: Comparison, index: int) -> tuple[float, float]:
+        return self.parameters[comparison.name][index]
+
+    def weight_bits(self, comparison: Comparison, index: int) -> float:
+        level = comparison.levels[index]
+        if level.null:
+            return 0.0
+        m, u = self.m_u(comparison, index)
+        return math.log2(m / u)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "parameters": {
+                name: [[m, u] for m, u in levels] for name, levels in self.parameters.items()
+            },
+            "sources": {name: list(values) for name, values in self.sources.items()},
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Model | None:
+        """The model an earlier run recorded, or None where it is missing or does not fit
+        the comparisons of this version (levels added or removed since)."""
+        if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+            return None
+        parameters: dict[str, tuple[tuple[float, float], ...]] = {}
+        for comparison in COMPARISONS:
+            levels = data["parameters"].get(comparison.name)
+            if not isinstance(levels, list) or len(levels) != len(comparison.levels):
+                return None
+            try:
+                parameters[comparison.name] = tuple((float(m), float(u)) for m, u in levels)
+            except (TypeError, ValueError):
+                return None
+        sources = data.get("sources") or {}
+        return cls(
+            parameters,
+            tuple(str(n) for n in data.get("notes") or ()),
+            {str(k): tuple(str(v) for v in vs) for k, vs in sources.items()}
+            if isinstance(sources, dict)
+            else {},
+        )
+
+
+PRIORS = Model(
+    {c.name: tuple((level.m, level.u) for level in c.levels) for c in COMPARISONS},
+    ("priors: no model learned",),
+    {c.name: tuple("prior" for _ in c.levels) for c in COMPARISONS},
+)
+
+
 def probability_from_bits(weight_bits: float) -> float:
     prior_bits = math.log2(PRIOR_MATCH / (1.0 - PRIOR_MATCH))
     odds_bits = prior_bits + weight_bits
@@ -392,10 +461,12 @@ class PairScore:
     rule: str | None
 
 
-def score(evidence: PairEvidence, a: AccountColumns, b: AccountColumns) -> PairScore:
+def score(
+    evidence: PairEvidence, a: AccountColumns, b: AccountColumns, model: Model = PRIORS
+) -> PairScore:
     """The model's verdict on one pair, computed in Python (the same sums splink does)."""
     levels = {c.name: c.level_of(evidence, a, b) for c in COMPARISONS}
-    bits = sum(c.levels[levels[c.name]].weight_bits for c in COMPARISONS)
+    bits = sum(model.weight_bits(c, levels[c.name]) for c in COMPARISONS)
     rule = rule_for(levels)
     probability = 1.0 if rule else probability_from_bits(bits)
     return PairScore(probability, bits, levels, rule)

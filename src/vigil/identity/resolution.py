@@ -19,8 +19,9 @@ from vigil.identity.features import (
     account_columns,
     compare,
 )
+from vigil.identity.learning import learn
 from vigil.identity.linkage import LinkageRun, open_linkage
-from vigil.identity.model import LINK_THRESHOLD, score
+from vigil.identity.model import LINK_THRESHOLD, PRIORS, Model, score
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.reasons import reasons
 
@@ -33,6 +34,7 @@ class Resolution:
     rescored_accounts: int  # accounts scored this run (all of them in a full run)
     near_misses: list[tuple[int, int, float]]  # pairs below the threshold, at or above the floor
     columns: dict[int, AccountColumns]
+    model: Model  # the m and u this run applied (learned now, or given)
 
 
 def _connected(group: Cluster) -> bool:
@@ -78,9 +80,15 @@ def resolve(
     review_floor: float | None = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
+    model: Model | None = None,
 ) -> Resolution:
     """Subjects over ``profiles``. With ``review_floor``, pairs scored between it and the
     threshold come back as ``near_misses`` (what the review queue is made of).
+
+    ``model`` is what an earlier full run learned (an incremental run applies it again, so
+    that what was decided before and what is scored now weigh evidence alike); without it
+    the model is learned from ``profiles`` (``vigil.identity.learning``) on DuckDB, whatever
+    ``engine`` then scores the pairs.
 
     Python's cyclic garbage collector is paused for the run: a run makes millions of small
     tuples and strings that are never cyclic, and at a million accounts the collector's
@@ -99,6 +107,7 @@ def resolve(
             review_floor=review_floor,
             engine=engine,
             spark_master=spark_master,
+            model=model,
         )
 
 
@@ -115,9 +124,12 @@ def _resolve(
     review_floor: float | None,
     engine: str,
     spark_master: str | None,
+    model: Model | None,
 ) -> Resolution:
     population = Population.of(profiles)
     columns = {p.account_id: account_columns(p, population) for p in profiles}
+    if model is None:
+        model = learn(list(columns.values()), threads)
     fixed: list[Cluster] = []
     if incremental and previous:
         owner = {m: i for i, g in enumerate(previous) for m in g.members}
@@ -134,7 +146,7 @@ def _resolve(
     keep = threshold if review_floor is None else min(threshold, review_floor)
     run = LinkageRun([], 0)
     if new and (fixed or len(new) > 1):  # nothing to score starts no engine (Spark takes time)
-        linkage = open_linkage(engine, threads, spark_master)
+        linkage = open_linkage(engine, threads, spark_master, model)
         try:
             if fixed:
                 run = linkage.score_new(existing, new, keep)
@@ -151,7 +163,7 @@ def _resolve(
     clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
     for group in clusters:  # explain only the links that joined accounts
         group.links = [_explained(link, columns) for link in group.links]
-    return Resolution(clusters, run.compared_pairs, len(links), len(new), near, columns)
+    return Resolution(clusters, run.compared_pairs, len(links), len(new), near, columns, model)
 
 
 def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:
@@ -165,10 +177,12 @@ def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:
     return Link(link.a, link.b, link.probability, rule + words, link.decided_by)
 
 
-def explain_pair(a: AccountProfile, b: AccountProfile, population: Population) -> Link:
+def explain_pair(
+    a: AccountProfile, b: AccountProfile, population: Population, model: Model = PRIORS
+) -> Link:
     """The model's verdict and reasons for one pair, e.g. for an analyst's confirm."""
     ca, cb = account_columns(a, population), account_columns(b, population)
     evidence = compare(ca, cb)
-    verdict = score(evidence, ca, cb)
+    verdict = score(evidence, ca, cb, model)
     x, y = pair(a.account_id, b.account_id)
     return Link(x, y, verdict.probability, tuple(reasons(evidence, ca, cb)))

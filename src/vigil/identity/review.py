@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from vigil.identity.clusters import Cluster, Constraints, pair
 from vigil.identity.features import AccountColumns, compare
-from vigil.identity.model import COMPARISONS, score
+from vigil.identity.model import COMPARISONS, PRIORS, Model, score
 from vigil.identity.reasons import reasons
 
 # Below this probability a pair is not worth a minute: the model is sure they are apart.
@@ -53,15 +53,15 @@ class ReviewItem:
 
 
 def _explain(
-    a: AccountColumns, b: AccountColumns
+    a: AccountColumns, b: AccountColumns, model: Model
 ) -> tuple[tuple[str, ...], tuple[LevelEvidence, ...]]:
     evidence = compare(a, b)
-    verdict = score(evidence, a, b)
+    verdict = score(evidence, a, b, model)
     levels = tuple(
         LevelEvidence(
             c.name,
             c.levels[verdict.levels[c.name]].label,
-            round(c.levels[verdict.levels[c.name]].weight_bits, 3),
+            round(model.weight_bits(c, verdict.levels[c.name]), 3),
         )
         for c in COMPARISONS
         if not c.levels[verdict.levels[c.name]].null
@@ -98,6 +98,7 @@ def review_queue(
     columns: dict[int, AccountColumns],
     constraints: Constraints,
     limit: int | None = None,
+    model: Model = PRIORS,
 ) -> list[ReviewItem]:
     """Unsure pairs, best first. ``near_misses`` are scored pairs (a, b, probability) at or
     above ``REVIEW_FLOOR``; links inside ``clusters`` are read from the clusters themselves."""
@@ -130,7 +131,7 @@ def review_queue(
     items = []
     for (a, b), (probability, linked, size) in candidates.items():
         value = (1.0 - probability if linked else probability) * size
-        words, levels = _explain(columns[a], columns[b])
+        words, levels = _explain(columns[a], columns[b], model)
         items.append(ReviewItem(a, b, probability, linked, value, size, words, levels))
     items.sort(key=lambda i: (-i.expected_value, abs(0.5 - i.probability), i.a, i.b))
     return items[:limit] if limit is not None else items

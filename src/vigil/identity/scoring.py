@@ -1,9 +1,10 @@
 """Scoring one new account against the subjects already resolved, without a full run.
 
 An in-memory inverted index from each blocking key (identifier, alias stem, rare IP) to the
-accounts carrying it gives the candidates; the Python face of the model scores them (the same
-sums splink computes), and each subject gets the best link any of its accounts offers. This is
-what answers "who is this new account?" in milliseconds at a million accounts.
+accounts carrying it gives the candidates; the Python face of the model scores them with the
+model the full run learned (the same sums splink computes), and each subject gets the best
+link any of its accounts offers. This is what answers "who is this new account?" in
+milliseconds at a million accounts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vigil.identity.features import (
     account_columns,
     compare,
 )
-from vigil.identity.model import score
+from vigil.identity.model import PRIORS, Model, score
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.reasons import reasons
 
@@ -37,8 +38,10 @@ class SubjectIndex:
         columns: Iterable[AccountColumns],
         subject_of: dict[int, int],
         population: Population,
+        model: Model = PRIORS,
     ):
         self.population = population
+        self.model = model
         self.subject_of = subject_of
         self.columns: dict[int, AccountColumns] = {}
         self.by_key: dict[str, list[int]] = defaultdict(list)
@@ -61,7 +64,7 @@ class SubjectIndex:
         for other_id in self.candidates(column):
             other = self.columns[other_id]
             evidence = compare(column, other)
-            verdict = score(evidence, column, other)
+            verdict = score(evidence, column, other, self.model)
             subject = self.subject_of.get(other_id)
             if subject is None:
                 continue

@@ -9,7 +9,9 @@ The rules (docs/formats.md; synth's truth uses the same ones):
   source gives (CyberTipline ``estimatedLocation/countryCode``, an ISP return's ``country``),
   and formatted E.164. A number that cannot be parsed, or is not a possible number, is
   **kept as written** (stripped) with a warning: phone fields in provider reports are
-  free text, and one bad number is no reason to refuse a whole report.
+  free text, and one bad number is no reason to refuse a whole report. A "number" without a
+  single digit (``none``, ``n/a``, ``call me``) raises ``SelectorError``: it names nobody, and
+  as a selector it would link everyone who typed the same word (a dirty value, kept verbatim).
 - **ip**: ``ipaddress.ip_address`` then ``.compressed`` (IPv4 dotted quad; IPv6 lowercase,
   zeros compressed). An impossible address (``999.1.1.1``, ``gibberish``) raises
   ``SelectorError``: the parser turns it into ``BadInput`` naming the record.
@@ -56,6 +58,8 @@ def normalise_phone(raw: str, region: str | None = None) -> Normalised:
     display = raw.strip()
     if not display:
         raise SelectorError("empty phone number")
+    if not any(ch.isdigit() for ch in display):
+        raise SelectorError(f"not a phone number (no digit): {raw!r}")
     try:
         number = phonenumbers.parse(display, region.upper() if region else None)
     except phonenumbers.NumberParseException:

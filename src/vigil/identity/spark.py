@@ -2,7 +2,8 @@
 
 ``SparkLinkage`` holds the population in a Spark session and runs splink's Spark backend with
 exactly the settings the DuckDB engine uses (the levels' SQL written in Spark's dialect, the
-same priors and rules), so the same accounts give the same scored pairs and the same subjects.
+same model, learned once on DuckDB, and the same rules), so the same accounts give the same
+scored pairs and the same subjects.
 Features are computed before the data reaches Spark and clustering happens after, on the
 driver, so only the pairwise comparison, the expensive part, is distributed.
 
@@ -22,6 +23,7 @@ from typing import Any
 from vigil.errors import UsageError
 from vigil.identity.dialects import SPARK
 from vigil.identity.linkage import SplinkLinkage
+from vigil.identity.model import PRIORS, Model
 
 DEFAULT_MASTER = "local[*]"
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
@@ -79,9 +81,10 @@ class SparkLinkage(SplinkLinkage):
 
     dialect = SPARK
 
-    def __init__(self, master: str = DEFAULT_MASTER, session: Any = None):
+    def __init__(self, master: str = DEFAULT_MASTER, session: Any = None, model: Model = PRIORS):
         from splink.backends.spark import SparkAPI
 
+        self.model = model
         self._spark = session or spark_session(master)
         self._own_session = session is None
         self._db = SparkAPI(spark_session=self._spark, break_lineage_method="persist")

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.country_codes import iso_country
+
 PHPBB_SYSTEM_USER_TYPE = 2  # USER_IGNORE: the anonymous user and the search-engine bots
 PHPBB_FOUNDER_USER_TYPE = 3
 PHPBB_ADMINISTRATORS_GROUP_ID = 5  # the ADMINISTRATORS group of a default phpBB 3 install
@@ -77,9 +79,8 @@ def _text(value: Any) -> str | None:
 
 
 def country_code(value: Any) -> str | None:
-    """An ISO 3166 alpha-2 code, or None for anything that is not one."""
-    text = (_text(value) or "").upper()
-    return text if len(text) == 2 and text.isalpha() else None
+    """An ISO 3166-1 alpha-2 code, or None for anything that is not one (``XX``, ``1A``)."""
+    return iso_country(_text(value))
 
 
 @dataclass(frozen=True)

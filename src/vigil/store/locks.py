@@ -4,7 +4,10 @@ Triage writes an exhibit in many transactions; two processes doing it at once wo
 on the same rows. ``exclusive`` holds a lock named by a key for as long as the work runs:
 
 - PostgreSQL: a session advisory lock on a connection of its own (``pg_try_advisory_lock``),
-  released by the server when the connection closes, however the process ends;
+  released by the server when the connection closes, however the process ends. Advisory
+  locks are per database, so the number is taken from the key *and* the store's schema: two
+  stores in one database (one schema each) both have a source 1, and must not hold each
+  other up;
 - SQLite: an ``fcntl`` record lock on one byte of ``<database>-writers``, released by the
   kernel when the process ends, even by ``kill -9``.
 
@@ -39,8 +42,10 @@ def exclusive(store: Store, key: str, what: str) -> Iterator[None]:
     """Hold the writer lock for ``key``; ``Busy`` naming ``what`` when another process has it."""
     if store.dialect == "postgresql":
         with store.engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar()
+            number = lock_number(f"{schema}:{key}")
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_number(key)}
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": number}
             ).scalar()
             connection.commit()
             if not got:
@@ -48,9 +53,7 @@ def exclusive(store: Store, key: str, what: str) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": lock_number(key)}
-                )
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": number})
                 connection.commit()
         return
     database = make_url(store.url).database

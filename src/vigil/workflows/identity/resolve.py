@@ -30,7 +30,7 @@ from vigil.errors import UsageError
 from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
 from vigil.identity.linkage import ENGINES
-from vigil.identity.model import LINK_THRESHOLD
+from vigil.identity.model import LINK_THRESHOLD, Model
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
@@ -172,6 +172,12 @@ def _sources_at_last_run(session: Session) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+def last_model(session: Session) -> Model | None:
+    """The model the last run applied (recorded with its audit entry; an incremental run
+    records the one it was given), if it fits this version's comparisons."""
+    return Model.from_json(audit.last_details(session, "resolve.run").get("model"))
+
+
 def _touched_since_last_run(loaded: StoreAccounts, last_source: int | None) -> set[int]:
     """Accounts seen in a source ingested after the last resolve: their evidence changed."""
     if last_source is None:
@@ -244,9 +250,12 @@ def resolve(
             for d in session.scalars(select(LinkDecision))
         }
         last_sources = _sources_at_last_run(session)
+        learned = last_model(session)
         # read with the accounts, so a source ingested during this run counts as new next time
         max_source = session.scalar(select(func.max(Source.id))) or 0
-    incremental = not full and bool(previous.clusters)
+    # an incremental run weighs evidence as the full run before it did; without one to follow
+    # (or after an upgrade that changed the levels) it is a full run, which learns afresh
+    incremental = not full and bool(previous.clusters) and learned is not None
     touched = _touched_since_last_run(loaded, last_sources) if incremental else set()
     outcome = run_engine(
         loaded.profiles,
@@ -259,6 +268,7 @@ def resolve(
         touched=touched,
         engine=engine,
         spark_master=spark_master,
+        model=learned if incremental else None,
     )
     with store.transaction() as session:
         counts = _write(session, actor, loaded, outcome.clusters, previous, decision_users)
@@ -282,7 +292,12 @@ def resolve(
             "resolve.run",
             "subject",
             None,
-            {**result.__dict__, "threshold": threshold, "max_source_id": max_source},
+            {
+                **result.__dict__,
+                "threshold": threshold,
+                "max_source_id": max_source,
+                "model": outcome.model.as_json(),
+            },
         )
         # Subjects changed, so what derives from them does: countries and priorities.
         refreshed = refresh_subjects(session, actor)

@@ -15,13 +15,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.country_codes import iso_country
 from vigil.errors import NotFound, NotSignedIn, UsageError
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import USER_ROLES, Agency, User
 
 _AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -57,13 +57,23 @@ def check_agency_code(code: str) -> str:
     return code
 
 
+def check_new_user(username: str, role: str) -> None:
+    """Checked before anything is asked: ``vigil user add`` prompts for a password after."""
+    if not _USERNAME.match(username):
+        raise UsageError(
+            f"username must be 1-100 letters, digits, '.', '_', '@' or '-': {username!r}"
+        )
+    if role not in USER_ROLES:
+        raise UsageError(f"role must be one of {', '.join(USER_ROLES)}: {role!r}")
+
+
 def check_country(country: str | None) -> str | None:
     if country is None:
         return None
-    country = country.upper()
-    if not _COUNTRY.match(country):
+    code = iso_country(country)
+    if code is None:
         raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
-    return country
+    return code
 
 
 def add_agency(store: Store, actor: Actor, code: str, name: str, country: str | None) -> AgencyInfo:
@@ -108,12 +118,7 @@ def add_user(
 ) -> UserInfo:
     """A new account in ``agency_code`` (default: the acting user's agency)."""
     store.require_initialised()
-    if not _USERNAME.match(username):
-        raise UsageError(
-            f"username must be 1-100 letters, digits, '.', '_', '@' or '-': {username!r}"
-        )
-    if role not in USER_ROLES:
-        raise UsageError(f"role must be one of {', '.join(USER_ROLES)}: {role!r}")
+    check_new_user(username, role)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     with store.transaction() as session:

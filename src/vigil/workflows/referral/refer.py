@@ -56,6 +56,7 @@ from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
 from vigil.workflows.network.refresh import NO_SUBJECTS_YET, has_subjects
+from vigil.workflows.operation.accounts import check_country
 from vigil.workflows.operation.node_key import node_signer, trusted_public_key
 from vigil.workflows.referral.evidence import gather_evidence
 
@@ -122,9 +123,7 @@ def refer(
     """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
     store.require_initialised()
     if country is not None:
-        country = country.strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            raise UsageError(f"country must be an ISO 3166 alpha-2 code: {country!r}")
+        country = check_country(country)
     check_output_path(out_dir, directory=True)
     signer = _package_signer(store, actor)
     out_dir.mkdir(parents=True, exist_ok=True)

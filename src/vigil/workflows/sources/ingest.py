@@ -65,6 +65,7 @@ class DocumentResult:
     records: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     warnings: list[str] = field(default_factory=list)
+    dirty_values: int = 0  # of the warnings: values kept verbatim on their sightings
 
 
 @dataclass
@@ -92,6 +93,7 @@ class IngestSummary:
             "records": sum(d.records for d in self.documents),
             **total.as_dict(),
             "warnings": sum(len(d.warnings) for d in self.documents),
+            "dirty_values": sum(d.dirty_values for d in self.documents),
         }
 
 
@@ -217,8 +219,10 @@ def _write_batch(
             if parsed.warnings:
                 extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
                 extra["warning_count"] = len(parsed.warnings)
-            if parsed.dirty:  # verbatim, flagged, never selectors (docs/reliability.md)
-                extra["dirty_values"] = parsed.dirty[:MAX_STORED_WARNINGS]
+            if parsed.dirty:  # each on its record's sighting, flagged (docs/reliability.md)
+                extra["dirty_value_count"] = len(parsed.dirty)
+            if unplaced := parsed.unplaced_dirty():  # read with nothing else to sit on
+                extra["dirty_values"] = unplaced[:MAX_STORED_WARNINGS]
             ref = register_source(
                 session,
                 actor,
@@ -235,6 +239,7 @@ def _write_batch(
                 ref.created,
                 parsed.records,
                 warnings=parsed.warnings,
+                dirty_values=len(parsed.dirty),
             )
             if ref.created:
                 writer = SourceWriter(session, actor, case_id, ref.id, staged)
@@ -286,6 +291,7 @@ def ingest_json(summary: IngestSummary) -> dict[str, Any]:
                 "records": d.records,
                 **d.counts.as_dict(),
                 "warnings": d.warnings,
+                "dirty_values": d.dirty_values,
             }
             for d in summary.documents
         ],

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import FileRef, storable
@@ -191,11 +192,19 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             cells.append(column)
         values = list(zip(*cells, strict=True))
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
+            statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for record in values:
-                    copy.write_row(record)
-            cursor.close()
+            try:
+                with cursor.copy(statement) as copy:
+                    for record in values:
+                        copy.write_row(record)
+            except dialect.loaded_dbapi.Error as exc:
+                # The driver's own cursor bypasses SQLAlchemy: wrap its error as SQLAlchemy
+                # would, so a unique violation from another writer is an IntegrityError that
+                # ``Store.transaction`` turns into "run the command again", never exit 1.
+                raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+            finally:
+                cursor.close()
             continue
         statement = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
