@@ -93,7 +93,8 @@ def test_exif_rotated_photos_match_the_reference_through_triage(
         for p, _ in cases
         if open_image(p.read_bytes()).getexif().get(EXIF_ORIENTATION_TAG, 1) != 1
     ]
-    assert len(rotated) >= 3  # exif-rotn 3, 6 and 8
+    # The repository ships exif-rotn-6; the full reference set beside it adds 3 and 8.
+    assert len(rotated) >= (3 if (SHARED / "pdq").is_dir() else 1)
     folder = tmp_path / "seized"
     folder.mkdir()
     expected = {}
