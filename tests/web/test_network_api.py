@@ -73,6 +73,9 @@ def test_after_new_evidence_the_network_page_shows_the_last_ranking_at_once(
 ) -> None:
     page = sign_in(browser, live_server, "analyst")
     page.goto(f"{live_server.url}/network")  # a ranking is kept
+    # The page's own graph request goes to the API, which waits for a rebuild: let it end
+    # first, or it could rebuild after the new evidence and leave nothing to be updating.
+    page.wait_for_load_state("networkidle")
     before = page.locator("table tbody tr").count()
     assert before > 0
     with live_server.store.transaction() as session:  # new evidence, as an ingest writes
