@@ -179,6 +179,7 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
 
     lines = []
     for node in nodes:
+        venues = _venues_run(node)
         lines.append(f"{node.code} ({node.country}) learned:")
         for direction, verb in (("made", "holds"), ("received", "asked about")):
             by_peer: dict[str, dict[str, int]] = {}
@@ -189,7 +190,7 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
             for peer, kinds in sorted(by_peer.items()):
                 counted = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
                 mine = [h for h in hits[node.code] if h.peer == peer and h.direction == direction]
-                top = _top_subject(node, {h.subject_id for h in mine if h.subject_id})
+                top = _top_subject(node, venues, {h.subject_id for h in mine if h.subject_id})
                 lines.append(
                     f"  {peer} {verb} {counted} of ours"
                     + (f", among them those of our subject {top}" if top else "")
@@ -207,30 +208,37 @@ def learned(nodes: list[Node], hits: dict[str, list[HitInfo]]) -> list[str]:
         for referral in list_referrals(node.store):
             for outcome in referral.outcomes:
                 if "agency" in outcome:
+                    subject = _label(node, venues, int(str(outcome["subject_id"])))
                     lines.append(
                         f"  {outcome['agency']} reports {outcome['kind']} of our subject "
-                        f"{_label(node, int(str(outcome['subject_id'])))} ({outcome['date']}) "
-                        f"on referral {referral.id}"
+                        f"{subject} ({outcome['date']}) on referral {referral.id}"
                     )
     return lines
 
 
-def _label(node: Node, subject_id: int) -> str:
-    """``id (label: venues it runs)``: the venues (e.g. "NightNet #lounge operator") say why
-    a subject ranks first."""
-    from vigil.store.models import Subject
+def _venues_run(node: Node) -> dict[int, list[str]]:
+    """Per subject, the venues it runs (e.g. "NightNet #lounge operator"), from one ranking of
+    the node's evidence: what says why a subject ranks first."""
     from vigil.workflows.network.rank import current_ranking
+
+    with node.store.reading() as session:
+        return {r.subject_id: r.platform_roles for r in current_ranking(session).ranking}
+
+
+def _label(node: Node, venues: dict[int, list[str]], subject_id: int) -> str:
+    """``id (label: venues it runs)``."""
+    from vigil.store.models import Subject
 
     with node.store.reading() as session:
         subject = session.get(Subject, subject_id)
         if subject is None:
             return str(subject_id)
-        ranking = current_ranking(session).ranking
-    roles = next((r.platform_roles for r in ranking if r.subject_id == subject_id), [])
-    return f"{subject_id} ({subject.label}{': ' + ', '.join(roles) if roles else ''})"
+        label = subject.label
+    roles = venues.get(subject_id, [])
+    return f"{subject_id} ({label}{': ' + ', '.join(roles) if roles else ''})"
 
 
-def _top_subject(node: Node, subject_ids: set[int]) -> str | None:
+def _top_subject(node: Node, venues: dict[int, list[str]], subject_ids: set[int]) -> str | None:
     """The highest-priority of these subjects, described by ``_label``."""
     from sqlalchemy import select
 
@@ -244,7 +252,7 @@ def _top_subject(node: Node, subject_ids: set[int]) -> str | None:
             .where(Subject.id.in_(subject_ids))
             .order_by(Subject.priority.desc().nulls_last(), Subject.id)
         ).first()
-    return _label(node, top) if top is not None else None
+    return _label(node, venues, top) if top is not None else None
 
 
 def stop(nodes: list[Node]) -> None:

@@ -153,8 +153,8 @@ async def new_user(
     request: Request, ctx: PageContext = Depends(page(Permission.ADMINISTER))
 ) -> Response:
     form = await request.form()
-    username = str(form.get("username", "")).strip()
-    add_user(ctx.store, ctx.me, username, str(form.get("role", "")), str(form.get("password", "")))
+    username = _field(form, "username")
+    add_user(ctx.store, ctx.me, username, _field(form, "role"), str(form.get("password", "")))
     return done("/admin", f"User {username} added.")
 
 
