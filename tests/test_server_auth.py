@@ -61,6 +61,13 @@ def test_passwords_are_argon2id(unit: Unit) -> None:
     assert hashes and all(h and h.startswith("$argon2id$") for h in hashes)
 
 
+def test_an_unknown_user_is_checked_against_a_hash_as_costly_as_a_real_one() -> None:
+    from vigil.workflows.operation import accounts
+
+    assert not accounts._hasher.check_needs_rehash(accounts._DUMMY_HASH)
+    assert accounts._hasher.verify(accounts._DUMMY_HASH, "not a password anyone has")
+
+
 def test_a_write_with_the_cookie_but_without_the_csrf_token_is_refused(unit: Unit) -> None:
     client = unit.client()
     csrf = _login(client).json()["csrf_token"]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from typer.core import TyperGroup
 
-from vigil.store.db import DEFAULT_URL, Actor, Store
+from vigil.store.constants import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from vigil.store.db import Actor, Store
 
 
 def _index_root() -> Path | None:
@@ -28,6 +32,9 @@ class CliState:
     _store: Store | None = field(default=None, repr=False)
 
     def store(self) -> Store:
+        # Imported on first use, with SQLAlchemy: `--help` and usage errors never open a store.
+        from vigil.store.db import Store
+
         if self._store is None:
             self._store = Store(self.db_url, index_root=_index_root())
         return self._store

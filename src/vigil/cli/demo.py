@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from vigil.cli.app import state
 from vigil.cli.output import console, err_console, print_table
-from vigil.store.db import DEFAULT_URL
+from vigil.store.constants import DEFAULT_URL
 
 if TYPE_CHECKING:
     from vigil.workflows.operation.demo import DemoResult

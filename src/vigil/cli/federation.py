@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.engine import make_url
 
 from vigil.cli.app import state
 from vigil.cli.output import print_json, print_table
-from vigil.store.db import Store
+
+if TYPE_CHECKING:
+    from vigil.store.db import Store
 
 federation_app = typer.Typer(help="This node's federation identity and keys.", no_args_is_help=True)
 peer_app = typer.Typer(help="Other agencies' nodes.", no_args_is_help=True)
@@ -20,6 +22,8 @@ inbox_app = typer.Typer(help="Referral packages received from peers.")
 
 def default_keys_dir(store: Store, agency: str) -> Path:
     """``VIGIL_KEYS``, else beside a SQLite file, else the user's data folder; per agency."""
+    from sqlalchemy.engine import make_url
+
     configured = os.environ.get("VIGIL_KEYS")
     if configured:
         return Path(configured) / agency

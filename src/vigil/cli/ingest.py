@@ -11,8 +11,6 @@ from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_records import ParseOptions
-from vigil.workflows.network.distribution import distribution
-from vigil.workflows.sources.ingest import ingest, ingest_json
 
 # FORMAT choices come from the registry, so a new parser module is a new choice.
 SourceFormat = Enum(  # type: ignore[misc]  # built from the registry at import, by design
@@ -39,6 +37,9 @@ def ingest_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Read a provider report, chat log, forum database or subscriber return into the case."""
+    # Imported here so that other commands do not pay for the ingest engine at start-up.
+    from vigil.workflows.sources.ingest import ingest, ingest_json
+
     options = ParseOptions(platform=platform, tz=tz, table_prefix=prefix)
     with Progress(
         TextColumn("ingest"),
@@ -87,6 +88,8 @@ def distribution_command(
     top: int | None = typer.Option(None, "--top", help="Only the N biggest senders."),
 ) -> None:
     """Files sent, distinct files and distinct recipients per account and per subject."""
+    from vigil.workflows.network.distribution import distribution
+
     report = distribution(state(ctx).store(), state(ctx).actor(), case)
     accounts = report.accounts[:top] if top else report.accounts
     subjects = report.subjects[:top] if top else report.subjects

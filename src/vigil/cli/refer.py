@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_json, print_table
 from vigil.errors import IntegrityViolation, UsageError
-from vigil.store.db import Actor, Store
-from vigil.store.models import OUTCOME_KINDS
+from vigil.store.constants import OUTCOME_KINDS
+
+if TYPE_CHECKING:
+    from vigil.store.db import Actor, Store
 
 referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
 

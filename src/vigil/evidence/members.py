@@ -57,7 +57,9 @@ class Content:
         if self.data is not None:
             return self.data[:size]
         assert self.path is not None
-        with self.path.open("rb") as handle:
+        # Unbuffered: a buffered reader would read a whole buffer (often the whole small file)
+        # to return these few bytes, once for every file a triage sniffs for an archive.
+        with self.path.open("rb", buffering=0) as handle:
             return handle.read(size)
 
     def open(self) -> BinaryIO:

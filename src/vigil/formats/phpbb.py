@@ -22,6 +22,9 @@ table in the order users, topics, posts, attachments, config, forums, one line
 ``table<TAB>json(row)`` per row in primary-key order, where ``json`` is
 ``json.dumps(list_of_values, default=str, separators=(",", ":"))`` over the columns read in
 the order listed in this module. The same rows give the same digest on any server.
+
+SQLAlchemy is imported by the functions that open a database, not with the module: the CLI
+loads every format at start-up to list them, and SQLAlchemy took a third of a second of that.
 """
 
 from __future__ import annotations
@@ -33,11 +36,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-
-from sqlalchemy import ColumnClause, Engine, column, create_engine, inspect, select, table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vigil.errors import BadInput, UnsupportedFormat
 from vigil.formats.registry import SOURCE_FORMATS
@@ -52,6 +51,9 @@ from vigil.formats.source_records import (
     ParseOptions,
     SourceDocument,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnClause, Engine
 
 COLUMNS = {
     "users": ("user_id", "username", "username_clean", "user_email", "user_ip", "user_regdate"),
@@ -83,6 +85,9 @@ OPTIONAL_USER_COLUMNS = ("user_type", "group_id")
 
 def sqlalchemy_url(location: str) -> tuple[str, Path | None]:
     """The URL to read and, for a SQLite file, its path (whose bytes are the digest)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if "://" not in location:
         path = Path(location)
         if not path.is_file():
@@ -104,6 +109,8 @@ class PhpbbParser:
     name: ClassVar[str] = "phpbb"
 
     def documents(self, location: str) -> Iterator[SourceDocument]:
+        from sqlalchemy.engine import make_url
+
         url, path = sqlalchemy_url(location)
         name = path.name if path else make_url(url).render_as_string(hide_password=True)
         yield SourceDocument(name=name, path=path, url=url)
@@ -120,6 +127,9 @@ class PhpbbParser:
         return self._parse_url(document, document.url, options)
 
     def _parse_url(self, document: SourceDocument, url: str, options: ParseOptions) -> ParsedSource:
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
         try:
             engine = create_engine(url)
         except (ArgumentError, ModuleNotFoundError) as exc:
@@ -140,6 +150,8 @@ class PhpbbParser:
 
 
 def _read_tables(engine: Engine, name: str, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
+    from sqlalchemy import column, inspect, select, table
+
     inspector = inspect(engine)
     present = set(inspector.get_table_names())
     rows: dict[str, list[tuple[Any, ...]]] = {}

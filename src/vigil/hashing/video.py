@@ -14,12 +14,14 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import av
 import numpy as np
 
 from vigil.hashing.pdq import pdq_from_rgb
+
+if TYPE_CHECKING:
+    import av
 
 SECONDS_PER_HASH = 1.0
 # Frames are scaled so their longer side is at most this before hashing: PDQ works on 64x64.
@@ -46,6 +48,10 @@ class VideoHashError(Exception):
 
 
 def hash_video(source: bytes | Path | BinaryIO) -> list[VideoFrame]:
+    # Imported on the first video: loading FFmpeg's libraries took a quarter of a second of
+    # every triage's start-up, and most evidence holds few videos or none.
+    import av
+
     frames: list[VideoFrame] = []
     if isinstance(source, bytes):
         source = io.BytesIO(source)

@@ -1,5 +1,5 @@
-"""The store layer: models, migrations, the audit chain and opening a database."""
+"""The store layer: models, migrations, the audit chain and opening a database.
 
-from vigil.store.db import Actor, Store
-
-__all__ = ["Actor", "Store"]
+Import its modules (``vigil.store.db``, ``vigil.store.models``...) by name: this package
+imports none of them, so that reading ``vigil.store.constants`` at start-up costs nothing.
+"""

@@ -19,8 +19,8 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.errors import Busy, NotFound, StoreError, UsageError
+from vigil.store.constants import DEFAULT_URL
 
-DEFAULT_URL = "sqlite:///vigil.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

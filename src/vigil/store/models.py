@@ -437,9 +437,6 @@ class ReferralStatus(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-OUTCOME_KINDS = ("arrest", "charge", "conviction", "sentence", "safeguarded")
-
-
 class Outcome(Base):
     __tablename__ = "outcome"
 

@@ -13,8 +13,8 @@ from vigil.server.auth import allow, store_of
 from vigil.server.params import MAX_ROW_ID
 from vigil.server.policy import Permission
 from vigil.server.scope import account_in_reach, visible_subjects
+from vigil.store.constants import OUTCOME_KINDS
 from vigil.store.db import Actor
-from vigil.store.models import OUTCOME_KINDS
 from vigil.workflows.identity.decisions import decide_link
 from vigil.workflows.referral.outcomes import record_outcome
 

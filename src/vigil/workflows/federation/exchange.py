@@ -255,7 +255,7 @@ def receive_key(store: Store, caller: Caller, payload: dict[str, Any]) -> dict[s
 
 def receive_outcome(store: Store, caller: Caller, payload: dict[str, Any]) -> dict[str, Any]:
     """An outcome for a subject this agency referred to the caller, recorded once."""
-    from vigil.store.models import OUTCOME_KINDS
+    from vigil.store.constants import OUTCOME_KINDS
     from vigil.workflows.referral.outcomes import parse_outcome_date
 
     try:

@@ -2,6 +2,11 @@
 
 ``rank_network`` writes each subject's priority (one audit entry for the whole ranking, with
 every score in it), so ``vigil subjects`` and the report agree with ``network rank``.
+
+The graph engines (igraph, which imports matplotlib itself, and networkx) are imported by the
+functions that build a graph: ``refresh_subjects`` imports this module on every triage and
+ingest, which rank nothing until subjects exist and their evidence changed, and importing the
+engines took most of a second of every such command's start-up.
 """
 
 from __future__ import annotations
@@ -15,10 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError
-from vigil.graph.evidence import build_evidence_graph, evidence_path
-from vigil.graph.export import EXPORT_FORMATS, export_graph
+from vigil.graph.formats import EXPORT_FORMATS
 from vigil.graph.model import NetworkInput, NetworkResult, PathStep, RankedSubject
-from vigil.graph.rank import rank
 from vigil.outputs import check_output_path
 from vigil.store import audit
 from vigil.store.db import Actor, Store
@@ -41,6 +44,8 @@ def rank_network(store: Store, actor: Actor, *, write: bool = True) -> NetworkRe
 def ranking_of(data: NetworkInput) -> NetworkResult:
     """The one ranking: ``network rank``, ``refer``, the report and the stored priorities all
     come from here (deterministic, so a fresh ranking equals the stored one)."""
+    from vigil.graph.rank import rank
+
     return rank(data, seed=RANK_SEED)
 
 
@@ -146,6 +151,8 @@ class EvidencePath:
 
 
 def network_path(store: Store, reference_a: str, reference_b: str) -> EvidencePath:
+    from vigil.graph.evidence import build_evidence_graph, evidence_path
+
     store.require_initialised()
     with store.reading() as session:
         a = find_subject(session, reference_a)
@@ -169,6 +176,9 @@ def _subject_attributes(session: Session, result: NetworkResult) -> dict[int, di
 
 def export_network(store: Store, actor: Actor, fmt: str, path: Path) -> list[Path]:
     """The evidence graph with scores and countries on subjects, for Gephi, yEd or i2."""
+    from vigil.graph.evidence import build_evidence_graph
+    from vigil.graph.export import export_graph
+
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     store.require_initialised()

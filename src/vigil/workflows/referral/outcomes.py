@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import UsageError
 from vigil.store import audit
+from vigil.store.constants import OUTCOME_KINDS
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
-    OUTCOME_KINDS,
     Outcome,
     Referral,
     ReferralStatus,
