@@ -19,10 +19,21 @@ from vigil.evidence.names import printable
 
 
 def walk_folder(root: Path, refusals: list[Refusal]) -> Iterator[Member]:
-    yield from _walk(root, "", refusals)
+    for relative, path, info in _regular_files(root, "", refusals):
+        yield Member(
+            path=relative,
+            size_bytes=info.st_size,
+            modified_at=timestamp(info.st_mtime),
+            created_at=timestamp(getattr(info, "st_birthtime", None)),
+            accessed_at=timestamp(info.st_atime),
+            local_path=Path(path),
+        )
 
 
-def _walk(directory: Path, prefix: str, refusals: list[Refusal]) -> Iterator[Member]:
+def _regular_files(
+    directory: str | Path, prefix: str, refusals: list[Refusal]
+) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(path relative to the root, path on disk, its stat) for every regular file."""
     try:
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
@@ -37,16 +48,9 @@ def _walk(directory: Path, prefix: str, refusals: list[Refusal]) -> Iterator[Mem
             refusals.append(Refusal(relative, f"cannot stat: {exc.strerror or exc}"))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(Path(entry.path), f"{relative}/", refusals)
+            yield from _regular_files(entry.path, f"{relative}/", refusals)
         elif stat.S_ISREG(info.st_mode):
-            yield Member(
-                path=relative,
-                size_bytes=info.st_size,
-                modified_at=timestamp(info.st_mtime),
-                created_at=timestamp(getattr(info, "st_birthtime", None)),
-                accessed_at=timestamp(info.st_atime),
-                local_path=Path(entry.path),
-            )
+            yield relative, entry.path, info
 
 
 def folder_manifest_digest(root: Path) -> tuple[str, int]:
@@ -54,12 +58,14 @@ def folder_manifest_digest(root: Path) -> tuple[str, int]:
 
     A folder has no single byte stream to hash; this tells whether the tree changed since a
     completed run without reading every file twice. It is not the exhibit's identity: two
-    devices can list alike (see ``vigil.workflows.media.exhibits``).
+    devices can list alike (see ``vigil.workflows.media.exhibits``). It reads the listing
+    alone, without making members, as every triage of a folder walks it once more for this.
     """
     digest = hashlib.sha256()
     total = 0
-    for member in walk_folder(root, []):
-        mtime = member.modified_at.isoformat() if member.modified_at else ""
-        digest.update(f"{printable(member.path)}\0{member.size_bytes}\0{mtime}\n".encode())
-        total += member.size_bytes
+    for relative, _path, info in _regular_files(root, "", []):
+        modified_at = timestamp(info.st_mtime)
+        mtime = modified_at.isoformat() if modified_at else ""
+        digest.update(f"{printable(relative)}\0{info.st_size}\0{mtime}\n".encode())
+        total += info.st_size
     return digest.hexdigest(), total
