@@ -44,6 +44,7 @@ from vigil.identity.scoring import SubjectIndex
 START = datetime(2006, 1, 1, tzinfo=UTC)
 PLATFORMS = ["forum", "irc", "parley", "murmur", "picnook", "boxhaven", "chirpline"]
 COUNTRIES = [f"{a}{b}" for a in "ABCDEFG" for b in "ABCDE"]  # 35 invented codes
+COUNTRY_SETS = {country: frozenset({country}) for country in COUNTRIES}
 _SYLLABLES = [c + v for c in "bdfghjklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
 
 
@@ -82,6 +83,9 @@ def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[i
         email = f"{''.join(words)}{number or rng.randint(1, 99)}@mail{rng.randint(1, 9)}.example"
         phone = f"+1555{rng.randint(0, 9_999_999):07d}" if rng.random() < 0.3 else None
         country = rng.choice(COUNTRIES)
+        # one set per person, shared by its accounts: at 10M accounts, sets made per account
+        # would hold gigabytes the resolver never needed
+        emails, phones = frozenset({email}), frozenset({phone}) if phone else frozenset()
         for platform in rng.sample(PLATFORMS, rng.choice([1, 2, 2, 3, 4])):
             if len(profiles) >= accounts:
                 break
@@ -97,10 +101,10 @@ def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[i
                     account_id,
                     platform,
                     _drift(rng, words, number),
-                    emails=frozenset({email}) if has_email else frozenset(),
-                    phones=frozenset({phone}) if phone and platform == "picnook" else frozenset(),
+                    emails=emails if has_email else frozenset(),
+                    phones=phones if platform == "picnook" else frozenset(),
                     ips=ips,
-                    countries=frozenset({country}),
+                    countries=COUNTRY_SETS[country],
                 )
             )
             person_of[account_id] = person
@@ -156,6 +160,7 @@ def _splink_alone(
     try:
         population = Population.of(profiles)
         columns = [account_columns(p, population) for p in profiles]
+        del population  # as resolve drops it once the columns are built
         wall, cpu = time.perf_counter(), time.process_time()
         model = learn(columns, threads=2)
         trained = time.perf_counter() - wall

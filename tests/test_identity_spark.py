@@ -60,3 +60,16 @@ def test_engine_and_master_are_checked_before_anything_runs(sqlite_store: Store)
     assert bad.exit_code == 2 and "unknown engine 'oracle'" in bad.stderr
     lonely = run_cli("resolve", "--spark-master", "local[2]")
     assert lonely.exit_code == 2 and "--spark-master needs --engine spark" in lonely.stderr
+
+
+def test_a_local_driver_gets_half_the_machine_unless_spark_is_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spark's own 1 GiB default ran out of heap at a million accounts (docs/benchmarks.md)."""
+    from vigil.identity.spark import local_driver_memory
+
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert local_driver_memory() == f"{total // 2 // 2**20}m"
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "3g")
+    assert local_driver_memory() is None

@@ -124,10 +124,11 @@ def test_a_decision_takes_the_pair_out_of_the_queue_at_once(unit: Unit) -> None:
     assert not stale.fresh, "the decision moved the evidence head"
     assert (top["a"], top["b"]) not in _pairs(stale.items)
     # The first read after the decision answers from the last queue, less the decided pair,
-    # and recomputes the queue once the response has gone.
+    # while the queue is computed again in the background.
     after = client.get("/api/links/review", headers=headers).json()
     assert (top["a"], top["b"]) not in _pairs(after)
     assert _pairs(after) == [p for p in _pairs(before) if p != (top["a"], top["b"])]
+    queue.settle()
     fresh = queue.view(unit.store, unit.actor("TEST", "analyst"))
     assert fresh.fresh
     assert fresh.items == review_links(unit.store, None)
@@ -180,3 +181,39 @@ def test_the_page_decides_only_on_accounts_in_reach(unit: Unit) -> None:
         assert decided == (1 if agency == "TEST" else 0)
     assert answers["decide"].headers["location"].startswith("/links/review?page=1&job=")
     assert "vigil_review_skip" in answers["skip"].headers["set-cookie"]
+
+
+def test_a_decision_on_the_subject_page_leaves_re_linking_to_the_job(unit: Unit) -> None:
+    """The page records the decision and queues one re-link; it does not resolve inside the
+    request as well (an analyst would wait seconds, and the job would repeat the work)."""
+    from vigil.store.models import AuditEntry
+    from vigil.workflows.identity.subjects import list_subjects
+
+    subject = next(s for s in list_subjects(unit.store) if len(s["links"]) >= 1)
+    link = subject["links"][0]
+
+    def resolve_runs() -> int:
+        with unit.store.reading() as session:
+            count = session.scalar(
+                select(func.count(AuditEntry.id)).where(AuditEntry.action == "resolve.run")
+            )
+        return int(count or 0)
+
+    before = resolve_runs()
+    client = _page_client(unit, "TEST", "analyst")
+    response = client.post(  # type: ignore[attr-defined]
+        f"/subjects/{subject['id']}/links",
+        data={
+            "a": link["a"],
+            "b": link["b"],
+            "decision": "reject",
+            "csrf_token": client.cookies["vigil_csrf"],  # type: ignore[attr-defined]
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:300]
+    assert response.headers["location"].startswith(f"/subjects/{subject['id']}?job=")
+    with unit.store.reading() as session:
+        decisions = session.scalars(select(LinkDecision)).all()
+    assert [d.decision for d in decisions] == ["reject"]
+    assert resolve_runs() == before

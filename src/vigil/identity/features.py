@@ -134,14 +134,14 @@ def handle_stems(profile: AccountProfile) -> tuple[str, ...]:
     return tuple(dict.fromkeys(stem for form in forms for stem in form.stems))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpSeen:
     ip: str
     t: int  # seconds since the epoch, to the hour
     accounts: int  # how many accounts this address was seen with
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountColumns:
     """One account as the model sees it (also the row splink's table holds)."""
 
@@ -259,7 +259,7 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairEvidence:
     """Everything two accounts share, in numbers a court can read back."""
 

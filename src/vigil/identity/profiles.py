@@ -13,7 +13,7 @@ from datetime import datetime
 from vigil.identity.aliases import AliasForm, fold_alias
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpSighting:
     """An address seen on an account. ``proxy`` is the provider's own CGNAT/VPN/proxy flag."""
 
@@ -22,7 +22,7 @@ class IpSighting:
     proxy: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class AccountProfile:
     account_id: int
     platform: str

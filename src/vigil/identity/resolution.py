@@ -126,8 +126,7 @@ def _resolve(
     spark_master: str | None,
     model: Model | None,
 ) -> Resolution:
-    population = Population.of(profiles)
-    columns = {p.account_id: account_columns(p, population) for p in profiles}
+    columns = _columns(profiles)
     if model is None:
         model = learn(list(columns.values()), threads)
     fixed: list[Cluster] = []
@@ -164,6 +163,14 @@ def _resolve(
     for group in clusters:  # explain only the links that joined accounts
         group.links = [_explained(link, columns) for link in group.links]
     return Resolution(clusters, run.compared_pairs, len(links), len(new), near, columns, model)
+
+
+def _columns(profiles: Sequence[AccountProfile]) -> dict[int, AccountColumns]:
+    """Every account's columns. The population's counts are needed only to build them, and
+    they weigh about as much as the columns themselves (every identifier of every account,
+    counted): they go before the engine starts, not at the end of the run."""
+    population = Population.of(profiles)
+    return {p.account_id: account_columns(p, population) for p in profiles}
 
 
 def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:

@@ -9,7 +9,10 @@ driver, so only the pairwise comparison, the expensive part, is distributed.
 
 The master is a Spark URL: ``local[*]`` (every core of this machine, the default),
 ``local[N]``, ``spark://host:7077`` (a standalone cluster) or ``yarn``; docs/identity-spark.md
-says how to run it on a cluster. pyspark is the optional extra ``vigil[spark]`` and needs a
+says how to run it on a cluster. On a ``local[...]`` master the executors live in the driver's
+JVM, whose heap Spark caps at 1 GiB unless told otherwise: a million accounts' shuffle does not
+fit in that, so Vigil gives it half this machine's memory unless ``SPARK_DRIVER_MEMORY`` says
+otherwise. pyspark is the optional extra ``vigil[spark]`` and needs a
 Java runtime.
 """
 
@@ -40,6 +43,18 @@ def _local_cores(master: str) -> int | None:
     return os.cpu_count() or 1 if cores == "*" else int(cores)
 
 
+def local_driver_memory() -> str | None:
+    """The driver heap for a ``local[...]`` master: half this machine's memory, in Spark's
+    units, or None where the user has chosen (``SPARK_DRIVER_MEMORY``, which Spark reads)."""
+    if os.environ.get("SPARK_DRIVER_MEMORY"):
+        return None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # not every platform names these
+        return None
+    return f"{max(1, total // 2 // 2**20)}m"
+
+
 def spark_session(master: str = DEFAULT_MASTER) -> Any:
     """A Spark session with splink's similarity functions (its bundled jar) loaded."""
     try:
@@ -68,6 +83,11 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
             .config("spark.sql.shuffle.partitions", str(cores))
             .config("spark.default.parallelism", str(cores))
         )
+        if memory := local_driver_memory():
+            # the heap is fixed when the JVM starts, which getOrCreate below does
+            builder = builder.config("spark.driver.memory", memory).config(
+                "spark.driver.maxResultSize", memory
+            )
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # py4j and Java start-up errors have no common base
@@ -91,7 +111,10 @@ class SparkLinkage(SplinkLinkage):
         logging.getLogger("splink").setLevel(logging.ERROR)
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._spark.sql(sql).collect()]
+        # through Arrow: at a million accounts the scored pairs are millions of rows, which
+        # Row-by-Row pickling (collect) takes minutes and gigabytes to bring back
+        table = self._spark.sql(sql).toArrow()
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def close(self) -> None:
         self._spark.catalog.clearCache()

@@ -58,6 +58,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
         warm.start()
         yield
         warm.join()
+        app.state.review_queue.settle()
         runner.stop()
 
     app = FastAPI(

@@ -1,10 +1,11 @@
 """The review queue (`vigil links review --json`) within reach, best first, a page at a time.
 
 The queue costs a full resolution in memory (seconds at seed scale), so it is kept against
-the evidence head, like the ranking. When the evidence moves (a decision, an ingest, a
-resolve), a reader is not made to wait for the new queue: it gets the last one less the
-pairs decided since, marked not fresh, and the queue is computed again once the response has
-gone (one computation at a time). Only the first read after the server starts waits.
+the evidence head like the ranking (``vigil.server.derived.Kept``). When the evidence moves (a
+decision, an ingest, a resolve), a reader is not made to wait for the new queue: it gets the
+last one less the pairs decided since, marked not fresh, while the queue is computed again in
+the background (one computation at a time). Only the first read after the server starts
+waits.
 
 An item is shown only when both of its accounts were sighted within the user's reach, so
 another agency's accounts never appear, not even as the other half of a pair. Decisions go
@@ -13,16 +14,16 @@ through ``POST /api/links/{decision}`` (``decisions.py``), which applies them to
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import or_, select
 
 from vigil.errors import NotFound
 from vigil.server.auth import allow, store_of
+from vigil.server.derived import Kept
 from vigil.server.params import MAX_ROW_ID, json_response
 from vigil.server.policy import Permission
 from vigil.server.scope import accounts_in_reach
@@ -30,7 +31,6 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import LinkDecision, utcnow
 from vigil.workflows.identity.decisions import find_account
 from vigil.workflows.identity.review import review_links
-from vigil.workflows.operation.audit import evidence_head
 
 router = APIRouter(prefix="/api/links", tags=["decisions"])
 
@@ -46,7 +46,6 @@ class QueueAccount:
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    head: int
     computed_at: datetime
     items: list[dict[str, Any]]
     accounts: dict[str, QueueAccount]  # by the items' ``a`` and ``b``
@@ -63,7 +62,6 @@ class QueueView:
 
 
 def _compute(store: Store) -> QueueSnapshot:
-    head = evidence_head(store)  # read first: a change during the run makes it stale at once
     items = review_links(store, None)
     accounts: dict[str, QueueAccount] = {}
     with store.reading() as session:
@@ -74,39 +72,26 @@ def _compute(store: Store) -> QueueSnapshot:
                 continue  # gone since the run: its items are dropped below
             accounts[key] = QueueAccount(selector.id, selector.platform, selector.display)
     kept = [item for item in items if item["a"] in accounts and item["b"] in accounts]
-    return QueueSnapshot(head, utcnow(), kept, accounts)
+    return QueueSnapshot(utcnow(), kept, accounts)
 
 
 class ReviewQueue:
-    """The last queue computed and the evidence head it was computed at."""
+    """The last queue computed, kept against the evidence head it was computed at."""
 
     def __init__(self) -> None:
-        self._computing = threading.Lock()
-        self._snapshot: QueueSnapshot | None = None
-
-    def _current(self, store: Store) -> tuple[QueueSnapshot, bool]:
-        head = evidence_head(store)
-        snapshot = self._snapshot
-        if snapshot is None:
-            with self._computing:
-                if self._snapshot is None:
-                    self._snapshot = _compute(store)
-                snapshot = self._snapshot
-        return snapshot, snapshot.head == head
+        self._kept = Kept(_compute)
 
     def refresh(self, store: Store) -> None:
-        """Compute the queue again if the evidence has moved; skipped while one is running."""
-        if not self._computing.acquire(blocking=False):
-            return
-        try:
-            snapshot = self._snapshot
-            if snapshot is None or snapshot.head != evidence_head(store):
-                self._snapshot = _compute(store)
-        finally:
-            self._computing.release()
+        """Compute the queue now if the evidence has moved (the server warms it at start)."""
+        self._kept.get(store)
+
+    def settle(self) -> None:
+        """Wait for a background recomputation to end (tests; a server shutting down)."""
+        self._kept.settle()
 
     def view(self, store: Store, actor: Actor) -> QueueView:
-        snapshot, fresh = self._current(store)
+        snapshot, updating = self._kept.get(store, wait=False)
+        fresh = not updating
         ids = {key: account.selector_id for key, account in snapshot.accounts.items()}
         with store.reading() as session:
             reach = accounts_in_reach(session, actor, ids.values())
@@ -132,20 +117,15 @@ class ReviewQueue:
         return QueueView(items, fresh, snapshot.computed_at, snapshot.accounts)
 
 
-def review_view(request: Request, actor: Actor, background: BackgroundTasks) -> QueueView:
-    """The queue as ``actor`` may see it; a stale one is recomputed after the response."""
-    store = store_of(request)
+def review_view(request: Request, actor: Actor) -> QueueView:
+    """The queue as ``actor`` may see it; a stale one is being recomputed meanwhile."""
     queue: ReviewQueue = request.app.state.review_queue
-    view = queue.view(store, actor)
-    if not view.fresh:
-        background.add_task(queue.refresh, store)
-    return view
+    return queue.view(store_of(request), actor)
 
 
 @router.get("/review")
 def review(
     request: Request,
-    background: BackgroundTasks,
     limit: int = Query(default=50, ge=1, le=1000, description="A page of this many."),
     offset: int = Query(default=0, ge=0, le=MAX_ROW_ID),
     actor: Actor = Depends(allow(Permission.REVIEW_LINKS)),
@@ -153,5 +133,5 @@ def review(
     """`vigil links review --json` within reach: the pairs the model is unsure of, the most
     valuable decision first, each with its reasons and evidence; ``limit``/``offset`` page it.
     Answer with ``POST /api/links/confirm`` or ``/api/links/reject``."""
-    items = review_view(request, actor, background).items
+    items = review_view(request, actor).items
     return json_response(items[offset : offset + limit])

@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,11 +115,10 @@ def _card(item: dict[str, Any], rank: int, accounts: dict[str, QueueAccount]) ->
 
 @router.get(PATH)
 def review_page(
-    background: BackgroundTasks,
     page_number: int = Query(1, alias="page", ge=1, le=100000),
     ctx: PageContext = Depends(page(Permission.REVIEW_LINKS)),
 ) -> HTMLResponse:
-    view = review_view(ctx.request, ctx.me, background)
+    view = review_view(ctx.request, ctx.me)
     skipped = set(_skipped(ctx.request))
     shown = [item for item in view.items if pair_token(item["a"], item["b"]) not in skipped]
     total = len(shown)

@@ -83,7 +83,7 @@ async def decide(
     form = await request.form()
     decision = str(form.get("decision", ""))
     a, b = str(form.get("a", "")), str(form.get("b", ""))
-    decide_link(ctx.store, ctx.me, a, b, decision)
+    decide_link(ctx.store, ctx.me, a, b, decision, relink=False)
     job_id = relink(request, ctx.me)
     return done(
         f"/subjects/{subject_id}?job={job_id}",
