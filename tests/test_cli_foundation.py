@@ -99,3 +99,28 @@ def test_a_missing_database_is_not_created(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "vigil init" in result.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def _imported_by(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after ``statement``."""
+    import subprocess
+    import sys
+
+    probe = f"import sys\n{statement}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return done.stdout.split()
+
+
+# Each of these took a tenth of a second or more of every command's start-up (igraph imports
+# matplotlib.pyplot itself): a command that needs one imports it where it is used.
+HEAVY_MODULES = ("igraph", "matplotlib", "networkx", "av", "fastapi", "reportlab", "splink")
+
+
+def test_the_cli_starts_without_the_heavy_engines_or_the_database_layer() -> None:
+    assert _imported_by("import vigil.cli", (*HEAVY_MODULES, "sqlalchemy", "duckdb")) == []
+
+
+def test_triage_loads_no_engine_it_does_not_run() -> None:
+    assert _imported_by("import vigil.workflows.media.triage", HEAVY_MODULES) == []
