@@ -50,6 +50,7 @@ from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, W
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
+ANALYZE_AFTER_ROWS = 1_000  # new selectors and files in one batch that refresh statistics
 BATCH_DOCUMENTS = 200
 MAX_STORED_WARNINGS = 100
 
@@ -150,12 +151,16 @@ def _ingest(
             batch.append((document, digest, parsed))
             batch_records += max(parsed.records, 1)
         if batch and (batch_records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS):
-            summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+            written = _write_batch(store, actor, case_id, batch, cache)
+            _refresh_lookup_statistics(store, written)
+            summary.documents.extend(written)
             batch, batch_records = [], 0
         if progress is not None:
             progress(done, len(documents), document.name)
     if batch:
-        summary.documents.extend(_write_batch(store, actor, case_id, batch, cache))
+        written = _write_batch(store, actor, case_id, batch, cache)
+        _refresh_lookup_statistics(store, written)
+        summary.documents.extend(written)
     if summary.new_sources:
         refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
     return summary
@@ -196,6 +201,15 @@ def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
                 Source.sha256 == digest.sha256, Source.case_id == case_id, Source.exhibit == ""
             )
         ).first()
+
+
+def _refresh_lookup_statistics(store: Store, written: list[DocumentResult]) -> None:
+    """After a batch that added many selectors or files, let the store's planner know
+    (``Store.analyze``): the next batch looks them up by value, and a plan made for a tiny
+    table makes a long ingest quadratic."""
+    added = sum(r.counts.selectors_new + r.counts.files_new for r in written)
+    if added >= ANALYZE_AFTER_ROWS:
+        store.analyze("selector", "file")
 
 
 def _write_batch(
