@@ -43,11 +43,9 @@ def _local_cores(master: str) -> int | None:
     return os.cpu_count() or 1 if cores == "*" else int(cores)
 
 
-def local_driver_memory() -> str | None:
-    """The driver heap for a ``local[...]`` master: half this machine's memory, in Spark's
-    units, or None where the user has chosen (``SPARK_DRIVER_MEMORY``, which Spark reads)."""
-    if os.environ.get("SPARK_DRIVER_MEMORY"):
-        return None
+def half_this_machine() -> str | None:
+    """Half this machine's memory in Spark's units (``11776m``), or None where the platform
+    cannot say."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):  # not every platform names these
@@ -83,11 +81,12 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
             .config("spark.sql.shuffle.partitions", str(cores))
             .config("spark.default.parallelism", str(cores))
         )
-        if memory := local_driver_memory():
-            # the heap is fixed when the JVM starts, which getOrCreate below does
-            builder = builder.config("spark.driver.memory", memory).config(
-                "spark.driver.maxResultSize", memory
-            )
+        if memory := half_this_machine():
+            # Spark's launcher sizes the JVM's heap from this variable when getOrCreate below
+            # starts it; a value the user set stands
+            os.environ.setdefault("SPARK_DRIVER_MEMORY", memory)
+        # the scored pairs come back to the driver: its heap is the limit, not a second cap
+        builder = builder.config("spark.driver.maxResultSize", "0")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # py4j and Java start-up errors have no common base
