@@ -16,6 +16,7 @@ import pytest
 from tests.actors import admin_actor
 from tests.cli_runner import run_cli
 from tests.synth_cache import synth_operation
+from vigil.identity.spark import check_master
 from vigil.store.db import Store
 from vigil.workflows.identity.resolve import resolve
 from vigil.workflows.identity.subjects import list_subjects
@@ -60,6 +61,13 @@ def test_engine_and_master_are_checked_before_anything_runs(sqlite_store: Store)
     assert bad.exit_code == 2 and "unknown engine 'oracle'" in bad.stderr
     lonely = run_cli("resolve", "--spark-master", "local[2]")
     assert lonely.exit_code == 2 and "--spark-master needs --engine spark" in lonely.stderr
+    for master in ("nonsense://x", "local[two]", "spark://", "yarn cluster"):
+        wrong = run_cli("resolve", "--engine", "spark", "--spark-master", master)
+        assert wrong.exit_code == 2 and "is not a Spark master URL" in wrong.stderr, master
+    for master in ("local", "local[*]", "local[2]", "local[4,2]", "spark://a.lan:7077,b:7077"):
+        check_master(master)  # accepted
+    check_master("yarn")
+    check_master("k8s://https://k8s.unit.lan:443")
 
 
 @pytest.mark.slow

@@ -30,6 +30,18 @@ from vigil.identity.model import PRIORS, Model
 
 DEFAULT_MASTER = "local[*]"
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
+# the master URLs Spark 4 accepts: this machine, a standalone cluster (one master or several
+# for high availability), YARN, Kubernetes
+_CLUSTER = re.compile(r"^(?:spark://[\w.-]+(?::\d+)?(?:,[\w.-]+(?::\d+)?)*|yarn|k8s://\S+)$")
+
+
+def check_master(master: str) -> None:
+    """A master URL Spark would refuse, refused before anything is read or started."""
+    if not (_LOCAL.match(master) or _CLUSTER.match(master)):
+        raise UsageError(
+            f"--spark-master {master!r} is not a Spark master URL: use local[*], local[N], "
+            "spark://HOST:PORT, yarn or k8s://HOST"
+        )
 
 
 def _local_cores(master: str) -> int | None:

@@ -34,6 +34,7 @@ from vigil.identity.model import LINK_THRESHOLD, Model
 from vigil.identity.profiles import AccountProfile
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
+from vigil.identity.spark import check_master
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
@@ -240,6 +241,8 @@ def resolve(
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if spark_master and engine != "spark":
         raise UsageError("--spark-master needs --engine spark")
+    if spark_master:
+        check_master(spark_master)
     store.require_initialised()
     with store.reading() as session:
         loaded = load_accounts(session)
