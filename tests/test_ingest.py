@@ -445,12 +445,14 @@ def test_a_large_batch_refreshes_postgresql_statistics(pg_url: str, tmp_path: Pa
     open_case(store, admin_actor(store), "CASE-1", "fixture case")
     source = tmp_path / "reports.xml"
     source.write_text(_many_accounts_report(400))
-    ingest(store, admin_actor(store), "cybertip", str(source), "CASE-1")
-    with store.engine.connect() as connection:
-        estimate = connection.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'selector'::regclass")
-        ).scalar_one()
-        stored = connection.execute(text("SELECT count(*) FROM selector")).scalar_one()
-    store.dispose()
+    try:
+        ingest(store, admin_actor(store), "cybertip", str(source), "CASE-1")
+        with store.engine.connect() as connection:
+            estimate = connection.execute(
+                text("SELECT reltuples FROM pg_class WHERE oid = 'selector'::regclass")
+            ).scalar_one()
+            stored = connection.execute(text("SELECT count(*) FROM selector")).scalar_one()
+    finally:
+        store.dispose()
     assert stored >= 1_000
     assert estimate == stored

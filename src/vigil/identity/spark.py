@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from typing import Any
 
 from vigil.errors import UsageError
@@ -55,12 +56,36 @@ def _local_cores(master: str) -> int | None:
     return os.cpu_count() or 1 if cores == "*" else int(cores)
 
 
-def half_this_machine() -> str | None:
-    """Half this machine's memory in Spark's units (``11776m``), or None where the platform
-    cannot say."""
+# where a container's memory limit is written (cgroup v2, then v1); "max" or a huge number
+# means no limit
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _memory_here() -> int | None:
+    """The memory this process may use: the machine's, or its container's limit if lower.
+    In a container the machine's figure is the host's, and a heap sized from it would be
+    killed by the container rather than spill to disk."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):  # not every platform names these
+    except (AttributeError, ValueError, OSError):  # not every platform names these
+        return None
+    for path in _CGROUP_LIMITS:
+        try:
+            with open(path, encoding="ascii") as limit_file:
+                limit = limit_file.read().strip()
+        except OSError:
+            continue
+        if limit.isdigit():
+            total = min(total, int(limit))
+        break
+    return total
+
+
+def half_this_machine() -> str | None:
+    """Half the memory this process may use, in Spark's units (``11776m``), or None where the
+    platform cannot say."""
+    total = _memory_here()
+    if total is None:
         return None
     return f"{max(1, total // 2 // 2**20)}m"
 
@@ -82,6 +107,12 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # the scored pairs come back to the driver (this process's JVM, on any master): its
+        # heap is the limit, not a second cap on results
+        .config("spark.driver.maxResultSize", "0")
+        # Spark SQL's default catalogue folder is ./spark-warehouse; Vigil creates no tables
+        # there, so it stays out of the user's working directory
+        .config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "vigil-spark"))
     )
     cores = _local_cores(master)
     if cores is not None:
@@ -97,8 +128,6 @@ def spark_session(master: str = DEFAULT_MASTER) -> Any:
             # Spark's launcher sizes the JVM's heap from this variable when getOrCreate below
             # starts it; a value the user set stands
             os.environ.setdefault("SPARK_DRIVER_MEMORY", memory)
-        # the scored pairs come back to the driver: its heap is the limit, not a second cap
-        builder = builder.config("spark.driver.maxResultSize", "0")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # py4j and Java start-up errors have no common base

@@ -6,7 +6,8 @@ kept against the evidence head (``evidence_head``: the newest audit entry that c
 it). When new evidence arrives, an API reader waits for the rebuild (what it answers follows
 the write it just made), while a page gets the last view at once, marked as being updated,
 and the rebuild runs in a background thread, one at a time. Only the very first build, before
-any view exists, makes a page wait.
+any view exists, makes a page wait. The review queue (``api/review.py``) never makes its API
+reader wait either: it answers from the last queue less the pairs decided since.
 """
 
 from __future__ import annotations

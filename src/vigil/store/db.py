@@ -7,6 +7,7 @@ multi-user server store, reached through psycopg 3.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.errors import Busy, NotFound, StoreError, UsageError
 from vigil.store.constants import DEFAULT_URL
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -117,8 +120,14 @@ class Store:
         (300 ms at 10,000 rows, growing with the table) instead of probing the index."""
         if self.dialect != "postgresql":
             return
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+        try:
+            with self.engine.begin() as connection:
+                # a migration or a long autovacuum holding the table is waited for briefly,
+                # not for as long as it runs: this is a speed-up, never a reason to stop
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                connection.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+        except SQLAlchemyError as exc:
+            log.warning("could not refresh statistics of %s: %s", ", ".join(tables), exc)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -50,7 +50,7 @@ from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, W
 from vigil.workflows.sources.provenance import Digest, digest_file, register_source
 
 BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
-ANALYZE_AFTER_ROWS = 1_000  # new selectors and files in one batch that refresh statistics
+ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
 MAX_STORED_WARNINGS = 100
 
@@ -141,6 +141,7 @@ def _ingest(
     cache = SelectorCache()
     batch: list[tuple[SourceDocument, Digest | None, ParsedSource]] = []
     batch_records = 0
+    unanalysed = 0  # selectors and files added since the store's statistics were refreshed
     for done, document in enumerate(documents, start=1):
         digest = digest_file(document.path) if document.path is not None else None
         existing = _existing_source(store, digest, case_id) if digest else None
@@ -152,14 +153,14 @@ def _ingest(
             batch_records += max(parsed.records, 1)
         if batch and (batch_records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS):
             written = _write_batch(store, actor, case_id, batch, cache)
-            _refresh_lookup_statistics(store, written)
+            unanalysed = _refresh_lookup_statistics(store, written, unanalysed)
             summary.documents.extend(written)
             batch, batch_records = [], 0
         if progress is not None:
             progress(done, len(documents), document.name)
     if batch:
         written = _write_batch(store, actor, case_id, batch, cache)
-        _refresh_lookup_statistics(store, written)
+        _refresh_lookup_statistics(store, written, unanalysed)
         summary.documents.extend(written)
     if summary.new_sources:
         refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
@@ -203,13 +204,15 @@ def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
         ).first()
 
 
-def _refresh_lookup_statistics(store: Store, written: list[DocumentResult]) -> None:
-    """After a batch that added many selectors or files, let the store's planner know
+def _refresh_lookup_statistics(store: Store, written: list[DocumentResult], earlier: int) -> int:
+    """Once an ingest has added many selectors or files, let the store's planner know
     (``Store.analyze``): the next batch looks them up by value, and a plan made for a tiny
-    table makes a long ingest quadratic."""
-    added = sum(r.counts.selectors_new + r.counts.files_new for r in written)
-    if added >= ANALYZE_AFTER_ROWS:
-        store.analyze("selector", "file")
+    table makes a long ingest quadratic. Returns how many are added since the last refresh."""
+    added = earlier + sum(r.counts.selectors_new + r.counts.files_new for r in written)
+    if added < ANALYZE_AFTER_ROWS:
+        return added
+    store.analyze("selector", "file")
+    return 0
 
 
 def _write_batch(
