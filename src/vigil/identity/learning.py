@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vigil.identity.features import AccountColumns
@@ -249,6 +249,23 @@ def _match_rate(
     return max(rates)
 
 
+# how one level is set: from its comparison, its index and the comparison's rule level (if
+# any), its (m, u) and where they came from, in words
+LevelChoice = Callable[[Comparison, int, int | None], tuple[float, float, str]]
+
+
+def _per_level(choose: LevelChoice, notes: Sequence[str] = ()) -> Model:
+    """A model whose every level is set by ``choose``, with the source of each in words."""
+    parameters: dict[str, tuple[tuple[float, float], ...]] = {}
+    sources: dict[str, tuple[str, ...]] = {}
+    for comparison in COMPARISONS:
+        rule = _rule_index(comparison)
+        chosen = [choose(comparison, index, rule) for index in range(len(comparison.levels))]
+        parameters[comparison.name] = tuple((m, u) for m, u, _ in chosen)
+        sources[comparison.name] = tuple(where for _, _, where in chosen)
+    return Model(parameters, tuple(notes), sources)
+
+
 def _with_u(
     sampled_u: dict[str, list[tuple[Any, Any]]],
     sampled: float,
@@ -256,66 +273,51 @@ def _with_u(
     m_learned: dict[str, list[tuple[Any, Any]]] | None = None,
 ) -> Model:
     """Priors with each level's u replaced by the sampled one where the guards allow it."""
-    parameters: dict[str, tuple[tuple[float, float], ...]] = {}
-    sources: dict[str, tuple[str, ...]] = {}
-    for comparison in COMPARISONS:
-        rule = _rule_index(comparison)
-        levels: list[tuple[float, float]] = []
-        origin: list[str] = []
-        for index, level in enumerate(comparison.levels):
-            m, u = level.m, level.u
-            frequency = _number(sampled_u[comparison.name][index][1])
-            where = "prior u"
-            if level.null or index == rule:
-                where = "null" if level.null else "prior u (rule)"
-            elif frequency is None or frequency * sampled < MIN_U_PAIRS:
-                where = "prior u (too few sampled pairs)"
+
+    def choose(comparison: Comparison, index: int, rule: int | None) -> tuple[float, float, str]:
+        level = comparison.levels[index]
+        m, u = level.m, level.u
+        frequency = _number(sampled_u[comparison.name][index][1])
+        where = "prior u"
+        if level.null or index == rule:
+            where = "null" if level.null else "prior u (rule)"
+        elif frequency is None or frequency * sampled < MIN_U_PAIRS:
+            where = "prior u (too few sampled pairs)"
+        else:
+            learned_m = m
+            if m_learned and comparison.name in m_learned:
+                learned_m = _number(m_learned[comparison.name][index][0]) or m
+            if match_rate * learned_m / frequency <= MAX_MATCH_SHARE:
+                corrected = (frequency - match_rate * learned_m) / (1.0 - match_rate)
+                corrected = min(max(corrected, frequency / 2), 1.0)
+                u = (sampled * corrected + PRIOR_RANDOM_PAIRS * u) / (sampled + PRIOR_RANDOM_PAIRS)
+                u, where = _round(u), "learned u"
             else:
-                learned_m = m
-                if m_learned and comparison.name in m_learned:
-                    learned_m = _number(m_learned[comparison.name][index][0]) or m
-                if match_rate * learned_m / frequency <= MAX_MATCH_SHARE:
-                    corrected = (frequency - match_rate * learned_m) / (1.0 - match_rate)
-                    corrected = min(max(corrected, frequency / 2), 1.0)
-                    u = (sampled * corrected + PRIOR_RANDOM_PAIRS * u) / (
-                        sampled + PRIOR_RANDOM_PAIRS
-                    )
-                    u, where = _round(u), "learned u"
-                else:
-                    where = "prior u (random pairs mostly one person's)"
-            levels.append((m, u))
-            origin.append(where)
-        parameters[comparison.name] = tuple(levels)
-        sources[comparison.name] = tuple(origin)
-    return Model(parameters, (), sources)
+                where = "prior u (random pairs mostly one person's)"
+        return m, u, where
+
+    return _per_level(choose)
 
 
 def _with_m(model: Model, m_learned: dict[str, list[tuple[Any, Any]]], notes: list[str]) -> Model:
-    parameters: dict[str, tuple[tuple[float, float], ...]] = {}
-    sources: dict[str, tuple[str, ...]] = {}
-    for comparison in COMPARISONS:
-        rule = _rule_index(comparison)
-        levels: list[tuple[float, float]] = []
-        origin: list[str] = []
-        for index, level in enumerate(comparison.levels):
-            m, u = model.m_u(comparison, index)
-            where = "prior m"
-            learned = m_learned.get(comparison.name)
-            value = _number(learned[index][0]) if learned else None
-            if level.null:
-                where = "null"
-            elif index == rule:
-                where = "prior m (rule)"
-            elif value is not None and value != level.m:
-                m, where = _round(max(value, M_FLOOR)), "learned m"
-            elif value is not None:
-                where = "prior m (level not seen in training)"
-            where = f"{where}, {model.sources[comparison.name][index]}"
-            if not level.null and math.log2(m / u) > level.weight_bits:
-                m, u = level.m, level.u
-                where = f"prior m and u (learned weight above the prior's; {where})"
-            levels.append((m, u))
-            origin.append(where)
-        parameters[comparison.name] = tuple(levels)
-        sources[comparison.name] = tuple(origin)
-    return Model(parameters, tuple(notes), sources)
+    def choose(comparison: Comparison, index: int, rule: int | None) -> tuple[float, float, str]:
+        level = comparison.levels[index]
+        m, u = model.m_u(comparison, index)
+        where = "prior m"
+        learned = m_learned.get(comparison.name)
+        value = _number(learned[index][0]) if learned else None
+        if level.null:
+            where = "null"
+        elif index == rule:
+            where = "prior m (rule)"
+        elif value is not None and value != level.m:
+            m, where = _round(max(value, M_FLOOR)), "learned m"
+        elif value is not None:
+            where = "prior m (level not seen in training)"
+        where = f"{where}, {model.sources[comparison.name][index]}"
+        if not level.null and math.log2(m / u) > level.weight_bits:
+            m, u = level.m, level.u
+            where = f"prior m and u (learned weight above the prior's; {where})"
+        return m, u, where
+
+    return _per_level(choose, notes)
