@@ -6,8 +6,11 @@ drift across platforms, emails, phones, devices and timed IPs, plus shared addre
 common handles that must not merge strangers. Pairwise F1 against that generator's truth is
 printed with every timing.
 
-Anchor for a full run: splink alone on the same accounts in the same run, on feature columns
-already built: its training calls (random sampling for u, EM on the two training blocks) and
+Profiles are held pickled and compressed and unpacked on each pass (``PackedProfiles``), so
+that ten million fit beside the run. Peak resident memory is printed.
+
+Anchor for a full run: splink alone on the same accounts in the same run, on the feature
+columns the candidate built (its ``AccountTable``, run after it): its training calls (random sampling for u, EM on the two training blocks) and
 ``predict`` over the blocked pairs with the model so learned, collecting the pairs over the
 threshold; against Vigil end to end (features and frequencies from the profiles, the same
 learning and splink run, clustering under constraints, reasons for every link). A naive
@@ -24,21 +27,27 @@ from __future__ import annotations
 
 import argparse
 import gc
+import pickle
 import random
+import resource
 import statistics
 import subprocess
 import time
-from collections import Counter
+import zlib
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from benchmarks.common import Timing, report
+from vigil.identity.account_table import AccountTable
 from vigil.identity.clusters import Constraints
 from vigil.identity.features import Population, account_columns
 from vigil.identity.learning import learn
 from vigil.identity.linkage import Linkage, open_linkage
 from vigil.identity.model import LINK_THRESHOLD, Model
 from vigil.identity.profiles import AccountProfile, IpSighting
-from vigil.identity.resolution import Resolution, resolve
+from vigil.identity.resolution import resolve
 from vigil.identity.scoring import SubjectIndex
 
 START = datetime(2006, 1, 1, tzinfo=UTC)
@@ -62,14 +71,13 @@ def _drift(rng: random.Random, words: list[str], number: str) -> str:
     return text + suffix
 
 
-def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[int, int]]:
-    """About ``accounts`` profiles and the truth: account id -> person."""
+def _generated(accounts: int, seed: int) -> Iterator[tuple[AccountProfile, int]]:
+    """``accounts`` profiles, each with its person, in account id order."""
     rng = random.Random(seed)
-    profiles: list[AccountProfile] = []
-    person_of: dict[int, int] = {}
+    made = 0
     shared_ips = [f"100.{rng.randint(64, 127)}.{rng.randint(0, 255)}.1" for _ in range(200)]
     person = 0
-    while len(profiles) < accounts:
+    while made < accounts:
         person += 1
         words = [_word(rng) for _ in range(rng.choice([1, 2, 2]))]
         number = str(rng.randint(1, 999)) if len(words) == 1 or rng.random() < 0.4 else ""
@@ -87,16 +95,17 @@ def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[i
         # would hold gigabytes the resolver never needed
         emails, phones = frozenset({email}), frozenset({phone}) if phone else frozenset()
         for platform in rng.sample(PLATFORMS, rng.choice([1, 2, 2, 3, 4])):
-            if len(profiles) >= accounts:
+            if made >= accounts:
                 break
-            account_id = len(profiles) + 1
+            made += 1
+            account_id = made
             seen = START + timedelta(hours=rng.randint(0, 24 * 60))
             ips = tuple(
                 IpSighting(rng.choice(home), seen + timedelta(hours=rng.randint(0, 24 * 10)))
                 for _ in range(rng.randint(1, 4))
             )
             has_email = platform in ("forum", "picnook", "boxhaven") and rng.random() < 0.8
-            profiles.append(
+            yield (
                 AccountProfile(
                     account_id,
                     platform,
@@ -105,31 +114,88 @@ def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[i
                     phones=phones if platform == "picnook" else frozenset(),
                     ips=ips,
                     countries=COUNTRY_SETS[country],
-                )
+                ),
+                person,
             )
-            person_of[account_id] = person
+
+
+def generate(accounts: int, seed: int = 7) -> tuple[list[AccountProfile], dict[int, int]]:
+    """About ``accounts`` profiles and the truth: account id -> person."""
+    profiles: list[AccountProfile] = []
+    person_of: dict[int, int] = {}
+    for profile, person in _generated(accounts, seed):
+        profiles.append(profile)
+        person_of[profile.account_id] = person
     return profiles, person_of
 
 
-def _pairs(groups: Counter[object]) -> int:
-    return sum(n * (n - 1) // 2 for n in groups.values())
+class PackedProfiles(Collection[AccountProfile]):
+    """Generated profiles held pickled and compressed, a chunk at a time, and unpacked on
+    each pass: at ten million accounts the profiles as Python objects (about 1.6 KB each)
+    would take most of the machine before resolution starts. ``resolve`` reads its input
+    twice (counts, then columns), as it would read a store."""
+
+    CHUNK = 50_000
+
+    def __init__(self, accounts: int, seed: int = 7):
+        self.chunks: list[bytes] = []
+        self.person = np.zeros(accounts + 1, np.int64)  # account id -> person (0: none)
+        chunk: list[AccountProfile] = []
+        for profile, person in _generated(accounts, seed):
+            self.person[profile.account_id] = person
+            chunk.append(profile)
+            if len(chunk) == self.CHUNK:
+                self._pack(chunk)
+                chunk = []
+        if chunk:
+            self._pack(chunk)
+        self.count = accounts
+
+    def _pack(self, chunk: list[AccountProfile]) -> None:
+        self.chunks.append(zlib.compress(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL), 1))
+
+    def __iter__(self) -> Iterator[AccountProfile]:
+        for packed in self.chunks:
+            yield from pickle.loads(zlib.decompress(packed))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == p for p in self)
+
+
+def _pairs_within(labels: np.ndarray) -> int:
+    _values, sizes = np.unique(labels, return_counts=True)
+    return int((sizes * (sizes - 1) // 2).sum())
 
 
 def pairwise_f1(
-    person_of: dict[int, int], subject_of: dict[int, int]
+    person_of: dict[int, int] | np.ndarray, subject_of: dict[int, int] | np.ndarray
 ) -> tuple[float, float, float]:
-    both = Counter((subject_of[a], person_of[a]) for a in person_of)
-    true_pos = _pairs(both)
-    predicted = _pairs(Counter(subject_of[a] for a in person_of))
-    actual = _pairs(Counter(person_of.values()))
+    """Pairwise precision, recall and F1 over the accounts ``person_of`` knows (mappings, or
+    arrays indexed by account id where 0 means no account)."""
+    if isinstance(person_of, dict):
+        ids = np.fromiter(person_of, np.int64, len(person_of))
+        persons = np.fromiter(person_of.values(), np.int64, len(person_of))
+    else:
+        ids = np.flatnonzero(person_of)
+        persons = person_of[ids]
+    if isinstance(subject_of, dict):
+        subjects = np.fromiter((subject_of[a] for a in ids.tolist()), np.int64, len(ids))
+    else:
+        subjects = subject_of[ids]
+    true_pos = _pairs_within(subjects * (int(persons.max(initial=0)) + 1) + persons)
+    predicted = _pairs_within(subjects)
+    actual = _pairs_within(persons)
     precision = true_pos / predicted if predicted else 1.0
     recall = true_pos / actual if actual else 1.0
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def naive_resolve(profiles: list[AccountProfile]) -> dict[int, int]:
+def naive_resolve(profiles: Iterable[AccountProfile]) -> dict[int, int]:
     """The anchor: exact emails and phones only, union-find, no model."""
-    parent = {p.account_id: p.account_id for p in profiles}
+    parent: dict[int, int] = {}
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -139,6 +205,7 @@ def naive_resolve(profiles: list[AccountProfile]) -> dict[int, int]:
 
     owner: dict[str, int] = {}
     for profile in profiles:
+        parent[profile.account_id] = profile.account_id
         for key in [*profile.emails, *profile.phones]:
             if key in owner:
                 parent[find(profile.account_id)] = find(owner[key])
@@ -151,16 +218,19 @@ def _load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def _peak_gib() -> float:
+    """The process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def _splink_alone(
-    profiles: list[AccountProfile], engine: str, master: str | None
+    columns: AccountTable, engine: str, master: str | None
 ) -> tuple[float, float, float]:
-    """Wall and CPU seconds of splink's training and predict on feature columns built
-    beforehand, and the wall seconds of the training alone."""
+    """Wall and CPU seconds of splink's training and predict on the feature columns the
+    candidate built (the same table, so the same data), and the wall seconds of the training
+    alone."""
     gc.disable()  # as resolve does for itself, so the anchor is not charged for collections
     try:
-        population = Population.of(profiles)
-        columns = [account_columns(p, population) for p in profiles]
-        del population  # as resolve drops it once the columns are built
         wall, cpu = time.perf_counter(), time.process_time()
         model = learn(columns, threads=2)
         trained = time.perf_counter() - wall
@@ -174,10 +244,20 @@ def _splink_alone(
         gc.enable()
 
 
+# the naive anchor's union-find holds every account in dicts: printed up to this size
+NAIVE_MAX_ACCOUNTS = 2_000_000
+
+
 def bench_full(
     accounts: int, repeats: int, engine: str = "duckdb", master: str = "local[*]"
-) -> tuple[Timing, dict[int, int], Model]:
-    profiles, person_of = generate(accounts)
+) -> tuple[Timing, np.ndarray, Model]:
+    started = time.perf_counter()
+    profiles = PackedProfiles(accounts)
+    print(
+        f"generated {accounts:,} accounts in {time.perf_counter() - started:.0f} s "
+        f"({sum(map(len, profiles.chunks)) / 2**20:.0f} MiB packed)",
+        flush=True,
+    )
     print(f"load      before: {_load()}", flush=True)
     master_arg = master if engine == "spark" else None
     cand_wall: list[float] = []
@@ -185,19 +265,26 @@ def bench_full(
     cand_cpu: list[float] = []
     anchor_cpu: list[float] = []
     training: list[float] = []
-    outcome = None
+    subject_of = np.zeros(accounts + 1, np.int64)
     for _ in range(repeats):  # interleaved, so that load drift hits both alike
-        wall, cpu, trained = _splink_alone(profiles, engine, master_arg)
-        anchor_wall.append(wall)
-        anchor_cpu.append(cpu)
-        training.append(trained)
         started_wall, started_cpu = time.perf_counter(), time.process_time()
         outcome = resolve(
             profiles, Constraints(), threads=2, engine=engine, spark_master=master_arg
         )
         cand_wall.append(time.perf_counter() - started_wall)
         cand_cpu.append(time.process_time() - started_cpu)
-    assert isinstance(outcome, Resolution)
+        print(f"memory    peak resident after the candidate: {_peak_gib():.1f} GiB", flush=True)
+        for number, group in enumerate(outcome.clusters, 1):
+            subject_of[group.members] = number
+        compared, subjects, model = outcome.compared_pairs, len(outcome.clusters), outcome.model
+        assert isinstance(outcome.columns, AccountTable)
+        columns = outcome.columns
+        del outcome  # the anchor runs beside the table only, not beside the subjects too
+        wall, cpu, trained = _splink_alone(columns, engine, master_arg)
+        del columns
+        anchor_wall.append(wall)
+        anchor_cpu.append(cpu)
+        training.append(trained)
     where = f"Spark {master}" if engine == "spark" else "DuckDB, 2 threads"
     candidate = Timing(
         f"vigil resolve end to end ({where}): features, splink, clusters, reasons",
@@ -212,13 +299,16 @@ def bench_full(
         "accounts",
     )
     report(f"Identity resolution, {accounts:,} accounts, {where}", candidate, anchor)
-    subject_of = {m: i for i, c in enumerate(outcome.clusters) for m in c.members}
-    p, r, f1 = pairwise_f1(person_of, subject_of)
-    np_, nr, nf1 = pairwise_f1(person_of, naive_resolve(profiles))
+    p, r, f1 = pairwise_f1(profiles.person, subject_of)
+    naive = "naive union-find not run above 2M accounts"
+    if accounts <= NAIVE_MAX_ACCOUNTS:
+        np_, nr, nf1 = pairwise_f1(profiles.person, naive_resolve(profiles))
+        naive = (
+            f"naive exact email/phone union-find precision {np_:.4f} recall {nr:.4f} F1 {nf1:.4f}"
+        )
     print(
-        f"quality   candidate precision {p:.4f} recall {r:.4f} F1 {f1:.4f}; naive exact "
-        f"email/phone union-find precision {np_:.4f} recall {nr:.4f} F1 {nf1:.4f}; "
-        f"{outcome.compared_pairs:,} pairs compared, {len(outcome.clusters):,} subjects",
+        f"quality   candidate precision {p:.4f} recall {r:.4f} F1 {f1:.4f}; {naive}; "
+        f"{compared:,} pairs compared, {subjects:,} subjects",
         flush=True,
     )
     print(
@@ -229,16 +319,15 @@ def bench_full(
     )
     print(
         f"model     learning (splink training on DuckDB) took {statistics.median(training):.1f} s "
-        f"of the anchor's wall time; {'; '.join(outcome.model.notes)}",
+        f"of the anchor's wall time; {'; '.join(model.notes)}",
         flush=True,
     )
+    print(f"memory    peak resident of the whole run: {_peak_gib():.1f} GiB", flush=True)
     print(f"load      after: {_load()}", flush=True)
-    return candidate, subject_of, outcome.model
+    return candidate, subject_of, model
 
 
-def bench_one_account(
-    accounts: int, subject_of: dict[int, int], queries: int, model: Model
-) -> None:
+def bench_one_account(accounts: int, subjects: np.ndarray, queries: int, model: Model) -> None:
     profiles, _ = generate(accounts)
     newcomers, _ = generate(queries, seed=99)
     newcomers = [
@@ -264,6 +353,7 @@ def bench_one_account(
             ips=old.ips,
             countries=old.countries,
         )
+    subject_of = {a: int(subjects[a]) for a in range(1, accounts + 1)}
     started = time.perf_counter()
     population = Population.of(profiles)
     index = SubjectIndex(

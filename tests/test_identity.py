@@ -7,10 +7,12 @@ import itertools
 import pytest
 
 from tests.identity_data import ip, people
+from vigil.identity.account_table import AccountTable
 from vigil.identity.aliases import fold_alias
 from vigil.identity.clusters import Cluster, Constraints, Link, cluster
 from vigil.identity.features import (
     AccountColumns,
+    Counts,
     Population,
     account_columns,
     compare,
@@ -90,6 +92,33 @@ def test_crowded_ip_counts_as_weak() -> None:
     evidence = compare(cols[1], cols[2])
     assert evidence.close_ips == () and evidence.crowded_close_ips == ("100.64.1.1",)
     assert "i:100.64.1.1" not in cols[1].block_keys
+
+
+def test_counts_keep_what_the_thresholds_need() -> None:
+    counts = Counts()
+    for values in ({"a", "b"}, {"a"}, {"a", "c"}):
+        counts.update(values)
+    assert (counts["a"], counts["b"], counts["c"]) == (3, 1, 1)
+    counts.update({"b"})  # an account added after a lookup still counts
+    assert (counts["a"], counts["b"]) == (3, 2)
+    # a value no account carries counts as one: below every threshold, like the account's own
+    assert counts["nowhere"] == 1
+
+
+def test_account_table_gives_back_the_columns_it_was_built_from() -> None:
+    profiles, _truth = people()
+    cols = _columns(profiles)
+    shuffled = sorted(cols.values(), key=lambda c: -c.unique_id)
+    table = AccountTable.of(shuffled)
+    assert list(table) == sorted(cols)  # in id order, whatever order it was built in
+    assert len(table) == len(cols) and all(table[i] == cols[i] for i in cols)
+    some = sorted(cols)[:3]
+    assert table.rows([*some, 10_000]) == {i: cols[i] for i in some}
+    assert 10_000 not in table and some[0] in table
+    with pytest.raises(KeyError):
+        table[10_000]
+    mask = table.ids % 2 == 0
+    assert list(table.where(mask)) == [i for i in sorted(cols) if i % 2 == 0]
 
 
 def test_splink_and_python_scores_agree() -> None:

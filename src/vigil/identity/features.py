@@ -9,9 +9,11 @@ SQL levels in ``model`` and the Python evidence here describe the same facts.
 
 from __future__ import annotations
 
-from collections import Counter
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from vigil.identity.aliases import (
     LONG_STEM_LETTERS,
@@ -68,21 +70,68 @@ def email_form(email: str) -> str:
     return f"{local}@{domain}"
 
 
+class Counts:
+    """How many accounts carry each value, held by the value's hash.
+
+    A store's identifiers, counted as strings, weigh more than the accounts' columns (every
+    email, address, handle and stem of every account, about 1.5 KB an account); at ten
+    million accounts that alone outgrows a machine. Only what a count is used for matters:
+    whether a value is on more accounts than a threshold, and every threshold is two or more.
+    So values are counted by their 64-bit ``hash`` in numpy, and only the values on two or more
+    accounts are kept for lookup; a value looked up that is not kept counts as one (it is the
+    looking account's own, or on no account at all: below every threshold either way).
+
+    Two values with one hash would share a count, which can only make them look more crowded
+    and so link less: precision is safe, and at 64 bits it is rare (about one chance in ten
+    thousand among fifty million values). ``hash`` is Python's own, stable within a process,
+    which is as long as a count lives.
+    """
+
+    __slots__ = ("_counts", "_hashes", "_pending", "_shared")
+
+    def __init__(self) -> None:
+        self._pending: array[int] = array("q")
+        self._hashes = np.empty(0, np.int64)  # every value's hash, sorted
+        self._counts = np.empty(0, np.int64)
+        self._shared: dict[int, int] = {}  # hash -> count, for counts of two or more
+
+    def update(self, values: Iterable[str]) -> None:
+        """One account's values (each counted once, as the caller passes a set)."""
+        self._pending.extend(map(hash, values))
+
+    def __getitem__(self, value: str) -> int:
+        if self._pending:
+            self._settle()
+        return self._shared.get(hash(value), 1)
+
+    def _settle(self) -> None:
+        hashes = np.concatenate([self._hashes, np.frombuffer(self._pending, np.int64)])
+        counts = np.concatenate([self._counts, np.ones(len(self._pending), np.int64)])
+        self._pending = array("q")
+        order = np.argsort(hashes, kind="stable")
+        hashes, counts = hashes[order], counts[order]
+        starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+        self._hashes, self._counts = hashes[starts], np.add.reduceat(counts, starts)
+        shared = self._counts >= 2
+        self._shared = dict(
+            zip(self._hashes[shared].tolist(), self._counts[shared].tolist(), strict=True)
+        )
+
+
 @dataclass
 class Population:
     """How many accounts carry each identifier, over everything being resolved."""
 
-    ip_accounts: Counter[str]
-    device_accounts: Counter[str]
-    file_accounts: Counter[str]
-    key_accounts: Counter[str]
-    alias_accounts: Counter[str] = field(default_factory=Counter)  # "t:" tokens, "s:" stems
-    contact_accounts: Counter[str] = field(default_factory=Counter)  # emails and phones
-    _keys: dict[int, set[str]] = field(default_factory=dict, repr=False)
+    ip_accounts: Counts = field(default_factory=Counts)
+    device_accounts: Counts = field(default_factory=Counts)
+    file_accounts: Counts = field(default_factory=Counts)
+    key_accounts: Counts = field(default_factory=Counts)
+    alias_accounts: Counts = field(default_factory=Counts)  # "t:" tokens, "s:" stems
+    contact_accounts: Counts = field(default_factory=Counts)  # emails and phones
 
     @classmethod
     def of(cls, profiles: Iterable[AccountProfile]) -> Population:
-        population = cls(Counter(), Counter(), Counter(), Counter())
+        population = cls()
         for profile in profiles:
             population.add(profile)
         return population
@@ -97,13 +146,7 @@ class Population:
             {f"t:{t}" for form in forms for t in form.tokens}
             | {f"s:{stem}" for form in forms for stem in form.stems}
         )
-        keys = _raw_keys(profile)
-        self._keys[profile.account_id] = keys
-        self.key_accounts.update(keys)
-
-    def keys_of(self, profile: AccountProfile) -> set[str]:
-        keys = self._keys.get(profile.account_id)
-        return keys if keys is not None else _raw_keys(profile)
+        self.key_accounts.update(_raw_keys(profile))
 
 
 def _raw_keys(profile: AccountProfile) -> set[str]:
@@ -189,7 +232,7 @@ def account_columns(profile: AccountProfile, population: Population) -> AccountC
     block_keys = tuple(
         sorted(
             k
-            for k in population.keys_of(profile)
+            for k in _raw_keys(profile)
             if population.key_accounts[k] <= BLOCKING_CROWD_ACCOUNTS
             and not (k.startswith("i:") and population.ip_accounts[k[2:]] > IP_CROWD_ACCOUNTS)
             and not (k.startswith("d:") and k[2:] not in devices)

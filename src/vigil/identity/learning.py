@@ -54,8 +54,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vigil.identity.account_table import AccountTable, as_table
 from vigil.identity.features import AccountColumns
-from vigil.identity.linkage import Linkage, columns_table, settings
+from vigil.identity.linkage import Linkage, settings
 from vigil.identity.model import COMPARISONS, PRIORS, RULES, Comparison, Model
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,11 @@ def _rule_index(comparison: Comparison) -> int | None:
 
 
 class _Trainer:
-    def __init__(self, columns: Sequence[AccountColumns], threads: int | None):
-        self.columns = sorted(columns, key=lambda c: c.unique_id)
+    def __init__(self, columns: AccountTable, threads: int | None):
+        self.accounts = len(columns)
         self.linkage = Linkage(threads=threads)
         self.table = self.linkage._db.register(
-            columns_table(self.columns, training=True), table_name="accounts_training"
+            columns.for_splink(training=True), table_name="accounts_training"
         )
         self.notes: list[str] = []
 
@@ -138,7 +139,7 @@ class _Trainer:
         linker.training.estimate_u_using_random_sampling(
             max_pairs=U_SAMPLE_PAIRS, seed=U_SEED, min_count_per_level=None, num_chunks=1
         )
-        n = len(self.columns)
+        n = self.accounts
         sampled = min(U_SAMPLE_PAIRS, n * (n - 1) / 2)
         return _learned(linker.misc.save_model_to_json()), sampled
 
@@ -146,7 +147,7 @@ class _Trainer:
         """One EM session's m per level and how many of its pairs it judged one person's, or
         None where it failed or did not converge."""
         linker = self.linker(model)
-        n = len(self.columns)
+        n = self.accounts
         try:
             session = linker.training.estimate_parameters_using_expectation_maximisation(
                 block,
@@ -182,9 +183,10 @@ class _Trainer:
         self.linkage.close()
 
 
-def learn(columns: Sequence[AccountColumns], threads: int | None = None) -> Model:
+def learn(accounts: AccountTable | Sequence[AccountColumns], threads: int | None = None) -> Model:
     """The model learned from these accounts, with the guards above; the priors where there
     are too few accounts to learn anything from."""
+    columns = as_table(accounts)
     if len(columns) < MIN_ACCOUNTS:
         return dataclasses.replace(
             PRIORS,

@@ -12,45 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]
 
 from vigil.errors import UsageError
+from vigil.identity.account_table import AccountTable, as_table
 from vigil.identity.dialects import DUCKDB, Dialect
-from vigil.identity.features import IP_CROWD_ACCOUNTS, AccountColumns
+from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, PRIORS, RULES, Model
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
 
-_IP_SEEN = pa.list_(pa.struct([("ip", pa.string()), ("t", pa.int64()), ("n", pa.int64())]))
-ALIAS_LIST_COLUMNS = (
-    "alias_stems",
-    "alias_long_stems",
-    "alias_tokens",
-    "alias_distinctive",
-    "alias_rare_distinctive",
-    "alias_rare_tokens",
-    "alias_few_tokens",
-    "alias_rare_long_stems",
-    "alias_rare_stems",
-)
-_LIST_COLUMNS = (
-    "emails",
-    "email_forms",
-    "phones",
-    "devices",
-    "cameras",
-    "payments",
-    "files",
-    "countries",
-)
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredPair:
     a: int
     b: int
@@ -62,32 +38,6 @@ class ScoredPair:
 class LinkageRun:
     pairs: list[ScoredPair]  # at or above the keep threshold
     compared_pairs: int  # every candidate pair the model scored
-
-
-def columns_table(columns: Sequence[AccountColumns], training: bool = False) -> pa.Table:
-    """The accounts as splink's input table. ``training`` adds ``rare_ip`` (the first address
-    the account shares with few others), a blocking column for learning only."""
-    data: dict[str, pa.Array] = {
-        "unique_id": pa.array([c.unique_id for c in columns], pa.int64()),
-        "alias_stem": pa.array([c.alias_stem for c in columns], pa.string()),
-        "stem_letters": pa.array([c.stem_letters for c in columns], pa.int32()),
-    }
-    data["platform"] = pa.array([c.platform for c in columns], pa.string())
-    for name in (*ALIAS_LIST_COLUMNS, *_LIST_COLUMNS, "block_keys"):
-        get = attrgetter(name)
-        data[name] = pa.array([get(c) for c in columns], pa.list_(pa.string()))
-    data["ip_seen"] = pa.array(
-        [[(s.ip, s.t, s.accounts) for s in c.ip_seen] for c in columns], _IP_SEEN
-    )
-    if training:
-        data["rare_ip"] = pa.array(
-            [
-                min((s.ip for s in c.ip_seen if s.accounts <= IP_CROWD_ACCOUNTS), default=None)
-                for c in columns
-            ],
-            pa.string(),
-        )
-    return pa.table(data)
 
 
 def settings(dialect: Dialect = DUCKDB, model: Model = PRIORS) -> dict[str, object]:
@@ -130,8 +80,10 @@ class SplinkLinkage:
     model: Model = PRIORS
     _db: Any
 
-    def _register(self, columns: Sequence[AccountColumns], name: str) -> SplinkDataFrame:
-        return self._db.register(columns_table(columns), table_name=name)
+    def _register(
+        self, columns: AccountTable | Sequence[AccountColumns], name: str
+    ) -> SplinkDataFrame:
+        return self._db.register(as_table(columns).for_splink(), table_name=name)
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -157,7 +109,9 @@ class SplinkLinkage:
 
         return Linker(df, settings(self.dialect, self.model), log_level=None)
 
-    def score_all(self, columns: Sequence[AccountColumns], keep_probability: float) -> LinkageRun:
+    def score_all(
+        self, columns: AccountTable | Sequence[AccountColumns], keep_probability: float
+    ) -> LinkageRun:
         if len(columns) < 2:
             return LinkageRun([], 0)
         df = self._register(columns, "accounts_all")
@@ -166,8 +120,8 @@ class SplinkLinkage:
 
     def score_new(
         self,
-        existing: Sequence[AccountColumns],
-        new: Sequence[AccountColumns],
+        existing: AccountTable | Sequence[AccountColumns],
+        new: AccountTable | Sequence[AccountColumns],
         keep_probability: float,
     ) -> LinkageRun:
         """New against existing, and new against new; existing pairs are never re-scored."""

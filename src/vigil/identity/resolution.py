@@ -8,10 +8,13 @@ everyone and against each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from vigil.collector import collector_paused
+from vigil.identity.account_table import AccountTable
 from vigil.identity.clusters import Cluster, Constraints, Link, cluster, pair
 from vigil.identity.features import (
     AccountColumns,
@@ -33,7 +36,7 @@ class Resolution:
     scored_links: int  # pairs at or above the threshold
     rescored_accounts: int  # accounts scored this run (all of them in a full run)
     near_misses: list[tuple[int, int, float]]  # pairs below the threshold, at or above the floor
-    columns: dict[int, AccountColumns]
+    columns: Mapping[int, AccountColumns]  # an AccountTable: rows are read on demand
     model: Model  # the m and u this run applied (learned now, or given)
 
 
@@ -68,7 +71,7 @@ def _violates(group: Cluster, constraints: Constraints, owner: dict[int, int]) -
 
 
 def resolve(
-    profiles: Sequence[AccountProfile],
+    profiles: Collection[AccountProfile],
     constraints: Constraints,
     previous: Sequence[Cluster] = (),
     *,
@@ -112,7 +115,7 @@ def resolve(
 
 
 def _resolve(
-    profiles: Sequence[AccountProfile],
+    profiles: Collection[AccountProfile],
     constraints: Constraints,
     previous: Sequence[Cluster],
     *,
@@ -128,7 +131,7 @@ def _resolve(
 ) -> Resolution:
     columns = _columns(profiles)
     if model is None:
-        model = learn(list(columns.values()), threads)
+        model = learn(columns, threads)
     fixed: list[Cluster] = []
     if incremental and previous:
         owner = {m: i for i, g in enumerate(previous) for m in g.members}
@@ -140,17 +143,17 @@ def _resolve(
     # accounts with evidence from sources ingested since the last run are scored again, while
     # staying in their subjects; everything else an earlier run already compared is left alone
     held = {m for g in fixed for m in g.members} - set(touched)
-    new = [c for i, c in columns.items() if i not in held]
-    existing = [c for i, c in columns.items() if i in held]
+    is_new = ~np.isin(columns.ids, np.fromiter(held, dtype=np.int64, count=len(held)))
+    new_count = int(is_new.sum())
     keep = threshold if review_floor is None else min(threshold, review_floor)
     run = LinkageRun([], 0)
-    if new and (fixed or len(new) > 1):  # nothing to score starts no engine (Spark takes time)
+    if new_count and (fixed or new_count > 1):  # nothing to score starts no engine (Spark)
         linkage = open_linkage(engine, threads, spark_master, model)
         try:
             if fixed:
-                run = linkage.score_new(existing, new, keep)
+                run = linkage.score_new(columns.where(~is_new), columns.where(is_new), keep)
             else:
-                run = linkage.score_all(list(columns.values()), keep)
+                run = linkage.score_all(columns, keep)
         finally:
             linkage.close()
     links = [
@@ -159,21 +162,56 @@ def _resolve(
         if p.probability >= threshold
     ]
     near = [(p.a, p.b, p.probability) for p in run.pairs if p.probability < threshold]
+    compared, scored = run.compared_pairs, len(links)
+    del run  # at ten million accounts the scored pairs alone take gigabytes
     clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
-    for group in clusters:  # explain only the links that joined accounts
-        group.links = [_explained(link, columns) for link in group.links]
-    return Resolution(clusters, run.compared_pairs, len(links), len(new), near, columns, model)
+    del links
+    for group, rows in _with_rows(clusters, columns):  # explain only links that joined accounts
+        group.links = [_explained(link, rows) for link in group.links]
+    return Resolution(clusters, compared, scored, new_count, near, columns, model)
 
 
-def _columns(profiles: Sequence[AccountProfile]) -> dict[int, AccountColumns]:
+def _columns(profiles: Collection[AccountProfile]) -> AccountTable:
     """Every account's columns. The population's counts are needed only to build them, and
     they weigh about as much as the columns themselves (every identifier of every account,
     counted): they go before the engine starts, not at the end of the run."""
     population = Population.of(profiles)
-    return {p.account_id: account_columns(p, population) for p in profiles}
+    return AccountTable.build(profiles, population)
 
 
-def _explained(link: Link, columns: dict[int, AccountColumns]) -> Link:
+# links explained per batch: the rows of their accounts are read from the table together
+EXPLAIN_BATCH_LINKS = 50_000
+
+
+def _with_rows(
+    clusters: Sequence[Cluster], columns: AccountTable
+) -> Iterator[tuple[Cluster, dict[int, AccountColumns]]]:
+    """Each subject with its accounts' columns, read from the table a batch of subjects at a
+    time (one read per account would cost more than the explanation)."""
+    batch: list[Cluster] = []
+    size = 0
+    for group in clusters:
+        if not group.links:
+            continue
+        batch.append(group)
+        size += len(group.links)
+        if size >= EXPLAIN_BATCH_LINKS:
+            yield from _read_batch(batch, columns)
+            batch, size = [], 0
+    yield from _read_batch(batch, columns)
+
+
+def _read_batch(
+    batch: list[Cluster], columns: AccountTable
+) -> Iterator[tuple[Cluster, dict[int, AccountColumns]]]:
+    if not batch:
+        return
+    rows = columns.rows(m for group in batch for link in group.links for m in (link.a, link.b))
+    for group in batch:
+        yield group, rows
+
+
+def _explained(link: Link, columns: Mapping[int, AccountColumns]) -> Link:
     """The link with its reasons in words, written afresh (a kept link is not explained twice:
     re-running resolve with nothing new must not append the same reasons again)."""
     rule = tuple(line for line in link.reasons[:1] if line.startswith("rule:"))

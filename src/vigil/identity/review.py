@@ -19,9 +19,10 @@ hesitates before deciding.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from vigil.identity.account_table import rows_of
 from vigil.identity.clusters import Cluster, Constraints, pair
 from vigil.identity.features import AccountColumns, compare
 from vigil.identity.model import COMPARISONS, PRIORS, Model, score
@@ -95,7 +96,7 @@ def _sides(group: Cluster) -> dict[tuple[int, int], tuple[int, int]]:
 def review_queue(
     clusters: Iterable[Cluster],
     near_misses: Iterable[tuple[int, int, float]],
-    columns: dict[int, AccountColumns],
+    columns: Mapping[int, AccountColumns],
     constraints: Constraints,
     limit: int | None = None,
     model: Model = PRIORS,
@@ -129,6 +130,7 @@ def review_queue(
         size = len(groups[sa].members) * len(groups[sb].members)
         candidates[key] = (probability, False, size)
     items = []
+    columns = rows_of(columns, (m for key in candidates for m in key))
     for (a, b), (probability, linked, size) in candidates.items():
         value = (1.0 - probability if linked else probability) * size
         words, levels = _explain(columns[a], columns[b], model)
