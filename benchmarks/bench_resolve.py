@@ -10,11 +10,12 @@ Profiles are held pickled and compressed and unpacked on each pass (``PackedProf
 that ten million fit beside the run. Peak resident memory is printed.
 
 Anchor for a full run: splink alone on the same accounts in the same run, on the feature
-columns the candidate built (its ``AccountTable``, run after it): its training calls (random sampling for u, EM on the two training blocks) and
-``predict`` over the blocked pairs with the model so learned, collecting the pairs over the
-threshold; against Vigil end to end (features and frequencies from the profiles, the same
-learning and splink run, clustering under constraints, reasons for every link). A naive
-deterministic resolver (union-find over exact emails and phones) is printed for quality only.
+columns the candidate built (its ``AccountTable``, run after it): its training calls (random
+sampling for u, EM on the two training blocks) and ``predict`` over the blocked pairs with the
+model so learned, collecting the pairs over the threshold; against Vigil end to end
+(features and frequencies from the profiles, the same learning and splink run, clustering
+under constraints, reasons for every link). A naive deterministic resolver (union-find over
+exact emails and phones) is printed for quality only.
 Anchor for one new account: the same question asked through splink's ``predict_between``
 (DuckDB) against the whole population. Wall and CPU seconds are both printed, with the load
 average: on the shared development machine the CPU figure is the one that travels.

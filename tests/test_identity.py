@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 
 import pytest
 
@@ -24,6 +26,7 @@ from vigil.identity.profiles import AccountProfile, parse_account_key
 from vigil.identity.reasons import reasons
 from vigil.identity.resolution import resolve
 from vigil.identity.scoring import SubjectIndex
+from vigil.machine import memory_here
 
 
 @pytest.mark.parametrize(
@@ -119,6 +122,25 @@ def test_account_table_gives_back_the_columns_it_was_built_from() -> None:
         table[10_000]
     mask = table.ids % 2 == 0
     assert list(table.where(mask)) == [i for i in sorted(cols) if i % 2 == 0]
+
+
+def test_duckdb_gets_half_the_memory_and_spills_to_the_temp_dir() -> None:
+    """DuckDB would take 80% of the machine and spill into the user's working directory."""
+    linkage = Linkage(threads=1)
+    try:
+        settings = dict(
+            linkage._rows(
+                "select name, value from duckdb_settings() "
+                "where name in ('memory_limit', 'temp_directory')"
+            )
+        )
+    finally:
+        linkage.close()
+    assert settings["temp_directory"] == os.path.join(tempfile.gettempdir(), "vigil-duckdb")
+    number, unit = str(settings["memory_limit"]).split()
+    limit = float(number) * {"MiB": 2**20, "GiB": 2**30}[unit]
+    total = memory_here()
+    assert total is not None and limit == pytest.approx(total / 2, rel=0.01)
 
 
 def test_splink_and_python_scores_agree() -> None:

@@ -105,11 +105,11 @@ def test_a_container_limit_below_the_machine_sizes_the_driver(
 ) -> None:
     """In a container the machine's memory is the host's; the container's limit is what a
     heap must fit in, or the container is killed instead of Spark spilling to disk."""
-    import vigil.identity.spark as spark
+    import vigil.machine
 
     limit = tmp_path / "memory.max"
     limit.write_text(f"{4 * 2**30}\n")
-    monkeypatch.setattr(spark, "_CGROUP_LIMITS", (str(limit),))
+    monkeypatch.setattr(vigil.machine, "_CGROUP_LIMITS", (str(limit),))
     assert half_this_machine() == "2048m"
     limit.write_text("max\n")  # cgroup v2's "no limit"
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -10,6 +10,8 @@ accounts against existing ones and against each other (``predict_between`` plus
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ from vigil.identity.account_table import AccountTable, as_table
 from vigil.identity.dialects import DUCKDB, Dialect
 from vigil.identity.features import AccountColumns
 from vigil.identity.model import COMPARISONS, PRIOR_MATCH, PRIORS, RULES, Model
+from vigil.machine import memory_here
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
@@ -160,6 +163,13 @@ class Linkage(SplinkLinkage):
         self._con = duckdb.connect(":memory:")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        # DuckDB assumes 80% of the machine is its own, but it runs inside a process that
+        # holds the accounts' table and then the subjects: it gets half, and spills what does
+        # not fit to the temp dir (by default to ./.tmp, in the user's working directory)
+        if total := memory_here():
+            self._con.execute(f"SET memory_limit = '{total // 2 // 2**20}MiB'")
+        spill = os.path.join(tempfile.gettempdir(), "vigil-duckdb").replace("'", "''")
+        self._con.execute(f"SET temp_directory = '{spill}'")
         self._db = DuckDBAPI(self._con)
         logging.getLogger("splink").setLevel(logging.ERROR)
 

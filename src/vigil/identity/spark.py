@@ -28,6 +28,7 @@ from vigil.errors import UsageError
 from vigil.identity.dialects import SPARK
 from vigil.identity.linkage import SplinkLinkage
 from vigil.identity.model import PRIORS, Model
+from vigil.machine import memory_here
 
 DEFAULT_MASTER = "local[*]"
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
@@ -56,35 +57,10 @@ def _local_cores(master: str) -> int | None:
     return os.cpu_count() or 1 if cores == "*" else int(cores)
 
 
-# where a container's memory limit is written (cgroup v2, then v1); "max" or a huge number
-# means no limit
-_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
-
-
-def _memory_here() -> int | None:
-    """The memory this process may use: the machine's, or its container's limit if lower.
-    In a container the machine's figure is the host's, and a heap sized from it would be
-    killed by the container rather than spill to disk."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not every platform names these
-        return None
-    for path in _CGROUP_LIMITS:
-        try:
-            with open(path, encoding="ascii") as limit_file:
-                limit = limit_file.read().strip()
-        except OSError:
-            continue
-        if limit.isdigit():
-            total = min(total, int(limit))
-        break
-    return total
-
-
 def half_this_machine() -> str | None:
     """Half the memory this process may use, in Spark's units (``11776m``), or None where the
     platform cannot say."""
-    total = _memory_here()
+    total = memory_here()
     if total is None:
         return None
     return f"{max(1, total // 2 // 2**20)}m"
