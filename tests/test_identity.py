@@ -101,8 +101,10 @@ def test_counts_keep_what_the_thresholds_need() -> None:
     counts = Counts()
     for values in ({"a", "b"}, {"a"}, {"a", "c"}):
         counts.update(values)
+    counts.settle()
     assert (counts["a"], counts["b"], counts["c"]) == (3, 1, 1)
-    counts.update({"b"})  # an account added after a lookup still counts
+    counts.update({"b"})  # an account added after counting counts once settled again
+    counts.settle()
     assert (counts["a"], counts["b"]) == (3, 2)
     # a value no account carries counts as one: below every threshold, like the account's own
     assert counts["nowhere"] == 1

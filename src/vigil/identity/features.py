@@ -96,15 +96,18 @@ class Counts:
         self._shared: dict[int, int] = {}  # hash -> count, for counts of two or more
 
     def update(self, values: Iterable[str]) -> None:
-        """One account's values (each counted once, as the caller passes a set)."""
+        """One account's values (each counted once, as the caller passes a set); counted
+        when ``settle`` is next called."""
         self._pending.extend(map(hash, values))
 
     def __getitem__(self, value: str) -> int:
-        if self._pending:
-            self._settle()
+        # the hot path of building columns (a dozen lookups an account): nothing but the lookup
         return self._shared.get(hash(value), 1)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Count what ``update`` added since the last call."""
+        if not self._pending:
+            return
         hashes = np.concatenate([self._hashes, np.frombuffer(self._pending, np.int64)])
         counts = np.concatenate([self._counts, np.ones(len(self._pending), np.int64)])
         self._pending = array("q")
@@ -134,7 +137,21 @@ class Population:
         population = cls()
         for profile in profiles:
             population.add(profile)
+        population.settle()
         return population
+
+    def settle(self) -> None:
+        """Count what was added since the last call (``of`` calls it; so must whoever calls
+        ``add`` before reading counts)."""
+        for counts in (
+            self.ip_accounts,
+            self.device_accounts,
+            self.file_accounts,
+            self.key_accounts,
+            self.alias_accounts,
+            self.contact_accounts,
+        ):
+            counts.settle()
 
     def add(self, profile: AccountProfile) -> None:
         self.ip_accounts.update({s.ip for s in profile.ips})
