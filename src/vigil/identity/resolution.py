@@ -172,9 +172,10 @@ def _resolve(
 
 
 def _columns(profiles: Collection[AccountProfile]) -> AccountTable:
-    """Every account's columns. The population's counts are needed only to build them, and
-    they weigh about as much as the columns themselves (every identifier of every account,
-    counted): they go before the engine starts, not at the end of the run."""
+    """Every account's columns, in one Arrow table. ``profiles`` are read twice (the counts
+    first, then the columns), so a caller may hand over something that reads them from disk
+    on each pass. The counts are needed only to build the columns: they go before the engine
+    starts, not at the end of the run."""
     population = Population.of(profiles)
     return AccountTable.build(profiles, population)
 
