@@ -35,7 +35,7 @@ import statistics
 import subprocess
 import time
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -172,21 +172,11 @@ def _pairs_within(labels: np.ndarray) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def pairwise_f1(
-    person_of: dict[int, int] | np.ndarray, subject_of: dict[int, int] | np.ndarray
-) -> tuple[float, float, float]:
-    """Pairwise precision, recall and F1 over the accounts ``person_of`` knows (mappings, or
-    arrays indexed by account id where 0 means no account)."""
-    if isinstance(person_of, dict):
-        ids = np.fromiter(person_of, np.int64, len(person_of))
-        persons = np.fromiter(person_of.values(), np.int64, len(person_of))
-    else:
-        ids = np.flatnonzero(person_of)
-        persons = person_of[ids]
-    if isinstance(subject_of, dict):
-        subjects = np.fromiter((subject_of[a] for a in ids.tolist()), np.int64, len(ids))
-    else:
-        subjects = subject_of[ids]
+def pairwise_f1(person_of: np.ndarray, subject_of: np.ndarray) -> tuple[float, float, float]:
+    """Pairwise precision, recall and F1 over the accounts ``person_of`` knows (both indexed
+    by account id; person 0 means no such account)."""
+    ids = np.flatnonzero(person_of)
+    persons, subjects = person_of[ids], subject_of[ids]
     true_pos = _pairs_within(subjects * (int(persons.max(initial=0)) + 1) + persons)
     predicted = _pairs_within(subjects)
     actual = _pairs_within(persons)
@@ -195,8 +185,9 @@ def pairwise_f1(
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def naive_resolve(profiles: Iterable[AccountProfile]) -> dict[int, int]:
-    """The anchor: exact emails and phones only, union-find, no model."""
+def naive_resolve(profiles: Collection[AccountProfile]) -> np.ndarray:
+    """The anchor: exact emails and phones only, union-find, no model. Each account's
+    group, indexed by account id."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -213,7 +204,10 @@ def naive_resolve(profiles: Iterable[AccountProfile]) -> dict[int, int]:
                 parent[find(profile.account_id)] = find(owner[key])
             else:
                 owner[key] = profile.account_id
-    return {a: find(a) for a in parent}
+    groups = np.zeros(max(parent, default=0) + 1, np.int64)
+    for account in parent:
+        groups[account] = find(account)
+    return groups
 
 
 def _load() -> str:

@@ -186,12 +186,12 @@ class _Trainer:
 def learn(accounts: AccountTable | Sequence[AccountColumns], threads: int | None = None) -> Model:
     """The model learned from these accounts, with the guards above; the priors where there
     are too few accounts to learn anything from."""
-    columns = as_table(accounts)
-    if len(columns) < MIN_ACCOUNTS:
+    if len(accounts) < MIN_ACCOUNTS:
         return dataclasses.replace(
             PRIORS,
-            notes=(f"priors: {len(columns)} accounts, fewer than {MIN_ACCOUNTS} to learn from",),
+            notes=(f"priors: {len(accounts)} accounts, fewer than {MIN_ACCOUNTS} to learn from",),
         )
+    columns = as_table(accounts)
     trainer = _Trainer(columns, threads)
     try:
         sampled_u, sampled = trainer.sample_u()

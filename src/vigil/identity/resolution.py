@@ -8,7 +8,7 @@ everyone and against each other.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,8 +166,7 @@ def _resolve(
     del run  # at ten million accounts the scored pairs alone take gigabytes
     clusters = cluster(columns, links, constraints, threshold, fixed=fixed, confirmed=confirmed)
     del links
-    for group, rows in _with_rows(clusters, columns):  # explain only links that joined accounts
-        group.links = [_explained(link, rows) for link in group.links]
+    _explain_links(clusters, columns)  # only the links that joined accounts
     return Resolution(clusters, compared, scored, new_count, near, columns, model)
 
 
@@ -184,32 +183,25 @@ def _columns(profiles: Collection[AccountProfile]) -> AccountTable:
 EXPLAIN_BATCH_LINKS = 50_000
 
 
-def _with_rows(
-    clusters: Sequence[Cluster], columns: AccountTable
-) -> Iterator[tuple[Cluster, dict[int, AccountColumns]]]:
-    """Each subject with its accounts' columns, read from the table a batch of subjects at a
-    time (one read per account would cost more than the explanation)."""
+def _explain_links(clusters: Sequence[Cluster], columns: AccountTable) -> None:
+    """Every subject's links with their reasons, the accounts' rows read from the table a
+    batch of subjects at a time (one read per account would cost more than the explanation)."""
     batch: list[Cluster] = []
     size = 0
     for group in clusters:
-        if not group.links:
-            continue
-        batch.append(group)
-        size += len(group.links)
+        if group.links:
+            batch.append(group)
+            size += len(group.links)
         if size >= EXPLAIN_BATCH_LINKS:
-            yield from _read_batch(batch, columns)
+            _explain_batch(batch, columns)
             batch, size = [], 0
-    yield from _read_batch(batch, columns)
+    _explain_batch(batch, columns)
 
 
-def _read_batch(
-    batch: list[Cluster], columns: AccountTable
-) -> Iterator[tuple[Cluster, dict[int, AccountColumns]]]:
-    if not batch:
-        return
+def _explain_batch(batch: list[Cluster], columns: AccountTable) -> None:
     rows = columns.rows(m for group in batch for link in group.links for m in (link.a, link.b))
     for group in batch:
-        yield group, rows
+        group.links = [_explained(link, rows) for link in group.links]
 
 
 def _explained(link: Link, columns: Mapping[int, AccountColumns]) -> Link:
