@@ -4,23 +4,105 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
 from vigil.store.db import Store
-from vigil.store.models import AuditEntry, Base, Source
+from vigil.store.models import AuditEntry, Base, Event, File, Selector, Sighting, Source
 from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
+from vigil.workflows.sources.ingest_files import bulk_insert
 from vigil.workflows.sources.provenance import digest_bytes, register_source
+
+STATEMENT_CHECKED = ("sighting", "event")  # migration 0017: PostgreSQL checks these per statement
 
 
 def test_migrations_create_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
+    if store.dialect == "postgresql":
+        # Every foreign key of the two big tables, and only those, is a statement trigger.
+        replaced = [d for d in differences if d[0] == "add_fk"]
+        assert sorted((d[1].parent.name, d[1].column_keys[0]) for d in replaced) == sorted(
+            (name, key.parent.name)
+            for name in STATEMENT_CHECKED
+            for key in Base.metadata.tables[name].foreign_keys
+        )
+        differences = [d for d in differences if d[0] != "add_fk"]
     assert differences == []
+
+
+def _sighting(selector_id: int, source_id: int) -> dict[str, object]:
+    return {"selector_id": selector_id, "source_id": source_id, "case_id": 1, "agency_id": 1}
+
+
+def _event(file_id: int | None, source_id: int) -> dict[str, object]:
+    return {"kind": "upload", "file_id": file_id, "source_id": source_id, "agency_id": 1}
+
+
+def _source_and_selector(store: Store) -> tuple[int, int]:
+    with store.transaction() as session:
+        actor = resolve_actor(session, "admin")
+        source = register_source(
+            session,
+            actor,
+            kind="cybertip",
+            original_name="r.xml",
+            digest=digest_bytes(b"references"),
+            case_id=1,
+        )
+        selector = Selector(kind="email", platform="", value="a@b.example", display="a@b.example")
+        session.add(selector)
+        session.flush()
+        return source.id, selector.id
+
+
+@pytest.mark.parametrize("how", ["bulk", "orm"])
+def test_rows_naming_missing_rows_are_refused_on_both_stores(store: Store, how: str) -> None:
+    """Bulk inserts (COPY on PostgreSQL) and single rows alike; nothing of the statement stays."""
+    source_id, selector_id = _source_and_selector(store)
+    bad = [
+        (Sighting, [_sighting(selector_id, source_id), _sighting(selector_id + 999, source_id)]),
+        (Sighting, [_sighting(selector_id, source_id + 999)]),
+        (Event, [_event(None, source_id), _event(12345, source_id)]),
+    ]
+    for model, rows in bad:
+        with pytest.raises(IntegrityError), Session(store.engine) as session, session.begin():
+            if how == "bulk":
+                bulk_insert(session, model, rows)
+            else:
+                session.add_all(model(**row) for row in rows)
+                session.flush()
+    with Session(store.engine) as session, session.begin():
+        bulk_insert(session, Sighting, [_sighting(selector_id, source_id)])
+        session.add(Event(**_event(None, source_id)))
+    with store.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Sighting)) == 1
+        assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_a_row_still_named_cannot_be_deleted_on_both_stores(store: Store) -> None:
+    source_id, selector_id = _source_and_selector(store)
+    with Session(store.engine) as session, session.begin():
+        named, unnamed = File(sha256="a" * 64), File(sha256="b" * 64)
+        session.add_all([named, unnamed])
+        session.flush()
+        named_id, unnamed_id = named.id, unnamed.id
+        bulk_insert(session, Event, [_event(named_id, source_id)])
+        bulk_insert(session, Sighting, [_sighting(selector_id, source_id)])
+    for model, row_id in ((File, named_id), (Selector, selector_id), (Source, source_id)):
+        with pytest.raises(IntegrityError), Session(store.engine) as session, session.begin():
+            session.execute(delete(model).where(model.id == row_id))
+    with Session(store.engine) as session, session.begin():
+        session.execute(delete(File).where(File.id == unnamed_id))
+    with store.reading() as session:
+        assert session.scalars(select(File.id)).all() == [named_id]
 
 
 def test_init_twice_changes_nothing(store: Store) -> None:
