@@ -20,6 +20,7 @@ from tests.synth_cache import generate_cached
 from tests.test_ingest_support import (
     SOURCES,
     build_phpbb_sqlite,
+    many_accounts_report,
     mariadb_board,
     mariadb_copy_of,
     row_counts,
@@ -419,22 +420,6 @@ def test_phpbb_read_from_postgresql(sqlite_store: Store, pg_url: str) -> None:
     assert (document.counts.accounts, document.counts.events) == (2, 6)
 
 
-def _many_accounts_report(count: int) -> str:
-    """One CyberTipline document naming ``count`` accounts, each with its own address."""
-    reports = "".join(
-        f"<report><reportId>S-{n}</reportId><incidentSummary><incidentType>Apparent prohibited "
-        "media (synthetic test data)</incidentType><incidentDateTime>2023-05-01T10:00:00Z"
-        "</incidentDateTime></incidentSummary><personOrUserReported><personOrUserReportedPerson>"
-        f"<email>user{n}@mailbox.example</email></personOrUserReportedPerson>"
-        f"<espService>Pixelshare</espService><screenName>user_{n}</screenName>"
-        f"<ipCaptureEvent><ipAddress>81.2.{n // 250}.{n % 250 + 1}</ipAddress>"
-        "<eventName>Upload</eventName><dateTime>2023-05-01T10:00:00Z</dateTime>"
-        "</ipCaptureEvent></personOrUserReported></report>"
-        for n in range(count)
-    )
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<reports>{reports}</reports>\n'
-
-
 @pytest.mark.postgres
 def test_a_large_batch_refreshes_postgresql_statistics(pg_url: str, tmp_path: Path) -> None:
     """A batch that adds over a thousand selectors re-takes the planner's statistics, so the
@@ -444,7 +429,7 @@ def test_a_large_batch_refreshes_postgresql_statistics(pg_url: str, tmp_path: Pa
     init_store(store, "TEST", "Test Unit", "CA", "test-password")
     open_case(store, admin_actor(store), "CASE-1", "fixture case")
     source = tmp_path / "reports.xml"
-    source.write_text(_many_accounts_report(400))
+    source.write_text(many_accounts_report(400))
     try:
         ingest(store, admin_actor(store), "cybertip", str(source), "CASE-1")
         with store.engine.connect() as connection:

@@ -130,3 +130,20 @@ def row_counts(store: Store) -> dict[str, int]:
             model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
             for model in (Source, Selector, Sighting, Event, File, HashSet, HashEntry, AuditEntry)
         }
+
+
+def many_accounts_report(count: int, first: int = 0) -> str:
+    """One CyberTipline document naming ``count`` accounts (numbered from ``first``), each
+    with its own address."""
+    reports = "".join(
+        f"<report><reportId>S-{n}</reportId><incidentSummary><incidentType>Apparent prohibited "
+        "media (synthetic test data)</incidentType><incidentDateTime>2023-05-01T10:00:00Z"
+        "</incidentDateTime></incidentSummary><personOrUserReported><personOrUserReportedPerson>"
+        f"<email>user{n}@mailbox.example</email></personOrUserReportedPerson>"
+        f"<espService>Pixelshare</espService><screenName>user_{n}</screenName>"
+        f"<ipCaptureEvent><ipAddress>81.2.{n // 250 % 256}.{n % 250 + 1}</ipAddress>"
+        "<eventName>Upload</eventName><dateTime>2023-05-01T10:00:00Z</dateTime>"
+        "</ipCaptureEvent></personOrUserReported></report>"
+        for n in range(first, first + count)
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<reports>{reports}</reports>\n'

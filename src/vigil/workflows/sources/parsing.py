@@ -1,0 +1,168 @@
+"""Parsing an ingest's documents in a worker process while this one writes.
+
+Why: parsing and writing each take about half of an ingest, and they need nothing from each
+other but order. A worker parses the next documents while this process writes the current
+batch; the results come back in document order, so the store ends up exactly as a
+one-process ingest leaves it (same rows, same ids, same audit chain). A parsed document
+crosses the process boundary pickled, which costs about a quarter of parsing it here, so the
+worker pays off only on inputs of some size: smaller ones (``PIPELINE_MIN_BYTES``), database
+URLs and single documents are parsed in this process as before.
+
+Already-ingested documents are never parsed: each document's digest is looked up in the
+store before it is handed to a worker. A document whose bytes appeared earlier in the same
+run is looked up again when its turn comes, since the earlier copy may have been written in
+between; a speculative parse of it is then dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from vigil.collector import collector_paused
+from vigil.errors import BadInput
+from vigil.formats.registry import SOURCE_FORMATS
+from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
+from vigil.hashing.batch import die_with_parent
+from vigil.workflows.sources.provenance import Digest, digest_file
+
+PIPELINE_MIN_BYTES = 4 << 20  # total input below which the worker costs more than it saves
+MAX_WORKERS = 2  # the writer is the bottleneck beyond one or two parsers
+# How far the workers may run ahead of the writer: at least a batch (``ingest.BATCH_RECORDS``)
+# so they keep parsing while it writes one, and at most this much input held parsed.
+BYTES_AHEAD = 48 << 20
+DOCUMENTS_AHEAD = 64
+
+ExistingSource = Callable[[Digest], int | None]
+
+
+@dataclass
+class Planned:
+    """One document in ingest order: its digest, the source that already holds its bytes,
+    and (once its turn comes) what the parser made of it."""
+
+    document: SourceDocument
+    digest: Digest | None
+    existing: int | None
+    parsed: ParsedSource | None = None
+    future: Future[ParsedSource] | None = None
+    repeated: bool = False  # the same bytes came earlier in this run
+    unreadable: BadInput | None = None  # raised at its turn, as a one-process ingest would
+
+
+def parse_document(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ParsedSource:
+    """One document, whole (what a worker runs; this process too, when there is none)."""
+    with collector_paused():  # parsed records are acyclic (``vigil.collector``)
+        return SOURCE_FORMATS.get(format_name)().parse(document, options)  # type: ignore[operator]
+
+
+def worker_count(documents: list[SourceDocument]) -> int:
+    """Worker processes worth starting for these documents: none for a small input."""
+    if len(documents) < 2:
+        return 0
+    size = 0
+    for document in documents:
+        if document.path is not None:
+            try:
+                size += document.path.stat().st_size
+            except OSError:
+                continue  # reported by its digest, in order
+    if size < PIPELINE_MIN_BYTES:
+        return 0
+    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+
+
+class DocumentParsing:
+    """Documents in order, each with its digest, existing source and parse.
+
+    ``workers`` processes parse ahead of the caller; with none, each document is parsed when
+    the caller reaches it. Use as a context manager: leaving it stops the workers.
+    """
+
+    def __init__(
+        self,
+        format_name: str,
+        options: ParseOptions,
+        existing_source: ExistingSource,
+        workers: int,
+    ):
+        self.format_name = format_name
+        self.options = options
+        self.existing_source = existing_source
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> DocumentParsing:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def in_order(self, documents: Iterable[SourceDocument]) -> Iterator[Planned]:
+        """Every document once, in order; ``parsed`` is None for one already in the store."""
+        seen: set[str] = set()
+        waiting: deque[Planned] = deque()
+        ahead = 0  # bytes of input in ``waiting``
+        for document in documents:
+            planned = self._plan(document, seen)
+            waiting.append(planned)
+            ahead += planned.digest.size_bytes if planned.digest is not None else 0
+            while waiting and (
+                not self.workers or ahead > BYTES_AHEAD or len(waiting) > DOCUMENTS_AHEAD
+            ):
+                done = waiting.popleft()
+                ahead -= done.digest.size_bytes if done.digest is not None else 0
+                yield self._finish(done)
+        while waiting:
+            yield self._finish(waiting.popleft())
+
+    def _plan(self, document: SourceDocument, seen: set[str]) -> Planned:
+        try:
+            digest = digest_file(document.path) if document.path is not None else None
+        except BadInput as exc:
+            return Planned(document, None, None, unreadable=exc)
+        existing = self.existing_source(digest) if digest is not None else None
+        planned = Planned(document, digest, existing)
+        if digest is not None:
+            planned.repeated = digest.sha256 in seen
+            seen.add(digest.sha256)
+        if existing is None and self.workers and document.path is not None:
+            planned.future = self._pool().submit(
+                parse_document, self.format_name, document, self.options
+            )
+        return planned
+
+    def _finish(self, planned: Planned) -> Planned:
+        if planned.unreadable is not None:
+            raise planned.unreadable
+        if planned.repeated and planned.existing is None and planned.digest is not None:
+            planned.existing = self.existing_source(planned.digest)  # written meanwhile?
+        if planned.existing is not None:
+            if planned.future is not None:
+                planned.future.cancel()
+            return planned
+        if planned.future is None:
+            planned.parsed = parse_document(self.format_name, planned.document, self.options)
+            return planned
+        try:
+            planned.parsed = planned.future.result()
+        except BrokenProcessPool:
+            raise BadInput(
+                "the parser's process died reading this document", source=planned.document.name
+            ) from None
+        return planned
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                self.workers, initializer=die_with_parent, initargs=(os.getpid(),)
+            )
+        return self.pool

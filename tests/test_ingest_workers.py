@@ -1,0 +1,120 @@
+"""Parsing in a worker process while this one writes (``workflows.sources.parsing``).
+
+The promise is that the worker changes nothing but the time: the same rows in the same
+order, the same refusals, the same idempotence as a one-process ingest.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.actors import admin_actor
+from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
+from vigil.errors import BadInput
+from vigil.formats.source_records import ParseOptions
+from vigil.store.db import Store
+from vigil.store.models import Event, Selector, Sighting
+from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.sources import ingest as ingest_module
+from vigil.workflows.sources import parsing
+from vigil.workflows.sources.ingest import ingest, ingest_json, parser_for
+
+
+def _folder(tmp_path: Path) -> Path:
+    """Six documents: a fixture wrapper, four generated ones that share some accounts, and a
+    copy of the second under another name (the same bytes twice in one run)."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    shutil.copy(SOURCES / "cybertip" / "wrapper.xml", folder / "a-wrapper.xml")
+    for number in range(4):
+        (folder / f"b-{number}.xml").write_text(many_accounts_report(60, first=number * 40))
+    shutil.copy(folder / "b-1.xml", folder / "c-copy-of-b-1.xml")
+    return folder
+
+
+def _fresh_sqlite(path: Path) -> Store:
+    store = Store(f"sqlite:///{path}")
+    init_store(store, "TEST", "Test Unit", "CA", "test-password")
+    open_case(store, admin_actor(store), "CASE-1", "fixture case")
+    return store
+
+
+def _written(store: Store) -> list[Any]:
+    """What the ingest wrote, ids included: the worker must not even reorder rows."""
+    with store.reading() as session:
+        return [
+            session.execute(select(Selector.id, Selector.kind, Selector.value)).all(),
+            session.execute(
+                select(Sighting.id, Sighting.selector_id, Sighting.account_id, Sighting.extra)
+            ).all(),
+            session.execute(select(Event.id, Event.kind, Event.actor_id, Event.ip_id)).all(),
+        ]
+
+
+def _summary(store: Store, folder: Path) -> dict[str, Any]:
+    found = ingest_json(ingest(store, admin_actor(store), "cybertip", str(folder), "CASE-1"))
+    for document in found["documents"]:
+        del document["source_id"]
+    return found
+
+
+def test_worker_parses_exactly_what_this_process_parses(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    documents = list(parser_for("cybertip").documents(str(folder)))
+    here = [parsing.parse_document("cybertip", d, ParseOptions()) for d in documents]
+    with parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1) as run:
+        planned = list(run.in_order(documents))
+        assert run.pool is not None  # parsed in another process
+    assert [p.document for p in planned] == documents
+    assert [p.parsed for p in planned] == here
+    assert planned[-1].repeated and not any(p.repeated for p in planned[:-1])
+
+
+def test_ingest_with_a_worker_writes_the_same_rows(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 100)  # several batches, written while
+    alone = _fresh_sqlite(tmp_path / "one-process.db")  # the worker parses the next
+    expected = _summary(alone, folder)
+    monkeypatch.setattr(parsing, "PIPELINE_MIN_BYTES", 0)
+    documents = list(parser_for("cybertip").documents(str(folder)))
+    assert parsing.worker_count(documents) >= 1
+    assert _summary(store, folder) == expected
+    assert expected["new_sources"] == 5 and expected["already_ingested"] == 1
+    if store.dialect == "sqlite":
+        assert _written(store) == _written(alone)
+    assert row_counts(store) == row_counts(alone)
+    again = _summary(store, folder)  # idempotent: nothing parsed, nothing written
+    assert again["new_sources"] == 0 and again["already_ingested"] == 6
+    assert row_counts(store) == row_counts(alone)
+    alone.dispose()
+
+
+def test_a_bad_document_stops_a_worker_ingest_where_a_one_process_ingest_stops(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path)
+    (folder / "b-2.xml").write_text("<report><incidentSummary>")  # malformed, mid-run
+    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 1)  # every document its own batch
+    alone = _fresh_sqlite(tmp_path / "one-process.db")
+    with pytest.raises(BadInput, match=r"b-2\.xml"):
+        ingest(alone, admin_actor(alone), "cybertip", str(folder), "CASE-1")
+    monkeypatch.setattr(parsing, "PIPELINE_MIN_BYTES", 0)
+    with pytest.raises(BadInput, match=r"b-2\.xml"):
+        ingest(sqlite_store, admin_actor(sqlite_store), "cybertip", str(folder), "CASE-1")
+    assert row_counts(sqlite_store) == row_counts(alone)
+    assert row_counts(alone)["source"] == 3  # the documents before it, whole
+    alone.dispose()
+
+
+def test_small_inputs_are_parsed_in_this_process(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    documents = list(parser_for("cybertip").documents(str(folder)))
+    assert parsing.worker_count(documents) == 0  # a few kilobytes: not worth a process
+    assert parsing.worker_count(documents[:1]) == 0
