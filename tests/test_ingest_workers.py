@@ -6,7 +6,10 @@ order, the same refusals, the same idempotence as a one-process ingest.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
-from vigil.formats.source_records import ParseOptions
+from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.store.db import Store
 from vigil.store.models import Event, Selector, Sighting
 from vigil.workflows.operation.setup import init_store, open_case
@@ -118,3 +121,43 @@ def test_small_inputs_are_parsed_in_this_process(tmp_path: Path) -> None:
     documents = list(parser_for("cybertip").documents(str(folder)))
     assert parsing.worker_count(documents) == 0  # a few kilobytes: not worth a process
     assert parsing.worker_count(documents[:1]) == 0
+
+
+def parse_forever(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ParsedSource:
+    """A parse longer than the test allows (what a worker runs in the interrupt test)."""
+    time.sleep(20)
+    raise AssertionError("not reached")
+
+
+BUSY_WORKERS: list[multiprocessing.Process] = []
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    BUSY_WORKERS.extend(multiprocessing.active_children())  # the workers mid-parse
+    raise KeyboardInterrupt
+
+
+def test_an_interrupt_stops_the_workers_mid_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a worker is busy: the run ends now, not after the look-ahead is parsed."""
+    documents = list(parser_for("cybertip").documents(str(_folder(tmp_path))))
+    monkeypatch.setattr(parsing, "parse_document", parse_forever)
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    started = time.monotonic()
+    try:
+        run = parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1)
+        with pytest.raises(KeyboardInterrupt), run:
+            signal.setitimer(signal.ITIMER_REAL, 0.5)
+            for _ in run.in_order(documents):
+                pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert BUSY_WORKERS  # the interrupt came while a worker was parsing
+    for worker in BUSY_WORKERS:
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+    assert time.monotonic() - started < 10

@@ -7,14 +7,24 @@ import itertools
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
 from vigil.store.db import Store
-from vigil.store.models import AuditEntry, Base, Event, File, Selector, Sighting, Source
+from vigil.store.models import (
+    Agency,
+    AuditEntry,
+    Base,
+    Case,
+    Event,
+    File,
+    Selector,
+    Sighting,
+    Source,
+)
 from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
 from vigil.workflows.sources.ingest_files import bulk_insert
 from vigil.workflows.sources.provenance import digest_bytes, register_source
@@ -85,6 +95,86 @@ def test_rows_naming_missing_rows_are_refused_on_both_stores(store: Store, how: 
     with store.reading() as session:
         assert session.scalar(select(func.count()).select_from(Sighting)) == 1
         assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+MISSING_ID = 999_999
+
+
+def _parents_with_distinct_ids(store: Store) -> dict[str, int]:
+    """One row in each table that sightings and events name, each with an id none of the
+    others has, so a check made against the wrong table cannot pass by chance. The agency
+    and case named are named by nothing else (the source belongs to another pair), so
+    deleting them is refused only by the sighting's and event's references."""
+    ids = {"agency": 9106, "case_file": 9107, "source": 9103, "selector": 9104, "file": 9105}
+    with Session(store.engine) as session, session.begin():
+        session.add_all(
+            [Agency(id=9101, code="HOME", name="Home"), Agency(id=9106, code="OTHER", name="Other")]
+        )
+        session.flush()
+        session.add_all(
+            [
+                Case(id=9102, agency_id=9101, reference="C-1"),
+                Case(id=9107, agency_id=9101, reference="C-2"),
+            ]
+        )
+        session.flush()
+        session.add_all(
+            [
+                Source(
+                    id=ids["source"],
+                    kind="cybertip",
+                    original_name="x.xml",
+                    sha256="c" * 64,
+                    size_bytes=1,
+                    case_id=9102,
+                    agency_id=9101,
+                    user_id=1,
+                ),
+                Selector(
+                    id=ids["selector"],
+                    kind="email",
+                    platform="",
+                    value="x@y.example",
+                    display="x@y.example",
+                ),
+                File(id=ids["file"], sha256="d" * 64),
+            ]
+        )
+    return ids
+
+
+def _row_naming_every_parent(table: str, parents: dict[str, int]) -> dict[str, object]:
+    row: dict[str, object] = {"kind": "upload"} if table == "event" else {}
+    for key in Base.metadata.tables[table].foreign_keys:
+        row[key.parent.name] = parents[key.column.table.name]
+    return row
+
+
+def test_every_reference_of_sightings_and_events_is_checked_on_both_stores(store: Store) -> None:
+    """Each foreign key the models declare, one at a time: a row naming every parent is
+    accepted; the same row with one reference missing is refused, inserted in bulk or
+    updated; a parent still named cannot be deleted. On PostgreSQL these are the statement
+    triggers of migration 0017, on SQLite the foreign keys."""
+    parents = _parents_with_distinct_ids(store)
+    models = {"sighting": Sighting, "event": Event}
+    for table, model in models.items():
+        with Session(store.engine) as session, session.begin():
+            bulk_insert(session, model, [_row_naming_every_parent(table, parents)])
+        for key in Base.metadata.tables[table].foreign_keys:
+            column = key.parent.name
+            broken = {**_row_naming_every_parent(table, parents), column: MISSING_ID}
+            with pytest.raises(IntegrityError), Session(store.engine) as session, session.begin():
+                bulk_insert(session, model, [broken])
+            with pytest.raises(IntegrityError), Session(store.engine) as session, session.begin():
+                session.execute(update(model).values({column: MISSING_ID}))
+    for parent, parent_id in parents.items():
+        parent_table = Base.metadata.tables[parent]
+        with pytest.raises(IntegrityError), Session(store.engine) as session, session.begin():
+            session.execute(delete(parent_table).where(parent_table.c.id == parent_id))
+    with store.reading() as session:  # nothing refused was kept
+        for model in models.values():
+            assert session.scalar(select(func.count()).select_from(model)) == 1
+            assert session.scalar(select(func.count()).where(model.source_id == MISSING_ID)) == 0
 
 
 def test_a_row_still_named_cannot_be_deleted_on_both_stores(store: Store) -> None:
@@ -184,3 +274,39 @@ def test_verify_catches_a_deleted_row(store: Store) -> None:
     with store.reading() as session:
         report = verify_chain(session)
     assert report.first_broken_id == 3
+
+
+@pytest.mark.postgres
+def test_a_pending_reference_holds_its_row_as_a_foreign_key_does(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers at once on PostgreSQL (SQLite has one writer at a time): a delete of a row
+    that an uncommitted sighting names waits for it (here: gives up after a short lock
+    timeout) instead of leaving the sighting naming nothing once both commit; and the other
+    way round for an event."""
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
+    store = Store(pg_url)
+    init_store(store, "TEST", "Test Unit", "CA", "test-password")
+    parents = _parents_with_distinct_ids(store)
+    first, second = store.engine.connect(), store.engine.connect()
+    try:
+        second.exec_driver_sql("SET lock_timeout = '300ms'")
+        first.execute(insert(Sighting).values(_row_naming_every_parent("sighting", parents)))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            second.execute(delete(Selector).where(Selector.id == parents["selector"]))
+        second.rollback()
+        first.commit()
+        second.exec_driver_sql("SET lock_timeout = '300ms'")
+        second.execute(delete(File).where(File.id == parents["file"]))  # not named yet
+        first.exec_driver_sql("SET lock_timeout = '300ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            first.execute(insert(Event).values(_row_naming_every_parent("event", parents)))
+        first.rollback()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    with store.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        assert session.get(Selector, parents["selector"]) is not None
+    store.dispose()

@@ -38,6 +38,8 @@ BYTES_AHEAD = 48 << 20
 DOCUMENTS_AHEAD = 64
 
 ExistingSource = Callable[[Digest], int | None]
+# With two workers the document that killed one may be the next one: the message says so.
+PARSER_DIED = "the parser's process died reading this document or one read beside it"
 
 
 @dataclass
@@ -101,10 +103,22 @@ class DocumentParsing:
     def __enter__(self) -> DocumentParsing:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+    def __exit__(self, error_type: type[BaseException] | None, *exc_info: object) -> None:
+        """After the last document the workers are idle and end at once; after an error or
+        an interrupt they are stopped mid-parse rather than left to finish the look-ahead."""
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if error_type is None:
+            pool.shutdown(wait=True)
+            return
+        # No public way to stop a busy worker before Python 3.14 (``kill_workers``). SIGKILL,
+        # not SIGTERM: a worker forked from a process with its own SIGTERM handler keeps it,
+        # and the parse it would finish is thrown away anyway.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
 
     def in_order(self, documents: Iterable[SourceDocument]) -> Iterator[Planned]:
         """Every document once, in order; ``parsed`` is None for one already in the store."""
@@ -135,9 +149,12 @@ class DocumentParsing:
             planned.repeated = digest.sha256 in seen
             seen.add(digest.sha256)
         if existing is None and self.workers and document.path is not None:
-            planned.future = self._pool().submit(
-                parse_document, self.format_name, document, self.options
-            )
+            try:
+                planned.future = self._pool().submit(
+                    parse_document, self.format_name, document, self.options
+                )
+            except BrokenProcessPool:
+                planned.unreadable = BadInput(PARSER_DIED, source=document.name)
         return planned
 
     def _finish(self, planned: Planned) -> Planned:
@@ -155,9 +172,7 @@ class DocumentParsing:
         try:
             planned.parsed = planned.future.result()
         except BrokenProcessPool:
-            raise BadInput(
-                "the parser's process died reading this document", source=planned.document.name
-            ) from None
+            raise BadInput(PARSER_DIED, source=planned.document.name) from None
         return planned
 
     def _pool(self) -> ProcessPoolExecutor:

@@ -6,10 +6,14 @@ of an ingest however fast the rows arrive (``COPY`` cannot batch them). The same
 kept here by statement-level triggers that read all of a statement's new rows at once
 (transition tables): an insert or update naming a selector, source, case, agency or file that
 does not exist is refused with SQLSTATE 23503, ``foreign_key_violation``, as before; and
-deleting a row that a sighting or event still names is refused the same way. SQLite keeps its
-foreign keys (its checks are index probes inside the insert, and cheap). Ids are never
-rewritten, so an update of a referenced row's ``id`` is not watched (transition tables cannot
-be limited to one column).
+deleting a row that a sighting or event still names is refused the same way. As a foreign key
+does, the check locks the rows it names (``FOR KEY SHARE``, once per distinct row and
+statement), so a concurrent delete of one waits for the writer and then finds it named, and a
+writer naming a row being deleted waits and then finds it gone. The functions keep the
+``search_path`` they were created with, so a session with another one (a data-only restore)
+checks the same tables. SQLite keeps its foreign keys (its checks are index probes inside the
+insert, and cheap). Ids are never rewritten, so an update of a referenced row's ``id`` is not
+watched (transition tables cannot be limited to one column).
 
 Revision ID: issue17_statement_references
 Revises: issue14_event_file
@@ -55,32 +59,51 @@ def _parents() -> dict[str, list[tuple[str, str]]]:
     return parents
 
 
-def _function(name: str, condition: str, message: str) -> str:
+def _function(name: str, body: str) -> str:
     return f"""
-CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $body$
+DECLARE
+    wanted bigint;
+    found bigint;
 BEGIN
-    IF EXISTS ({condition}) THEN
-        RAISE EXCEPTION '{message}' USING ERRCODE = 'foreign_key_violation';
-    END IF;
+{body}
     RETURN NULL;
 END
 $body$"""
 
 
+def _refuse(message: str) -> str:
+    return f"RAISE EXCEPTION '{message}' USING ERRCODE = 'foreign_key_violation';"
+
+
 def _child_checks(child: str) -> str:
-    missing = " OR ".join(
-        f"(n.{column} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {parent} p WHERE p.id = n.{column}))"
-        for column, parent in REFERENCES[child]
-    )
-    return f"SELECT 1 FROM vigil_new_rows n WHERE {missing}"
+    """Per column: the distinct rows named, against those found and locked."""
+    steps = []
+    for column, parent in REFERENCES[child]:
+        steps.append(f"""
+    SELECT count(DISTINCT {column}) INTO wanted FROM vigil_new_rows;
+    IF wanted > 0 THEN
+        SELECT count(*) INTO found FROM (
+            SELECT 1 FROM {parent} p
+            WHERE p.id IN (SELECT {column} FROM vigil_new_rows)
+            FOR KEY SHARE OF p
+        ) AS named;
+        IF found < wanted THEN
+            {_refuse(f"{child}.{column} names a {parent} row that does not exist")}
+        END IF;
+    END IF;""")
+    return "".join(steps)
 
 
 def _parent_checks(parent: str, children: list[tuple[str, str]]) -> str:
     named = " OR ".join(
         f"EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.id)" for child, column in children
     )
-    return f"SELECT 1 FROM vigil_old_rows o WHERE {named}"
+    return f"""
+    IF EXISTS (SELECT 1 FROM vigil_old_rows o WHERE {named}) THEN
+        {_refuse(f"a deleted {parent} row is still named by a sighting or event")}
+    END IF;"""
 
 
 def upgrade() -> None:
@@ -92,13 +115,7 @@ def upgrade() -> None:
         for key in inspector.get_foreign_keys(child):
             op.drop_constraint(str(key["name"]), child, type_="foreignkey")
         function = f"vigil_{child}_references"
-        op.execute(
-            _function(
-                function,
-                _child_checks(child),
-                f"a {child} row names a row that does not exist",
-            )
-        )
+        op.execute(_function(function, _child_checks(child)))
         for action in ("INSERT", "UPDATE"):
             op.execute(
                 f"CREATE TRIGGER {function}_{action.lower()} AFTER {action} ON {child} "
@@ -107,13 +124,7 @@ def upgrade() -> None:
             )
     for parent, children in _parents().items():
         function = f"vigil_{parent}_still_named"
-        op.execute(
-            _function(
-                function,
-                _parent_checks(parent, children),
-                f"a deleted {parent} row is still named by a sighting or event",
-            )
-        )
+        op.execute(_function(function, _parent_checks(parent, children)))
         op.execute(
             f"CREATE TRIGGER {function} AFTER DELETE ON {parent} "
             "REFERENCING OLD TABLE AS vigil_old_rows "
