@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from vigil.cli.app import state
 from vigil.cli.output import console, err_console, print_table
+from vigil.machine import cores_here
 from vigil.store.constants import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def demo(
             seed=seed,
             scale=scale,
             db_url=chosen_url,
-            jobs=jobs or os.cpu_count() or 1,
+            jobs=jobs or cores_here(),
             step=lambda name: progress.update(task, description=f"demo: {name}"),
         )
     print_summary(result)

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from vigil.cli.app import state
 from vigil.cli.output import err_console, print_table
+from vigil.machine import cores_here
 from vigil.outputs import check_output_path, write_atomically
 
 export_app = typer.Typer(help="Export a case in the field's formats.", no_args_is_help=True)
@@ -84,7 +85,7 @@ def triage_command(
             state(ctx).actor(),
             path,
             case,
-            jobs=(os.cpu_count() or 1) if jobs is None else jobs,
+            jobs=cores_here() if jobs is None else jobs,
             batch_files=batch_files or DEFAULT_BATCH_FILES,
             progress=advance,
             owner=owner,

@@ -16,6 +16,7 @@ from typing import Any
 
 from vigil.errors import BadInput
 from vigil.hashing.files import FileHashes, hash_file
+from vigil.machine import cores_here
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def hash_one(path: Path) -> HashOutcome:
 
 def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[HashOutcome]:
     """Hash ``files`` with ``jobs`` processes (default: one per CPU), yielding in order."""
-    workers = min(jobs or os.cpu_count() or 1, len(files))
+    workers = min(jobs or cores_here(), len(files))
     if workers <= 1:
         yield from map(hash_one, files)
         return

@@ -28,7 +28,7 @@ from vigil.errors import UsageError
 from vigil.identity.dialects import SPARK
 from vigil.identity.linkage import SplinkLinkage
 from vigil.identity.model import PRIORS, Model
-from vigil.machine import memory_here
+from vigil.machine import cores_here, memory_here
 
 DEFAULT_MASTER = "local[*]"
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\d+)?\])?$")
@@ -54,7 +54,7 @@ def _local_cores(master: str) -> int | None:
     cores = found.group(1)
     if cores is None:
         return 1
-    return os.cpu_count() or 1 if cores == "*" else int(cores)
+    return cores_here() if cores == "*" else int(cores)
 
 
 def half_this_machine() -> str | None:

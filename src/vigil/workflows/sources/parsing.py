@@ -28,6 +28,7 @@ from vigil.errors import BadInput
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.hashing.batch import die_with_parent
+from vigil.machine import cores_here
 from vigil.workflows.sources.provenance import Digest, digest_file
 
 PIPELINE_MIN_BYTES = 4 << 20  # total input below which the worker costs more than it saves
@@ -77,7 +78,7 @@ def worker_count(documents: list[SourceDocument]) -> int:
                 continue  # reported by its digest, in order
     if size < PIPELINE_MIN_BYTES:
         return 0
-    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    return max(1, min(MAX_WORKERS, cores_here() - 1))
 
 
 class DocumentParsing:
