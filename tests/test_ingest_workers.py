@@ -161,3 +161,27 @@ def test_an_interrupt_stops_the_workers_mid_parse(
         worker.join(timeout=10)
         assert not worker.is_alive()
     assert time.monotonic() - started < 10
+
+
+class UnpicklableBug(Exception):
+    """What a parser bug may raise: an exception that cannot cross a process boundary."""
+
+    def __init__(self) -> None:
+        super().__init__("the parser tripped")
+        self.callback = lambda: None
+
+
+def parse_with_a_bug(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ParsedSource:
+    raise UnpicklableBug
+
+
+def test_a_parser_bug_in_a_worker_arrives_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = list(parser_for("cybertip").documents(str(_folder(tmp_path))))
+    monkeypatch.setattr(parsing, "parse_document", parse_with_a_bug)
+    run = parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1)
+    with pytest.raises(RuntimeError, match="UnpicklableBug: the parser tripped"), run:
+        list(run.in_order(documents))

@@ -17,6 +17,7 @@ between; a speculative parse of it is then dropped.
 from __future__ import annotations
 
 import os
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from vigil.collector import collector_paused
-from vigil.errors import BadInput
+from vigil.errors import BadInput, VigilError
 from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.hashing.batch import die_with_parent
@@ -63,6 +64,21 @@ def parse_document(
     """One document, whole (what a worker runs; this process too, when there is none)."""
     with collector_paused():  # parsed records are acyclic (``vigil.collector``)
         return SOURCE_FORMATS.get(format_name)().parse(document, options)  # type: ignore[operator]
+
+
+def parse_in_worker(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ParsedSource:
+    """``parse_document`` in a worker. A Vigil error crosses back as itself; anything else
+    (a parser bug) crosses back as a ``RuntimeError`` carrying its type, message and trace,
+    since an exception that cannot be pickled would arrive as a pickling error instead."""
+    try:
+        return parse_document(format_name, document, options)
+    except VigilError:
+        raise
+    except Exception as exc:
+        trace = "".join(traceback.format_exception(exc))
+        raise RuntimeError(f"{type(exc).__name__}: {exc} (in a parser process)\n{trace}") from None
 
 
 def worker_count(documents: list[SourceDocument]) -> int:
@@ -152,7 +168,7 @@ class DocumentParsing:
         if existing is None and self.workers and document.path is not None:
             try:
                 planned.future = self._pool().submit(
-                    parse_document, self.format_name, document, self.options
+                    parse_in_worker, self.format_name, document, self.options
                 )
             except BrokenProcessPool:
                 planned.unreadable = BadInput(PARSER_DIED, source=document.name)
