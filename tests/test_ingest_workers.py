@@ -139,16 +139,24 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _one_worker_parsing_with(
+    parse: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[parsing.DocumentParsing, list[SourceDocument]]:
+    """A one-worker run over ``_folder`` whose worker parses with ``parse`` (a module-level
+    function: the worker is forked with it in place of ``parse_document``)."""
+    monkeypatch.setattr(parsing, "parse_document", parse)
+    documents = list(parser_for("cybertip").documents(str(_folder(tmp_path))))
+    return parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1), documents
+
+
 def test_an_interrupt_stops_the_workers_mid_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C while a worker is busy: the run ends now, not after the look-ahead is parsed."""
-    documents = list(parser_for("cybertip").documents(str(_folder(tmp_path))))
-    monkeypatch.setattr(parsing, "parse_document", parse_forever)
+    run, documents = _one_worker_parsing_with(parse_forever, tmp_path, monkeypatch)
     previous = signal.signal(signal.SIGALRM, _interrupt)
     started = time.monotonic()
     try:
-        run = parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1)
         with pytest.raises(KeyboardInterrupt), run:
             signal.setitimer(signal.ITIMER_REAL, 0.5)
             for _ in run.in_order(documents):
@@ -180,8 +188,6 @@ def parse_with_a_bug(
 def test_a_parser_bug_in_a_worker_arrives_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    documents = list(parser_for("cybertip").documents(str(_folder(tmp_path))))
-    monkeypatch.setattr(parsing, "parse_document", parse_with_a_bug)
-    run = parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1)
+    run, documents = _one_worker_parsing_with(parse_with_a_bug, tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="UnpicklableBug: the parser tripped"), run:
         list(run.in_order(documents))
