@@ -7,6 +7,7 @@ order, the same refusals, the same idempotence as a one-process ingest.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import signal
 import time
@@ -190,4 +191,19 @@ def test_a_parser_bug_in_a_worker_arrives_by_name(
 ) -> None:
     run, documents = _one_worker_parsing_with(parse_with_a_bug, tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="UnpicklableBug: the parser tripped"), run:
+        list(run.in_order(documents))
+
+
+def parse_and_die(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ParsedSource:
+    """What a native crash in a parser looks like from outside: the process is gone."""
+    os._exit(70)
+
+
+def test_a_dead_parser_process_is_bad_input_naming_the_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, documents = _one_worker_parsing_with(parse_and_die, tmp_path, monkeypatch)
+    with pytest.raises(BadInput, match=rf"{documents[0].name}: the parser's process died"), run:
         list(run.in_order(documents))
