@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
-from vigil.store.db import Store
+from vigil.store.db import SQLITE_CACHE_KIB, Store
 from vigil.store.models import (
     Agency,
     AuditEntry,
@@ -209,6 +209,7 @@ def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_store: Store) -> None:
     with sqlite_store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
 
 
 def test_same_bytes_register_once_with_provenance(store: Store) -> None:

@@ -43,6 +43,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# SQLite's page cache per connection, in KiB (a negative cache_size). The default, 2 MiB, is
+# far below the indexes a bulk ingest updates (sightings and events carry four each): beyond
+# a few tens of thousands of reports every insert read index pages back through the OS, and a
+# 100,000-report ingest took 13% longer (median of five runs, docs/benchmarks.md). Pages are
+# taken as used, so a connection that reads little holds little.
+SQLITE_CACHE_KIB = 65_536
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's transaction control the BEGIN, so that we can make it IMMEDIATE.
     dbapi_connection.isolation_level = None
@@ -51,6 +59,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
