@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from vigil.errors import TooLarge, UsageError
+from vigil.formats.registry import SOURCE_FORMATS
 from vigil.server.api.jobs import evidence_path, own_case, queue_job
 from vigil.server.uploads import safe_name
 from vigil.store.db import Actor
-from vigil.workflows.sources.ingest import SOURCE_FORMATS
 
 CHUNK_BYTES = 1024 * 1024
 

@@ -38,7 +38,6 @@ from sqlalchemy import select
 
 from vigil.collector import collector_paused
 from vigil.errors import BadInput
-from vigil.formats.registry import SOURCE_FORMATS
 from vigil.formats.source_common import time_zone
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.store import audit
@@ -47,7 +46,7 @@ from vigil.store.models import Source
 from vigil.workflows.network.refresh import refresh_store
 from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
-from vigil.workflows.sources.parsing import DocumentParsing, worker_count
+from vigil.workflows.sources.parsing import DocumentParsing, parser_for, worker_count
 from vigil.workflows.sources.provenance import Digest, register_source
 
 BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
@@ -97,10 +96,6 @@ class IngestSummary:
             "warnings": sum(len(d.warnings) for d in self.documents),
             "dirty_values": sum(d.dirty_values for d in self.documents),
         }
-
-
-def parser_for(format_name: str) -> Any:
-    return SOURCE_FORMATS.get(format_name)()  # type: ignore[operator]
 
 
 def ingest(

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 from vigil.collector import collector_paused
 from vigil.errors import BadInput, VigilError
 from vigil.formats.registry import SOURCE_FORMATS
-from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
+from vigil.formats.source_records import (
+    ParsedSource,
+    ParseOptions,
+    SourceDocument,
+    SourceParser,
+)
 from vigil.hashing.batch import die_with_parent
 from vigil.machine import cores_here
 from vigil.workflows.sources.provenance import Digest, digest_file
@@ -58,12 +63,16 @@ class Planned:
     unreadable: BadInput | None = None  # raised at its turn, as a one-process ingest would
 
 
+def parser_for(format_name: str) -> SourceParser:
+    return SOURCE_FORMATS.get(format_name)()  # type: ignore[operator,no-any-return]
+
+
 def parse_document(
     format_name: str, document: SourceDocument, options: ParseOptions
 ) -> ParsedSource:
     """One document, whole (what a worker runs; this process too, when there is none)."""
     with collector_paused():  # parsed records are acyclic (``vigil.collector``)
-        return SOURCE_FORMATS.get(format_name)().parse(document, options)  # type: ignore[operator]
+        return parser_for(format_name).parse(document, options)
 
 
 def parse_in_worker(

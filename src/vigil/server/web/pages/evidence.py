@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigil.errors import UsageError
+from vigil.formats.registry import SOURCE_FORMATS
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
 from vigil.server.web.jobs import start_ingest, start_triage
@@ -13,7 +14,6 @@ from vigil.server.web.queries.jobs import case_jobs
 from vigil.server.web.queries.records import case_detail, list_cases
 from vigil.server.web.render import PageContext, render
 from vigil.workflows.operation.setup import open_case
-from vigil.workflows.sources.ingest import SOURCE_FORMATS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
