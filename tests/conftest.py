@@ -17,9 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from tests.actors import admin_actor
+from tests.stores import ADMIN_PASSWORD, initialised_store
 from vigil.store.db import Store
-from vigil.workflows.operation.setup import init_store, open_case
 
 PG_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_HINT = (
@@ -81,26 +80,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+def _opened(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A fixture store at ``url``, named in the environment for tests that run ``vigil``."""
+    monkeypatch.setenv("VIGIL_DB", url)
+    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    opened = initialised_store(url, index_root=tmp_path / "index-cache")
+    yield opened
+    opened.dispose()
+
+
 @pytest.fixture
 def store(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """An initialised store with agency TEST, its admin, and case CASE-1; on both databases."""
-    monkeypatch.setenv("VIGIL_DB", db_url)
-    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
-    opened = Store(db_url, index_root=tmp_path / "index-cache")
-    init_store(opened, "TEST", "Test Unit", "CA", "test-password")
-    open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
-    yield opened
-    opened.dispose()
+    yield from _opened(db_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """The same as ``store`` on SQLite only, for tests that are not about the database."""
-    url = f"sqlite:///{tmp_path / 'vigil.db'}"
-    monkeypatch.setenv("VIGIL_DB", url)
-    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
-    opened = Store(url, index_root=tmp_path / "index-cache")
-    init_store(opened, "TEST", "Test Unit", "CA", "test-password")
-    open_case(opened, admin_actor(opened), "CASE-1", "fixture case")
-    yield opened
-    opened.dispose()
+    yield from _opened(f"sqlite:///{tmp_path / 'vigil.db'}", tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def pg_store(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The same as ``store`` on PostgreSQL only, for what SQLite cannot show (two writers)."""
+    yield from _opened(pg_url, tmp_path, monkeypatch)

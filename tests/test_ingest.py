@@ -7,7 +7,6 @@ real MariaDB server.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -42,7 +41,6 @@ from vigil.store.models import (
     SubjectSelector,
 )
 from vigil.workflows.network.distribution import distribution
-from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
 
 SHA_A = "8eafa3caceb46f0369d79cb4e623c9516f9bdd273580e69d43bc28399fe387e9"
@@ -421,23 +419,16 @@ def test_phpbb_read_from_postgresql(sqlite_store: Store, pg_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_a_large_batch_refreshes_postgresql_statistics(pg_url: str, tmp_path: Path) -> None:
+def test_a_large_batch_refreshes_postgresql_statistics(pg_store: Store, tmp_path: Path) -> None:
     """A batch that adds over a thousand selectors re-takes the planner's statistics, so the
     next batch's lookups probe the index instead of filtering every row (docs/benchmarks.md)."""
-    os.environ.setdefault("VIGIL_ADMIN_PASSWORD", "test-password")
-    store = Store(pg_url)
-    init_store(store, "TEST", "Test Unit", "CA", "test-password")
-    open_case(store, admin_actor(store), "CASE-1", "fixture case")
     source = tmp_path / "reports.xml"
     source.write_text(many_accounts_report(400))
-    try:
-        ingest(store, admin_actor(store), "cybertip", str(source), "CASE-1")
-        with store.engine.connect() as connection:
-            estimate = connection.execute(
-                text("SELECT reltuples FROM pg_class WHERE oid = 'selector'::regclass")
-            ).scalar_one()
-            stored = connection.execute(text("SELECT count(*) FROM selector")).scalar_one()
-    finally:
-        store.dispose()
+    ingest(pg_store, admin_actor(pg_store), "cybertip", str(source), "CASE-1")
+    with pg_store.engine.connect() as connection:
+        estimate = connection.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'selector'::regclass")
+        ).scalar_one()
+        stored = connection.execute(text("SELECT count(*) FROM selector")).scalar_one()
     assert stored >= 1_000
     assert estimate == stored

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.actors import admin_actor
+from tests.stores import initialised_store
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
 from vigil.store.db import Store
 from vigil.store.models import Event, Selector, Sighting
-from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json, parser_for
@@ -39,13 +39,6 @@ def _folder(tmp_path: Path) -> Path:
         (folder / f"b-{number}.xml").write_text(many_accounts_report(60, first=number * 40))
     shutil.copy(folder / "b-1.xml", folder / "c-copy-of-b-1.xml")
     return folder
-
-
-def _fresh_sqlite(path: Path) -> Store:
-    store = Store(f"sqlite:///{path}")
-    init_store(store, "TEST", "Test Unit", "CA", "test-password")
-    open_case(store, admin_actor(store), "CASE-1", "fixture case")
-    return store
 
 
 def _written(store: Store) -> list[Any]:
@@ -84,7 +77,9 @@ def test_ingest_with_a_worker_writes_the_same_rows(
 ) -> None:
     folder = _folder(tmp_path)
     monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 100)  # several batches, written while
-    alone = _fresh_sqlite(tmp_path / "one-process.db")  # the worker parses the next
+    alone = initialised_store(
+        f"sqlite:///{tmp_path / 'one-process.db'}"
+    )  # the worker parses the next
     expected = _summary(alone, folder)
     monkeypatch.setattr(parsing, "PIPELINE_MIN_BYTES", 0)
     documents = list(parser_for("cybertip").documents(str(folder)))
@@ -106,7 +101,7 @@ def test_a_bad_document_stops_a_worker_ingest_where_a_one_process_ingest_stops(
     folder = _folder(tmp_path)
     (folder / "b-2.xml").write_text("<report><incidentSummary>")  # malformed, mid-run
     monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 1)  # every document its own batch
-    alone = _fresh_sqlite(tmp_path / "one-process.db")
+    alone = initialised_store(f"sqlite:///{tmp_path / 'one-process.db'}")
     with pytest.raises(BadInput, match=r"b-2\.xml"):
         ingest(alone, admin_actor(alone), "cybertip", str(folder), "CASE-1")
     monkeypatch.setattr(parsing, "PIPELINE_MIN_BYTES", 0)

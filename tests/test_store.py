@@ -278,16 +278,12 @@ def test_verify_catches_a_deleted_row(store: Store) -> None:
 
 
 @pytest.mark.postgres
-def test_a_pending_reference_holds_its_row_as_a_foreign_key_does(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_pending_reference_holds_its_row_as_a_foreign_key_does(pg_store: Store) -> None:
     """Two writers at once on PostgreSQL (SQLite has one writer at a time): a delete of a row
     that an uncommitted sighting names waits for it (here: gives up after a short lock
     timeout) instead of leaving the sighting naming nothing once both commit; and the other
     way round for an event."""
-    monkeypatch.setenv("VIGIL_ADMIN_PASSWORD", "test-password")
-    store = Store(pg_url)
-    init_store(store, "TEST", "Test Unit", "CA", "test-password")
+    store = pg_store  # with two connections of its own
     parents = _parents_with_distinct_ids(store)
     first, second = store.engine.connect(), store.engine.connect()
     try:
@@ -310,4 +306,3 @@ def test_a_pending_reference_holds_its_row_as_a_foreign_key_does(
     with store.reading() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 0
         assert session.get(Selector, parents["selector"]) is not None
-    store.dispose()
