@@ -64,12 +64,13 @@ def _summary(store: Store, folder: Path) -> dict[str, Any]:
 def test_worker_parses_exactly_what_this_process_parses(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     documents = list(parser_for("cybertip").documents(str(folder)))
-    here = [parsing.parse_document("cybertip", d, ParseOptions()) for d in documents]
+    here = [parsing.read_document("cybertip", d, ParseOptions()) for d in documents]
     with parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1) as run:
         planned = list(run.in_order(documents))
         assert run.pool is not None  # parsed in another process
     assert [p.document for p in planned] == documents
-    assert [p.parsed for p in planned] == here
+    assert [(p.parsed, p.rows) for p in planned] == here
+    assert all(rows.sightings and rows.events for _, rows in here)  # compared something
     assert planned[-1].repeated and not any(p.repeated for p in planned[:-1])
 
 

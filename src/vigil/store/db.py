@@ -7,6 +7,7 @@ multi-user server store, reached through psycopg 3.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
@@ -32,6 +34,27 @@ def database_reason(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(original).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(original).__name__
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's stored text, the same on every store.
+
+    Ingest writes a JSON value for every sighting and event; ``json.dumps`` costs about ten
+    times orjson's encoder and was a tenth of the writer's time. orjson is asked to refuse
+    what ``json.dumps`` refuses (dates, dataclasses), and what it cannot write itself (an
+    integer beyond 64 bits) is written by ``json.dumps``, so no value that was stored before
+    is refused now. Not-a-number is written as ``null`` rather than ``NaN``, which
+    PostgreSQL would reject.
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
 
 
 def normalise_url(url: str) -> str:
@@ -73,7 +96,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise UsageError(f"not a database URL: {url!r}") from exc
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"json_serializer": json_text}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

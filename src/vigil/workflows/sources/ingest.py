@@ -8,9 +8,9 @@ Promises:
   before the store is touched, so "not my format" and every bad record fail it with
   ``BadInput`` naming the record, and nothing is written. A directory is written in batches
   of whole documents (``BATCH_RECORDS`` records or ``BATCH_DOCUMENTS`` documents), one
-  transaction per batch (each document is still its own Source with
-  its own audit entry); a bad document stops the run before its batch is written, and the
-  batches already committed are complete sources that a re-run skips.
+  transaction per batch, each document written into it as soon as it is parsed (each is
+  still its own Source with its own audit entry); a bad document rolls its batch back and
+  stops the run, and the batches already committed are complete sources that a re-run skips.
 - **Contract C.** Accounts are ``username`` selectors (value casefolded, display as written,
   platform as first written, compared case-insensitively); a stable id is an ``account``
   selector sighted on the username selector; each account gets its own sighting per source;
@@ -35,18 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vigil.collector import collector_paused
 from vigil.errors import BadInput
 from vigil.formats.source_common import time_zone
-from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
+from vigil.formats.source_records import ParseOptions
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import Source
 from vigil.workflows.network.refresh import refresh_store
 from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
-from vigil.workflows.sources.parsing import DocumentParsing, parser_for, worker_count
+from vigil.workflows.sources.parsing import DocumentParsing, Planned, parser_for, worker_count
 from vigil.workflows.sources.provenance import Digest, register_source
 
 BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
@@ -135,36 +136,57 @@ def _ingest(
         case_id = find_case(session, actor, case_reference).id
     summary = IngestSummary(format_name, case_reference)
     cache = SelectorCache()
-    batch: list[tuple[SourceDocument, Digest | None, ParsedSource]] = []
-    batch_records = 0
     unanalysed = 0  # selectors and files added since the store's statistics were refreshed
+    existing = _ExistingSources(store, case_id)
     parsing = DocumentParsing(
         format_name,
         options,
-        lambda digest: _existing_source(store, digest, case_id),
+        existing,
         worker_count(documents),
     )
+    done = 0
+
+    def turn(planned: Planned) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(documents), planned.document.name)
+
     with parsing:
-        for done, planned in enumerate(parsing.in_order(documents), start=1):
-            document, digest, parsed = planned.document, planned.digest, planned.parsed
-            if planned.existing is not None and digest is not None:
-                summary.documents.append(
-                    DocumentResult(document.name, digest.sha256, planned.existing, False)
-                )
-            elif parsed is not None:
-                batch.append((document, digest, parsed))
-                batch_records += max(parsed.records, 1)
-            if batch and (batch_records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS):
-                written = _write_batch(store, actor, case_id, batch, cache)
-                unanalysed = _refresh_lookup_statistics(store, written, unanalysed)
-                summary.documents.extend(written)
-                batch, batch_records = [], 0
-            if progress is not None:
-                progress(done, len(documents), document.name)
-    if batch:
-        written = _write_batch(store, actor, case_id, batch, cache)
-        _refresh_lookup_statistics(store, written, unanalysed)
-        summary.documents.extend(written)
+        upcoming = parsing.in_order(documents)
+        for planned in upcoming:
+            if planned.existing is not None:  # nothing to write: no transaction for it
+                summary.documents.append(_already_ingested(planned))
+                turn(planned)
+                continue
+            # A batch: one transaction, each document written into it as soon as it is
+            # parsed, so the writer never sits on parsed documents waiting for the rest.
+            # When it is full it commits before the next document is read, whose refusal
+            # must not take the batch with it.
+            staged = cache.child()  # ids created in this transaction count once it commits
+            written: list[DocumentResult] = []
+            records = 0
+            with store.transaction() as session:
+                existing.batch = session
+                try:
+                    while True:
+                        if planned.existing is not None:
+                            summary.documents.append(_already_ingested(planned))
+                        else:
+                            written.append(
+                                _write_document(session, actor, case_id, planned, staged)
+                            )
+                            records += max(written[-1].records, 1)
+                        turn(planned)
+                        full = records >= BATCH_RECORDS or len(written) >= BATCH_DOCUMENTS
+                        if full or (following := next(upcoming, None)) is None:
+                            break
+                        planned = following
+                finally:
+                    existing.batch = None
+            cache.merge(staged)
+            unanalysed = _refresh_lookup_statistics(store, written, unanalysed)
+            summary.documents.extend(written)
     if summary.new_sources:
         refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
     return summary
@@ -198,11 +220,28 @@ def ingest_listed(
     return summaries
 
 
-def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
-    with store.reading() as session:
+class _ExistingSources:
+    """The source already holding a digest's bytes in the case, if any.
+
+    Asked while a batch is open too (the parsing look-ahead plans the next documents), so
+    it asks through the batch's own session then: another connection would wait on
+    SQLite's write lock, and would not see the documents the open batch has written."""
+
+    def __init__(self, store: Store, case_id: int):
+        self.store = store
+        self.case_id = case_id
+        self.batch: Session | None = None  # the open batch's session
+
+    def __call__(self, digest: Digest) -> int | None:
+        if self.batch is not None:
+            return self._find(self.batch, digest)
+        with self.store.reading() as session:
+            return self._find(session, digest)
+
+    def _find(self, session: Session, digest: Digest) -> int | None:
         return session.scalars(
             select(Source.id).where(
-                Source.sha256 == digest.sha256, Source.case_id == case_id, Source.exhibit == ""
+                Source.sha256 == digest.sha256, Source.case_id == self.case_id, Source.exhibit == ""
             )
         ).first()
 
@@ -218,71 +257,68 @@ def _refresh_lookup_statistics(store: Store, written: list[DocumentResult], earl
     return 0
 
 
-def _write_batch(
-    store: Store,
-    actor: Actor,
-    case_id: int,
-    batch: Iterable[tuple[SourceDocument, Digest | None, ParsedSource]],
-    cache: SelectorCache,
-) -> list[DocumentResult]:
-    results: list[DocumentResult] = []
-    staged = cache.child()  # ids created in this transaction count only once it commits
-    with store.transaction() as session:
-        for document, digest, parsed in batch:
-            if digest is None:
-                if parsed.sha256 is None or parsed.size_bytes is None:
-                    raise BadInput(
-                        "the parser gave no digest for this source", source=document.name
-                    )
-                digest = Digest(parsed.sha256, parsed.size_bytes)
-            extra = dict(parsed.extra)
-            if parsed.warnings:
-                extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
-                extra["warning_count"] = len(parsed.warnings)
-            if parsed.dirty:  # each on its record's sighting, flagged (docs/reliability.md)
-                extra["dirty_value_count"] = len(parsed.dirty)
-            if unplaced := parsed.unplaced_dirty():  # read with nothing else to sit on
-                extra["dirty_values"] = unplaced[:MAX_STORED_WARNINGS]
-            ref = register_source(
-                session,
-                actor,
-                kind=parsed.kind,
-                original_name=document.name,
-                digest=digest,
-                case_id=case_id,
-                extra=extra or None,
-            )
-            result = DocumentResult(
-                document.name,
-                digest.sha256,
-                ref.id,
-                ref.created,
-                parsed.records,
-                warnings=parsed.warnings,
-                dirty_values=len(parsed.dirty),
-            )
-            if ref.created:
-                writer = SourceWriter(session, actor, case_id, ref.id, staged)
-                result.counts = writer.write(parsed)
-                match_new_files(session, actor, writer.file_ids)
-                audit.append(
-                    session,
-                    actor,
-                    "source.ingest",
-                    "source",
-                    ref.id,
-                    {
-                        "format": parsed.kind,
-                        "name": document.name,
-                        "sha256": digest.sha256,
-                        "records": parsed.records,
-                        **result.counts.as_dict(),
-                        "warnings": len(parsed.warnings),
-                    },
-                )
-            results.append(result)
-    cache.merge(staged)
-    return results
+def _already_ingested(planned: Planned) -> DocumentResult:
+    assert planned.digest is not None and planned.existing is not None
+    return DocumentResult(planned.document.name, planned.digest.sha256, planned.existing, False)
+
+
+def _write_document(
+    session: Session, actor: Actor, case_id: int, planned: Planned, cache: SelectorCache
+) -> DocumentResult:
+    """One parsed document: its Source (found again if these bytes went in earlier in the
+    batch), then its rows, File matches and audit entry, in the batch's transaction."""
+    document, digest, parsed, rows = planned.document, planned.digest, planned.parsed, planned.rows
+    assert parsed is not None and rows is not None
+    if digest is None:
+        if parsed.sha256 is None or parsed.size_bytes is None:
+            raise BadInput("the parser gave no digest for this source", source=document.name)
+        digest = Digest(parsed.sha256, parsed.size_bytes)
+    extra = dict(parsed.extra)
+    if parsed.warnings:
+        extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
+        extra["warning_count"] = len(parsed.warnings)
+    if parsed.dirty:  # each on its record's sighting, flagged (docs/reliability.md)
+        extra["dirty_value_count"] = len(parsed.dirty)
+    if unplaced := parsed.unplaced_dirty():  # read with nothing else to sit on
+        extra["dirty_values"] = unplaced[:MAX_STORED_WARNINGS]
+    ref = register_source(
+        session,
+        actor,
+        kind=parsed.kind,
+        original_name=document.name,
+        digest=digest,
+        case_id=case_id,
+        extra=extra or None,
+    )
+    result = DocumentResult(
+        document.name,
+        digest.sha256,
+        ref.id,
+        ref.created,
+        parsed.records,
+        warnings=parsed.warnings,
+        dirty_values=len(parsed.dirty),
+    )
+    if ref.created:
+        writer = SourceWriter(session, actor, case_id, ref.id, cache)
+        result.counts = writer.write(rows)
+        match_new_files(session, actor, writer.file_ids)
+        audit.append(
+            session,
+            actor,
+            "source.ingest",
+            "source",
+            ref.id,
+            {
+                "format": parsed.kind,
+                "name": document.name,
+                "sha256": digest.sha256,
+                "records": parsed.records,
+                **result.counts.as_dict(),
+                "warnings": len(parsed.warnings),
+            },
+        )
+    return result
 
 
 def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:

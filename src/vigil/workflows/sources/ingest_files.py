@@ -8,20 +8,23 @@ lacked) or new rows, so the same content is one File however many sources name i
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import JSON, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import FileRef, storable
+from vigil.store.db import json_text
 from vigil.store.models import File, utcnow
 
 CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
 HASH_COLUMNS = ("sha256", "md5", "sha1")
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
+# PostgreSQL arrays of values, by their Python type
+_ARRAY_TYPES = {str: "text[]", int: "bigint[]", datetime: "timestamptz[]"}
 
 
 def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str, str], int], int]:
@@ -144,9 +147,9 @@ def select_in(
         if not isinstance(value, list | tuple):
             params.append(value)
             return f"{name} = {mark}"
-        if postgres:
+        if postgres:  # binary: psycopg dumps a long text array in half the time
             params.append(list(value))
-            return f"{name} = ANY({mark})"
+            return f"{name} = ANY(%b)"
         params.extend(value)
         return f"{name} IN ({', '.join(mark for _ in value)})"
 
@@ -160,6 +163,82 @@ def select_in(
         statement = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)}"
         found.extend(tuple(row) for row in connection.exec_driver_sql(statement, tuple(params)))
     return found
+
+
+def select_keys(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    keys: Iterable[tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` whose ``key_columns`` equal one of ``keys`` (tuples, in that order).
+
+    On PostgreSQL, one statement whatever the number of keys: the keys travel as one array
+    per column and are joined to the table through ``unnest``, so each key is one probe of
+    the table's index on those columns, and the server is asked once instead of once per
+    group (each a round trip, which is most of a lookup's time on a local server). On SQLite
+    a statement costs no round trip: the keys are grouped by all but their last column and
+    each group is an ``IN`` list (``select_in``).
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        names = [f"k{i}" for i in range(len(key_columns))]
+        joined = " AND ".join(f"t.{c} = k.{n}" for c, n in zip(key_columns, names, strict=True))
+        arrays = tuple(list(column) for column in zip(*keys, strict=True))
+        casts = ", ".join(f"%b::{_ARRAY_TYPES[type(array[0])]}" for array in arrays)
+        statement = (
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table} t "
+            f"JOIN unnest({casts}) AS k({', '.join(names)}) ON {joined}"
+        )
+        return [tuple(row) for row in connection.exec_driver_sql(statement, arrays)]
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    found: list[tuple[Any, ...]] = []
+    for prefix, last_values in groups.items():
+        conditions = list(zip(key_columns[:-1], prefix, strict=True))
+        found.extend(select_in(session, table, columns, conditions, key_columns[-1], last_values))
+    return found
+
+
+def insert_returning(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    key_columns: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (all of one shape, no NULLs) and return their ``returning`` columns.
+
+    On PostgreSQL one statement does both: the rows travel as one array per column and go in
+    through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup by ``key_columns``
+    would cost a round trip and an index probe per row more. SQLite's driver cannot return
+    rows from a bulk insert, so there the rows go in with ``bulk_insert`` and are read back
+    by ``key_columns`` (no round trip to save in an embedded store).
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        bulk_insert(session, model, rows)
+        keys = [tuple(row[c] for c in key_columns) for row in rows]
+        return select_keys(session, model.__tablename__, returning, key_columns, keys)
+    columns = list(rows[0])
+    arrays = []
+    for name in columns:
+        convert = _converter(model.__table__.c[name].type, connection.dialect)
+        values = [row[name] for row in rows]
+        arrays.append(values if convert is None else [convert(v) for v in values])
+    casts = ", ".join(f"%b::{_ARRAY_TYPES[type(array[0])]}" for array in arrays)
+    statement = (
+        f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({casts}) RETURNING {', '.join(returning)}"
+    )
+    return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(arrays))]
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -215,8 +294,12 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
 
 def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     """What a column's non-None values go through for the driver: ``storable`` for text,
-    then the type's own bind processor (UTC datetimes, JSON); None for plain ids. A datetime
-    is processed once per distinct value: a report's times repeat on each of its facts."""
+    then the type's own bind processor (UTC datetimes); JSON straight to its text
+    (``json_text``, the engine's own serializer), not through PostgreSQL's per-value JSON
+    wrapper; None for plain ids. A datetime is processed once per distinct value: a
+    report's times repeat on each of its facts."""
+    if isinstance(column_type, JSON):  # the text itself: COPY takes it for a json column
+        return json_text
     process = column_type._cached_bind_processor(dialect)
     python_type = _python_type(column_type)
     if process is None:

@@ -1,12 +1,13 @@
 """Parsing an ingest's documents in a worker process while this one writes.
 
 Why: parsing and writing each take about half of an ingest, and they need nothing from each
-other but order. A worker parses the next documents while this process writes the current
-batch; the results come back in document order, so the store ends up exactly as a
-one-process ingest leaves it (same rows, same ids, same audit chain). A parsed document
-crosses the process boundary pickled, which costs about a quarter of parsing it here, so the
-worker pays off only on inputs of some size: smaller ones (``PIPELINE_MIN_BYTES``), database
-URLs and single documents are parsed in this process as before.
+other but order. A worker parses the next documents, and turns each into the writer's rows
+(``ingest_rows``: everything the writer does that needs no store), while this process writes
+the current batch; the results come back in document order, so the store ends up exactly as
+a one-process ingest leaves it (same rows, same ids, same audit chain). What crosses the
+process boundary is pickled, which still costs something, so the worker pays off only on
+inputs of some size: smaller ones (``PIPELINE_MIN_BYTES``), database URLs and single
+documents are read in this process as before.
 
 Already-ingested documents are never parsed: each document's digest is looked up in the
 store before it is handed to a worker. A document whose bytes appeared earlier in the same
@@ -22,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vigil.collector import collector_paused
 from vigil.errors import BadInput, VigilError
@@ -35,6 +36,7 @@ from vigil.formats.source_records import (
 )
 from vigil.hashing.batch import die_with_parent
 from vigil.machine import cores_here
+from vigil.workflows.sources.ingest_rows import SourceRows, source_rows
 from vigil.workflows.sources.provenance import Digest, digest_file
 
 PIPELINE_MIN_BYTES = 4 << 20  # total input below which the worker costs more than it saves
@@ -58,7 +60,9 @@ class Planned:
     digest: Digest | None
     existing: int | None
     parsed: ParsedSource | None = None
-    future: Future[ParsedSource] | None = None
+    """Without its records: they are in ``rows``."""
+    rows: SourceRows | None = None
+    future: Future[ReadDocument] | None = None
     repeated: bool = False  # the same bytes came earlier in this run
     unreadable: BadInput | None = None  # raised at its turn, as a one-process ingest would
 
@@ -75,14 +79,28 @@ def parse_document(
         return parser_for(format_name).parse(document, options)
 
 
-def parse_in_worker(
+ReadDocument = tuple[ParsedSource, SourceRows]
+
+
+def read_document(
     format_name: str, document: SourceDocument, options: ParseOptions
-) -> ParsedSource:
-    """``parse_document`` in a worker. A Vigil error crosses back as itself; anything else
+) -> ReadDocument:
+    """One document parsed and turned into the writer's rows. The parsed source comes back
+    without its records (sightings, events), which the rows now hold."""
+    parsed = parse_document(format_name, document, options)
+    with collector_paused():
+        rows = source_rows(parsed)
+    return replace(parsed, sightings=[], events=[]), rows
+
+
+def read_in_worker(
+    format_name: str, document: SourceDocument, options: ParseOptions
+) -> ReadDocument:
+    """``read_document`` in a worker. A Vigil error crosses back as itself; anything else
     (a parser bug) crosses back as a ``RuntimeError`` carrying its type, message and trace,
     since an exception that cannot be pickled would arrive as a pickling error instead."""
     try:
-        return parse_document(format_name, document, options)
+        return read_document(format_name, document, options)
     except VigilError:
         raise
     except Exception as exc:
@@ -177,7 +195,7 @@ class DocumentParsing:
         if existing is None and self.workers and document.path is not None:
             try:
                 planned.future = self._pool().submit(
-                    parse_in_worker, self.format_name, document, self.options
+                    read_in_worker, self.format_name, document, self.options
                 )
             except BrokenProcessPool:
                 planned.unreadable = BadInput(PARSER_DIED, source=document.name)
@@ -193,10 +211,12 @@ class DocumentParsing:
                 planned.future.cancel()
             return planned
         if planned.future is None:
-            planned.parsed = parse_document(self.format_name, planned.document, self.options)
+            planned.parsed, planned.rows = read_document(
+                self.format_name, planned.document, self.options
+            )
             return planned
         try:
-            planned.parsed = planned.future.result()
+            planned.parsed, planned.rows = planned.future.result()
         except BrokenProcessPool:
             raise BadInput(PARSER_DIED, source=planned.document.name) from None
         return planned

@@ -1,0 +1,118 @@
+"""The ingest's bulk paths (``workflows.sources.ingest_files``) and the JSON text every store
+keeps (``vigil.store.db.json_text``): the same answers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.actors import admin_actor
+from vigil.store.db import Store, json_text
+from vigil.store.models import Case, Selector, Sighting
+from vigil.workflows.sources.ingest_files import bulk_insert, insert_returning, select_keys
+from vigil.workflows.sources.provenance import digest_bytes, register_source
+
+KEYS = ("kind", "platform", "value")
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _selector(kind: str, platform: str, value: str) -> dict[str, object]:
+    return {"kind": kind, "platform": platform, "value": value, "display": value, "created_at": NOW}
+
+
+def test_json_text_reads_back_as_json_dumps_does() -> None:
+    values = [
+        {"report_id": "B-1", "role": "reported", "possible_proxy": False, "n": 3, "x": 1.5},
+        {"nested": {"list": [1, "two", None, True]}, "name": "Ünïcödé ✓", "empty": {}},
+        {"big": 2**70, "small": -(2**70)},  # beyond orjson's 64 bits: json.dumps writes it
+        {7: "an int key", "s": "tab\there"},
+    ]
+    for value in values:
+        assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+    assert json.loads(json_text({"nan": math.nan})) == {"nan": None}  # PostgreSQL refuses NaN
+
+
+def test_json_text_refuses_what_json_dumps_refuses() -> None:
+    for value in ({"when": NOW}, {"bytes": b"raw"}, {"set": {1, 2}}):
+        with pytest.raises(TypeError):
+            json.dumps(value)
+        with pytest.raises(TypeError):
+            json_text(value)
+
+
+def test_insert_returning_gives_each_new_row_its_id(store: Store) -> None:
+    rows = [
+        _selector("username", "Pixelshare", "anna"),
+        _selector("username", "Chatterbox", "anna"),
+        _selector("email", "", "anna@mailbox.example"),
+    ]
+    with Session(store.engine) as session, session.begin():
+        returned = insert_returning(
+            session, Selector, rows, KEYS, ("id", "kind", "platform", "value")
+        )
+    with store.reading() as session:
+        stored = set(session.execute(select(Selector.id, *(getattr(Selector, c) for c in KEYS))))
+    assert {tuple(row) for row in returned} == stored
+    assert len(stored) == 3
+
+
+def test_select_keys_finds_exactly_the_rows_with_those_keys(store: Store) -> None:
+    rows = [_selector("username", p, v) for p in ("Pixelshare", "Snapvault") for v in "abc"]
+    with Session(store.engine) as session, session.begin():
+        bulk_insert(session, Selector, rows)
+        ids = {
+            (kind, platform, value): selector_id
+            for selector_id, kind, platform, value in session.execute(
+                select(Selector.id, Selector.kind, Selector.platform, Selector.value)
+            )
+        }
+    wanted = [
+        ("username", "Pixelshare", "a"),
+        ("username", "Snapvault", "c"),
+        ("username", "Snapvault", "c"),  # asked twice: found once
+        ("username", "pixelshare", "a"),  # another spelling: a key is exact
+        ("email", "Pixelshare", "a"),
+        ("username", "Nowhere", "b"),
+    ]
+    with store.reading() as session:
+        found = select_keys(session, "selector", ("id", "value"), KEYS, wanted)
+    assert sorted(found) == sorted(
+        [
+            (ids[("username", "Pixelshare", "a")], "a"),
+            (ids[("username", "Snapvault", "c")], "c"),
+        ]
+    )
+    with store.reading() as session:
+        assert select_keys(session, "selector", ("id",), KEYS, []) == []
+
+
+def test_bulk_json_reads_back_the_same_on_every_store(store: Store) -> None:
+    """Sightings' ``extra`` go in as ``json_text``; what comes back is the dict written."""
+    extra = {"role": "reported", "name": "Ünïcödé", "big": 2**70, "nested": {"a": [1, None]}}
+    actor = admin_actor(store)
+    with Session(store.engine) as session, session.begin():
+        case_id = session.scalars(select(Case.id)).one()
+        source = register_source(
+            session,
+            actor,
+            kind="cybertip",
+            original_name="x.xml",
+            digest=digest_bytes(b"x"),
+            case_id=case_id,
+        )
+        ((selector_id,),) = insert_returning(
+            session, Selector, [_selector("ip", "", "24.114.1.2")], KEYS, ("id",)
+        )
+        row = {"selector_id": selector_id, "source_id": source.id, "case_id": case_id}
+        bulk_insert(
+            session,
+            Sighting,
+            [{**row, "agency_id": actor.agency_id, "context": "test", "extra": extra}],
+        )
+    with store.reading() as session:
+        assert session.scalars(select(Sighting.extra)).one() == extra
