@@ -8,12 +8,13 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from vigil.store.db import Store, json_text
 from vigil.store.models import Case, Selector, Sighting
+from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources.ingest_files import bulk_insert, insert_returning, select_keys
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
@@ -59,6 +60,19 @@ def test_insert_returning_gives_each_new_row_its_id(store: Store) -> None:
         stored = set(session.execute(select(Selector.id, *(getattr(Selector, c) for c in KEYS))))
     assert {tuple(row) for row in returned} == stored
     assert len(stored) == 3
+
+
+def test_insert_returning_keeps_times_exact_in_any_session_time_zone(store: Store) -> None:
+    """Times are stored as naive UTC: one cast through the session's zone would move a time
+    that falls in its daylight-saving gap (02:30 on 8 March 2026 in Toronto) by an hour."""
+    in_the_gap = datetime(2026, 3, 8, 2, 30, tzinfo=UTC)
+    row = {**_selector("email", "", "gap@mailbox.example"), "created_at": in_the_gap}
+    with Session(store.engine) as session, session.begin():
+        if store.dialect == "postgresql":
+            session.execute(text("SET LOCAL TimeZone = 'America/Toronto'"))
+        insert_returning(session, Selector, [row], KEYS, ("id",))
+    with store.reading() as session:
+        assert session.scalars(select(Selector.created_at)).one() == in_the_gap
 
 
 def test_select_keys_finds_exactly_the_rows_with_those_keys(store: Store) -> None:
@@ -116,3 +130,30 @@ def test_bulk_json_reads_back_the_same_on_every_store(store: Store) -> None:
         )
     with store.reading() as session:
         assert session.scalars(select(Sighting.extra)).one() == extra
+
+
+class _CountingStore:
+    def __init__(self) -> None:
+        self.analyzed: list[tuple[str, ...]] = []
+
+    def analyze(self, *tables: str) -> None:
+        self.analyzed.append(tables)
+
+
+def test_planner_statistics_are_refreshed_as_an_ingest_doubles_what_it_added() -> None:
+    """After ANALYZE_AFTER_ROWS new selectors and files, then at each doubling: a long
+    ingest refreshes them a logarithmic number of times, never every batch."""
+    store = _CountingStore()
+    statistics = ingest_module._LookupStatistics(store)  # type: ignore[arg-type]
+    refreshed_at = []
+    added = 0
+    for _ in range(100):  # a hundred batches of 250 new selectors and files each
+        result = ingest_module.DocumentResult("d", "0" * 64, 1, True)
+        result.counts.selectors_new, result.counts.files_new = 150, 100
+        before = len(store.analyzed)
+        statistics.after([result])
+        added += 250
+        if len(store.analyzed) > before:
+            refreshed_at.append(added)
+    assert refreshed_at == [1_000, 2_000, 4_000, 8_000, 16_000]
+    assert set(store.analyzed) == {("selector", "file")}

@@ -136,7 +136,7 @@ def _ingest(
         case_id = find_case(session, actor, case_reference).id
     summary = IngestSummary(format_name, case_reference)
     cache = SelectorCache()
-    unanalysed = 0  # selectors and files added since the store's statistics were refreshed
+    statistics = _LookupStatistics(store)
     existing = _ExistingSources(store, case_id)
     parsing = DocumentParsing(
         format_name,
@@ -185,7 +185,7 @@ def _ingest(
                 finally:
                     existing.batch = None
             cache.merge(staged)
-            unanalysed = _refresh_lookup_statistics(store, written, unanalysed)
+            statistics.after(written)
             summary.documents.extend(written)
     if summary.new_sources:
         refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
@@ -246,15 +246,28 @@ class _ExistingSources:
         ).first()
 
 
-def _refresh_lookup_statistics(store: Store, written: list[DocumentResult], earlier: int) -> int:
-    """Once an ingest has added many selectors or files, let the store's planner know
-    (``Store.analyze``): the next batch looks them up by value, and a plan made for a tiny
-    table makes a long ingest quadratic. Returns how many are added since the last refresh."""
-    added = earlier + sum(r.counts.selectors_new + r.counts.files_new for r in written)
-    if added < ANALYZE_AFTER_ROWS:
-        return added
-    store.analyze("selector", "file")
-    return 0
+@dataclass
+class _LookupStatistics:
+    """When to refresh the store's planner statistics during an ingest (``Store.analyze``).
+
+    The next batch looks the new selectors and files up by value, and a plan made for a tiny
+    table makes a long ingest quadratic. The plan needs the tables' sizes right within a
+    factor, not exactly: so a refresh comes after ``ANALYZE_AFTER_ROWS`` new rows, then each
+    time the ingest has doubled what it added by the last one (each refresh samples the
+    tables anew and took about a tenth of a long PostgreSQL ingest when it came every batch).
+    """
+
+    store: Store
+    added: int = 0  # since the last refresh
+    counted: int = 0  # by the last refresh
+
+    def after(self, written: list[DocumentResult]) -> None:
+        self.added += sum(r.counts.selectors_new + r.counts.files_new for r in written)
+        if self.added < max(ANALYZE_AFTER_ROWS, self.counted):
+            return
+        self.store.analyze("selector", "file")
+        self.counted += self.added
+        self.added = 0
 
 
 def _already_ingested(planned: Planned) -> DocumentResult:

@@ -23,8 +23,7 @@ from vigil.store.models import File, utcnow
 CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
 HASH_COLUMNS = ("sha256", "md5", "sha1")
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
-# PostgreSQL arrays of values, by their Python type
-_ARRAY_TYPES = {str: "text[]", int: "bigint[]", datetime: "timestamptz[]"}
+_KEY_ARRAY_TYPES = {str: "text[]", int: "bigint[]"}  # PostgreSQL arrays of lookup keys
 
 
 def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str, str], int], int]:
@@ -189,7 +188,7 @@ def select_keys(
         names = [f"k{i}" for i in range(len(key_columns))]
         joined = " AND ".join(f"t.{c} = k.{n}" for c, n in zip(key_columns, names, strict=True))
         arrays = tuple(list(column) for column in zip(*keys, strict=True))
-        casts = ", ".join(f"%b::{_ARRAY_TYPES[type(array[0])]}" for array in arrays)
+        casts = ", ".join(f"%b::{_KEY_ARRAY_TYPES[type(array[0])]}" for array in arrays)
         statement = (
             f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table} t "
             f"JOIN unnest({casts}) AS k({', '.join(names)}) ON {joined}"
@@ -212,7 +211,8 @@ def insert_returning(
     key_columns: Sequence[str],
     returning: Sequence[str],
 ) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (all of one shape, no NULLs) and return their ``returning`` columns.
+    """Insert ``rows`` (all of one shape, keys never NULL) and return their ``returning``
+    columns.
 
     On PostgreSQL one statement does both: the rows travel as one array per column and go in
     through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup by ``key_columns``
@@ -229,14 +229,18 @@ def insert_returning(
         return select_keys(session, model.__tablename__, returning, key_columns, keys)
     columns = list(rows[0])
     arrays = []
+    casts = []  # each array as its column's own type, so a NULL or a naive time is exact
     for name in columns:
-        convert = _converter(model.__table__.c[name].type, connection.dialect)
+        column_type = model.__table__.c[name].type
+        convert = _converter(column_type, connection.dialect)
         values = [row[name] for row in rows]
-        arrays.append(values if convert is None else [convert(v) for v in values])
-    casts = ", ".join(f"%b::{_ARRAY_TYPES[type(array[0])]}" for array in arrays)
+        if convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        arrays.append(values)
+        casts.append(f"%b::{column_type.compile(dialect=connection.dialect)}[]")
     statement = (
         f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
-        f"SELECT * FROM unnest({casts}) RETURNING {', '.join(returning)}"
+        f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {', '.join(returning)}"
     )
     return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(arrays))]
 
