@@ -53,13 +53,14 @@ def test_insert_returning_gives_each_new_row_its_id(store: Store) -> None:
         _selector("email", "", "anna@mailbox.example"),
     ]
     with Session(store.engine) as session, session.begin():
-        returned = insert_returning(
-            session, Selector, rows, KEYS, ("id", "kind", "platform", "value")
-        )
+        returned = insert_returning(session, Selector, rows, ("id", "kind", "platform", "value"))
     with store.reading() as session:
         stored = set(session.execute(select(Selector.id, *(getattr(Selector, c) for c in KEYS))))
-    assert {tuple(row) for row in returned} == stored
     assert len(stored) == 3
+    if store.dialect == "postgresql":
+        assert returned is not None and {tuple(row) for row in returned} == stored
+    else:
+        assert returned is None  # inserted; the caller reads them back
 
 
 def test_insert_returning_keeps_times_exact_in_any_session_time_zone(store: Store) -> None:
@@ -70,7 +71,7 @@ def test_insert_returning_keeps_times_exact_in_any_session_time_zone(store: Stor
     with Session(store.engine) as session, session.begin():
         if store.dialect == "postgresql":
             session.execute(text("SET LOCAL TimeZone = 'America/Toronto'"))
-        insert_returning(session, Selector, [row], KEYS, ("id",))
+        insert_returning(session, Selector, [row], ("id",))
     with store.reading() as session:
         assert session.scalars(select(Selector.created_at)).one() == in_the_gap
 
@@ -119,9 +120,8 @@ def test_bulk_json_reads_back_the_same_on_every_store(store: Store) -> None:
             digest=digest_bytes(b"x"),
             case_id=case_id,
         )
-        ((selector_id,),) = insert_returning(
-            session, Selector, [_selector("ip", "", "24.114.1.2")], KEYS, ("id",)
-        )
+        insert_returning(session, Selector, [_selector("ip", "", "24.114.1.2")], ("id",))
+        selector_id = session.scalars(select(Selector.id)).one()
         row = {"selector_id": selector_id, "source_id": source.id, "case_id": case_id}
         bulk_insert(
             session,

@@ -40,16 +40,12 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
             if row[column] and row not in index.setdefault((column, row[column]), []):
                 index[(column, row[column])].append(row)
 
-    # No ORDER BY in these lookups: with one, SQLite walks the whole table in id order
-    # instead of probing the hash index (quadratic over a large ingest). Sorted here instead.
     existing: dict[int, dict[str, Any]] = {}
-    for column in HASH_COLUMNS:
-        values = sorted({getattr(r, column) for r in refs if getattr(r, column)})
-        for found_row in select_in(session, File.__tablename__, FILE_COLUMNS, [], column, values):
-            if found_row[0] not in existing:
-                row = dict(zip(FILE_COLUMNS, found_row, strict=True))
-                existing[found_row[0]] = {**row, "changed": False}
-    for file_id in sorted(existing):
+    for found_row in _files_naming(session, refs):
+        if found_row[0] not in existing:
+            row = dict(zip(FILE_COLUMNS, found_row, strict=True))
+            existing[found_row[0]] = {**row, "changed": False}
+    for file_id in sorted(existing):  # in id order, whatever order the store answered in
         remember(existing[file_id])
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     new_rows: list[dict[str, Any]] = []
@@ -84,19 +80,38 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
         session.execute(update(File), unique)
     if new_rows:
         now = utcnow()
-        bulk_insert(
-            session,
-            File,
-            [
-                {
-                    **{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")},
-                    "first_seen_at": now,
-                }
-                for row in new_rows
-            ],
-        )
-        _read_back_file_ids(session, new_rows)
+        inserted = [
+            {**{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")}, "first_seen_at": now}
+            for row in new_rows
+        ]
+        returned = insert_returning(session, File, inserted, ("id", *HASH_COLUMNS))
+        if returned is None:
+            _read_back_file_ids(session, new_rows)
+        else:
+            ids = {tuple(hashes): file_id for file_id, *hashes in returned}
+            for row in new_rows:  # new rows never share all three hashes (``_find``)
+                row["id"] = ids[tuple(row[c] for c in HASH_COLUMNS)]
     return {key: row["id"] for key, row in chosen.items()}, len(new_rows)
+
+
+def _files_naming(session: Session, refs: list[FileRef]) -> list[tuple[Any, ...]]:
+    """``FILE_COLUMNS`` of every File sharing a hash with one of ``refs``.
+
+    One statement on PostgreSQL (each hash column's index, OR-ed); one ``select_in`` per
+    hash column on SQLite. No ORDER BY: with one, SQLite walks the whole table in id order
+    instead of probing the hash index (quadratic over a large ingest).
+    """
+    wanted = {c: sorted({getattr(r, c) for r in refs if getattr(r, c)}) for c in HASH_COLUMNS}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        where = " OR ".join(f"{column} = ANY(%b::text[])" for column in HASH_COLUMNS)
+        statement = f"SELECT {', '.join(FILE_COLUMNS)} FROM {File.__tablename__} WHERE {where}"
+        params = tuple(wanted[column] for column in HASH_COLUMNS)
+        return [tuple(row) for row in connection.exec_driver_sql(statement, params)]
+    found: list[tuple[Any, ...]] = []
+    for column, values in wanted.items():
+        found.extend(select_in(session, File.__tablename__, FILE_COLUMNS, [], column, values))
+    return found
 
 
 def _read_back_file_ids(session: Session, new_rows: list[dict[str, Any]]) -> None:
@@ -205,28 +220,23 @@ def select_keys(
 
 
 def insert_returning(
-    session: Session,
-    model: Any,
-    rows: list[dict[str, Any]],
-    key_columns: Sequence[str],
-    returning: Sequence[str],
-) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (all of one shape, keys never NULL) and return their ``returning``
-    columns.
+    session: Session, model: Any, rows: list[dict[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]] | None:
+    """Insert ``rows`` (all of one shape) and return their ``returning`` columns, or None
+    where the store cannot return them: the rows are in, and the caller reads them back.
 
     On PostgreSQL one statement does both: the rows travel as one array per column and go in
-    through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup by ``key_columns``
-    would cost a round trip and an index probe per row more. SQLite's driver cannot return
-    rows from a bulk insert, so there the rows go in with ``bulk_insert`` and are read back
-    by ``key_columns`` (no round trip to save in an embedded store).
+    through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup would cost a round
+    trip and an index probe per row more. SQLite's driver cannot return rows from a bulk
+    insert, so there the rows go in with ``bulk_insert`` (an embedded store has no round
+    trip to save).
     """
     if not rows:
         return []
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         bulk_insert(session, model, rows)
-        keys = [tuple(row[c] for c in key_columns) for row in rows]
-        return select_keys(session, model.__tablename__, returning, key_columns, keys)
+        return None
     columns = list(rows[0])
     arrays = []
     casts = []  # each array as its column's own type, so a NULL or a naive time is exact

@@ -26,6 +26,8 @@ from vigil.workflows.sources.ingest_files import (
 )
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
 
+KEY = ("kind", "platform", "value")  # a selector's unique key
+
 
 @dataclass
 class WriteCounts:
@@ -117,8 +119,8 @@ class SourceWriter:
     def _resolve_selectors(self) -> None:
         """Every wanted selector's id: from the cache, the store, or a new row.
 
-        New rows go in with one executemany and are read back by value: ``INSERT …
-        RETURNING`` in parameter order falls back to one statement per row on SQLite.
+        New rows go in with one statement that returns their ids on PostgreSQL; on SQLite
+        with one executemany, read back by value (its driver returns no rows from one).
         """
         self.ids = {}
         missing = []
@@ -144,13 +146,11 @@ class SourceWriter:
                 }
                 for key in new_keys
             ]
-            written = insert_returning(
-                self.session,
-                Selector,
-                rows,
-                ("kind", "platform", "value"),
-                ("id", "kind", "platform", "value"),
-            )
+            columns = ("id", "kind", "platform", "value")
+            written = insert_returning(self.session, Selector, rows, columns)
+            if written is None:  # read back by value (the unique key)
+                keys = [(row["kind"], row["platform"], row["value"]) for row in rows]
+                written = select_keys(self.session, Selector.__tablename__, columns, KEY, keys)
             for selector_id, kind, platform, value in written:
                 self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
                 self.cache.ids[(kind, platform.casefold(), value)] = selector_id
