@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
+from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
+from vigil.errors import BadInput
+from vigil.formats.source_records import ParsedSource
 from vigil.store.db import Store, json_text
 from vigil.store.models import Case, Selector, Sighting
 from vigil.workflows.sources import ingest as ingest_module
+from vigil.workflows.sources import parsing
+from vigil.workflows.sources.ingest import ingest, ingest_json
 from vigil.workflows.sources.ingest_files import bulk_insert, insert_returning, select_keys
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
@@ -157,3 +166,64 @@ def test_planner_statistics_are_refreshed_as_an_ingest_doubles_what_it_added() -
             refreshed_at.append(added)
     assert refreshed_at == [1_000, 2_000, 4_000, 8_000, 16_000]
     assert set(store.analyzed) == {("selector", "file")}
+
+
+def test_no_write_transaction_is_open_while_a_document_is_parsed(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction holds SQLite's write lock: parsing a large document inside one would
+    keep every other writer (another command, the job runner's heartbeat) waiting."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for number in range(4):
+        (folder / f"r-{number}.xml").write_text(many_accounts_report(5, first=number * 3))
+    database = sqlite_store.engine.url.database
+    real_parse = parsing.parse_document
+    parsed = []
+
+    def parse_while_probing(*args: Any) -> ParsedSource:
+        probe = sqlite3.connect(database, timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # "database is locked" if a writer holds it
+            probe.execute("ROLLBACK")
+        finally:
+            probe.close()
+        parsed.append(args[1].name)
+        return real_parse(*args)
+
+    monkeypatch.setattr(parsing, "parse_document", parse_while_probing)
+    summary = ingest(sqlite_store, admin_actor(sqlite_store), "cybertip", str(folder), "CASE-1")
+    assert summary.new_sources == 4 and len(parsed) == 4
+
+
+def test_results_are_listed_in_input_order_with_repeats_in_place(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(SOURCES / "chat" / "chatterbox.jsonl", folder / "a.jsonl")
+    shutil.copy(SOURCES / "chat" / "chatterbox.jsonl", folder / "b.jsonl")  # the same bytes
+    (folder / "c.jsonl").write_text(
+        (SOURCES / "chat" / "chatterbox.jsonl").read_text().splitlines(True)[0]
+    )
+    found = ingest_json(ingest(store, admin_actor(store), "chat-jsonl", str(folder), "CASE-1"))
+    listed = [(d["name"], d["created"]) for d in found["documents"]]
+    assert [name.rsplit("/", 1)[-1] for name, _ in listed] == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    assert [created for _, created in listed] == [True, False, True]
+
+
+def test_an_over_long_platform_account_id_is_refused_alike_on_both_stores(
+    store: Store, tmp_path: Path
+) -> None:
+    """Its ``account`` selector could not be stored on PostgreSQL (500 characters)."""
+    log = tmp_path / "long.jsonl"
+    line = {"platform": "Chatterbox", "ts": "2006-03-16T10:00:00Z", "sender": "kite"}
+    log.write_text(json.dumps({**line, "sender_id": "9" * 600, "text": "hello"}) + "\n")
+    with pytest.raises(BadInput, match="platform account id longer than 500"):
+        ingest(store, admin_actor(store), "chat-jsonl", str(log), "CASE-1")
+    assert row_counts(store)["source"] == 0
+
+
+def test_json_text_falls_back_without_writing_nan() -> None:
+    value = {"big": 2**70, "nan": math.nan, "list": [math.inf, 1.5]}
+    assert json.loads(json_text(value)) == {"big": 2**70, "nan": None, "list": [None, 1.5]}

@@ -42,7 +42,10 @@ def storable(text: str) -> str:
 def _storable_account(ref: AccountRef, source: str) -> AccountRef:
     platform, username = storable(ref.platform), storable(ref.username)
     account_id = storable(ref.account_id) if ref.account_id is not None else None
-    for what, value, limit in (("platform", platform, 100), ("account name", username, 500)):
+    limits = [("platform", platform, 100), ("account name", username, 500)]
+    if account_id is not None:  # the value of its ``account`` selector
+        limits.append(("platform account id", account_id, MAX_NAME_CHARS))
+    for what, value, limit in limits:
         if len(value) > limit:
             from vigil.errors import BadInput
 

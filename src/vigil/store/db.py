@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,15 +47,25 @@ def json_text(value: Any) -> str:
 
     Ingest writes a JSON value for every sighting and event; ``json.dumps`` costs about ten
     times orjson's encoder and was a tenth of the writer's time. orjson is asked to refuse
-    what ``json.dumps`` refuses (dates, dataclasses), and what it cannot write itself (an
-    integer beyond 64 bits) is written by ``json.dumps``, so no value that was stored before
-    is refused now. Not-a-number is written as ``null`` rather than ``NaN``, which
-    PostgreSQL would reject.
+    dates and dataclasses, as ``json.dumps`` does (it still writes UUIDs and enums, which
+    Vigil never stores); what it cannot write itself (an integer beyond 64 bits) is written
+    by ``json.dumps``, so no value that was stored before is refused now. Not-a-number and
+    the infinities are written as ``null`` either way: PostgreSQL refuses ``NaN`` in JSON.
     """
     try:
         return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(value)
+        return json.dumps(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def normalise_url(url: str) -> str:

@@ -7,10 +7,11 @@ Promises:
 - **One source, one transaction; nothing half-written.** A document is parsed completely
   before the store is touched, so "not my format" and every bad record fail it with
   ``BadInput`` naming the record, and nothing is written. A directory is written in batches
-  of whole documents (``BATCH_RECORDS`` records or ``BATCH_DOCUMENTS`` documents), one
-  transaction per batch, each document written into it as soon as it is parsed (each is
-  still its own Source with its own audit entry); a bad document rolls its batch back and
-  stops the run, and the batches already committed are complete sources that a re-run skips.
+  of whole documents (at most ``BATCH_RECORDS`` records or ``BATCH_DOCUMENTS`` documents,
+  fewer when a parsing worker has not finished the next one), one transaction per batch
+  (each document is still its own Source with its own audit entry), never open while a
+  document is read or parsed; a bad document stops the run before its batch is written, and
+  the batches already committed are complete sources that a re-run skips.
 - **Contract C.** Accounts are ``username`` selectors (value casefolded, display as written,
   platform as first written, compared case-insensitively); a stable id is an ``account``
   selector sighted on the username selector; each account gets its own sighting per source;
@@ -50,7 +51,7 @@ from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, W
 from vigil.workflows.sources.parsing import DocumentParsing, Planned, parser_for, worker_count
 from vigil.workflows.sources.provenance import Digest, register_source
 
-BATCH_RECORDS = 5_000  # records parsed before a directory's batch is written
+BATCH_RECORDS = 5_000  # records read before a directory's batch is written, at most
 ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
 MAX_STORED_WARNINGS = 100
@@ -137,56 +138,35 @@ def _ingest(
     summary = IngestSummary(format_name, case_reference)
     cache = SelectorCache()
     statistics = _LookupStatistics(store)
-    existing = _ExistingSources(store, case_id)
     parsing = DocumentParsing(
         format_name,
         options,
-        existing,
+        lambda digest: _existing_source(store, digest, case_id),
         worker_count(documents),
     )
-    done = 0
+    batch: list[Planned] = []  # read, not yet written: already-ingested ones too, in order
+    records = 0
 
-    def turn(planned: Planned) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, len(documents), planned.document.name)
+    def write() -> None:
+        written = _write_batch(store, actor, case_id, batch, cache)
+        statistics.after(written)
+        summary.documents.extend(written)
 
     with parsing:
-        upcoming = parsing.in_order(documents)
-        for planned in upcoming:
-            if planned.existing is not None:  # nothing to write: no transaction for it
-                summary.documents.append(_already_ingested(planned))
-                turn(planned)
-                continue
-            # A batch: one transaction, each document written into it as soon as it is
-            # parsed, so the writer never sits on parsed documents waiting for the rest.
-            # When it is full it commits before the next document is read, whose refusal
-            # must not take the batch with it.
-            staged = cache.child()  # ids created in this transaction count once it commits
-            written: list[DocumentResult] = []
-            records = 0
-            with store.transaction() as session:
-                existing.batch = session
-                try:
-                    while True:
-                        if planned.existing is not None:
-                            summary.documents.append(_already_ingested(planned))
-                        else:
-                            written.append(
-                                _write_document(session, actor, case_id, planned, staged)
-                            )
-                            records += max(written[-1].records, 1)
-                        turn(planned)
-                        full = records >= BATCH_RECORDS or len(written) >= BATCH_DOCUMENTS
-                        if full or (following := next(upcoming, None)) is None:
-                            break
-                        planned = following
-                finally:
-                    existing.batch = None
-            cache.merge(staged)
-            statistics.after(written)
-            summary.documents.extend(written)
+        for done, planned in enumerate(parsing.in_order(documents), start=1):
+            batch.append(planned)
+            if planned.parsed is not None:
+                records += max(planned.parsed.records, 1)
+            if progress is not None:
+                progress(done, len(documents), planned.document.name)
+            # Written when full, and whenever the worker's next document is not parsed yet:
+            # the writer writes what it holds rather than wait with it. Never while a
+            # document is read or parsed: a transaction holds SQLite's write lock.
+            if records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS or parsing.would_wait():
+                write()
+                batch, records = [], 0
+    if batch:
+        write()
     if summary.new_sources:
         refresh_store(store, actor)  # new evidence moves the countries and priorities it touches
     return summary
@@ -220,28 +200,11 @@ def ingest_listed(
     return summaries
 
 
-class _ExistingSources:
-    """The source already holding a digest's bytes in the case, if any.
-
-    Asked while a batch is open too (the parsing look-ahead plans the next documents), so
-    it asks through the batch's own session then: another connection would wait on
-    SQLite's write lock, and would not see the documents the open batch has written."""
-
-    def __init__(self, store: Store, case_id: int):
-        self.store = store
-        self.case_id = case_id
-        self.batch: Session | None = None  # the open batch's session
-
-    def __call__(self, digest: Digest) -> int | None:
-        if self.batch is not None:
-            return self._find(self.batch, digest)
-        with self.store.reading() as session:
-            return self._find(session, digest)
-
-    def _find(self, session: Session, digest: Digest) -> int | None:
+def _existing_source(store: Store, digest: Digest, case_id: int) -> int | None:
+    with store.reading() as session:
         return session.scalars(
             select(Source.id).where(
-                Source.sha256 == digest.sha256, Source.case_id == self.case_id, Source.exhibit == ""
+                Source.sha256 == digest.sha256, Source.case_id == case_id, Source.exhibit == ""
             )
         ).first()
 
@@ -268,6 +231,25 @@ class _LookupStatistics:
         self.store.analyze("selector", "file")
         self.counted += self.added
         self.added = 0
+
+
+def _write_batch(
+    store: Store, actor: Actor, case_id: int, batch: list[Planned], cache: SelectorCache
+) -> list[DocumentResult]:
+    """One transaction for the batch's new documents; a result for every document, in order
+    (one already in the store is written by nothing, so a batch of those opens none)."""
+    if all(planned.parsed is None for planned in batch):
+        return [_already_ingested(planned) for planned in batch]
+    staged = cache.child()  # ids created in this transaction count only once it commits
+    with store.transaction() as session:
+        results = [
+            _already_ingested(planned)
+            if planned.parsed is None
+            else _write_document(session, actor, case_id, planned, staged)
+            for planned in batch
+        ]
+    cache.merge(staged)
+    return results
 
 
 def _already_ingested(planned: Planned) -> DocumentResult:

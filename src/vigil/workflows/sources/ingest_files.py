@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, update
+from sqlalchemy import JSON, String, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from vigil.store.models import File, utcnow
 CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
 HASH_COLUMNS = ("sha256", "md5", "sha1")
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
-_KEY_ARRAY_TYPES = {str: "text[]", int: "bigint[]"}  # PostgreSQL arrays of lookup keys
 
 
 def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str, str], int], int]:
@@ -203,7 +202,7 @@ def select_keys(
         names = [f"k{i}" for i in range(len(key_columns))]
         joined = " AND ".join(f"t.{c} = k.{n}" for c, n in zip(key_columns, names, strict=True))
         arrays = tuple(list(column) for column in zip(*keys, strict=True))
-        casts = ", ".join(f"%b::{_KEY_ARRAY_TYPES[type(array[0])]}" for array in arrays)
+        casts = ", ".join(f"%b::{_key_array_type(array[0])}" for array in arrays)
         statement = (
             f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table} t "
             f"JOIN unnest({casts}) AS k({', '.join(names)}) ON {joined}"
@@ -247,12 +246,30 @@ def insert_returning(
         if convert is not None:
             values = [None if v is None else convert(v) for v in values]
         arrays.append(values)
-        casts.append(f"%b::{column_type.compile(dialect=connection.dialect)}[]")
+        casts.append(f"%b::{_array_type(column_type, connection.dialect)}")
     statement = (
         f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
         f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {', '.join(returning)}"
     )
     return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(arrays))]
+
+
+def _array_type(column_type: Any, dialect: Any) -> str:
+    """A PostgreSQL array of ``column_type``'s values: its own type, so a NULL or a naive
+    time goes in exactly, but text unbounded: a cast to ``varchar(n)`` would cut a longer
+    value silently, where the insert refuses it as a ``COPY`` does."""
+    if isinstance(column_type, String):
+        return "text[]"
+    return f"{column_type.compile(dialect=dialect)}[]"
+
+
+def _key_array_type(value: Any) -> str:
+    """A PostgreSQL array of lookup keys like ``value`` (text or whole numbers)."""
+    if isinstance(value, str):
+        return "text[]"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "bigint[]"
+    raise TypeError(f"no array type for lookup keys of type {type(value).__name__}")
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

@@ -29,7 +29,7 @@ FileKey = tuple[str, str]  # FileRef.key
 SightingRow = tuple[SelectorKey, SelectorKey | None, datetime | None, str, dict[str, Any] | None]
 # (kind, occurred_at, actor, target, room, file, ip, text, extra, room recipients): keys for
 # what the store gives ids; ``room recipients`` (an IRC DCC SEND) become the selector ids of
-# ``extra["recipients"]``, after every other key of ``extra``.
+# ``extra["recipients"]``.
 EventRow = tuple[
     str,
     datetime | None,

@@ -26,7 +26,7 @@ from vigil.workflows.sources.ingest_files import (
 )
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
 
-KEY = ("kind", "platform", "value")  # a selector's unique key
+SELECTOR_KEY_COLUMNS = ("kind", "platform", "value")  # its unique key
 
 
 @dataclass
@@ -150,7 +150,9 @@ class SourceWriter:
             written = insert_returning(self.session, Selector, rows, columns)
             if written is None:  # read back by value (the unique key)
                 keys = [(row["kind"], row["platform"], row["value"]) for row in rows]
-                written = select_keys(self.session, Selector.__tablename__, columns, KEY, keys)
+                written = select_keys(
+                    self.session, Selector.__tablename__, columns, SELECTOR_KEY_COLUMNS, keys
+                )
             for selector_id, kind, platform, value in written:
                 self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
                 self.cache.ids[(kind, platform.casefold(), value)] = selector_id

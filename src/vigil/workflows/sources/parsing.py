@@ -143,6 +143,7 @@ class DocumentParsing:
         self.existing_source = existing_source
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
+        self.waiting: deque[Planned] = deque()  # planned, not yet handed to the caller
 
     def __enter__(self) -> DocumentParsing:
         return self
@@ -167,7 +168,7 @@ class DocumentParsing:
     def in_order(self, documents: Iterable[SourceDocument]) -> Iterator[Planned]:
         """Every document once, in order; ``parsed`` is None for one already in the store."""
         seen: set[str] = set()
-        waiting: deque[Planned] = deque()
+        waiting = self.waiting
         ahead = 0  # bytes of input in ``waiting``
         for document in documents:
             planned = self._plan(document, seen)
@@ -181,6 +182,16 @@ class DocumentParsing:
                 yield self._finish(done)
         while waiting:
             yield self._finish(waiting.popleft())
+
+    def would_wait(self) -> bool:
+        """Whether handing over the next document means waiting for a worker to parse it.
+
+        The caller then writes what it holds first, rather than idle with it. Without
+        workers there is nothing to overlap: each document is parsed when its turn comes."""
+        if not self.workers or not self.waiting:
+            return False
+        future = self.waiting[0].future
+        return future is not None and not future.done()
 
     def _plan(self, document: SourceDocument, seen: set[str]) -> Planned:
         try:
