@@ -20,7 +20,7 @@ from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource
 from vigil.store.db import Store, json_text
-from vigil.store.models import Case, Selector, Sighting
+from vigil.store.models import AuditEntry, Case, File, Selector, Sighting, Source
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
@@ -227,3 +227,45 @@ def test_an_over_long_platform_account_id_is_refused_alike_on_both_stores(
 def test_json_text_falls_back_without_writing_nan() -> None:
     value = {"big": 2**70, "nan": math.nan, "list": [math.inf, 1.5]}
     assert json.loads(json_text(value)) == {"big": 2**70, "nan": None, "list": [None, 1.5]}
+
+
+def _attachment_line(text: str, md5: str) -> str:
+    sha256 = "8eafa3caceb46f0369d79cb4e623c9516f9bdd273580e69d43bc28399fe387e9"
+    message = {
+        "platform": "Chatterbox",
+        "room": None,
+        "ts": "2006-03-16T10:05:00Z",
+        "sender": "kite",
+        "recipients": ["lake"],
+        "text": text,
+        "attachments": [{"name": f"{text}.jpg", "md5": md5, "sha256": sha256}],
+    }
+    return json.dumps(message) + "\n"
+
+
+def test_a_known_sha256_named_with_another_md5_is_the_same_file_and_a_warning(
+    store: Store, tmp_path: Path
+) -> None:
+    """The SHA-256 is the content: a disagreeing MD5 is the source's error, kept verbatim in
+    a warning. It used to make a second File row with the same SHA-256, refused as if
+    another process had written it ("run the command again", forever)."""
+    first, other = "5e9f0c9689fb7ec181ea0fb09ad3f74e", "0" * 32
+    (tmp_path / "a.jsonl").write_text(
+        _attachment_line("one", first) + _attachment_line("two", other)
+    )
+    (tmp_path / "b.jsonl").write_text(_attachment_line("three", other))
+    for name in ("a.jsonl", "b.jsonl"):  # within one source, then against the store
+        summary = ingest(store, admin_actor(store), "chat-jsonl", str(tmp_path / name), "CASE-1")
+        (document,) = summary.documents
+        assert len(document.warnings) == 1 and repr(other) in document.warnings[0]
+        assert repr(first) in document.warnings[0]
+    with store.reading() as session:
+        assert session.execute(select(File.md5, File.sha256)).all() == [
+            (first, "8eafa3caceb46f0369d79cb4e623c9516f9bdd273580e69d43bc28399fe387e9")
+        ]
+        kept = [extra["warnings"] for extra in session.scalars(select(Source.extra))]
+        audited = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "source.ingest")
+        ).all()
+    assert [len(w) for w in kept] == [1, 1] and repr(other) in kept[1][0]
+    assert [json.loads(entry)["warnings"] for entry in audited] == [1, 1]

@@ -268,10 +268,7 @@ def _write_document(
         if parsed.sha256 is None or parsed.size_bytes is None:
             raise BadInput("the parser gave no digest for this source", source=document.name)
         digest = Digest(parsed.sha256, parsed.size_bytes)
-    extra = dict(parsed.extra)
-    if parsed.warnings:
-        extra["warnings"] = parsed.warnings[:MAX_STORED_WARNINGS]
-        extra["warning_count"] = len(parsed.warnings)
+    extra = {**parsed.extra, **_warnings_extra(parsed.warnings)}
     if parsed.dirty:  # each on its record's sighting, flagged (docs/reliability.md)
         extra["dirty_value_count"] = len(parsed.dirty)
     if unplaced := parsed.unplaced_dirty():  # read with nothing else to sit on
@@ -297,6 +294,11 @@ def _write_document(
     if ref.created:
         writer = SourceWriter(session, actor, case_id, ref.id, cache)
         result.counts = writer.write(rows)
+        if writer.warnings:
+            result.warnings = [*parsed.warnings, *writer.warnings]
+            source = session.get(Source, ref.id)
+            assert source is not None
+            source.extra = {**(source.extra or {}), **_warnings_extra(result.warnings)}
         match_new_files(session, actor, writer.file_ids)
         audit.append(
             session,
@@ -310,10 +312,17 @@ def _write_document(
                 "sha256": digest.sha256,
                 "records": parsed.records,
                 **result.counts.as_dict(),
-                "warnings": len(parsed.warnings),
+                "warnings": len(result.warnings),
             },
         )
     return result
+
+
+def _warnings_extra(warnings: list[str]) -> dict[str, Any]:
+    """What a Source keeps of its warnings: the first ``MAX_STORED_WARNINGS``, and the count."""
+    if not warnings:
+        return {}
+    return {"warnings": warnings[:MAX_STORED_WARNINGS], "warning_count": len(warnings)}
 
 
 def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +26,23 @@ HASH_COLUMNS = ("sha256", "md5", "sha1")
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
 
 
-def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str, str], int], int]:
+@dataclass
+class ResolvedFiles:
+    ids: dict[tuple[str, str], int]
+    """The File id of each ``FileRef.key``."""
+    new: int
+    """How many File rows were new."""
+    conflicts: list[str]
+    """Warnings: a source naming a known SHA-256 with another MD5 or SHA-1 (quoted verbatim)."""
+
+
+def resolve_files(session: Session, refs: list[FileRef]) -> ResolvedFiles:
     """File ids for the refs: existing rows (completed with hashes they lacked) or new rows.
 
     A ref matches a row that shares one of its hashes and contradicts none, so an MD5-only
-    row gains its SHA-256 when a later source names both. Returns the File id for each
-    ``FileRef.key`` and how many File rows were new.
+    row gains its SHA-256 when a later source names both. The SHA-256 is the content
+    itself: a ref naming a known one is that File even when its MD5 or SHA-1 disagrees (a
+    source's error, which the row does not take: it is reported as a warning instead).
     """
     index: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
@@ -48,8 +60,9 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
         remember(existing[file_id])
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     new_rows: list[dict[str, Any]] = []
+    conflicts: list[str] = []
     for ref in sorted(refs, key=lambda r: (r.sha256 is None, r.md5 is None)):
-        row = _find(index, ref)
+        row = _same_content(index, ref, conflicts) or _find(index, ref)
         if row is None:
             row = {
                 "id": None,
@@ -90,7 +103,7 @@ def resolve_files(session: Session, refs: list[FileRef]) -> tuple[dict[tuple[str
             ids = {tuple(hashes): file_id for file_id, *hashes in returned}
             for row in new_rows:  # new rows never share all three hashes (``_find``)
                 row["id"] = ids[tuple(row[c] for c in HASH_COLUMNS)]
-    return {key: row["id"] for key, row in chosen.items()}, len(new_rows)
+    return ResolvedFiles({key: row["id"] for key, row in chosen.items()}, len(new_rows), conflicts)
 
 
 def _files_naming(session: Session, refs: list[FileRef]) -> list[tuple[Any, ...]]:
@@ -349,6 +362,22 @@ def _python_type(column_type: Any) -> type | None:
     except NotImplementedError:  # JSON and other types without one Python type
         return None
     return found
+
+
+def _same_content(
+    index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef, conflicts: list[str]
+) -> Any:
+    """The row with ``ref``'s SHA-256, noting any weaker hash of ``ref`` that disagrees."""
+    for row in index.get(("sha256", ref.sha256), []) if ref.sha256 else []:
+        for column in HASH_COLUMNS[1:]:
+            named = getattr(ref, column)
+            if named and row[column] and named != row[column]:
+                conflicts.append(
+                    f"file {ref.name or ref.sha256}: {column.upper()} {named!r} disagrees with "
+                    f"{row[column]!r}, known for its SHA-256 {ref.sha256}; the SHA-256 decides"
+                )
+        return row
+    return None
 
 
 def _find(index: dict[tuple[str, str], list[dict[str, Any]]], ref: FileRef) -> Any:

@@ -82,6 +82,7 @@ class SourceWriter:
         self.ids: dict[SelectorKey, int] = {}
         self.file_ids: list[int] = []
         self.counts = WriteCounts()
+        self.warnings: list[str] = []  # what only the store could tell about the source
 
     # --- selectors ---------------------------------------------------------------------
 
@@ -167,7 +168,9 @@ class SourceWriter:
         self._resolve_selectors()
         file_ids: dict[tuple[str, str], int] = {}
         if rows.files:
-            file_ids, self.counts.files_new = resolve_files(self.session, rows.files)
+            files = resolve_files(self.session, rows.files)
+            file_ids, self.counts.files_new = files.ids, files.new
+            self.warnings.extend(files.conflicts)
         self.file_ids = sorted(set(file_ids.values()))
         self.counts.files = len(self.file_ids)
         self.counts.accounts = rows.accounts
