@@ -12,11 +12,11 @@ from sqlalchemy import event, select
 from tests.actors import admin_actor
 from vigil.errors import Busy
 from vigil.store.audit import _PG_AUDIT_LOCK as AUDIT_LOCK
+from vigil.store.bulk import bulk_insert
 from vigil.store.db import Store
 from vigil.store.models import Case, Selector, Source, utcnow
 from vigil.workflows.operation.setup import init_store, open_case
 from vigil.workflows.sources.ingest import ingest
-from vigil.workflows.sources.ingest_files import bulk_insert
 from vigil.workflows.sources.provenance import digest_file, register_source
 
 WAIT_SECONDS = 120

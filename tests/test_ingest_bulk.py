@@ -19,12 +19,12 @@ from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource
+from vigil.store.bulk import bulk_insert, insert_returning, select_keys
 from vigil.store.db import Store, json_text
 from vigil.store.models import AuditEntry, Case, File, Selector, Sighting, Source
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
-from vigil.workflows.sources.ingest_files import bulk_insert, insert_returning, select_keys
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 KEYS = ("kind", "platform", "value")

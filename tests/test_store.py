@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
+from vigil.store.bulk import bulk_insert
 from vigil.store.db import SQLITE_CACHE_KIB, Store
 from vigil.store.models import (
     Agency,
@@ -26,7 +27,6 @@ from vigil.store.models import (
     Source,
 )
 from vigil.workflows.operation.setup import init_store, open_case, resolve_actor
-from vigil.workflows.sources.ingest_files import bulk_insert
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 STATEMENT_CHECKED = ("sighting", "event")  # migration 0017: PostgreSQL checks these per statement

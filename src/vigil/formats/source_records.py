@@ -18,25 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from vigil.text import storable
+
 MAX_SIZE_BYTES = (1 << 63) - 1  # the store's BIGINT: a larger size is a hostile value
 MAX_NAME_CHARS = 500  # Selector.value: an account name longer than this cannot be stored
-
-
-def storable(text: str) -> str:
-    """Text both stores keep alike: NUL and unpaired surrogates written as escapes.
-
-    SQLite stores either; PostgreSQL refuses both. Escaping them, for both stores, keeps
-    one behaviour: the value is kept, visibly marked, and the source is not refused.
-    """
-    if "\x00" in text:
-        text = text.replace("\x00", "\\x00")
-    if text.isascii():  # a flag CPython keeps on the string: no encoding to find out
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 def _storable_account(ref: AccountRef, source: str) -> AccountRef:

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from vigil.evidence import Member
@@ -23,16 +23,23 @@ from vigil.evidence.names import printable, raw_bytes
 from vigil.hashing import FileHashes
 from vigil.matching import Matcher
 from vigil.store import audit
+from vigil.store.bulk import bulk_insert, select_in
 from vigil.store.db import Actor
-from vigil.store.models import File, FileInstance, HashSet, Match, Series, SeriesFile, Source
+from vigil.store.models import (
+    File,
+    FileInstance,
+    HashSet,
+    Match,
+    Series,
+    SeriesFile,
+    Source,
+    utcnow,
+)
 from vigil.triage.series import SeriesCandidate, SeriesGroup, group_series
 from vigil.triage.summary import FoundFile
 from vigil.workflows.media.matching import match_files
 
 IN_CLAUSE = 500
-# Core tables, for executemany inserts: several times faster than the ORM's bulk path.
-FILE_TABLE = cast(Table, File.__table__)
-INSTANCE_TABLE = cast(Table, FileInstance.__table__)
 
 
 @dataclass
@@ -132,34 +139,28 @@ def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
         if item.hashes is not None:
             by_sha.setdefault(item.hashes.sha256, _file_facts(item))
     known: dict[str, int] = {}
-    for chunk in _chunks(list(by_sha)):
-        for file_id, sha, mime, error in session.execute(
-            select(File.id, File.sha256, File.mime, File.error).where(File.sha256.in_(chunk))
-        ):
-            if sha is None:  # not possible (the query asks by SHA-256); for the type checker
-                continue
-            known[sha] = file_id
-            facts = by_sha[sha]
-            if mime is None or (error is None and facts["error"]):
-                session.execute(update(File).where(File.id == file_id).values(**facts))
+    columns = ("id", "sha256", "mime", "error")
+    for file_id, sha, mime, error in select_in(
+        session, "file", columns, [], "sha256", list(by_sha)
+    ):
+        known[sha] = file_id
+        facts = by_sha[sha]
+        if mime is None or (error is None and facts["error"]):
+            session.execute(update(File).where(File.id == file_id).values(**facts))
     missing = [sha for sha in by_sha if sha not in known]
     md5s = {by_sha[sha]["md5"]: sha for sha in missing}
-    for chunk in _chunks(list(md5s)):
-        rows = session.execute(
-            select(File.id, File.md5).where(File.sha256.is_(None), File.md5.in_(chunk))
-        ).all()
-        for file_id, md5 in rows:
-            sha = md5s.get(md5)
-            if sha is not None and sha not in known:
-                session.execute(update(File).where(File.id == file_id).values(**by_sha[sha]))
-                known[sha] = file_id
+    rows = select_in(session, "file", ("id", "md5"), [], "md5", list(md5s), is_null=("sha256",))
+    for file_id, md5 in rows:
+        sha = md5s.get(md5)
+        if sha is not None and sha not in known:
+            session.execute(update(File).where(File.id == file_id).values(**by_sha[sha]))
+            known[sha] = file_id
     fresh = [by_sha[sha] for sha in by_sha if sha not in known]
     if fresh:
-        # Core inserts (executemany): several times faster than the ORM's bulk path.
-        session.execute(FILE_TABLE.insert(), fresh)
-        for chunk in _chunks([facts["sha256"] for facts in fresh]):
-            found = session.execute(select(File.sha256, File.id).where(File.sha256.in_(chunk)))
-            known.update({sha: file_id for sha, file_id in found if sha is not None})
+        now = utcnow()
+        bulk_insert(session, File, [{**facts, "first_seen_at": now} for facts in fresh])
+        shas = [facts["sha256"] for facts in fresh]
+        known.update(select_in(session, "file", ("sha256", "id"), [], "sha256", shas))
     ids = []
     for item in items:
         if item.hashes is not None:
@@ -180,8 +181,9 @@ def write_batch(
     file_ids = _file_ids(session, items)
     hashed_ids = sorted({fid for fid, item in zip(file_ids, items, strict=True) if item.hashes})
     matches = match_files(session, actor, hashed_ids, matcher)
-    session.execute(
-        INSTANCE_TABLE.insert(),
+    bulk_insert(
+        session,
+        FileInstance,
         [
             {
                 "file_id": file_id,
@@ -225,18 +227,17 @@ def _forget_earlier_reads(session: Session, source_id: int, paths: list[str]) ->
 
     The earlier instance's content-less File (one that was never read whole) goes with it.
     """
-    for chunk in _chunks(paths):
-        stale = session.execute(
-            select(FileInstance.id, FileInstance.file_id, File.sha256)
-            .join(File, File.id == FileInstance.file_id)
-            .where(FileInstance.source_id == source_id, FileInstance.path.in_(chunk))
-        ).all()
-        if not stale:
-            continue
-        session.execute(delete(FileInstance).where(FileInstance.id.in_([row[0] for row in stale])))
-        orphans = [file_id for _, file_id, sha in stale if sha is None]
-        if orphans:
-            session.execute(delete(File).where(File.id.in_(orphans)))
+    conditions = [("source_id", source_id)]
+    stale = select_in(session, "file_instance", ("id", "file_id"), conditions, "path", paths)
+    if not stale:  # a first run: nothing read before
+        return
+    session.execute(delete(FileInstance).where(FileInstance.id.in_([row[0] for row in stale])))
+    files = [file_id for _, file_id in stale]
+    orphans = [
+        row[0] for row in select_in(session, "file", ("id",), [], "id", files, is_null=("sha256",))
+    ]
+    if orphans:
+        session.execute(delete(File).where(File.id.in_(orphans)))
 
 
 # --- reading back: counts and series ------------------------------------------------------

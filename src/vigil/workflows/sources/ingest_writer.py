@@ -16,14 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.store.bulk import bulk_insert, insert_returning, select_keys
 from vigil.store.db import Actor
 from vigil.store.models import Event, Selector, Sighting, utcnow
-from vigil.workflows.sources.ingest_files import (
-    bulk_insert,
-    insert_returning,
-    resolve_files,
-    select_keys,
-)
+from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
 
 SELECTOR_KEY_COLUMNS = ("kind", "platform", "value")  # its unique key

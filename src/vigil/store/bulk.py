@@ -1,0 +1,243 @@
+"""Bulk reads and writes by the driver itself: the fast path of every large write.
+
+Ingest and triage write tens of thousands of rows a minute. SQLAlchemy's per-row parameter
+handling and its compiled expanding ``IN`` lists cost more than the statements themselves,
+so these helpers hand the driver plain rows: ``executemany`` on SQLite, ``COPY`` or one
+array parameter per column on PostgreSQL. Each applies the columns' own bind processors, so
+what they store is what the ORM would.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from vigil.store.db import json_text
+from vigil.text import storable
+
+CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
+
+
+def select_in(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    conditions: Sequence[tuple[str, Any]],
+    column: str,
+    values: Sequence[Any],
+    *,
+    is_null: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` where ``column`` is one of ``values``, each of ``conditions`` holds
+    (a value, or a list of allowed values) and the ``is_null`` columns are NULL.
+
+    The lookup path of every ingest: raw driver SQL, with one array parameter per list on
+    PostgreSQL (``= ANY``) and ``IN`` lists in chunks on SQLite. Compiling SQLAlchemy's
+    expanding ``IN`` rendered every value into the statement and cost more than the query.
+    No ORDER BY: with one, SQLite walks the table in id order instead of probing the index.
+    """
+    if not values:
+        return []
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+    def clause(name: str, value: Any, params: list[Any]) -> str:
+        if not isinstance(value, list | tuple):
+            params.append(value)
+            return f"{name} = {mark}"
+        if postgres:  # binary: psycopg dumps a long text array in half the time
+            params.append(list(value))
+            return f"{name} = ANY(%b)"
+        params.extend(value)
+        return f"{name} IN ({', '.join(mark for _ in value)})"
+
+    found: list[tuple[Any, ...]] = []
+    step = len(values) if postgres else CHUNK
+    for start in range(0, len(values), step):
+        params: list[Any] = []
+        where = [clause(name, value, params) for name, value in conditions]
+        where.append(clause(column, list(values[start : start + step]), params))
+        where.extend(f"{name} IS NULL" for name in is_null)
+        statement = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)}"
+        found.extend(tuple(row) for row in connection.exec_driver_sql(statement, tuple(params)))
+    return found
+
+
+def select_keys(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    keys: Iterable[tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` whose ``key_columns`` equal one of ``keys`` (tuples, in that order).
+
+    On PostgreSQL, one statement whatever the number of keys: the keys travel as one array
+    per column and are joined to the table through ``unnest``, so each key is one probe of
+    the table's index on those columns, and the server is asked once instead of once per
+    group (each a round trip, which is most of a lookup's time on a local server). On SQLite
+    a statement costs no round trip: the keys are grouped by all but their last column and
+    each group is an ``IN`` list (``select_in``).
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        names = [f"k{i}" for i in range(len(key_columns))]
+        joined = " AND ".join(f"t.{c} = k.{n}" for c, n in zip(key_columns, names, strict=True))
+        arrays = tuple(list(column) for column in zip(*keys, strict=True))
+        casts = ", ".join(f"%b::{_key_array_type(array[0])}" for array in arrays)
+        statement = (
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table} t "
+            f"JOIN unnest({casts}) AS k({', '.join(names)}) ON {joined}"
+        )
+        return [tuple(row) for row in connection.exec_driver_sql(statement, arrays)]
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    found: list[tuple[Any, ...]] = []
+    for prefix, last_values in groups.items():
+        conditions = list(zip(key_columns[:-1], prefix, strict=True))
+        found.extend(select_in(session, table, columns, conditions, key_columns[-1], last_values))
+    return found
+
+
+def insert_returning(
+    session: Session, model: Any, rows: list[dict[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]] | None:
+    """Insert ``rows`` (all of one shape) and return their ``returning`` columns, or None
+    where the store cannot return them: the rows are in, and the caller reads them back.
+
+    On PostgreSQL one statement does both: the rows travel as one array per column and go in
+    through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup would cost a round
+    trip and an index probe per row more. SQLite's driver cannot return rows from a bulk
+    insert, so there the rows go in with ``bulk_insert`` (an embedded store has no round
+    trip to save).
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        bulk_insert(session, model, rows)
+        return None
+    columns = list(rows[0])
+    arrays = []
+    casts = []  # each array as its column's own type, so a NULL or a naive time is exact
+    for name in columns:
+        column_type = model.__table__.c[name].type
+        convert = _converter(column_type, connection.dialect)
+        values = [row[name] for row in rows]
+        if convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        arrays.append(values)
+        casts.append(f"%b::{_array_type(column_type, connection.dialect)}")
+    statement = (
+        f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {', '.join(returning)}"
+    )
+    return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(arrays))]
+
+
+def _array_type(column_type: Any, dialect: Any) -> str:
+    """A PostgreSQL array of ``column_type``'s values: its own type, so a NULL or a naive
+    time goes in exactly, but text unbounded: a cast to ``varchar(n)`` would cut a longer
+    value silently, where the insert refuses it as a ``COPY`` does."""
+    if isinstance(column_type, String):
+        return "text[]"
+    return f"{column_type.compile(dialect=dialect)}[]"
+
+
+def _key_array_type(value: Any) -> str:
+    """A PostgreSQL array of lookup keys like ``value`` (text or whole numbers)."""
+    if isinstance(value, str):
+        return "text[]"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "bigint[]"
+    raise TypeError(f"no array type for lookup keys of type {type(value).__name__}")
+
+
+def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """One DBAPI ``executemany`` per shape of row, with the columns' own bind processors.
+
+    The ORM's bulk insert leaves out ``None`` values, which splits a mixed batch into many
+    small statements, and Core's per-row parameter handling costs a third of the insert
+    time here. So each column's bind processor (UTC datetimes, JSON) is applied once per
+    value and the rows go straight to the driver. A JSON column given ``None`` would store
+    the JSON ``null``, so rows carry an ``extra`` key only when they have extra data, and
+    the two shapes are two statements.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    for group in (
+        [row for row in rows if "extra" in row],
+        [row for row in rows if "extra" not in row],
+    ):
+        if not group:
+            continue
+        columns = list(group[0])
+        cells = []  # column by column: one comprehension each, no conversion for ids
+        for name in columns:
+            column = [row[name] for row in group]
+            convert = _converter(table.c[name].type, dialect)
+            if convert is not None:
+                column = [None if v is None else convert(v) for v in column]
+            cells.append(column)
+        values = list(zip(*cells, strict=True))
+        if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
+            statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                with cursor.copy(statement) as copy:
+                    for record in values:
+                        copy.write_row(record)
+            except dialect.loaded_dbapi.Error as exc:
+                # The driver's own cursor bypasses SQLAlchemy: wrap its error as SQLAlchemy
+                # would, so a unique violation from another writer is an IntegrityError that
+                # ``Store.transaction`` turns into "run the command again", never exit 1.
+                raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+            finally:
+                cursor.close()
+            continue
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+        )
+        connection.exec_driver_sql(statement, values)
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What a column's non-None values go through for the driver: ``storable`` for text,
+    then the type's own bind processor (UTC datetimes); JSON straight to its text
+    (``json_text``, the engine's own serializer), not through PostgreSQL's per-value JSON
+    wrapper; None for plain ids. A datetime is processed once per distinct value: a
+    report's times repeat on each of its facts."""
+    if isinstance(column_type, JSON):  # the text itself: COPY takes it for a json column
+        return json_text
+    process = column_type._cached_bind_processor(dialect)
+    python_type = _python_type(column_type)
+    if process is None:
+        return storable if python_type is str else None
+    if python_type is datetime:
+        return functools.cache(process)
+    if python_type is str:
+        return lambda value: process(storable(value))
+    return process
+
+
+def _python_type(column_type: Any) -> type | None:
+    column_type = getattr(column_type, "impl_instance", column_type)  # UTCDateTime: DateTime
+    try:
+        found: type = column_type.python_type
+    except NotImplementedError:  # JSON and other types without one Python type
+        return None
+    return found
