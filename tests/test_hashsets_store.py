@@ -125,6 +125,19 @@ def test_nsrl_is_always_ignorable(store: Store, tmp_path: Path) -> None:
         )
 
 
+def test_an_nsrl_package_id_of_any_type_is_kept_as_text(store: Store, tmp_path: Path) -> None:
+    """SQLite holds whatever a hostile RDS puts there: a blob once made the import's JSON
+    fail with an internal error. The hash entry is imported; the id is kept as text."""
+    rows = [(*RDS_ROWS[0][:5], b"\xed\xa0\x80"), (*RDS_ROWS[1][:5], 2.5)]
+    result = import_hash_set(
+        store, admin_actor(store), "nsrl", make_rds(tmp_path / "rds.db", rows), name="odd"
+    )
+    assert result.entries == 2
+    with store.reading() as session:
+        kept = sorted(extra["package_id"] for extra in session.scalars(select(HashEntry.extra)))
+    assert kept == ["2.5", "b'\\xed\\xa0\\x80'"]
+
+
 ROUND_TRIPS = [
     ("vics", "vics2-media.json", None),
     ("vics", "vics1-cases.json", None),

@@ -13,6 +13,7 @@ import csv
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from vigil.errors import BadInput
 from vigil.formats.hashrecord import (
@@ -84,11 +85,21 @@ def _read_rds_sqlite(path: Path) -> Iterator[HashRecord]:
                     sha256=clean_hex(sha256, "sha256", **where),
                     file_name=optional_text(file_name),
                     size_bytes=parse_size(file_size, **where),
-                    extra={} if package_id is None else {"package_id": package_id},
+                    extra=_package(package_id),
                     location=where["location"],
                 )
     finally:
         connection.close()
+
+
+def _package(package_id: Any) -> dict[str, Any]:
+    """RDSv3's package id is a whole number; SQLite stores whatever a database holds, so
+    any other value (a blob, text) is kept as text, never refused and never unstorable."""
+    if package_id is None:
+        return {}
+    if isinstance(package_id, int):
+        return {"package_id": package_id}
+    return {"package_id": optional_text(package_id)}
 
 
 def _read_legacy_text(path: Path) -> Iterator[HashRecord]:
