@@ -303,21 +303,12 @@ def write_series(
     )
     candidates: list[SeriesCandidate] = []
     key_to_id: dict[str, int] = {}
-    for chunk in _chunks(unknown_ids):
-        for file_id, sha, pdq, quality, make, model, serial in session.execute(
-            select(
-                File.id,
-                File.sha256,
-                File.pdq,
-                File.pdq_quality,
-                File.exif_make,
-                File.exif_model,
-                File.exif_serial,
-            ).where(File.id.in_(chunk))
-        ):
-            key = sha or f"file:{file_id:012d}"
-            key_to_id[key] = file_id
-            candidates.append(SeriesCandidate(key, pdq, quality, make, model, serial))
+    columns = ("id", "sha256", "pdq", "pdq_quality", "exif_make", "exif_model", "exif_serial")
+    found = sorted(select_in(session, "file", columns, [], "id", unknown_ids))  # in id order
+    for file_id, sha, pdq, quality, make, model, serial in found:
+        key = sha or f"file:{file_id:012d}"
+        key_to_id[key] = file_id
+        candidates.append(SeriesCandidate(key, pdq, quality, make, model, serial))
     groups = group_series(candidates)
     session.execute(delete(Series).where(Series.source_id == source.id))
     for group in groups:
