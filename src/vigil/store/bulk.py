@@ -129,16 +129,10 @@ def insert_returning(
         bulk_insert(session, model, rows)
         return None
     columns = list(rows[0])
-    arrays = []
-    casts = []  # each array as its column's own type, so a NULL or a naive time is exact
-    for name in columns:
-        column_type = model.__table__.c[name].type
-        convert = _converter(column_type, connection.dialect)
-        values = [row[name] for row in rows]
-        if convert is not None:
-            values = [None if v is None else convert(v) for v in values]
-        arrays.append(values)
-        casts.append(f"%b::{_array_type(column_type, connection.dialect)}")
+    table, dialect = model.__table__, connection.dialect
+    arrays = [_column_values(table.c[name].type, dialect, rows, name) for name in columns]
+    # each array as its column's own type, so a NULL or a naive time is exact
+    casts = [f"%b::{_array_type(table.c[name].type, dialect)}" for name in columns]
     statement = (
         f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
         f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {', '.join(returning)}"
@@ -185,13 +179,7 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         if not group:
             continue
         columns = list(group[0])
-        cells = []  # column by column: one comprehension each, no conversion for ids
-        for name in columns:
-            column = [row[name] for row in group]
-            convert = _converter(table.c[name].type, dialect)
-            if convert is not None:
-                column = [None if v is None else convert(v) for v in column]
-            cells.append(column)
+        cells = [_column_values(table.c[name].type, dialect, group, name) for name in columns]
         values = list(zip(*cells, strict=True))
         if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
             statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
@@ -213,6 +201,18 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             f"VALUES ({', '.join(marker for _ in columns)})"
         )
         connection.exec_driver_sql(statement, values)
+
+
+def _column_values(
+    column_type: Any, dialect: Any, rows: list[dict[str, Any]], name: str
+) -> list[Any]:
+    """One column of ``rows`` as the driver takes it: column by column, one comprehension
+    each, and no conversion at all for plain ids."""
+    values = [row[name] for row in rows]
+    convert = _converter(column_type, dialect)
+    if convert is None:
+        return values
+    return [None if value is None else convert(value) for value in values]
 
 
 def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:

@@ -23,7 +23,7 @@ from vigil.evidence.names import printable, raw_bytes
 from vigil.hashing import FileHashes
 from vigil.matching import Matcher
 from vigil.store import audit
-from vigil.store.bulk import bulk_insert, select_in
+from vigil.store.bulk import CHUNK, bulk_insert, select_in
 from vigil.store.db import Actor
 from vigil.store.models import (
     File,
@@ -39,7 +39,7 @@ from vigil.triage.series import SeriesCandidate, SeriesGroup, group_series
 from vigil.triage.summary import FoundFile
 from vigil.workflows.media.matching import match_files
 
-IN_CLAUSE = 500
+FILE = File.__tablename__
 
 
 @dataclass
@@ -95,7 +95,7 @@ def unchanged(member: Member, committed: Committed | None) -> bool:
     )
 
 
-def _chunks(values: Sequence[Any], size: int = IN_CLAUSE) -> Iterable[Sequence[Any]]:
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -140,16 +140,14 @@ def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
             by_sha.setdefault(item.hashes.sha256, _file_facts(item))
     known: dict[str, int] = {}
     columns = ("id", "sha256", "mime", "error")
-    for file_id, sha, mime, error in select_in(
-        session, "file", columns, [], "sha256", list(by_sha)
-    ):
+    for file_id, sha, mime, error in select_in(session, FILE, columns, [], "sha256", list(by_sha)):
         known[sha] = file_id
         facts = by_sha[sha]
         if mime is None or (error is None and facts["error"]):
             session.execute(update(File).where(File.id == file_id).values(**facts))
     missing = [sha for sha in by_sha if sha not in known]
     md5s = {by_sha[sha]["md5"]: sha for sha in missing}
-    rows = select_in(session, "file", ("id", "md5"), [], "md5", list(md5s), is_null=("sha256",))
+    rows = select_in(session, FILE, ("id", "md5"), [], "md5", list(md5s), is_null=("sha256",))
     for file_id, md5 in rows:
         sha = md5s.get(md5)
         if sha is not None and sha not in known:
@@ -160,7 +158,7 @@ def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
         now = utcnow()
         bulk_insert(session, File, [{**facts, "first_seen_at": now} for facts in fresh])
         shas = [facts["sha256"] for facts in fresh]
-        known.update(select_in(session, "file", ("sha256", "id"), [], "sha256", shas))
+        known.update(select_in(session, FILE, ("sha256", "id"), [], "sha256", shas))
     ids = []
     for item in items:
         if item.hashes is not None:
@@ -228,13 +226,15 @@ def _forget_earlier_reads(session: Session, source_id: int, paths: list[str]) ->
     The earlier instance's content-less File (one that was never read whole) goes with it.
     """
     conditions = [("source_id", source_id)]
-    stale = select_in(session, "file_instance", ("id", "file_id"), conditions, "path", paths)
+    stale = select_in(
+        session, FileInstance.__tablename__, ("id", "file_id"), conditions, "path", paths
+    )
     if not stale:  # a first run: nothing read before
         return
     session.execute(delete(FileInstance).where(FileInstance.id.in_([row[0] for row in stale])))
     files = [file_id for _, file_id in stale]
     orphans = [
-        row[0] for row in select_in(session, "file", ("id",), [], "id", files, is_null=("sha256",))
+        row[0] for row in select_in(session, FILE, ("id",), [], "id", files, is_null=("sha256",))
     ]
     if orphans:
         session.execute(delete(File).where(File.id.in_(orphans)))
@@ -304,7 +304,7 @@ def write_series(
     candidates: list[SeriesCandidate] = []
     key_to_id: dict[str, int] = {}
     columns = ("id", "sha256", "pdq", "pdq_quality", "exif_make", "exif_model", "exif_serial")
-    found = sorted(select_in(session, "file", columns, [], "id", unknown_ids))  # in id order
+    found = sorted(select_in(session, FILE, columns, [], "id", unknown_ids))  # in id order
     for file_id, sha, pdq, quality, make, model, serial in found:
         key = sha or f"file:{file_id:012d}"
         key_to_id[key] = file_id

@@ -19,6 +19,7 @@ from vigil.store.models import File, utcnow
 
 HASH_COLUMNS = ("sha256", "md5", "sha1")
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
+FILE_FACTS = FILE_COLUMNS[1:]  # what a source may tell of a file, and a File row completes
 
 
 @dataclass
@@ -70,14 +71,14 @@ def resolve_files(session: Session, refs: list[FileRef]) -> ResolvedFiles:
             }
             new_rows.append(row)
         else:
-            for column in (*HASH_COLUMNS, "size_bytes", "pdq"):
+            for column in FILE_FACTS:
                 if not row[column] and getattr(ref, column):
                     row[column] = getattr(ref, column)
                     row["changed"] = row["id"] is not None
         remember(row)
         chosen[ref.key] = row
     updates = [
-        {c: row[c] for c in ("id", *HASH_COLUMNS, "size_bytes", "pdq")}
+        {c: row[c] for c in FILE_COLUMNS}
         for rows in index.values()
         for row in rows
         if row["changed"]
@@ -87,10 +88,7 @@ def resolve_files(session: Session, refs: list[FileRef]) -> ResolvedFiles:
         session.execute(update(File), unique)
     if new_rows:
         now = utcnow()
-        inserted = [
-            {**{c: row[c] for c in (*HASH_COLUMNS, "size_bytes", "pdq")}, "first_seen_at": now}
-            for row in new_rows
-        ]
+        inserted = [{**{c: row[c] for c in FILE_FACTS}, "first_seen_at": now} for row in new_rows]
         returned = insert_returning(session, File, inserted, ("id", *HASH_COLUMNS))
         if returned is None:
             _read_back_file_ids(session, new_rows)

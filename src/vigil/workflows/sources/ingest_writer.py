@@ -107,7 +107,7 @@ class SourceWriter:
             self.session,
             Selector.__tablename__,
             ("id", "kind", "platform", "value"),
-            ("kind", "platform", "value"),
+            SELECTOR_KEY_COLUMNS,
             wanted,
         )
         for selector_id, kind, platform, value in sorted(rows):  # two spellings: the older
