@@ -8,6 +8,7 @@ server fails the run; on a laptop without one those tests skip and say how to en
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.stores import ADMIN_PASSWORD, initialised_store
+from vigil.server.derived import DERIVED_VIEW_THREAD
 from vigil.store.db import Store
 
 PG_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -68,9 +70,19 @@ def fresh_pg_schema() -> Iterator[str]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in PG_URL else "?"
     yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    _settle_derived_views()
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def _settle_derived_views() -> None:
+    """Wait for any derived view a server is still rebuilding in the background
+    (``vigil.server.derived``): its reads would hold locks that DROP SCHEMA waits on, while
+    the drop holds locks those reads wait on, and PostgreSQL would end one as a deadlock."""
+    for thread in threading.enumerate():
+        if thread.name == DERIVED_VIEW_THREAD:
+            thread.join()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

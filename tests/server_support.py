@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from vigil.server import ServerSettings, create_app
+from vigil.server.app import settle_recomputations
 from vigil.server.policy import ROLES
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
@@ -59,6 +61,11 @@ class Unit:
     app: FastAPI
     tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     objects: dict[str, AgencyObjects] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Wait for the app's background recomputations (a fixture's teardown: a thread still
+        reading would hold locks on the schema the store fixture drops next)."""
+        settle_recomputations(self.app)
 
     def client(self) -> TestClient:
         return TestClient(self.app, raise_server_exceptions=False)
@@ -166,6 +173,13 @@ def add_series(unit: Unit, agency: str) -> int:
         session.add(series)
         session.flush()
         return series.id
+
+
+def served_unit(store: Store, tmp_path: Path, **settings: object) -> Iterator[Unit]:
+    """``make_unit`` for a fixture: its background recomputations end before the store goes."""
+    unit = make_unit(store, tmp_path, **settings)
+    yield unit
+    unit.settle()
 
 
 def make_unit(store: Store, tmp_path: Path, **settings: object) -> Unit:

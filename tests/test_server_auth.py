@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.cli_runner import run_cli
-from tests.server_support import PASSWORD, Unit, make_unit
+from tests.server_support import PASSWORD, Unit, make_unit, served_unit
 from vigil.server.auth import CSRF_HEADER, SESSION_COOKIE
 from vigil.server.headers import CONTENT_SECURITY_POLICY
 from vigil.store.db import Store
@@ -17,8 +18,8 @@ from vigil.workflows.operation.credentials import digest
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Unit:
-    return make_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
 
 
 def _login(client, agency: str = "TEST", username: str = "investigator-test", password=PASSWORD):  # type: ignore[no-untyped-def]

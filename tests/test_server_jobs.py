@@ -22,7 +22,7 @@ from sqlalchemy import select as sql_select
 from starlette.types import Message
 
 from tests.actors import admin_actor
-from tests.server_support import PASSWORD, Unit, add_test_user, free_port, make_unit
+from tests.server_support import PASSWORD, Unit, add_test_user, free_port, served_unit
 from tests.test_triage import build_device
 from tests.test_triage_resume import fresh_store, instance_ids, logged, rows
 from vigil.server.uploads import FORM_OVERHEAD_BYTES
@@ -164,8 +164,8 @@ def test_two_workers_on_postgresql_never_run_the_same_job(
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Unit:
-    return make_unit(sqlite_store, tmp_path, login_delay_seconds=0.0, upload_limit_bytes=1000)
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0, upload_limit_bytes=1000)
 
 
 def test_an_upload_over_the_limit_is_refused_with_413_and_leaves_nothing(unit: Unit) -> None:

@@ -25,7 +25,7 @@ from tests.server_support import (
     add_referral,
     add_series,
     add_test_user,
-    make_unit,
+    served_unit,
 )
 from vigil.server.auth import Public, Requires
 from vigil.server.policy import ROLES, Permission, may
@@ -233,8 +233,8 @@ def api_routes(unit: Unit) -> Iterator[tuple[str, Endpoint]]:
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Unit:
-    return make_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
 
 
 def test_every_route_has_a_rule_and_an_example(unit: Unit) -> None:

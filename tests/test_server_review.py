@@ -5,6 +5,7 @@ a decision through `POST /api/links/{decision}` takes the pair out of it at once
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.actors import admin_actor
 from tests.resolve_store import add_people
-from tests.server_support import PASSWORD, Unit, make_unit
+from tests.server_support import PASSWORD, Unit, served_unit
 from vigil.server.policy import ROLES
 from vigil.server.web.pages.review import likely, weighs
 from vigil.store.db import Store
@@ -23,13 +24,13 @@ from vigil.workflows.identity.review import review_links
 
 
 @pytest.fixture
-def unit(store: Store, tmp_path: Path) -> Unit:
+def unit(store: Store, tmp_path: Path) -> Iterator[Unit]:
     """Agency TEST holds the hand-made people of tests/identity_data.py (resolved); OTHER
     holds one case of its own and none of TEST's. On SQLite and PostgreSQL."""
-    made = make_unit(store, tmp_path, login_delay_seconds=0.0)
-    add_people(store)
-    resolve(store, admin_actor(store))
-    return made
+    for made in served_unit(store, tmp_path, login_delay_seconds=0.0):
+        add_people(store)
+        resolve(store, admin_actor(store))
+        yield made
 
 
 def _pairs(items: list[dict]) -> list[tuple[str, str]]:

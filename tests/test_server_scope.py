@@ -3,18 +3,19 @@ another agency shared with theirs; anything else answers 404 as if it did not ex
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.server_support import Unit, make_unit
+from tests.server_support import Unit, served_unit
 from tests.synth_cache import synth_operation
 from vigil.store.db import Store
 
 
 @pytest.fixture
-def unit(store: Store, tmp_path: Path) -> Unit:
-    return make_unit(store, tmp_path, login_delay_seconds=0.0)
+def unit(store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(store, tmp_path, login_delay_seconds=0.0)
 
 
 def _get(unit: Unit, agency: str, path: str) -> tuple[int, object]:

@@ -4,19 +4,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.server_support import Unit, add_referral, add_series, make_unit
+from tests.server_support import Unit, add_referral, add_series, served_unit
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, ReferralStatus, Series
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Unit:
-    return make_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
 
 
 def _audit(unit: Unit, action: str) -> list[dict[str, object]]:

@@ -4,19 +4,20 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.server_support import PASSWORD, Unit, make_unit
+from tests.server_support import PASSWORD, Unit, served_unit
 from vigil.store.db import Store
 from vigil.store.models import Case, Event, File, FileInstance, Source
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Unit:
-    return make_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
 
 
 def test_files_sharing_an_md5_each_open_their_own_page(unit: Unit) -> None:

@@ -58,7 +58,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
         warm.start()
         yield
         warm.join()
-        app.state.review_queue.settle()
+        settle_recomputations(app)
         runner.stop()
 
     app = FastAPI(
@@ -95,6 +95,15 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
         return {"ok": True, "version": __version__}
 
     return app
+
+
+def settle_recomputations(app: FastAPI) -> None:
+    """Wait for the derived views being recomputed in the background (the review queue, the
+    ranking, the network pages) to finish: a server shutting down, or a test about to drop
+    its database, must not leave a thread reading it."""
+    app.state.review_queue.settle()
+    app.state.rank_cache.settle()
+    app.state.network_views.settle()
 
 
 def include_own_auth(app: FastAPI, router: APIRouter, prefix: str) -> None:

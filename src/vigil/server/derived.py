@@ -23,6 +23,8 @@ from vigil.workflows.operation.audit import evidence_head
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+DERIVED_VIEW_THREAD = "vigil-derived-view"  # the name of a background rebuild's thread
+
 
 class Kept(Generic[T]):
     def __init__(self, build: Callable[[Store], T]) -> None:
@@ -45,7 +47,7 @@ class Kept(Generic[T]):
                     self._refresh = threading.Thread(
                         target=self._refresh_quietly,
                         args=(store, head),
-                        name="vigil-derived-view",
+                        name=DERIVED_VIEW_THREAD,
                         daemon=True,
                     )
                     self._refresh.start()
