@@ -160,32 +160,6 @@ def test_every_reference_of_sightings_and_events_is_checked_on_both_stores(store
         assert session.scalars(select(File.id)).all() == [parents["file"]]
 
 
-def test_a_parent_named_by_an_open_statement_cannot_be_deleted_meanwhile(
-    pg_store: Store,
-) -> None:
-    """The statement checks lock each parent they find (``FOR KEY SHARE``, migrations 0017
-    and 0018), as a foreign key does: while a transaction that named a selector and a file
-    is open, another transaction cannot delete them (its delete would not see the
-    uncommitted rows naming them), and waits instead; here it gives up after its lock
-    timeout. Once the first rolls back, the delete goes through."""
-    parents = _parents_with_distinct_ids(pg_store)
-    with Session(pg_store.engine) as writer, writer.begin():
-        bulk_insert(writer, Sighting, [_row_naming_every_parent("sighting", parents)])
-        bulk_insert(writer, Event, [_row_naming_every_parent("event", parents)])
-        for table, parent_id in (("selector", parents["selector"]), ("file", parents["file"])):
-            with pg_store.engine.connect() as other, other.begin():
-                other.execute(text("SET LOCAL lock_timeout = '100ms'"))
-                with pytest.raises(OperationalError, match="lock timeout"):
-                    other.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": parent_id})
-        writer.rollback()
-    with pg_store.engine.begin() as connection:
-        for table in ("selector", "file"):
-            deleted = connection.execute(
-                text(f"DELETE FROM {table} WHERE id = :id"), {"id": parents[table]}
-            )
-            assert deleted.rowcount == 1
-
-
 def test_init_twice_changes_nothing(store: Store) -> None:
     with store.reading() as session:
         before = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
