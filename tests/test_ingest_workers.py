@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 import time
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.stores import initialised_store
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource, ParseOptions, SourceDocument
+from vigil.processes import start_method
 from vigil.store.db import Store
 from vigil.store.models import Event, Selector, Sighting
 from vigil.workflows.sources import ingest as ingest_module
@@ -72,6 +74,29 @@ def test_worker_parses_exactly_what_this_process_parses(tmp_path: Path) -> None:
     assert [(p.parsed, p.rows) for p in planned] == here
     assert all(rows.sightings and rows.events for _, rows in here)  # compared something
     assert planned[-1].repeated and not any(p.repeated for p in planned[:-1])
+
+
+def test_a_job_thread_parses_in_workers_from_the_fork_server(tmp_path: Path) -> None:
+    """The server runs an ingest as a job on its own thread, beside request threads: its
+    workers must not be forked from that process (``vigil.processes``), and what they parse
+    is the same."""
+    folder = _folder(tmp_path)
+    documents = list(parser_for("cybertip").documents(str(folder)))
+    here = [parsing.read_document("cybertip", d, ParseOptions()) for d in documents]
+    seen: dict[str, Any] = {}
+
+    def job() -> None:
+        with parsing.DocumentParsing("cybertip", ParseOptions(), lambda digest: None, 1) as run:
+            seen["planned"] = list(run.in_order(documents))
+            assert run.pool is not None
+            seen["method"] = run.pool._mp_context.get_start_method()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert start_method() == "fork"  # this, the main thread, still forks
+    assert seen["method"] == "forkserver"
+    assert [(p.parsed, p.rows) for p in seen["planned"]] == here
 
 
 def test_ingest_with_a_worker_writes_the_same_rows(

@@ -7,9 +7,7 @@ in the order the files were listed, so output is stable whatever the number of j
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from vigil.errors import BadInput
 from vigil.hashing.files import FileHashes, hash_file
 from vigil.machine import cores_here
+from vigil.processes import process_pool
 
 
 @dataclass(frozen=True)
@@ -46,25 +45,6 @@ class HashOutcome:
         if hashes and hashes.exif is not None:
             line["exif"] = asdict(hashes.exif)
         return line
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Process-pool initializer: the kernel kills this worker when its parent dies.
-
-    Without it a ``kill -9`` of ``vigil triage --jobs N`` leaves N workers blocked on their
-    queue forever, and every interrupted run adds N more (Linux ``PR_SET_PDEATHSIG``; other
-    systems keep the executor's own shutdown only).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before the call: nobody to wait for
-        os._exit(1)
 
 
 def list_files(paths: Iterable[Path]) -> list[Path]:
@@ -116,7 +96,5 @@ def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[Ha
     if workers <= 1:
         yield from map(hash_one, files)
         return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
+    with process_pool(workers) as pool:
         yield from pool.map(hash_one, files, chunksize=2)

@@ -10,8 +10,7 @@ its digests computed here, without decoding, and is recorded as not fully proces
 from __future__ import annotations
 
 import hashlib
-import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,10 @@ from pathlib import Path
 from vigil.errors import BadInput
 from vigil.evidence import Member
 from vigil.hashing import FileHashes, hash_file
-from vigil.hashing.batch import die_with_parent
 from vigil.hashing.digests import digest_bytes
 from vigil.hashing.files import describe
 from vigil.hashing.mime import mime_from_content
+from vigil.processes import process_pool
 
 # What hashing made of a member, and what went wrong reading this instance (its problem:
 # never stored on the content-addressed File, whose own ``error`` is a decoding failure).
@@ -147,11 +146,7 @@ class HashPool:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.generation = 0
-        self.pool = (
-            ProcessPoolExecutor(jobs, initializer=die_with_parent, initargs=(os.getpid(),))
-            if jobs > 1
-            else None
-        )
+        self.pool = process_pool(jobs) if jobs > 1 else None
 
     def submit(self, jobs: list[HashJob]) -> Pending:
         if self.pool is None:
@@ -171,14 +166,12 @@ class HashPool:
     def _renew(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = ProcessPoolExecutor(
-            self.jobs, initializer=die_with_parent, initargs=(os.getpid(),)
-        )
+        self.pool = process_pool(self.jobs)
         self.generation += 1
 
     @staticmethod
     def _isolated(job: HashJob) -> Outcome:
-        with ProcessPoolExecutor(1, initializer=die_with_parent, initargs=(os.getpid(),)) as solo:
+        with process_pool(1) as solo:
             try:
                 return solo.submit(hash_job, job).result()
             except BrokenProcessPool:

@@ -17,7 +17,6 @@ between; a speculative parse of it is then dropped.
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -34,8 +33,8 @@ from vigil.formats.source_records import (
     SourceDocument,
     SourceParser,
 )
-from vigil.hashing.batch import die_with_parent
 from vigil.machine import cores_here
+from vigil.processes import process_pool
 from vigil.workflows.sources.ingest_rows import SourceRows, source_rows
 from vigil.workflows.sources.provenance import Digest, digest_file
 
@@ -234,7 +233,5 @@ class DocumentParsing:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                self.workers, initializer=die_with_parent, initargs=(os.getpid(),)
-            )
+            self.pool = process_pool(self.workers)
         return self.pool
