@@ -1,6 +1,7 @@
 """Durable jobs: a real server SIGKILLed in the middle of a triage job, restarted, finishing
 with the same counts and rows as an uninterrupted run; two workers on PostgreSQL never run
-the same job; uploads over the limit refused; evidence paths that escape the root refused."""
+the same job; a job's triage hashes with the runner's processes; uploads over the limit
+refused; evidence paths that escape the root refused."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,10 +27,13 @@ from tests.actors import admin_actor
 from tests.server_support import PASSWORD, Unit, add_test_user, free_port, served_unit
 from tests.test_triage import build_device
 from tests.test_triage_resume import fresh_store, instance_ids, logged, rows
+from vigil.processes import process_pool, start_method
 from vigil.server.uploads import FORM_OVERHEAD_BYTES
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, Job
+from vigil.workflows.media import triage_hashing
 from vigil.workflows.media.triage import triage
+from vigil.workflows.operation.job_runner import JobRunner
 from vigil.workflows.operation.jobs import enqueue
 
 READY_TIMEOUT_SECONDS = 180
@@ -126,6 +131,44 @@ def test_kill_the_server_mid_triage_then_restart_and_resume(tmp_path: Path) -> N
     assert {path: after[path] for path in committed} == committed
     killed.dispose()
     clean.dispose()
+
+
+def test_a_triage_job_hashes_with_the_runners_processes_started_from_a_fork_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's job thread runs a triage with the processes it was given (`vigil serve
+    --hashing-processes`; `vigil worker` defaults to one per CPU), started from a fork server
+    since that thread is not the main one (``vigil.processes``), and writes what a triage in
+    one process writes."""
+    device = build_device(tmp_path)
+    store = fresh_store(f"sqlite:///{tmp_path / 'job.db'}", device)
+    alone = fresh_store(f"sqlite:///{tmp_path / 'alone.db'}", device)
+    started: list[tuple[int, str]] = []
+
+    def recorded(workers: int) -> ProcessPoolExecutor:
+        started.append((workers, start_method()))
+        return process_pool(workers)
+
+    monkeypatch.setattr(triage_hashing, "process_pool", recorded)
+    job = enqueue(store, admin_actor(store), "triage", {"path": str(device.root), "case": "CASE-1"})
+    runner = JobRunner(store, hashing_processes=2)
+    with runner.finished:
+        runner.start()
+        runner.finished.wait_for(lambda: _state(store, job.id) in ("done", "failed"), timeout=120)
+    runner.stop()
+    with store.reading() as session:
+        done = session.get_one(Job, job.id)
+    assert done.state == "done", done.error
+    assert started and started[0] == (2, "forkserver")
+    triage(alone, admin_actor(alone), device.root, "CASE-1", jobs=1)
+    assert rows(store) == rows(alone)
+    store.dispose()
+    alone.dispose()
+
+
+def _state(store: Store, job_id: int) -> str:
+    with store.reading() as session:
+        return session.get_one(Job, job_id).state
 
 
 @pytest.mark.postgres

@@ -32,6 +32,12 @@ def serve(
     no_jobs: bool = typer.Option(
         False, "--no-jobs", help="Leave queued jobs to `vigil worker` processes (PostgreSQL)."
     ),
+    hashing_processes: int = typer.Option(
+        1,
+        "--hashing-processes",
+        min=1,
+        help="Processes a triage job hashes with (one keeps the server answering meanwhile).",
+    ),
 ) -> None:
     """Serve the JSON API under /api and the web pages at /."""
     import uvicorn
@@ -46,6 +52,7 @@ def serve(
         upload_limit_bytes=upload_limit_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
         run_jobs=not no_jobs,
+        hashing_processes=hashing_processes,
         triage_probes=TriageProbes.from_environment(os.environ),
     )
     app = create_app(state(ctx).store(), settings)
@@ -77,6 +84,12 @@ def worker(
     lease_seconds: int = typer.Option(
         30, "--lease-seconds", min=1, help="How long a job stays ours without a heartbeat."
     ),
+    hashing_processes: int | None = typer.Option(
+        None,
+        "--hashing-processes",
+        min=1,
+        help="Processes a triage job hashes with (default: one per CPU).",
+    ),
 ) -> None:
     """Run queued jobs (triage, ingest, hash sets, resolve, refer) from the shared store.
 
@@ -85,6 +98,7 @@ def worker(
     """
     from datetime import timedelta
 
+    from vigil.machine import cores_here
     from vigil.workflows.media.triage import TriageProbes
     from vigil.workflows.operation.job_runner import JobRunner
 
@@ -94,6 +108,7 @@ def worker(
         store,
         lease=timedelta(seconds=lease_seconds),
         probes=TriageProbes.from_environment(os.environ),
+        hashing_processes=hashing_processes or cores_here(),
     )
     typer.echo(f"vigil worker {runner.name} on {store.safe_url}", err=True)
     if exit_when_idle:

@@ -45,6 +45,7 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> FastAPI:
         lease=settings.job_lease,
         poll_seconds=settings.job_poll_seconds,
         probes=settings.triage_probes,
+        hashing_processes=settings.hashing_processes,
     )
 
     @asynccontextmanager

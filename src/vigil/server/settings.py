@@ -21,8 +21,10 @@ class ServerSettings:
     receives referral packages, one folder per agency. ``secure_cookies`` marks the session
     cookie Secure; turn it on behind TLS. ``run_jobs`` runs queued jobs inside the server
     process (SQLite's only option; on PostgreSQL ``vigil worker`` processes may do it
-    instead). ``triage_probes`` are the triage workflow's test hooks, passed through from
-    `vigil serve`'s environment.
+    instead). ``hashing_processes`` is how many processes a triage job hashes with when it
+    names none: one by default, so that the server still answers while it hashes.
+    ``triage_probes`` are the triage workflow's test hooks, passed through from `vigil
+    serve`'s environment.
     """
 
     evidence_root: Path | None = None
@@ -38,4 +40,5 @@ class ServerSettings:
     login_delay_seconds: float = 1.0
     job_lease: timedelta = timedelta(seconds=30)
     job_poll_seconds: float = 2.0
+    hashing_processes: int = 1
     triage_probes: TriageProbes | None = None

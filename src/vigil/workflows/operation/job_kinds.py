@@ -129,5 +129,11 @@ def run_job(
     args: dict[str, Any],
     report: Report,
     probes: TriageProbes | None = None,
+    hashing_processes: int = 1,
 ) -> dict[str, Any]:
+    """Run one job. A triage that names no number of hashing processes gets the runner's:
+    the server keeps to one, so that requests are still answered while it hashes, where a
+    `vigil worker` has the machine to itself."""
+    if kind == "triage":
+        args = {"jobs": hashing_processes, **args}
     return RUNNERS[kind](store, actor, args, report, probes)

@@ -32,12 +32,14 @@ class JobRunner:
         lease: timedelta = timedelta(seconds=30),
         poll_seconds: float = 2.0,
         probes: TriageProbes | None = None,
+        hashing_processes: int = 1,
         name: str | None = None,
     ):
         self.store = store
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.probes = probes
+        self.hashing_processes = hashing_processes  # for a triage job that names none
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.wake = threading.Event()
         self.finished = threading.Condition()  # notified each time a job of ours ends
@@ -65,7 +67,15 @@ class JobRunner:
         beating = threading.Thread(target=heartbeat, name=f"job-{job.id}-lease", daemon=True)
         beating.start()
         try:
-            result = run_job(self.store, actor, job.kind, job.arguments, report, self.probes)
+            result = run_job(
+                self.store,
+                actor,
+                job.kind,
+                job.arguments,
+                report,
+                self.probes,
+                self.hashing_processes,
+            )
             result = json.loads(json.dumps(result, default=str))
             jobs.finish(self.store, actor, job.id, self.name, result=result, progress=progress)
         except VigilError as exc:
