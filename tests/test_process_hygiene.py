@@ -21,6 +21,7 @@ from tests.cli_runner import run_cli
 from tests.conftest import fresh_pg_schema
 from tests.triage_support import jpeg, paused_triage, picture
 from vigil.errors import Busy
+from vigil.processes import not_forking, start_method
 from vigil.store.db import Store
 from vigil.store.locks import exclusive
 from vigil.store.models import FileInstance
@@ -84,6 +85,52 @@ def test_jobs_workers_die_with_their_killed_parent(sqlite_store, tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         assert all(_exited(pid, 60) for pid in workers)
+
+
+# A process that starts a pool the way a job does (not on its main thread, so from the fork
+# server), prints its worker's pid, and waits to be killed.
+_POOL_OFF_THE_MAIN_THREAD = """
+import os, threading
+from vigil.processes import process_pool
+
+def start():
+    pool = process_pool(1)
+    print(pool.submit(os.getpid).result(), flush=True)
+    threading.Event().wait()
+
+if __name__ == "__main__":
+    starter = threading.Thread(target=start)
+    starter.start()
+    starter.join()
+"""
+
+
+def test_fork_server_workers_die_with_the_process_that_started_them(tmp_path):
+    """A fork server outlives a killed server (each worker holds the pipe it watches), so
+    its workers watch the pool's owner themselves (``vigil.processes.die_with_parent``)."""
+    script = tmp_path / "pool_off_the_main_thread.py"
+    script.write_text(_POOL_OFF_THE_MAIN_THREAD)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        worker = int(process.stdout.readline())
+        assert worker not in _children(process.pid)  # the fork server's child, not ours
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert _exited(worker, 60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_job_never_forks_its_workers():
+    """Every job has a heartbeat thread beside it, so even on the main thread (`vigil
+    worker`) its pools come from the fork server; a command outside a job forks."""
+    assert start_method() == "fork"
+    with not_forking():
+        assert start_method() == "forkserver"
+    assert start_method() == "fork"
 
 
 def test_a_bad_summary_path_fails_before_anything_is_triaged(sqlite_store, tmp_path):

@@ -3,51 +3,72 @@
 Forking is the fast start: the worker inherits every module already imported, where a fresh
 interpreter spends most of a second importing them again. But a fork copies each lock as it
 stands at that instant, and a lock held by another thread stays held in the child for good,
-since that thread does not exist there: a worker that needs it (inside libxml2, a decoder or
-the allocator of a C library) hangs. The command line runs its work on the main thread, with
-nothing beside it but the progress bar's refresher, so it forks. The server runs ingests and
-triages as jobs on its own threads, next to request threads that may be inside those same
-libraries; a job's workers come from a fork server instead, a clean single-threaded process
-started once and kept. Either way the kernel kills a worker whose parent dies
-(``die_with_parent``).
+since that thread does not exist there: a worker that needs it (inside libxml2, OpenSSL, a
+decoder or the allocator of a C library) hangs. A command runs its work on the main thread,
+with nothing beside it but the progress bar's refresher, so it forks. A job does not: the
+server runs jobs on its own threads next to request threads, and every job (in the server or
+in `vigil worker`) has a heartbeat thread renewing its lease. A job's workers come from a
+fork server instead, a clean single-threaded process started once and kept.
+
+Either way a worker dies with the process that started its pool (``die_with_parent``), so a
+``kill -9`` leaves no worker behind.
 """
 
 from __future__ import annotations
 
+import contextvars
 import multiprocessing
 import os
+import select
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+
+_beside_other_threads = contextvars.ContextVar("beside_other_threads", default=False)
+
+
+@contextmanager
+def not_forking() -> Iterator[None]:
+    """Pools started in this block come from the fork server (a job, with its heartbeat)."""
+    token = _beside_other_threads.set(True)
+    try:
+        yield
+    finally:
+        _beside_other_threads.reset(token)
 
 
 def start_method() -> str:
-    """``fork`` on the main thread where the platform has it; the fork server elsewhere."""
+    """``fork`` on the main thread outside a job, where the platform has it; else the fork
+    server (or, where there is none, a fresh interpreter)."""
     available = multiprocessing.get_all_start_methods()
-    if threading.current_thread() is threading.main_thread() and "fork" in available:
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main and not _beside_other_threads.get() and "fork" in available:
         return "fork"
     return "forkserver" if "forkserver" in available else "spawn"
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
-    """``workers`` processes, started the safe way for the calling thread (above)."""
-    method = start_method()
+    """``workers`` processes, started the safe way for the caller (above)."""
     return ProcessPoolExecutor(
         workers,
-        mp_context=multiprocessing.get_context(method),
+        mp_context=multiprocessing.get_context(start_method()),
         initializer=die_with_parent,
-        # a forked worker's parent is this process; a fork server's child has the server
-        initargs=(os.getpid() if method == "fork" else None,),
+        initargs=(os.getpid(),),
     )
 
 
-def die_with_parent(parent_pid: int | None) -> None:
-    """Process-pool initializer: the kernel kills this worker when its parent dies.
+def die_with_parent(owner_pid: int) -> None:
+    """Process-pool initializer: this worker ends when ``owner_pid``, the process that
+    started the pool, does.
 
     Without it a ``kill -9`` of ``vigil triage --jobs N`` leaves N workers blocked on their
-    queue forever, and every interrupted run adds N more (Linux ``PR_SET_PDEATHSIG``; other
-    systems keep the executor's own shutdown only). A fork server's workers die with the
-    fork server, which ends when the process that started it does.
+    queue forever, and every interrupted run adds N more. A forked worker asks the kernel to
+    kill it with its parent (Linux ``PR_SET_PDEATHSIG``). A fork server's worker cannot: its
+    parent is the fork server, which outlives the owner (each worker holds the pipe it
+    watches for the owner's end), so the worker watches the owner itself, through a pidfd
+    on a thread of its own. Other systems keep the executor's own shutdown only.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -57,5 +78,15 @@ def die_with_parent(parent_pid: int | None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if parent_pid is not None and os.getppid() != parent_pid:  # it died before the call
+    if os.getppid() == owner_pid:
+        return  # forked by the owner: the kernel does the rest
+    try:  # a fork server's worker, or a forked one whose owner has already gone
+        owner = os.pidfd_open(owner_pid)
+    except ProcessLookupError:
         os._exit(1)
+    threading.Thread(target=_exit_when_ended, args=(owner,), daemon=True).start()
+
+
+def _exit_when_ended(owner: int) -> None:
+    select.select([owner], [], [])  # readable once that process has ended
+    os._exit(1)

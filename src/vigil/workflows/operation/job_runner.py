@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from vigil.errors import VigilError
+from vigil.processes import not_forking
 from vigil.store.db import Store
 from vigil.workflows.media.triage import TriageProbes
 from vigil.workflows.operation import jobs
@@ -67,15 +68,16 @@ class JobRunner:
         beating = threading.Thread(target=heartbeat, name=f"job-{job.id}-lease", daemon=True)
         beating.start()
         try:
-            result = run_job(
-                self.store,
-                actor,
-                job.kind,
-                job.arguments,
-                report,
-                self.probes,
-                self.hashing_processes,
-            )
+            with not_forking():  # the heartbeat thread runs beside the job
+                result = run_job(
+                    self.store,
+                    actor,
+                    job.kind,
+                    job.arguments,
+                    report,
+                    self.probes,
+                    self.hashing_processes,
+                )
             result = json.loads(json.dumps(result, default=str))
             jobs.finish(self.store, actor, job.id, self.name, result=result, progress=progress)
         except VigilError as exc:
