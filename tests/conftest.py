@@ -29,6 +29,7 @@ PG_HINT = (
 )
 
 _pg_checked: dict[str, str | None] = {}
+REBUILD_PATIENCE_SECONDS = 300  # a rebuild at test scale takes well under a second
 
 
 def _pg_problem() -> str | None:
@@ -82,7 +83,9 @@ def _settle_derived_views() -> None:
     the drop holds locks those reads wait on, and PostgreSQL would end one as a deadlock."""
     for thread in threading.enumerate():
         if thread.name == DERIVED_VIEW_THREAD:
-            thread.join()
+            thread.join(REBUILD_PATIENCE_SECONDS)
+            if thread.is_alive():  # fail the test rather than hang the run
+                pytest.fail(f"a derived view still rebuilding after {REBUILD_PATIENCE_SECONDS} s")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
