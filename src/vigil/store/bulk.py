@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,16 @@ from vigil.store.db import json_text
 from vigil.text import storable
 
 CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
+
+
+def driver_rows(connection: Connection, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    """The driver's own rows (tuples) of a driver-level statement: SQLAlchemy's rows cost
+    twice the fetch itself and add nothing where no column has a result processor."""
+    result = connection.exec_driver_sql(statement, params)
+    try:
+        return list(result.cursor.fetchall())  # type: ignore[union-attr]
+    finally:
+        result.close()
 
 
 def select_in(
@@ -66,7 +77,7 @@ def select_in(
         where.append(clause(column, list(values[start : start + step]), params))
         where.extend(f"{name} IS NULL" for name in is_null)
         statement = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)}"
-        found.extend(tuple(row) for row in connection.exec_driver_sql(statement, tuple(params)))
+        found.extend(driver_rows(connection, statement, tuple(params)))
     return found
 
 
@@ -99,7 +110,7 @@ def select_keys(
             f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table} t "
             f"JOIN unnest({casts}) AS k({', '.join(names)}) ON {joined}"
         )
-        return [tuple(row) for row in connection.exec_driver_sql(statement, arrays)]
+        return driver_rows(connection, statement, arrays)
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for key in keys:
         groups.setdefault(key[:-1], []).append(key[-1])
@@ -112,22 +123,20 @@ def select_keys(
 
 def insert_returning(
     session: Session, model: Any, rows: list[dict[str, Any]], returning: Sequence[str]
-) -> list[tuple[Any, ...]] | None:
-    """Insert ``rows`` (all of one shape) and return their ``returning`` columns, or None
-    where the store cannot return them: the rows are in, and the caller reads them back.
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (all of one shape, without ids) and return their ``returning``
+    columns, in the order of ``rows``.
 
     On PostgreSQL one statement does both: the rows travel as one array per column and go in
     through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup would cost a round
     trip and an index probe per row more. SQLite's driver cannot return rows from a bulk
-    insert, so there the rows go in with ``bulk_insert`` (an embedded store has no round
-    trip to save).
+    insert, so there the ids are given here (``_insert_numbered``) and nothing is read back.
     """
     if not rows:
         return []
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        bulk_insert(session, model, rows)
-        return None
+        return _insert_numbered(session, model, rows, returning)
     columns = list(rows[0])
     table, dialect = model.__table__, connection.dialect
     arrays = [_column_values(table.c[name].type, dialect, rows, name) for name in columns]
@@ -137,7 +146,25 @@ def insert_returning(
         f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
         f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {', '.join(returning)}"
     )
-    return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(arrays))]
+    return driver_rows(connection, statement, tuple(arrays))
+
+
+def _insert_numbered(
+    session: Session, model: Any, rows: list[dict[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """SQLite: each row gets the id SQLite itself would give it (one past the largest), so
+    the ids need no reading back by value (half the time of a lookup-heavy ingest).
+
+    Safe because every SQLite write transaction begins ``IMMEDIATE`` (``vigil.store.db``):
+    it holds the write lock from its first statement, so no other writer can insert between
+    the ``max`` and the insert. The other columns come back as given, as PostgreSQL's
+    ``RETURNING`` gives what was stored (the same: no column here is rewritten on the way).
+    """
+    connection = session.connection()
+    last = connection.exec_driver_sql(f"SELECT max(id) FROM {model.__tablename__}").scalar()
+    numbered = [{"id": (last or 0) + at, **row} for at, row in enumerate(rows, start=1)]
+    bulk_insert(session, model, numbered)
+    return [tuple(row[name] for name in returning) for row in numbered]
 
 
 def _array_type(column_type: Any, dialect: Any) -> str:
@@ -159,7 +186,7 @@ def _key_array_type(value: Any) -> str:
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """One DBAPI ``executemany`` per shape of row, with the columns' own bind processors.
+    """Rows as dicts, each column through its own bind processor, then ``insert_values``.
 
     The ORM's bulk insert leaves out ``None`` values, which splits a mixed batch into many
     small statements, and Core's per-row parameter handling costs a third of the insert
@@ -168,10 +195,8 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     the JSON ``null``, so rows carry an ``extra`` key only when they have extra data, and
     the two shapes are two statements.
     """
-    connection = session.connection()
-    dialect = connection.dialect
+    dialect = session.connection().dialect
     table = model.__table__
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
     for group in (
         [row for row in rows if "extra" in row],
         [row for row in rows if "extra" not in row],
@@ -180,27 +205,46 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             continue
         columns = list(group[0])
         cells = [_column_values(table.c[name].type, dialect, group, name) for name in columns]
-        values = list(zip(*cells, strict=True))
-        if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
-            statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                with cursor.copy(statement) as copy:
-                    for record in values:
-                        copy.write_row(record)
-            except dialect.loaded_dbapi.Error as exc:
-                # The driver's own cursor bypasses SQLAlchemy: wrap its error as SQLAlchemy
-                # would, so a unique violation from another writer is an IntegrityError that
-                # ``Store.transaction`` turns into "run the command again", never exit 1.
-                raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
-            finally:
-                cursor.close()
-            continue
-        statement = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(marker for _ in columns)})"
-        )
-        connection.exec_driver_sql(statement, values)
+        insert_values(session, model, columns, list(zip(*cells, strict=True)))
+
+
+def insert_values(
+    session: Session, model: Any, columns: Sequence[str], values: list[tuple[Any, ...]]
+) -> None:
+    """Rows already in the driver's form (``driver_converter``): one ``executemany`` on
+    SQLite, one ``COPY`` on PostgreSQL. A ``None`` is SQL NULL in every column, JSON ones
+    included (the JSON text of a value is the value)."""
+    if not values:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__.name
+    if dialect.name == "postgresql":  # COPY: one stream instead of a statement per row
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(statement) as copy:
+                for record in values:
+                    copy.write_row(record)
+        except dialect.loaded_dbapi.Error as exc:
+            # The driver's own cursor bypasses SQLAlchemy: wrap its error as SQLAlchemy
+            # would, so a unique violation from another writer is an IntegrityError that
+            # ``Store.transaction`` turns into "run the command again", never exit 1.
+            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+        finally:
+            cursor.close()
+        return
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marker for _ in columns)})"
+    )
+    connection.exec_driver_sql(statement, values)
+
+
+def driver_converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What a column's non-None values go through for the driver (None: nothing), for a
+    writer that puts rows in the driver's form itself (``insert_values``)."""
+    return _converter(column.type, dialect)
 
 
 def _column_values(

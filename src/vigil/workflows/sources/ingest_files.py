@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from vigil.formats.source_records import FileRef
-from vigil.store.bulk import insert_returning, select_in
+from vigil.store.bulk import driver_rows, insert_returning, select_in
 from vigil.store.models import File, utcnow
 
 HASH_COLUMNS = ("sha256", "md5", "sha1")
@@ -90,12 +90,9 @@ def resolve_files(session: Session, refs: list[FileRef]) -> ResolvedFiles:
         now = utcnow()
         inserted = [{**{c: row[c] for c in FILE_FACTS}, "first_seen_at": now} for row in new_rows]
         returned = insert_returning(session, File, inserted, ("id", *HASH_COLUMNS))
-        if returned is None:
-            _read_back_file_ids(session, new_rows)
-        else:
-            ids = {tuple(hashes): file_id for file_id, *hashes in returned}
-            for row in new_rows:  # new rows never share all three hashes (``_find``)
-                row["id"] = ids[tuple(row[c] for c in HASH_COLUMNS)]
+        ids = {tuple(hashes): file_id for file_id, *hashes in returned}
+        for row in new_rows:  # new rows never share all three hashes (``_find``)
+            row["id"] = ids[tuple(row[c] for c in HASH_COLUMNS)]
     return ResolvedFiles({key: row["id"] for key, row in chosen.items()}, len(new_rows), conflicts)
 
 
@@ -112,30 +109,11 @@ def _files_naming(session: Session, refs: list[FileRef]) -> list[tuple[Any, ...]
         where = " OR ".join(f"{column} = ANY(%b::text[])" for column in HASH_COLUMNS)
         statement = f"SELECT {', '.join(FILE_COLUMNS)} FROM {File.__tablename__} WHERE {where}"
         params = tuple(wanted[column] for column in HASH_COLUMNS)
-        return [tuple(row) for row in connection.exec_driver_sql(statement, params)]
+        return driver_rows(connection, statement, params)
     found: list[tuple[Any, ...]] = []
     for column, values in wanted.items():
         found.extend(select_in(session, File.__tablename__, FILE_COLUMNS, [], column, values))
     return found
-
-
-def _read_back_file_ids(session: Session, new_rows: list[dict[str, Any]]) -> None:
-    """Ids of rows just inserted: by SHA-256, else by the hash that keyed them (newest)."""
-    for column in HASH_COLUMNS:
-        wanted = {
-            row[column]: row
-            for row in new_rows
-            if row["id"] is None
-            and row[column]
-            and all(not row[c] for c in HASH_COLUMNS[: HASH_COLUMNS.index(column)])
-        }
-        earlier = HASH_COLUMNS[: HASH_COLUMNS.index(column)]
-        rows = select_in(
-            session, File.__tablename__, ("id", column), [], column, sorted(wanted), is_null=earlier
-        )
-        for file_id, value in rows:  # the newest row wins
-            if wanted[value]["id"] is None or file_id > wanted[value]["id"]:
-                wanted[value]["id"] = file_id
 
 
 def _same_content(

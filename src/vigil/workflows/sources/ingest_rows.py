@@ -1,11 +1,13 @@
-"""A parsed source as the rows the writer inserts, with selectors and files named by key.
+"""A parsed source as the rows the writer inserts, in the store's own form but for ids.
 
 Why a step of its own: this is all of the writer's per-record work that needs no store
-(which selectors a source names, which sightings merge, one event row per direct target),
-so a parsing worker does it beside the parse (``workflows.sources.parsing``) and the writer
-is left with looking ids up and inserting. What crosses between the processes is then
-tuples, strings and the parser's own ``extra`` dicts, which pickle several times faster than
-the parser's records.
+(which selectors a source names, which sightings merge, one event row per direct target,
+text made storable, extra data written as its JSON text), so a parsing worker does it beside
+the parse (``workflows.sources.parsing``) and the writer is left with giving selectors and
+files their ids and inserting. Rows name a selector by its position in ``selectors`` and a
+file by its position in ``files``: what crosses between the processes is then tuples of
+numbers and strings, which pickle several times faster than the parser's records or dicts,
+and the writer puts an id in place with a list index.
 
 Contract C (``workflows.sources.ingest``) is decided here: an account is a ``username``
 selector keyed by its casefolded platform and name, its stable id an ``account`` selector
@@ -20,35 +22,39 @@ from datetime import datetime
 from typing import Any
 
 from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
+from vigil.store.db import json_text
+from vigil.text import storable
 
 STABLE_ID_CONTEXT = "platform account id"
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
-FileKey = tuple[str, str]  # FileRef.key
 
-# (selector, account or None, seen_at, context, extra or None)
-SightingRow = tuple[SelectorKey, SelectorKey | None, datetime | None, str, dict[str, Any] | None]
-# (kind, occurred_at, actor, target, room, file, ip, text, extra, room recipients): keys for
-# what the store gives ids; ``room recipients`` (an IRC DCC SEND) become the selector ids of
-# ``extra["recipients"]``.
+# (selector, account or None, seen_at, context, extra JSON text or None); selectors by position
+SightingRow = tuple[int, int | None, datetime | None, str, str | None]
+# (kind, occurred_at, actor, target, room, file, ip, text, extra, room recipients): selectors
+# and files by position. ``extra`` is JSON text, except on a room send (an IRC DCC SEND, with
+# ``room recipients``): there it is the dict that the writer completes with the recipients'
+# selector ids as ``extra["recipients"]``, then writes.
 EventRow = tuple[
     str,
     datetime | None,
-    SelectorKey | None,
-    SelectorKey | None,
+    int | None,
+    int | None,
     str | None,
-    FileKey | None,
-    SelectorKey | None,
+    int | None,
+    int | None,
     str | None,
-    dict[str, Any] | None,
-    tuple[SelectorKey, ...] | None,
+    str | dict[str, Any] | None,
+    tuple[int, ...] | None,
 ]
 
 
 @dataclass
 class SourceRows:
     selectors: dict[SelectorKey, tuple[str, str, str]] = field(default_factory=dict)
-    """Every selector the rows name: key -> (platform as written, value, display)."""
+    """Every selector the rows name, in the order of their positions: key -> (platform as
+    written, value, display)."""
     files: list[FileRef] = field(default_factory=list)
+    """Every file named, once per event naming it, in the order of their positions."""
     sightings: list[SightingRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     accounts: int = 0
@@ -70,9 +76,14 @@ def selector_key(ref: SelectorRef) -> SelectorKey:
 def source_rows(parsed: ParsedSource) -> SourceRows:
     rows = SourceRows()
     _name_selectors(parsed, rows.selectors)
-    rows.files = [e.file for e in parsed.events if e.file is not None]
-    rows.sightings, rows.accounts = _sightings(parsed)
-    rows.events = _events(parsed)
+    position = {key: at for at, key in enumerate(rows.selectors)}
+    file_position: dict[tuple[str, str], int] = {}  # a file's key -> its first position
+    for event in parsed.events:
+        if event.file is not None:
+            file_position.setdefault(event.file.key, len(rows.files))
+            rows.files.append(event.file)
+    rows.sightings, rows.accounts = _sightings(parsed, position)
+    rows.events = _events(parsed, position, file_position)
     return rows
 
 
@@ -104,7 +115,9 @@ def _name_selectors(parsed: ParsedSource, specs: dict[SelectorKey, tuple[str, st
             selector(event.ip)
 
 
-def _sightings(parsed: ParsedSource) -> tuple[list[SightingRow], int]:
+def _sightings(
+    parsed: ParsedSource, position: dict[SelectorKey, int]
+) -> tuple[list[SightingRow], int]:
     merged: dict[tuple[Any, ...], list[Any]] = {}
 
     def add(
@@ -155,37 +168,56 @@ def _sightings(parsed: ParsedSource) -> tuple[list[SightingRow], int]:
         if account_key(ref) not in accounts_seen:
             account_rows(ref, None, f"{parsed.kind} event", None)
             accounts_seen.add(account_key(ref))
-    return [tuple(row) for row in merged.values()], len(accounts_seen)  # type: ignore[misc]
+    written: list[SightingRow] = [
+        (
+            position[selector],
+            None if account is None else position[account],
+            seen_at,
+            storable(context),
+            None if extra is None else json_text(extra),
+        )
+        for selector, account, seen_at, context, extra in merged.values()
+    ]
+    return written, len(accounts_seen)
 
 
-def _events(parsed: ParsedSource) -> list[EventRow]:
+def _events(
+    parsed: ParsedSource,
+    position: dict[SelectorKey, int],
+    file_position: dict[tuple[str, str], int],
+) -> list[EventRow]:
     rows: list[EventRow] = []
     for event in parsed.events:
         extra = dict(event.extra) if event.extra else {}
         if event.send_key is not None:
             extra["send"] = event.send_key
+        written_extra: str | dict[str, Any] | None
         recipients = None
         if event.room_recipients:
-            recipients = tuple(account_key(a) for a in event.room_recipients)
-        elif event.kind == "file_transfer" and event.room is not None:
-            extra["recipients"] = []
-        actor = account_key(event.actor) if event.actor else None
-        room = event.room[:300] if event.room else None
-        file = event.file.key if event.file else None
-        ip = selector_key(event.ip) if event.ip else None
+            recipients = tuple(position[account_key(a)] for a in event.room_recipients)
+            written_extra = extra  # completed by the writer, with the recipients' ids
+        else:
+            if event.kind == "file_transfer" and event.room is not None:
+                extra["recipients"] = []
+            written_extra = json_text(extra) if extra else None
+        kind = storable(event.kind)
+        actor = position[account_key(event.actor)] if event.actor else None
+        room = storable(event.room[:300]) if event.room else None
+        file = file_position[event.file.key] if event.file else None
+        ip = position[selector_key(event.ip)] if event.ip else None
+        text = storable(event.text) if event.text is not None else None
         for target in event.targets or (None,):
-            target_key = account_key(target) if target is not None else None
             rows.append(
                 (
-                    event.kind,
+                    kind,
                     event.occurred_at,
                     actor,
-                    target_key,
+                    position[account_key(target)] if target is not None else None,
                     room,
                     file,
                     ip,
-                    event.text,
-                    extra or None,
+                    text,
+                    written_extra,
                     recipients,
                 )
             )

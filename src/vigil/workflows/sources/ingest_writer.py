@@ -1,28 +1,37 @@
 """Writing one source's rows into the store, in bulk, inside the caller's transaction.
 
-Why a class of its own: ingest speed is set here. The rows come from ``ingest_rows`` with
-selectors and files named by key; the writer gives each key its id: from a
-``SelectorCache``, then the store in one batched lookup, then new rows inserted in one
-statement and read back (``insert_returning``). Sightings and events then go in with one bulk
-insert per table and row shape (driver ``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+Why a class of its own: ingest speed is set here. The rows come from ``ingest_rows`` in the
+store's own form, with selectors and files named by position; the writer gives each its id:
+from a ``SelectorCache``, then the store in one batched lookup, then new rows inserted in one
+statement that gives back their ids (``insert_returning``). Sightings and events then go in
+with one bulk insert per table (driver ``executemany`` on SQLite, ``COPY`` on PostgreSQL).
 Nothing here commits: ``workflows.ingest`` owns the transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.store.bulk import bulk_insert, insert_returning, select_keys
-from vigil.store.db import Actor
+from vigil.store.bulk import driver_converter, insert_returning, insert_values, select_keys
+from vigil.store.db import Actor, json_text
 from vigil.store.models import Event, Selector, Sighting, utcnow
 from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
 
 SELECTOR_KEY_COLUMNS = ("kind", "platform", "value")  # its unique key
+SIGHTING_COLUMNS = (
+    "selector_id", "account_id", "source_id", "case_id", "agency_id", "seen_at", "context", "extra"
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "kind", "occurred_at", "actor_id", "target_id", "room", "file_id", "ip_id",
+    "source_id", "case_id", "agency_id", "text", "extra",
+)  # fmt: skip
 
 
 @dataclass
@@ -72,7 +81,7 @@ class SourceWriter:
         self, session: Session, actor: Actor, case_id: int, source_id: int, cache: SelectorCache
     ):
         self.session = session
-        self.common = {"source_id": source_id, "case_id": case_id, "agency_id": actor.agency_id}
+        self.common = (source_id, case_id, actor.agency_id)
         self.cache = cache
         self.specs: dict[SelectorKey, tuple[str, str, str]] = {}  # key -> platform, value, display
         self.ids: dict[SelectorKey, int] = {}
@@ -116,8 +125,7 @@ class SourceWriter:
     def _resolve_selectors(self) -> None:
         """Every wanted selector's id: from the cache, the store, or a new row.
 
-        New rows go in with one statement that returns their ids on PostgreSQL; on SQLite
-        with one executemany, read back by value (its driver returns no rows from one).
+        New rows go in with one statement, which gives back their ids (``insert_returning``).
         """
         self.ids = {}
         missing = []
@@ -145,11 +153,6 @@ class SourceWriter:
             ]
             columns = ("id", "kind", "platform", "value")
             written = insert_returning(self.session, Selector, rows, columns)
-            if written is None:  # read back by value (the unique key)
-                keys = [(row["kind"], row["platform"], row["value"]) for row in rows]
-                written = select_keys(
-                    self.session, Selector.__tablename__, columns, SELECTOR_KEY_COLUMNS, keys
-                )
             for selector_id, kind, platform, value in written:
                 self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
                 self.cache.ids[(kind, platform.casefold(), value)] = selector_id
@@ -162,56 +165,68 @@ class SourceWriter:
     def write(self, rows: SourceRows) -> WriteCounts:
         self.specs = rows.selectors
         self._resolve_selectors()
-        file_ids: dict[tuple[str, str], int] = {}
+        ids = [self.ids[key] for key in rows.selectors]  # by position, as the rows name them
+        file_ids: list[int] = []  # by position
         if rows.files:
             files = resolve_files(self.session, rows.files)
-            file_ids, self.counts.files_new = files.ids, files.new
+            file_ids = [files.ids[ref.key] for ref in rows.files]
+            self.counts.files_new = files.new
             self.warnings.extend(files.conflicts)
-        self.file_ids = sorted(set(file_ids.values()))
+        self.file_ids = sorted(set(file_ids))
         self.counts.files = len(self.file_ids)
         self.counts.accounts = rows.accounts
-        self._write_sightings(rows)
-        self._write_events(rows, file_ids)
+        self._write_sightings(rows, ids)
+        self._write_events(rows, ids, file_ids)
         return self.counts
 
-    def _write_sightings(self, rows: SourceRows) -> None:
-        ids, common = self.ids, self.common
-        written: list[dict[str, Any]] = []
-        for selector, account, seen_at, context, extra in rows.sightings:
-            row: dict[str, Any] = {
-                **common,
-                "selector_id": ids[selector],
-                "account_id": ids[account] if account is not None else None,
-                "seen_at": seen_at,
-                "context": context,
-            }
-            if extra:
-                row["extra"] = extra
-            written.append(row)
-        if written:
-            bulk_insert(self.session, Sighting, written)
-        self.counts.sightings = len(written)
+    def _write_sightings(self, rows: SourceRows, ids: list[int]) -> None:
+        source_id, case_id, agency_id = self.common
+        seen = self._time_converter(Sighting.seen_at)
+        values = [
+            (
+                ids[selector],
+                None if account is None else ids[account],
+                source_id,
+                case_id,
+                agency_id,
+                None if seen_at is None else seen(seen_at),
+                context,
+                extra,
+            )
+            for selector, account, seen_at, context, extra in rows.sightings
+        ]
+        insert_values(self.session, Sighting, SIGHTING_COLUMNS, values)
+        self.counts.sightings = len(values)
 
-    def _write_events(self, rows: SourceRows, file_ids: dict[tuple[str, str], int]) -> None:
-        ids, common = self.ids, self.common
-        written: list[dict[str, Any]] = []
+    def _write_events(self, rows: SourceRows, ids: list[int], file_ids: list[int]) -> None:
+        source_id, case_id, agency_id = self.common
+        occurred = self._time_converter(Event.occurred_at)
+        values = []
         for kind, at, actor, target, room, file, ip, text, extra, recipients in rows.events:
-            row: dict[str, Any] = {
-                **common,
-                "kind": kind,
-                "occurred_at": at,
-                "actor_id": ids[actor] if actor is not None else None,
-                "target_id": ids[target] if target is not None else None,
-                "room": room,
-                "file_id": file_ids[file] if file is not None else None,
-                "ip_id": ids[ip] if ip is not None else None,
-                "text": text,
-            }
-            if recipients is not None:
-                extra = {**(extra or {}), "recipients": [ids[key] for key in recipients]}
-            if extra:
-                row["extra"] = extra
-            written.append(row)
-        if written:
-            bulk_insert(self.session, Event, written)
-        self.counts.events = len(written)
+            if recipients is not None:  # a room send: its recipients' ids, then its text
+                assert isinstance(extra, dict)
+                extra = json_text({**extra, "recipients": [ids[at] for at in recipients]})
+            values.append(
+                (
+                    kind,
+                    None if at is None else occurred(at),
+                    None if actor is None else ids[actor],
+                    None if target is None else ids[target],
+                    room,
+                    None if file is None else file_ids[file],
+                    None if ip is None else ids[ip],
+                    source_id,
+                    case_id,
+                    agency_id,
+                    text,
+                    extra,
+                )
+            )
+        insert_values(self.session, Event, EVENT_COLUMNS, values)
+        self.counts.events = len(values)
+
+    def _time_converter(self, column: Any) -> Callable[[datetime], Any]:
+        """A time column's driver form (``driver_converter``: naive UTC)."""
+        convert = driver_converter(column, self.session.connection().dialect)
+        assert convert is not None  # UTCDateTime always converts
+        return convert
