@@ -75,54 +75,77 @@ def selector_key(ref: SelectorRef) -> SelectorKey:
 
 def source_rows(parsed: ParsedSource) -> SourceRows:
     rows = SourceRows()
-    _name_selectors(parsed, rows.selectors)
-    position = {key: at for at, key in enumerate(rows.selectors)}
+    at = _Positions(rows.selectors)
+    at.name_all(parsed)
     file_position: dict[tuple[str, str], int] = {}  # a file's key -> its first position
     for event in parsed.events:
         if event.file is not None:
             file_position.setdefault(event.file.key, len(rows.files))
             rows.files.append(event.file)
-    rows.sightings, rows.accounts = _sightings(parsed, position)
-    rows.events = _events(parsed, position, file_position)
+    rows.sightings, rows.accounts = _sightings(parsed, at)
+    rows.events = _events(parsed, at, file_position)
     return rows
 
 
-def _name_selectors(parsed: ParsedSource, specs: dict[SelectorKey, tuple[str, str, str]]) -> None:
-    def account(ref: AccountRef) -> None:
-        key = account_key(ref)
-        if key not in specs:
-            specs[key] = (ref.platform, key[2], ref.username.strip())
-        if ref.account_id:
-            id_key = stable_id_key(ref)
-            if id_key not in specs:
-                specs[id_key] = (ref.platform, ref.account_id, ref.account_id)
+class _Positions:
+    """Each selector's position in ``specs`` (the first spelling of a key names it), found
+    once per parsed ref: a report's actor is one ref, named by each of its facts, and
+    computing its key anew each time was a third of this step."""
 
-    def selector(ref: SelectorRef) -> None:
-        key = selector_key(ref)
-        if key not in specs:
-            specs[key] = (ref.platform, ref.value, ref.display)
+    def __init__(self, specs: dict[SelectorKey, tuple[str, str, str]]):
+        self.specs = specs
+        self.of_key: dict[SelectorKey, int] = {}
+        self.accounts: dict[int, tuple[int, int | None]] = {}  # id(ref) -> own, stable id
+        self.selectors: dict[int, int] = {}  # id(ref) -> position
 
-    for sighting in parsed.sightings:
-        if sighting.account is not None:
-            account(sighting.account)
-        if sighting.selector is not None:
-            selector(sighting.selector)
-    for event in parsed.events:
-        for ref in (event.actor, *event.targets, *event.room_recipients):
-            if ref is not None:
-                account(ref)
-        if event.ip is not None:
-            selector(event.ip)
+    def name_all(self, parsed: ParsedSource) -> None:
+        """Every selector the source names, in the order the rows' positions follow."""
+        for sighting in parsed.sightings:
+            if sighting.account is not None:
+                self.account(sighting.account)
+            if sighting.selector is not None:
+                self.selector(sighting.selector)
+        for event in parsed.events:
+            for ref in (event.actor, *event.targets, *event.room_recipients):
+                if ref is not None:
+                    self.account(ref)
+            if event.ip is not None:
+                self.selector(event.ip)
+
+    def account(self, ref: AccountRef) -> tuple[int, int | None]:
+        """The positions of the account's ``username`` selector and of its stable id."""
+        found = self.accounts.get(id(ref))  # the parsed source holds its refs meanwhile
+        if found is None:
+            key = account_key(ref)
+            own = self._add(key, (ref.platform, key[2], ref.username.strip()))
+            stable = None
+            if ref.account_id:
+                spec = (ref.platform, ref.account_id, ref.account_id)
+                stable = self._add(stable_id_key(ref), spec)
+            found = self.accounts[id(ref)] = (own, stable)
+        return found
+
+    def selector(self, ref: SelectorRef) -> int:
+        found = self.selectors.get(id(ref))
+        if found is None:
+            spec = (ref.platform, ref.value, ref.display)
+            found = self.selectors[id(ref)] = self._add(selector_key(ref), spec)
+        return found
+
+    def _add(self, key: SelectorKey, spec: tuple[str, str, str]) -> int:
+        found = self.of_key.get(key)
+        if found is None:
+            found = self.of_key[key] = len(self.of_key)
+            self.specs[key] = spec
+        return found
 
 
-def _sightings(
-    parsed: ParsedSource, position: dict[SelectorKey, int]
-) -> tuple[list[SightingRow], int]:
+def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow], int]:
     merged: dict[tuple[Any, ...], list[Any]] = {}
 
     def add(
-        selector: SelectorKey,
-        account: SelectorKey | None,
+        selector: int,
+        account: int | None,
         seen_at: datetime | None,
         context: str,
         extra: dict[str, Any] | None,
@@ -142,36 +165,39 @@ def _sightings(
         context: str,
         extra: dict[str, Any] | None,
     ) -> None:
-        key = account_key(ref)
-        add(key, key, seen_at, context, extra)
-        if ref.account_id:  # one per account and source, at its earliest time
-            add(stable_id_key(ref), key, seen_at, STABLE_ID_CONTEXT, None)
+        own, stable = at.account(ref)
+        add(own, own, seen_at, context, extra)
+        if stable is not None:  # one per account and source, at its earliest time
+            add(stable, own, seen_at, STABLE_ID_CONTEXT, None)
 
-    accounts_seen: set[SelectorKey] = set()
+    accounts_seen: set[int] = set()
     for sighting in parsed.sightings:
         extra = sighting.extra or None  # the parser's dict: written as is, never changed
         if sighting.role:
             extra = {**extra, "role": sighting.role} if extra else {"role": sighting.role}
         account = None
         if sighting.account is not None:
-            account = account_key(sighting.account)
+            account = at.account(sighting.account)[0]
             if account not in accounts_seen or sighting.selector is None:
                 own_extra = extra if sighting.selector is None else None
                 account_rows(sighting.account, sighting.seen_at, sighting.context, own_extra)
                 accounts_seen.add(account)
         if sighting.selector is not None:
-            add(selector_key(sighting.selector), account, sighting.seen_at, sighting.context, extra)
-    in_events = dict.fromkeys(  # in the order they act, so the rows are the same every run
-        ref for e in parsed.events for ref in (e.actor, *e.targets, *e.room_recipients) if ref
-    )
-    for ref in in_events:
-        if account_key(ref) not in accounts_seen:
+            selector = at.selector(sighting.selector)
+            add(selector, account, sighting.seen_at, sighting.context, extra)
+    in_events: dict[int, AccountRef] = {}  # the first ref of each, in the order they act
+    for event in parsed.events:
+        for ref in (event.actor, *event.targets, *event.room_recipients):
+            if ref is not None:
+                in_events.setdefault(at.account(ref)[0], ref)
+    for account, ref in in_events.items():
+        if account not in accounts_seen:
             account_rows(ref, None, f"{parsed.kind} event", None)
-            accounts_seen.add(account_key(ref))
+            accounts_seen.add(account)
     written: list[SightingRow] = [
         (
-            position[selector],
-            None if account is None else position[account],
+            selector,
+            account,
             seen_at,
             storable(context),
             None if extra is None else json_text(extra),
@@ -182,9 +208,7 @@ def _sightings(
 
 
 def _events(
-    parsed: ParsedSource,
-    position: dict[SelectorKey, int],
-    file_position: dict[tuple[str, str], int],
+    parsed: ParsedSource, at: _Positions, file_position: dict[tuple[str, str], int]
 ) -> list[EventRow]:
     rows: list[EventRow] = []
     for event in parsed.events:
@@ -194,17 +218,17 @@ def _events(
         written_extra: str | dict[str, Any] | None
         recipients = None
         if event.room_recipients:
-            recipients = tuple(position[account_key(a)] for a in event.room_recipients)
+            recipients = tuple(at.account(ref)[0] for ref in event.room_recipients)
             written_extra = extra  # completed by the writer, with the recipients' ids
         else:
             if event.kind == "file_transfer" and event.room is not None:
                 extra["recipients"] = []
             written_extra = json_text(extra) if extra else None
         kind = storable(event.kind)
-        actor = position[account_key(event.actor)] if event.actor else None
+        actor = at.account(event.actor)[0] if event.actor else None
         room = storable(event.room[:300]) if event.room else None
         file = file_position[event.file.key] if event.file else None
-        ip = position[selector_key(event.ip)] if event.ip else None
+        ip = at.selector(event.ip) if event.ip else None
         text = storable(event.text) if event.text is not None else None
         for target in event.targets or (None,):
             rows.append(
@@ -212,7 +236,7 @@ def _events(
                     kind,
                     event.occurred_at,
                     actor,
-                    position[account_key(target)] if target is not None else None,
+                    at.account(target)[0] if target is not None else None,
                     room,
                     file,
                     ip,
