@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
 from vigil.formats.source_records import ParsedSource
-from vigil.store.bulk import bulk_insert, insert_returning, select_keys
+from vigil.store.bulk import bulk_insert, driver_converter, insert_returning, select_keys
 from vigil.store.db import Store, json_text
-from vigil.store.models import AuditEntry, Case, File, Selector, Sighting, Source
+from vigil.store.models import AuditEntry, Case, Event, File, Selector, Sighting, Source
+from vigil.text import storable
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
@@ -138,6 +139,24 @@ def test_bulk_json_reads_back_the_same_on_every_store(store: Store) -> None:
         )
     with store.reading() as session:
         assert session.scalars(select(Sighting.extra)).one() == extra
+
+
+def test_the_writer_stores_text_and_extra_as_the_orm_path_would(store: Store) -> None:
+    """``ingest_rows`` makes text storable and extra data JSON text in the parsing worker, and
+    the writer hands both to the driver as they are (``insert_values``). That is exact only
+    while no text column has a bind processor beyond ``storable``, and while a fact without
+    extra data stores SQL NULL, not the JSON ``null`` a JSON column given None would."""
+    dialect = store.engine.dialect
+    for column in (Sighting.context, Event.kind, Event.room, Event.text):
+        assert driver_converter(column, dialect) is storable
+    source = SOURCES / "chat" / "chatterbox.jsonl"
+    ingest(store, admin_actor(store), "chat-jsonl", str(source), "CASE-1")
+    with store.reading() as session:
+        without = session.scalar(select(func.count()).where(Sighting.extra.is_(None)))
+        json_null = session.scalar(
+            select(func.count()).select_from(Sighting).where(text("CAST(extra AS TEXT) = 'null'"))
+        )
+        assert without and not json_null
 
 
 class _CountingStore:

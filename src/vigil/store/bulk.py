@@ -125,7 +125,8 @@ def insert_returning(
     session: Session, model: Any, rows: list[dict[str, Any]], returning: Sequence[str]
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (all of one shape, without ids) and return their ``returning``
-    columns, in the order of ``rows``.
+    columns. Callers match them to their rows by value: PostgreSQL does not promise the
+    order of ``RETURNING``.
 
     On PostgreSQL one statement does both: the rows travel as one array per column and go in
     through ``unnest`` with ``RETURNING``, where a ``COPY`` and a lookup would cost a round
@@ -157,7 +158,8 @@ def _insert_numbered(
 
     Safe because every SQLite write transaction begins ``IMMEDIATE`` (``vigil.store.db``):
     it holds the write lock from its first statement, so no other writer can insert between
-    the ``max`` and the insert. The other columns come back as given, as PostgreSQL's
+    the ``max`` and the insert (were one to, the ids would collide and the insert fail,
+    never a row take another's id). The other columns come back as given, as PostgreSQL's
     ``RETURNING`` gives what was stored (the same: no column here is rewritten on the way).
     """
     connection = session.connection()

@@ -25,13 +25,31 @@ from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
 
 SELECTOR_KEY_COLUMNS = ("kind", "platform", "value")  # its unique key
+# The columns of the writer's row tuples, in order.
 SIGHTING_COLUMNS = (
-    "selector_id", "account_id", "source_id", "case_id", "agency_id", "seen_at", "context", "extra"
-)  # fmt: skip
+    "selector_id",
+    "account_id",
+    "source_id",
+    "case_id",
+    "agency_id",
+    "seen_at",
+    "context",
+    "extra",
+)
 EVENT_COLUMNS = (
-    "kind", "occurred_at", "actor_id", "target_id", "room", "file_id", "ip_id",
-    "source_id", "case_id", "agency_id", "text", "extra",
-)  # fmt: skip
+    "kind",
+    "occurred_at",
+    "actor_id",
+    "target_id",
+    "room",
+    "file_id",
+    "ip_id",
+    "source_id",
+    "case_id",
+    "agency_id",
+    "text",
+    "extra",
+)
 
 
 @dataclass
