@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
-from vigil.formats.source_records import ParsedSource
+from vigil.formats.source_records import ParsedSource, ParseOptions
 from vigil.store.bulk import bulk_insert, driver_converter, insert_returning, select_keys
 from vigil.store.db import Store, json_text
 from vigil.store.models import AuditEntry, Case, Event, File, Selector, Sighting, Source
-from vigil.text import storable
+from vigil.text import storable, storable_cut
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
@@ -61,13 +61,14 @@ def test_insert_returning_gives_each_new_row_its_id(store: Store) -> None:
         _selector("username", "Pixelshare", "anna"),
         _selector("username", "Chatterbox", "anna"),
         _selector("email", "", "anna@mailbox.example"),
+        _selector("username", "Pixelshare", "nul\x00name"),  # comes back as stored
     ]
     with Session(store.engine) as session, session.begin():
         first = insert_returning(session, Selector, rows[:1], ("id",))
         returned = insert_returning(session, Selector, rows[1:], ("id", *KEYS))
     with store.reading() as session:
         stored = set(session.execute(select(Selector.id, *(getattr(Selector, c) for c in KEYS))))
-    assert len(stored) == 3
+    assert len(stored) == 4
     assert {(first[0][0], *(rows[0][c] for c in KEYS))} | set(returned) == stored
     assert min(row[0] for row in returned) > first[0][0]  # after the rows already there
 
@@ -287,3 +288,50 @@ def test_a_known_sha256_named_with_another_md5_is_the_same_file_and_a_warning(
         ).all()
     assert [len(w) for w in kept] == [1, 1] and repr(other) in kept[1][0]
     assert [json.loads(entry)["warnings"] for entry in audited] == [1, 1]
+
+
+def test_a_dirty_room_at_its_length_limit_is_kept_alike_on_every_store(
+    store: Store, tmp_path: Path
+) -> None:
+    """A room escaped after it was cut to its column outgrew the column: PostgreSQL refused
+    the document (an internal error) where SQLite kept it. Now both keep the same room."""
+    rooms = ["a\x00" + "x" * 298, "b\udcff" + "y" * 297, "c" * 301]
+    path = tmp_path / "rooms.jsonl"
+    lines = [
+        {"platform": "Chatterbox", "room": room, "ts": f"2006-03-16T10:0{n}:00Z", "sender": "anna"}
+        | {"text": "hello"}
+        for n, room in enumerate(rooms)
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    ingest(store, admin_actor(store), "chat-jsonl", str(path), "CASE-1")
+    with store.reading() as session:
+        stored = session.scalars(select(Event.room).order_by(Event.id)).all()
+    assert stored == [storable_cut(room, 300) for room in rooms]
+    assert stored[0] == "a\\x00" + "x" * 295 and stored[1] == "b\\udcff" + "y" * 293
+    assert stored[2] == "c" * 300
+
+
+def test_an_irc_platform_that_needs_escaping_names_one_account_per_nick(
+    store: Store, tmp_path: Path
+) -> None:
+    """A DCC SEND's room recipients took the platform as given, every other account its
+    storable form: with a platform holding a lone surrogate the two spellings collided on the
+    selector key, which was reported as a busy store. Both now use the storable form."""
+    log = tmp_path / "#lounge.log"
+    shutil.copy(SOURCES / "irc" / "#lounge.log", log)
+    platform = "Net\udcff"
+    summary = ingest(
+        store, admin_actor(store), "irc", str(log), "CASE-1", ParseOptions(platform=platform)
+    )
+    assert summary.documents[0].created
+    with store.reading() as session:
+        platforms = set(
+            session.scalars(select(Selector.platform).where(Selector.kind == "username"))
+        )
+        recipients = [
+            extra["recipients"]
+            for extra in session.scalars(select(Event.extra).where(Event.kind == "file_transfer"))
+            if extra and extra.get("recipients")
+        ]
+    assert platforms == {"Net\\udcff"}
+    assert recipients  # the fixture's DCC SEND reached the room

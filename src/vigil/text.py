@@ -18,3 +18,18 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def storable_cut(text: str, limit: int) -> str:
+    """``storable(text)`` in at most ``limit`` characters, never an escape cut in two.
+
+    Escaping makes a NUL four characters and an unpaired surrogate six, so a value cut to
+    its column first and escaped after can outgrow the column: PostgreSQL refuses it where
+    SQLite keeps it. The value loses whole characters from its end instead.
+    """
+    cut = text[:limit]
+    stored = storable(cut)
+    while len(stored) > limit:
+        cut = cut[:-1]
+        stored = storable(cut)
+    return stored

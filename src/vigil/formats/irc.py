@@ -81,7 +81,7 @@ class _LogReader:
     def __init__(self, document: SourceDocument, options: ParseOptions):
         self.parsed = ParsedSource(kind="irc", name=document.name)
         self.document = document
-        self.platform = options.platform or "irc"
+        self.platform = storable(options.platform or "irc")  # as every account's platform
         self.zone = time_zone(options.tz)
         stem = Path(document.name).name
         self.channel: str | None = stem[: -len(".log")] if stem.endswith(".log") else None

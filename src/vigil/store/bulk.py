@@ -159,14 +159,17 @@ def _insert_numbered(
     Safe because every SQLite write transaction begins ``IMMEDIATE`` (``vigil.store.db``):
     it holds the write lock from its first statement, so no other writer can insert between
     the ``max`` and the insert (were one to, the ids would collide and the insert fail,
-    never a row take another's id). The other columns come back as given, as PostgreSQL's
-    ``RETURNING`` gives what was stored (the same: no column here is rewritten on the way).
+    never a row take another's id). The other columns come back as stored, as PostgreSQL's
+    ``RETURNING`` gives them: text as ``storable`` made it.
     """
     connection = session.connection()
     last = connection.exec_driver_sql(f"SELECT max(id) FROM {model.__tablename__}").scalar()
-    numbered = [{"id": (last or 0) + at, **row} for at, row in enumerate(rows, start=1)]
+    numbered = [{**row, "id": (last or 0) + at} for at, row in enumerate(rows, start=1)]
     bulk_insert(session, model, numbered)
-    return [tuple(row[name] for name in returning) for row in numbered]
+    return [
+        tuple(storable(value) if isinstance(value, str) else value for value in values)
+        for values in ((row[name] for name in returning) for row in numbered)
+    ]
 
 
 def _array_type(column_type: Any, dialect: Any) -> str:
@@ -190,22 +193,18 @@ def _key_array_type(value: Any) -> str:
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Rows as dicts, each column through its own bind processor, then ``insert_values``.
 
-    The ORM's bulk insert leaves out ``None`` values, which splits a mixed batch into many
-    small statements, and Core's per-row parameter handling costs a third of the insert
-    time here. So each column's bind processor (UTC datetimes, JSON) is applied once per
-    value and the rows go straight to the driver. A JSON column given ``None`` would store
-    the JSON ``null``, so rows carry an ``extra`` key only when they have extra data, and
-    the two shapes are two statements.
+    Core's per-row parameter handling costs a third of the insert time here, so each
+    column's bind processor (UTC datetimes, JSON) is applied once per value and the rows go
+    straight to the driver; a ``None`` is SQL NULL in every column, JSON ones included. Rows
+    of another shape (another set of keys) are another statement, in order of first
+    appearance.
     """
     dialect = session.connection().dialect
     table = model.__table__
-    for group in (
-        [row for row in rows if "extra" in row],
-        [row for row in rows if "extra" not in row],
-    ):
-        if not group:
-            continue
-        columns = list(group[0])
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for columns, group in shapes.items():
         cells = [_column_values(table.c[name].type, dialect, group, name) for name in columns]
         insert_values(session, model, columns, list(zip(*cells, strict=True)))
 

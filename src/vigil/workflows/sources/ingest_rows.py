@@ -23,9 +23,10 @@ from typing import Any
 
 from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
 from vigil.store.db import json_text
-from vigil.text import storable
+from vigil.text import storable, storable_cut
 
 STABLE_ID_CONTEXT = "platform account id"
+ROOM_CHARS = 300  # Event.room
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
 
 # (selector, account or None, seen_at, context, extra JSON text or None); selectors by position
@@ -226,7 +227,7 @@ def _events(
             written_extra = json_text(extra) if extra else None
         kind = storable(event.kind)
         actor = at.account(event.actor)[0] if event.actor else None
-        room = storable(event.room[:300]) if event.room else None
+        room = storable_cut(event.room, ROOM_CHARS) if event.room else None
         file = file_position[event.file.key] if event.file else None
         ip = at.selector(event.ip) if event.ip else None
         text = storable(event.text) if event.text is not None else None
