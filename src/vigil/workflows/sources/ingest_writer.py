@@ -101,8 +101,6 @@ class SourceWriter:
         self.session = session
         self.common = (source_id, case_id, actor.agency_id)
         self.cache = cache
-        self.specs: dict[SelectorKey, tuple[str, str, str]] = {}  # key -> platform, value, display
-        self.ids: dict[SelectorKey, int] = {}
         self.file_ids: list[int] = []
         self.counts = WriteCounts()
         self.warnings: list[str] = []  # what only the store could tell about the source
@@ -140,50 +138,48 @@ class SourceWriter:
         for selector_id, kind, platform, value in sorted(rows):  # two spellings: the older
             self.cache.ids.setdefault((kind, platform.casefold(), value), selector_id)
 
-    def _resolve_selectors(self) -> None:
-        """Every wanted selector's id: from the cache, the store, or a new row.
+    def _resolve_selectors(self, specs: dict[SelectorKey, tuple[str, str, str]]) -> list[int]:
+        """Every wanted selector's id, in the order of ``specs``: from the cache, the store,
+        or a new row. New rows go in with one statement, which gives back their ids
+        (``insert_returning``)."""
+        cached = [self.cache.get(key) for key in specs]
+        missing = [key for key, found in zip(specs, cached, strict=True) if found is None]
+        if missing:
+            self._lookup_selectors(missing)
+            new_keys = [key for key in missing if key not in self.cache.ids]
+            if new_keys:
+                self._insert_selectors(specs, new_keys)
+        return [
+            self.cache.ids[key] if found is None else found
+            for key, found in zip(specs, cached, strict=True)
+        ]
 
-        New rows go in with one statement, which gives back their ids (``insert_returning``).
-        """
-        self.ids = {}
-        missing = []
-        for key in self.specs:
-            found = self.cache.get(key)
-            if found is None:
-                missing.append(key)
-            else:
-                self.ids[key] = found
-        if not missing:
-            return
-        self._lookup_selectors(missing)
-        new_keys = [key for key in missing if key not in self.cache.ids]
-        if new_keys:
-            now = utcnow()
-            rows: list[dict[str, Any]] = [
-                {
-                    "kind": key[0],
-                    "platform": self.specs[key][0],
-                    "value": self.specs[key][1],
-                    "display": self.specs[key][2][:500],
-                    "created_at": now,
-                }
-                for key in new_keys
-            ]
-            columns = ("id", "kind", "platform", "value")
-            written = insert_returning(self.session, Selector, rows, columns)
-            for selector_id, kind, platform, value in written:
-                self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
-                self.cache.ids[(kind, platform.casefold(), value)] = selector_id
-            self.counts.selectors_new += len(new_keys)
-        for key in missing:
-            self.ids[key] = self.cache.ids[key]
+    def _insert_selectors(
+        self, specs: dict[SelectorKey, tuple[str, str, str]], new_keys: list[SelectorKey]
+    ) -> None:
+        now = utcnow()
+        rows: list[dict[str, Any]] = [
+            {
+                "kind": key[0],
+                "platform": specs[key][0],
+                "value": specs[key][1],
+                "display": specs[key][2][:500],
+                "created_at": now,
+            }
+            for key in new_keys
+        ]
+        columns = ("id", "kind", "platform", "value")
+        for selector_id, kind, platform, value in insert_returning(
+            self.session, Selector, rows, columns
+        ):
+            self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
+            self.cache.ids[(kind, platform.casefold(), value)] = selector_id
+        self.counts.selectors_new += len(new_keys)
 
     # --- the whole source --------------------------------------------------------------
 
     def write(self, rows: SourceRows) -> WriteCounts:
-        self.specs = rows.selectors
-        self._resolve_selectors()
-        ids = [self.ids[key] for key in rows.selectors]  # by position, as the rows name them
+        ids = self._resolve_selectors(rows.selectors)  # by position, as the rows name them
         file_ids: list[int] = []  # by position
         if rows.files:
             files = resolve_files(self.session, rows.files)
@@ -223,7 +219,7 @@ class SourceWriter:
         for kind, at, actor, target, room, file, ip, text, extra, recipients in rows.events:
             if recipients is not None:  # a room send: its recipients' ids, then its text
                 assert isinstance(extra, dict)
-                extra = json_text({**extra, "recipients": [ids[at] for at in recipients]})
+                extra = json_text({**extra, "recipients": [ids[each] for each in recipients]})
             values.append(
                 (
                     kind,
