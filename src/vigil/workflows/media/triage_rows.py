@@ -23,7 +23,7 @@ from vigil.evidence.names import printable, raw_bytes
 from vigil.hashing import FileHashes
 from vigil.matching import Matcher
 from vigil.store import audit
-from vigil.store.bulk import CHUNK, bulk_insert, select_in
+from vigil.store.bulk import CHUNK, bulk_insert, insert_returning, select_in
 from vigil.store.db import Actor
 from vigil.store.models import (
     File,
@@ -156,9 +156,8 @@ def _file_ids(session: Session, items: list[Hashed]) -> list[int]:
     fresh = [by_sha[sha] for sha in by_sha if sha not in known]
     if fresh:
         now = utcnow()
-        bulk_insert(session, File, [{**facts, "first_seen_at": now} for facts in fresh])
-        shas = [facts["sha256"] for facts in fresh]
-        known.update(select_in(session, FILE, ("sha256", "id"), [], "sha256", shas))
+        inserted = [{**facts, "first_seen_at": now} for facts in fresh]
+        known.update(insert_returning(session, File, inserted, ("sha256", "id")))
     ids = []
     for item in items:
         if item.hashes is not None:
