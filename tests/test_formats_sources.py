@@ -213,6 +213,35 @@ class TestCyberTip(SourceFormatBattery):
         assert "hostile.xml" in message and "\n" not in message
         assert "root:" not in message  # /etc/passwd was never read
 
+    @pytest.mark.parametrize(
+        ("encoding", "declared"),
+        [("UTF-8", True), ("UTF-16", True), ("ISO-8859-1", True), ("UTF-16", False)],
+    )
+    @pytest.mark.parametrize(
+        ("opening", "closing"),
+        [('<report xmlns="urn:example:reports">', "</report>"), ("<xml:report>", "</xml:report>")],
+        ids=["declared", "xml-prefix"],
+    )
+    def test_a_report_in_a_namespace_reads_as_one_without(
+        self, tmp_path: Path, encoding: str, declared: bool, opening: str, closing: str
+    ) -> None:
+        """Namespaces are stripped however the document is encoded: ``safe_xml`` skips the
+        walk that strips them only in bytes that show there are none (UTF-8, ASCII)."""
+        plain_path = SOURCES / "cybertip" / "single-report.xml"
+        body = plain_path.read_text().split("?>", 1)[1]
+        body = body.replace("<report>", opening, 1).replace("</report>", closing, 1)
+        path = tmp_path / "namespaced.xml"
+        declaration = f'<?xml version="1.0" encoding="{encoding}"?>' if declared else ""
+        path.write_bytes(f"{declaration}{body.lstrip()}".encode(encoding))  # with its BOM
+        plain = parse_one("cybertip", plain_path, ParseOptions())
+        found = parse_one("cybertip", path, ParseOptions())
+        assert found.records == 1
+        assert (found.sightings, found.events, found.extra) == (
+            plain.sightings,
+            plain.events,
+            plain.extra,
+        )
+
     def test_not_a_report_is_unsupported_format(self, tmp_path: Path) -> None:
         path = tmp_path / "other.xml"
         path.write_bytes(b"<svg/>")

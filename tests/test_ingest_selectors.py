@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from vigil.identity.selectors import (
     Normalised,
@@ -70,6 +74,32 @@ def test_ip_is_canonical(raw: str, value: str) -> None:
 def test_impossible_ip_is_refused(raw: str) -> None:
     with pytest.raises(SelectorError, match="impossible IP"):
         normalise_ip(raw)
+
+
+# Dotted quads and their near misses: leading zeros, octets past 255, non-ASCII digits,
+# too few or too many parts, stray whitespace and signs.
+_OCTET_TEXT = st.one_of(
+    st.integers(0, 300).map(str),
+    st.from_regex(r"0[0-9]{1,3}", fullmatch=True),
+    st.text(alphabet="0123456789\u0661\u00b2+- ", min_size=0, max_size=4),
+)
+
+
+@given(st.lists(_OCTET_TEXT, min_size=1, max_size=5).map(".".join))
+@example("255.255.255.255")
+@example("0.0.0.0")
+@example("01.2.3.4")
+@example("1.2.3.\u0664")
+def test_an_ipv4_address_is_normalised_exactly_as_ipaddress_reads_it(raw: str) -> None:
+    """The dotted-quad shortcut of ``normalise_ip`` gives what ``ipaddress`` gives, and
+    refuses what it refuses."""
+    try:
+        expected = ipaddress.ip_address(raw.strip()).compressed
+    except ValueError:
+        with pytest.raises(SelectorError):
+            normalise_ip(raw)
+    else:
+        assert normalise_ip(raw) == Normalised(expected, raw.strip())
 
 
 def test_username_keeps_the_raw_form_and_compares_casefolded() -> None:

@@ -33,6 +33,10 @@ from dataclasses import dataclass
 import phonenumbers
 
 _WHITESPACE = re.compile(r"\s")
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# What ``ipaddress`` accepts as IPv4 (ASCII digits, no leading zeros) is its own compressed
+# form; the regular expression finds it in a tenth of the time (``tests/test_selectors.py``).
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 class SelectorError(ValueError):
@@ -72,6 +76,8 @@ def normalise_phone(raw: str, region: str | None = None) -> Normalised:
 
 def normalise_ip(raw: str) -> Normalised:
     display = raw.strip()
+    if _CANONICAL_IPV4.fullmatch(display):
+        return Normalised(display, display)
     try:
         address = ipaddress.ip_address(display)
     except ValueError as exc:
