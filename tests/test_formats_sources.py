@@ -242,6 +242,15 @@ class TestCyberTip(SourceFormatBattery):
             plain.extra,
         )
 
+    def test_malformed_xml_names_its_place_once(self, tmp_path: Path) -> None:
+        path = tmp_path / "cut.xml"
+        path.write_bytes(b"<report>\n<reportId>CT-1</reportId><email>abc")  # cut short
+        with pytest.raises(BadInput) as caught:
+            parse_one("cybertip", path, ParseOptions())
+        assert str(caught.value) == (
+            "cut.xml, line 2, column 36: malformed XML: Premature end of data in tag email line 2"
+        )
+
     def test_not_a_report_is_unsupported_format(self, tmp_path: Path) -> None:
         path = tmp_path / "other.xml"
         path.write_bytes(b"<svg/>")

@@ -31,11 +31,13 @@ def parse_xml(data: bytes, source: str, roots: tuple[str, ...]) -> etree._Elemen
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        line = getattr(exc, "lineno", None)
+        # libxml2's own words: lxml's ``msg`` repeats the place, which the location gives
+        last = exc.error_log.last_error if exc.error_log else None
+        line, column = exc.position if exc.position else (0, 0)
         raise BadInput(
-            f"malformed XML: {exc.msg if hasattr(exc, 'msg') else exc}",
+            f"malformed XML: {last.message if last is not None and last.message else exc.msg}",
             source=source,
-            location=f"line {line}" if line else None,
+            location=f"line {line}, column {column}" if line else None,
         ) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype or docinfo.system_url:
