@@ -35,7 +35,7 @@ import phonenumbers
 _WHITESPACE = re.compile(r"\s")
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 # What ``ipaddress`` accepts as IPv4 (ASCII digits, no leading zeros) is its own compressed
-# form; the regular expression finds it in a tenth of the time (``tests/test_selectors.py``).
+# form; the regular expression finds it in a tenth of the time (``tests/test_ingest_selectors.py``).
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
