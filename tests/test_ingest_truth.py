@@ -5,15 +5,18 @@ path, platform); then every account of every person must exist as a username sel
 per person (the union over that person's accounts, computed by the subject distribution
 after linking the accounts to one Subject per person) ``files_sent``, ``distinct_files_sent``
 and the set of recipient accounts must equal truth (docs/formats.md). Accounts compare
-case-insensitively on (platform, username).
+case-insensitively on (platform, username). The dirty values synth wrote into sound records
+(``truth["dirty_values"]``) must come through as warnings, kept verbatim, never as selectors.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import select
@@ -21,18 +24,24 @@ from sqlalchemy import select
 from tests.actors import admin_actor
 from tests.synth_cache import generate_cached
 from vigil.store.db import Store
-from vigil.store.models import Selector, Subject, SubjectSelector
+from vigil.store.models import Selector, Sighting, Source, Subject, SubjectSelector
 from vigil.workflows.network.distribution import distribution
 from vigil.workflows.operation.setup import init_store, open_case
-from vigil.workflows.sources.ingest import ingest_listed
+from vigil.workflows.sources.ingest import IngestSummary, ingest_listed
 
 SEEDS = (1, 2, 3)
+
+
+class Ingested(NamedTuple):
+    store: Store
+    truth: dict[str, Any]
+    summaries: list[IngestSummary]
 
 
 @pytest.fixture(scope="session", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def ingested(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Store, dict[str, Any]]]:
+) -> Iterator[Ingested]:
     root = tmp_path_factory.mktemp(f"truth-{request.param}")
     operation = generate_cached(request.param, "small", tmp_path_factory.getbasetemp())
     truth = json.loads((operation / "truth.json").read_text())
@@ -40,9 +49,9 @@ def ingested(
     store = Store(f"sqlite:///{root / 'vigil.db'}")
     init_store(store, "TEST")
     open_case(store, admin_actor(store), "OP")
-    ingest_listed(store, admin_actor(store), operation, truth["sources"], "OP")
+    summaries = ingest_listed(store, admin_actor(store), operation, truth["sources"], "OP")
     _link_persons(store, truth)
-    yield store, truth
+    yield Ingested(store, truth, summaries)
     store.dispose()
 
 
@@ -71,8 +80,8 @@ def _link_persons(store: Store, truth: dict[str, Any]) -> None:
                 session.add(SubjectSelector(subject_id=subject.id, selector_id=selector_id))
 
 
-def test_every_account_in_truth_is_found(ingested: tuple[Store, dict[str, Any]]) -> None:
-    store, truth = ingested
+def test_every_account_in_truth_is_found(ingested: Ingested) -> None:
+    store, truth, _ = ingested
     with store.reading() as session:
         ids = _account_ids(session)
     missing = [
@@ -84,8 +93,8 @@ def test_every_account_in_truth_is_found(ingested: tuple[Store, dict[str, Any]])
     assert missing == []
 
 
-def test_stable_account_ids_are_kept(ingested: tuple[Store, dict[str, Any]]) -> None:
-    store, truth = ingested
+def test_stable_account_ids_are_kept(ingested: Ingested) -> None:
+    store, truth, _ = ingested
     with store.reading() as session:
         stable = {
             (platform.casefold(), value)
@@ -102,8 +111,8 @@ def test_stable_account_ids_are_kept(ingested: tuple[Store, dict[str, Any]]) -> 
     assert wanted - stable == set()
 
 
-def test_distribution_per_person_equals_truth(ingested: tuple[Store, dict[str, Any]]) -> None:
-    store, truth = ingested
+def test_distribution_per_person_equals_truth(ingested: Ingested) -> None:
+    store, truth, _ = ingested
     by_label = {s.label: s for s in distribution(store, admin_actor(store)).subjects}
     differences = []
     for person in truth["persons"]:
@@ -131,3 +140,32 @@ def test_distribution_per_person_equals_truth(ingested: tuple[Store, dict[str, A
             differences.append((person["id"], person["role"], got, want))
     assert differences == []
     assert sum(p["files_sent"] for p in truth["persons"]) > 0
+
+
+def test_dirty_values_come_through_as_warnings_kept_verbatim(ingested: Ingested) -> None:
+    """DESIGN's "dirt, as real evidence has it": warnings, not refusals, and no selector."""
+    store, truth, summaries = ingested
+    written = Counter(
+        (PurePosixPath(d["path"]).name, d["kind"], d["value"]) for d in truth["dirty_values"]
+    )
+    assert {kind for _name, kind, _value in written} == {"email", "phone"}
+    assert {name.rsplit(".", 1)[-1] for name, _kind, _value in written} == {"sqlite", "xml", "csv"}
+    assert sum(summary.totals()["dirty_values"] for summary in summaries) == written.total()
+    with store.reading() as session:
+        # A subscriber row's dirty values ride on each of the row's sightings: one per place.
+        kept_at = {
+            (PurePosixPath(name).name, dirty["location"], dirty["kind"], dirty["value"])
+            for name, extra in session.execute(
+                select(Source.original_name, Sighting.extra).join(
+                    Source, Sighting.source_id == Source.id
+                )
+            )
+            for dirty in (extra or {}).get("dirty", ())
+        }
+        as_selectors = session.scalars(
+            select(Selector.value).where(
+                Selector.value.in_([value for _name, _kind, value in written])
+            )
+        ).all()
+    assert Counter((name, kind, value) for name, _at, kind, value in kept_at) == written
+    assert as_selectors == []

@@ -17,7 +17,17 @@ from iptocc import country_code
 from tests.synth_cache import synth_operation
 from tests.synth_readers import COUNT_KEYS, read_operation
 
-TOP_KEYS = ["seed", "scale", "sources", "hashsets", "persons", "false_friends", "devices", "series"]
+TOP_KEYS = [
+    "seed",
+    "scale",
+    "sources",
+    "hashsets",
+    "persons",
+    "false_friends",
+    "devices",
+    "series",
+    "dirty_values",
+]
 PERSON_KEYS = {
     "id",
     "role",

@@ -86,6 +86,7 @@ def print_summary(result: DemoResult) -> None:
             ["victims (from provider reports)", figures.victims],
             ["accounts", figures.accounts],
             ["sources ingested", figures.sources],
+            ["dirty values kept verbatim (warnings)", result.operation.dirty_values],
             ["files", figures.files],
             ["known alert files", figures.known_alert_files],
             ["new files", figures.new_files],

@@ -3,6 +3,8 @@
 Each provider's accounts are reported at least once; intended recipients are other accounts on
 the same service; victims appear only as `victim` elements with a screen name. Files are listed
 by hash (`fileDetails/originalFileHash[@hashType]`); reports are not file sends (docs/formats.md).
+On each service, the first reported person with no phone had the provider's form say
+``DIRTY_PHONE`` in its phone field: a dirty value in a sound report, as real reports hold.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from vigil.synth.ledger import Ledger, Traffic, accounts_on, moment
 from vigil.synth.model import Account, MediaFile, Person
 
 INCIDENT_TYPE = "Apparent prohibited media (synthetic test data)"
+DIRTY_PHONE = "on request"
+SINGLE_REPORTS, REPORTS_PER_BATCH = 3, 10
 
 
 def _sub(parent: etree._Element, tag: str, text: object = None, **attrs: str) -> etree._Element:
@@ -49,6 +53,7 @@ def _person_block(
     ledger: Ledger,
     days: int,
     detailed: bool,
+    dirty_phone: bool = False,
 ) -> None:
     block = _sub(parent, tag)
     ledger.account(account)
@@ -65,6 +70,8 @@ def _person_block(
             if person.phones and rng.random() < 0.6:
                 _sub(details, "phone", _written_phone(rng, person.phones[0]))
                 ledger.selector(person, "phone", person.phones[0])
+            if dirty_phone:
+                _sub(details, "phone", DIRTY_PHONE)
     if account.account_id:
         _sub(block, "espIdentifier", account.account_id)
     _sub(block, "espService", service)
@@ -103,6 +110,7 @@ def _report(
     files: list[MediaFile],
     ledger: Ledger,
     days: int,
+    dirty_phone: bool,
 ) -> etree._Element:
     report = etree.Element("report")
     summary = _sub(report, "incidentSummary")
@@ -120,7 +128,9 @@ def _report(
     _sub(contact, "firstName", "Safety")
     _sub(contact, "lastName", "Team")
     _sub(contact, "email", f"safety@{service.lower()}.example")
-    _person_block(rng, report, "personOrUserReported", *reported, service, ledger, days, True)
+    _person_block(
+        rng, report, "personOrUserReported", *reported, service, ledger, days, True, dirty_phone
+    )
     for person, account in recipients:
         _person_block(
             rng, report, "intendedRecipient", person, account, service, ledger, days, False
@@ -156,6 +166,11 @@ def write_cybertip(traffic: Traffic, esp_platforms: list[str]) -> None:
         rng = traffic.rng(f"cybertip:{service}")
         accounts = accounts_on(suspects, service)
         victims = accounts_on([p for p in persons if p.role == "victim"], service)
+        slug = service.lower()
+        dirty = next((i for i, (person, _a) in enumerate(accounts) if not person.phones), None)
+        if dirty is not None:
+            written_in = _report_file(folder, slug, dirty).relative_to(out)
+            ledger.dirty_value(str(written_in), "phone", DIRTY_PHONE)
         reports = []
         for index, reported in enumerate(accounts):
             others = [pa for pa in accounts if pa[1] is not reported[1]]
@@ -163,16 +178,32 @@ def write_cybertip(traffic: Traffic, esp_platforms: list[str]) -> None:
             named_victims = victims[index :: len(accounts)]
             files = traffic.files_for(rng, reported[0], rng.randint(1, 3))
             reports.append(
-                _report(rng, service, reported, recipients, named_victims, files, ledger, days)
+                _report(
+                    rng,
+                    service,
+                    reported,
+                    recipients,
+                    named_victims,
+                    files,
+                    ledger,
+                    days,
+                    dirty_phone=index == dirty,
+                )
             )
-        slug = service.lower()
-        singles, batched = reports[:3], reports[3:]
-        for number, report in enumerate(singles, start=1):
-            _write(folder / f"{slug}-report-{number:03d}.xml", report, out, ledger)
-        for start in range(0, len(batched), 10):
+        for index, report in enumerate(reports[:SINGLE_REPORTS]):
+            _write(_report_file(folder, slug, index), report, out, ledger)
+        for start in range(SINGLE_REPORTS, len(reports), REPORTS_PER_BATCH):
             wrapper = etree.Element("reports")
-            wrapper.extend(batched[start : start + 10])
-            _write(folder / f"{slug}-batch-{start // 10 + 1:03d}.xml", wrapper, out, ledger)
+            wrapper.extend(reports[start : start + REPORTS_PER_BATCH])
+            _write(_report_file(folder, slug, start), wrapper, out, ledger)
+
+
+def _report_file(folder: Path, slug: str, index: int) -> Path:
+    """Where a service's report number ``index`` is written: the first few one per file, as
+    single reports arrive, then batches in ``<reports>`` wrappers, as providers deliver them."""
+    if index < SINGLE_REPORTS:
+        return folder / f"{slug}-report-{index + 1:03d}.xml"
+    return folder / f"{slug}-batch-{(index - SINGLE_REPORTS) // REPORTS_PER_BATCH + 1:03d}.xml"
 
 
 def _write(path: Path, element: etree._Element, out: Path, ledger: Ledger) -> None:

@@ -1,7 +1,9 @@
 """Subscriber returns: what each country's ISP answers for some of the operation's addresses.
 
 A CGNAT address is answered with several subscribers in consecutive time windows, which is
-exactly why an IP alone must not merge people.
+exactly why an IP alone must not merge people. The first subscriber written with no email on
+file had the ISP's clerk type ``none`` there, and the first with no phone ``unlisted``: dirty
+values in sound rows, as real returns hold.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from vigil.formats.isp import HEADER
 from vigil.synth.ledger import OPERATION_START, Ledger
 from vigil.synth.model import FalseFriend, Person
 from vigil.synth.names import invented_word
+
+EMAIL_COLUMN, PHONE_COLUMN = HEADER.index("subscriber_email"), HEADER.index("subscriber_phone")
+DIRTY_VALUES = {EMAIL_COLUMN: ("email", "none"), PHONE_COLUMN: ("phone", "unlisted")}
 
 
 def _slug(name: str) -> str:
@@ -84,11 +89,19 @@ def write_isp(
                     f"REQ-2006-{rng.randint(1000, 9999)}",
                 ]
             )
+    dirt = dict(DIRTY_VALUES)
     for country in sorted(rows):
+        path = folder / f"{_slug(isps[country])}-{country.lower()}.csv"
+        written = sorted(rows[country])
+        for row in written:
+            for column, (kind, value) in list(dirt.items()):
+                if not row[column]:
+                    row[column] = value
+                    ledger.dirty_value(str(path.relative_to(out)), kind, value)
+                    del dirt[column]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(HEADER)
-        writer.writerows(sorted(rows[country]))
-        path = folder / f"{_slug(isps[country])}-{country.lower()}.csv"
+        writer.writerows(written)
         path.write_text(buffer.getvalue(), encoding="utf-8")
         ledger.source("isp", str(path.relative_to(out)), None)

@@ -48,6 +48,9 @@ class Ledger:
     by_phase: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
     """phase -> (kind, platform, value) as written; for an IP the platform slot holds the
     year it was written as seen in (deconfliction buckets addresses by year)."""
+    dirty: list[dict[str, str]] = field(default_factory=list)
+    """Dirty values written into sound records (an email reading ``none``, a phone with no
+    digit): each must come through ingest as a warning, kept verbatim, never a selector."""
 
     def selector(
         self, person: Person, kind: str, value: str | None, at: datetime | None = None
@@ -63,6 +66,9 @@ class Ledger:
         written.add(("username", account.platform, account.username))
         if account.account_id:
             written.add(("account", account.platform, account.account_id))
+
+    def dirty_value(self, path: str, kind: str, value: str) -> None:
+        self.dirty.append({"path": path, "kind": kind, "value": value})
 
     def source(self, fmt: str, path: str, platform: str | None) -> None:
         self.sources.append({"format": fmt, "path": path, "platform": platform})

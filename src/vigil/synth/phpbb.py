@@ -2,9 +2,10 @@
 
 The admin registers first (user_id 2, as on a fresh board). Like every real board, it also
 holds phpBB's system accounts (``user_type`` 2): the Anonymous user (user_id 1, the guest
-account) and the search-engine bots, which are evidence of nothing. The optional `sha256`
-column of phpbb_attachments is filled, as forensic exports do; each attachment is one file
-send.
+account) and the search-engine bots, which are evidence of nothing. One member typed
+``none`` as their email (``DIRTY_EMAIL``): a dirty value in a sound record, as real boards hold.
+The optional `sha256` column of phpbb_attachments is filled, as forensic exports do; each
+attachment is one file send.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ CREATE TABLE phpbb_attachments (attach_id INTEGER PRIMARY KEY, post_msg_id INTEG
 """
 FORUMS = ["Announcements", "General chat", "Photo exchange", "Requests", "Tech help"]
 SITENAME = FORUM_PLATFORM
+DIRTY_EMAIL = "none"
 
 
 def write_phpbb(traffic: Traffic) -> None:
@@ -76,9 +78,15 @@ def write_phpbb(traffic: Traffic) -> None:
             list(enumerate(FORUMS, start=1)),
         )
         users = []
+        # The last collector to register: a member of no consequence to the story.
+        dirty = max((i for i, (p, _a) in enumerate(members) if p.role == "collector"), default=-1)
         for user_id, (person, account) in enumerate(members, start=2):
             account.account_id = str(user_id)
             registered = OPERATION_START.timestamp() - rng.randint(0, 200) * 86400
+            email, written_email = account.email, account.email or ""
+            if user_id - 2 == dirty:
+                email, written_email = None, DIRTY_EMAIL
+                ledger.dirty_value(str(path.relative_to(out)), "email", DIRTY_EMAIL)
             users.append(
                 (
                     user_id,
@@ -86,13 +94,13 @@ def write_phpbb(traffic: Traffic) -> None:
                     5 if person.role == "admin" else 2,
                     account.username,
                     account.username.lower(),
-                    account.email or "",
+                    written_email,
                     account.ip or "",
                     int(registered),
                 )
             )
             ledger.account(account)
-            ledger.selector(person, "email", account.email)
+            ledger.selector(person, "email", email)
             ledger.selector(person, "ip", account.ip, datetime.fromtimestamp(registered, UTC))
         users += _system_users(len(members) + 2)
         db.executemany(

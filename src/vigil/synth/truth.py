@@ -100,6 +100,8 @@ def build_truth(
             }
             for s in series
         ],
+        # Dirty values written into sound records (path, kind, value): ingest warns, keeps.
+        "dirty_values": ledger.dirty,
     }
 
 

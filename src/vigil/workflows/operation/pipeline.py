@@ -32,6 +32,8 @@ class OperationResult:
     hash_entries: int = 0
     triaged: list[tuple[str, TriageResult]] = field(default_factory=list)
     ingested_sources: int = 0
+    dirty_values: int = 0
+    """Values kept verbatim on their records, each a warning: real evidence is dirty."""
     resolved: ResolveResult | None = None
     network: NetworkResult | None = None
 
@@ -88,6 +90,7 @@ def run_operation(
         store, actor, operation_dir, manifest["sources"], case_reference, step=announce
     )
     result.ingested_sources = len(ingested)
+    result.dirty_values = sum(summary.totals()["dirty_values"] for summary in ingested)
 
     announce("resolve identities (which places subjects in countries and ranks them)")
     result.resolved = resolve(store, actor)
