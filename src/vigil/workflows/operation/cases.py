@@ -18,6 +18,8 @@ from vigil.store.models import Agency, Case, CaseShare, Source
 from vigil.store.models_server import SHARE_ACCESS
 from vigil.workflows.operation.accounts import find_agency
 
+SHOWN_WARNINGS = 5  # of a source's warnings, with its case (the CLI prints as many)
+
 
 def _case_row(case: Case, agency_code: str, sources: int) -> dict[str, Any]:
     return {
@@ -73,10 +75,22 @@ def describe_case(session: Session, case: Case) -> dict[str, Any]:
                 "size": s.size_bytes,
                 "status": s.status,
                 "ingested_at": s.ingested_at.isoformat(),
+                **source_warnings(s),
             }
             for s in sources
         ],
         "shared_with": [{"agency": agency, "access": access} for agency, access in shares],
+    }
+
+
+def source_warnings(source: Source) -> dict[str, Any]:
+    """What ingest warned about a source: how many warnings, how many of them dirty values kept
+    verbatim on their records, and the first few, so a reader sees which evidence was dirty."""
+    extra = source.extra or {}
+    return {
+        "warnings": extra.get("warning_count", 0),
+        "dirty_values": extra.get("dirty_value_count", 0),
+        "first_warnings": extra.get("warnings", [])[:SHOWN_WARNINGS],
     }
 
 

@@ -35,6 +35,7 @@ from vigil.store.models import (
     Subject,
     User,
 )
+from vigil.workflows.operation.cases import source_warnings
 
 LATEST = 8
 
@@ -104,7 +105,10 @@ def case_detail(session: Session, actor: Actor, reference: str) -> dict[str, Any
         .where(Source.case_id == case.id)
         .order_by(Source.ingested_at.desc(), Source.id.desc())
     ).all()
-    return {"case": case, "sources": sources}
+    return {
+        "case": case,
+        "sources": [(source, username, source_warnings(source)) for source, username in sources],
+    }
 
 
 def list_series(session: Session, actor: Actor) -> list[Any]:
