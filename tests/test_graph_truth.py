@@ -43,6 +43,7 @@ def test_ranking_and_countries_match_the_truth(
     open_case(store, admin_actor(store), CASE)
     result = run_operation(store, admin_actor(store), operation, CASE)
     assert result.network is not None
+    assert result.dirty_values == len(truth["dirty_values"]) > 0
     ranked = [r.subject_id for r in result.network.ranking]
     quality = network_quality(store, truth, ranked)
     print(

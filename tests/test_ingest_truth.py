@@ -149,7 +149,9 @@ def test_dirty_values_come_through_as_warnings_kept_verbatim(ingested: Ingested)
         (PurePosixPath(d["path"]).name, d["kind"], d["value"]) for d in truth["dirty_values"]
     )
     assert {kind for _name, kind, _value in written} == {"email", "phone"}
-    assert {name.rsplit(".", 1)[-1] for name, _kind, _value in written} == {"sqlite", "xml", "csv"}
+    # every operation has dirty provider reports and ISP returns; a forum, when a member
+    # qualifies (``synth.phpbb._dirty_email_member``)
+    assert {name.rsplit(".", 1)[-1] for name, _kind, _value in written} >= {"xml", "csv"}
     assert sum(summary.totals()["dirty_values"] for summary in summaries) == written.total()
     with store.reading() as session:
         # A subscriber row's dirty values ride on each of the row's sightings: one per place.

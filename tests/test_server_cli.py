@@ -103,6 +103,9 @@ def test_the_demo_ends_with_the_summary_and_how_to_open_it_in_a_browser(tmp_path
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any("Operation summary" in line for line in lines)
+    truth = json.loads((out / "operation" / "truth.json").read_text())
+    dirty_row = next(line for line in lines if "dirty values kept verbatim" in line)
+    assert int(dirty_row.split("│")[-2]) == len(truth["dirty_values"]) > 0
     serve_line = next(line for line in lines if line.startswith("open it in a browser: "))
     assert f"--db sqlite:///{out / 'vigil.db'} serve --evidence-root {out / 'operation'}" in (
         serve_line

@@ -115,9 +115,9 @@ def test_the_story_through_the_api(store: Store, tmp_path: Path) -> None:
     assert repeat["new_sources"] == 0 and repeat["already_ingested"] == 1
     # The dirty values synth wrote: counted on their sources, in the API and on the case page.
     sources = client.get("/api/cases/OP-API").json()["sources"]
-    dirty = {s["original_name"]: s["dirty_values"] for s in sources if s["dirty_values"]}
+    dirty = {s["original_name"]: s["dirty_value_count"] for s in sources if s["dirty_value_count"]}
     assert dirty == Counter(Path(d["path"]).name for d in manifest["dirty_values"])
-    assert all("dirty" in s["first_warnings"][0] for s in sources if s["dirty_values"])
+    assert all("dirty" in s["first_warnings"][0] for s in sources if s["dirty_value_count"])
     page = client.get("/cases/OP-API")
     assert page.status_code == 200 and page.text.count("dirty, kept verbatim") == len(dirty)
     assert "not an email address: &#39;none&#39;" in page.text

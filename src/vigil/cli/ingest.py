@@ -38,7 +38,7 @@ def ingest_command(
 ) -> None:
     """Read a provider report, chat log, forum database or subscriber return into the case."""
     # Imported here so that other commands do not pay for the ingest engine at start-up.
-    from vigil.workflows.sources.ingest import ingest, ingest_json
+    from vigil.workflows.sources.ingest import SHOWN_WARNINGS, ingest, ingest_json
 
     options = ParseOptions(platform=platform, tz=tz, table_prefix=prefix)
     with Progress(
@@ -77,7 +77,7 @@ def ingest_command(
         )
     )
     for document in summary.documents:
-        for warning in document.warnings[:5]:
+        for warning in document.warnings[:SHOWN_WARNINGS]:
             err_console.print(f"warning: {document.name}: {warning}", markup=False)
 
 

@@ -3,7 +3,8 @@
 The admin registers first (user_id 2, as on a fresh board). Like every real board, it also
 holds phpBB's system accounts (``user_type`` 2): the Anonymous user (user_id 1, the guest
 account) and the search-engine bots, which are evidence of nothing. One member typed
-``none`` as their email (``DIRTY_EMAIL``): a dirty value in a sound record, as real boards hold.
+``none`` as their email (``DIRTY_EMAIL``, ``_dirty_email_member``): a dirty value in a sound
+record, as real boards hold.
 The optional `sha256` column of phpbb_attachments is filled, as forensic exports do; each
 attachment is one file send.
 """
@@ -78,13 +79,13 @@ def write_phpbb(traffic: Traffic) -> None:
             list(enumerate(FORUMS, start=1)),
         )
         users = []
-        # The last collector to register: a member of no consequence to the story.
-        dirty = max((i for i, (p, _a) in enumerate(members) if p.role == "collector"), default=-1)
-        for user_id, (person, account) in enumerate(members, start=2):
+        dirty = _dirty_email_member(members)
+        for index, (person, account) in enumerate(members):
+            user_id = index + 2
             account.account_id = str(user_id)
             registered = OPERATION_START.timestamp() - rng.randint(0, 200) * 86400
             email, written_email = account.email, account.email or ""
-            if user_id - 2 == dirty:
+            if index == dirty:
                 email, written_email = None, DIRTY_EMAIL
                 ledger.dirty_value(str(path.relative_to(out)), "email", DIRTY_EMAIL)
             users.append(
@@ -114,6 +115,24 @@ def write_phpbb(traffic: Traffic) -> None:
     finally:
         db.close()
     ledger.source("phpbb", str(path.relative_to(out)), SITENAME)
+
+
+def _dirty_email_member(members: list[tuple[Person, Account]]) -> int | None:
+    """Which member typed ``none`` for their email: the last collector whose forum address
+    no other writer uses (not on another of their accounts, and not the first address, which
+    ISP returns give), so the dirt hides no evidence that links anyone. Truth loses only an
+    address written nowhere else. None when no member qualifies."""
+    for index in range(len(members) - 1, -1, -1):
+        person, account = members[index]
+        elsewhere = {a.email for a in person.accounts if a is not account}
+        if (
+            person.role == "collector"
+            and account.email
+            and account.email != person.emails[0]
+            and account.email not in elsewhere
+        ):
+            return index
+    return None
 
 
 def _system_users(first_bot_id: int) -> list[tuple[int, int, int, str, str, str, str, int]]:

@@ -17,8 +17,7 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import Agency, Case, CaseShare, Source
 from vigil.store.models_server import SHARE_ACCESS
 from vigil.workflows.operation.accounts import find_agency
-
-SHOWN_WARNINGS = 5  # of a source's warnings, with its case (the CLI prints as many)
+from vigil.workflows.sources.ingest import SHOWN_WARNINGS
 
 
 def _case_row(case: Case, agency_code: str, sources: int) -> dict[str, Any]:
@@ -88,8 +87,8 @@ def source_warnings(source: Source) -> dict[str, Any]:
     verbatim on their records, and the first few, so a reader sees which evidence was dirty."""
     extra = source.extra or {}
     return {
-        "warnings": extra.get("warning_count", 0),
-        "dirty_values": extra.get("dirty_value_count", 0),
+        "warning_count": extra.get("warning_count", 0),
+        "dirty_value_count": extra.get("dirty_value_count", 0),
         "first_warnings": extra.get("warnings", [])[:SHOWN_WARNINGS],
     }
 

@@ -55,6 +55,7 @@ BATCH_RECORDS = 5_000  # records read before a directory's batch is written, at 
 ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
 MAX_STORED_WARNINGS = 100
+SHOWN_WARNINGS = 5  # of a source's warnings, where one is shown: after ingest, with its case
 
 ProgressCallback = Callable[[int, int, str], None]
 
