@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigil.errors import UsageError
@@ -40,9 +40,13 @@ async def open_case_form(
 
 
 @router.get("/cases/{reference}")
-def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
+def case_page(
+    reference: str,
+    page_number: int = Query(1, alias="page", ge=1, le=1000000),
+    ctx: PageContext = Depends(page(Permission.READ)),
+) -> HTMLResponse:
     with ctx.store.reading() as session:
-        detail = case_detail(session, ctx.me, reference)
+        detail = case_detail(session, ctx.me, reference, page_number)
         jobs = case_jobs(session, ctx.me, detail["case"].id)
     return render(
         ctx,
@@ -51,6 +55,7 @@ def case_page(reference: str, ctx: PageContext = Depends(page(Permission.READ)))
         jobs=jobs,
         formats=SOURCE_FORMATS.names(),
         can_investigate=ctx.may(Permission.INVESTIGATE),
+        pager_url=ctx.pager(f"/cases/{reference}"),
         **detail,
     )
 

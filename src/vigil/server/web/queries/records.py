@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound
@@ -97,18 +97,19 @@ def list_cases(session: Session, actor: Actor) -> list[Any]:
     )
 
 
-def case_detail(session: Session, actor: Actor, reference: str) -> dict[str, Any]:
+def case_detail(session: Session, actor: Actor, reference: str, page: int) -> dict[str, Any]:
+    """A case and one page of its sources, newest first: a national centre's case holds
+    thousands of provider-report files. Each source comes with what its ingest warned."""
     case = case_in_reach(session, actor, reference)
-    sources = session.execute(
+    newest_first: Select = (
         select(Source, User.username)
         .join(User, User.id == Source.user_id)
         .where(Source.case_id == case.id)
         .order_by(Source.ingested_at.desc(), Source.id.desc())
-    ).all()
-    return {
-        "case": case,
-        "sources": [(source, username, source_warnings(source)) for source, username in sources],
-    }
+    )
+    sources = paginate(session, newest_first, page)
+    sources.rows = [(source, user, source_warnings(source)) for source, user in sources.rows]
+    return {"case": case, "sources": sources}
 
 
 def list_series(session: Session, actor: Actor) -> list[Any]:
