@@ -81,6 +81,17 @@ class Unit:
             ).one()
             return actor_for(user, found)
 
+    def signed_in(self, agency: str, role: str) -> TestClient:
+        """A client signed in through the sign-in page, as a browser is: for the web pages."""
+        client = self.client()
+        signed = client.post(
+            "/login",
+            data={"agency": agency, "username": f"{role}-{agency.lower()}", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303, signed.text
+        return client
+
     def bearer(self, agency: str, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(agency, role)]}"}
 

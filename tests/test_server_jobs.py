@@ -235,13 +235,7 @@ def test_an_upload_over_the_limit_is_refused_with_413_and_leaves_nothing(unit: U
 def test_a_page_upload_over_the_limit_is_refused_with_413_as_it_streams(unit: Unit) -> None:
     """The case page's upload form (multipart) is counted as it is read: past the limit the
     page answers 413 and reads no further, with or without a declared length."""
-    client = unit.client()
-    signed = client.post(
-        "/login",
-        data={"agency": "TEST", "username": "investigator-test", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
+    client = unit.signed_in("TEST", "investigator")
     csrf = client.cookies["vigil_csrf"]
     url = "/cases/TEST-CASE/sources"
     form = {"format": "chat-jsonl", "csrf_token": csrf}

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.actors import admin_actor
 from tests.resolve_store import add_people
-from tests.server_support import PASSWORD, Unit, served_unit
+from tests.server_support import Unit, served_unit
 from vigil.server.policy import ROLES
 from vigil.server.web.pages.review import likely, weighs
 from vigil.store.db import Store
@@ -162,24 +162,13 @@ def test_the_page_puts_probability_and_weight_in_words() -> None:
     assert weighs(0.371) == "hardly counts either way"
 
 
-def _page_client(unit: Unit, agency: str, role: str) -> object:
-    client = unit.client()
-    response = client.post(
-        "/login",
-        data={"agency": agency, "username": f"{role}-{agency.lower()}", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
-
-
 def test_the_page_decides_only_on_accounts_in_reach(unit: Unit) -> None:
     """Another agency's analyst posting TEST's pair to the page gets "Not found" and records
     nothing; TEST's analyst records the decision and a re-linking job is queued."""
     top = unit.client().get("/api/links/review", headers=unit.bearer("TEST", "analyst")).json()[0]
     form = {"a": top["a"], "b": top["b"], "decision": "reject", "page": "1"}
     for agency, status in (("OTHER", 404), ("TEST", 303)):
-        client = _page_client(unit, agency, "analyst")
+        client = unit.signed_in(agency, "analyst")
         form["csrf_token"] = client.cookies["vigil_csrf"]  # type: ignore[attr-defined]
         answers = {
             action: client.post(  # type: ignore[attr-defined]
@@ -213,7 +202,7 @@ def test_a_decision_on_the_subject_page_leaves_re_linking_to_the_job(unit: Unit)
         return int(count or 0)
 
     before = resolve_runs()
-    client = _page_client(unit, "TEST", "analyst")
+    client = unit.signed_in("TEST", "analyst")
     response = client.post(  # type: ignore[attr-defined]
         f"/subjects/{subject['id']}/links",
         data={

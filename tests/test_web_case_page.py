@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.server_support import PASSWORD, Unit, served_unit
+from tests.server_support import Unit, served_unit
 from vigil.server.web.queries.listing import PAGE_SIZE
 from vigil.store.db import Store
 from vigil.store.models import Case
@@ -24,17 +23,6 @@ WARNED = 3  # the batch whose ingest warned
 @pytest.fixture
 def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
     yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
-
-
-def _signed_in(unit: Unit) -> TestClient:
-    client = unit.client()
-    signed = client.post(
-        "/login",
-        data={"agency": "TEST", "username": "analyst-test", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
-    return client
 
 
 def _listed(html: str) -> list[str]:
@@ -60,7 +48,7 @@ def test_a_case_lists_its_sources_a_page_at_a_time_newest_first(unit: Unit) -> N
                 case_id=case_id,
                 extra=warned if number == WARNED else None,
             )
-    client = _signed_in(unit)
+    client = unit.signed_in("TEST", "analyst")
     newest_first = [f"batch-{n:03d}.xml" for n in reversed(range(ADDED))] + ["test.jsonl"]
 
     pages = [client.get("/cases/TEST-CASE", params={"page": n}) for n in (1, 2, 3)]

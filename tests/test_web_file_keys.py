@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.server_support import PASSWORD, Unit, served_unit
+from tests.server_support import Unit, served_unit
 from vigil.store.db import Store
 from vigil.store.models import Case, Event, File, FileInstance, Source
 
@@ -43,13 +43,7 @@ def test_files_sharing_an_md5_each_open_their_own_page(unit: Unit) -> None:
                 extra={"report_id": "77", "file_name": "reported.jpg"},
             )
         )
-    client = unit.client()
-    signed = client.post(
-        "/login",
-        data={"agency": "TEST", "username": "analyst-test", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
+    client = unit.signed_in("TEST", "analyst")
     by_sha1 = client.get(f"/files/{reported_sha1}")
     assert by_sha1.status_code == 200
     assert "report 77" in by_sha1.text and "Not found on any seized device" in by_sha1.text
@@ -57,10 +51,5 @@ def test_files_sharing_an_md5_each_open_their_own_page(unit: Unit) -> None:
     assert "/held.png" in by_sha256.text and "report 77" not in by_sha256.text
     listing = client.get("/files").text  # each listed under its own key
     assert f'href="/files/{reported_sha1}"' in listing and f'href="/files/{held_sha}"' in listing
-    other = unit.client()
-    other.post(
-        "/login",
-        data={"agency": "OTHER", "username": "analyst-other", "password": PASSWORD},
-        follow_redirects=False,
-    )
+    other = unit.signed_in("OTHER", "analyst")
     assert other.get(f"/files/{reported_sha1}").status_code == 404
