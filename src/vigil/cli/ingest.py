@@ -38,7 +38,8 @@ def ingest_command(
 ) -> None:
     """Read a provider report, chat log, forum database or subscriber return into the case."""
     # Imported here so that other commands do not pay for the ingest engine at start-up.
-    from vigil.workflows.sources.ingest import SHOWN_WARNINGS, ingest, ingest_json
+    from vigil.workflows.sources.ingest import ingest, ingest_json
+    from vigil.workflows.sources.provenance import SHOWN_WARNINGS
 
     options = ParseOptions(platform=platform, tz=tz, table_prefix=prefix)
     with Progress(

@@ -17,7 +17,7 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import Agency, Case, CaseShare, Source
 from vigil.store.models_server import SHARE_ACCESS
 from vigil.workflows.operation.accounts import find_agency
-from vigil.workflows.sources.ingest import SHOWN_WARNINGS
+from vigil.workflows.sources.provenance import source_warnings
 
 
 def _case_row(case: Case, agency_code: str, sources: int) -> dict[str, Any]:
@@ -79,17 +79,6 @@ def describe_case(session: Session, case: Case) -> dict[str, Any]:
             for s in sources
         ],
         "shared_with": [{"agency": agency, "access": access} for agency, access in shares],
-    }
-
-
-def source_warnings(source: Source) -> dict[str, Any]:
-    """What ingest warned about a source: how many warnings, how many of them dirty values kept
-    verbatim on their records, and the first few, so a reader sees which evidence was dirty."""
-    extra = source.extra or {}
-    return {
-        "warning_count": extra.get("warning_count", 0),
-        "dirty_value_count": extra.get("dirty_value_count", 0),
-        "first_warnings": extra.get("warnings", [])[:SHOWN_WARNINGS],
     }
 
 

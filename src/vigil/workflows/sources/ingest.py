@@ -49,13 +49,16 @@ from vigil.workflows.network.refresh import refresh_store
 from vigil.workflows.operation.setup import find_case
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter, WriteCounts
 from vigil.workflows.sources.parsing import DocumentParsing, Planned, parser_for, worker_count
-from vigil.workflows.sources.provenance import Digest, register_source
+from vigil.workflows.sources.provenance import (
+    MAX_STORED_WARNINGS,
+    Digest,
+    register_source,
+    warnings_extra,
+)
 
 BATCH_RECORDS = 5_000  # records read before a directory's batch is written, at most
 ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
-MAX_STORED_WARNINGS = 100
-SHOWN_WARNINGS = 5  # of a source's warnings, where one is shown: after ingest, with its case
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -269,9 +272,7 @@ def _write_document(
         if parsed.sha256 is None or parsed.size_bytes is None:
             raise BadInput("the parser gave no digest for this source", source=document.name)
         digest = Digest(parsed.sha256, parsed.size_bytes)
-    extra = {**parsed.extra, **_warnings_extra(parsed.warnings)}
-    if parsed.dirty:  # each on its record's sighting, flagged (docs/reliability.md)
-        extra["dirty_value_count"] = len(parsed.dirty)
+    extra = {**parsed.extra, **warnings_extra(parsed.warnings, len(parsed.dirty))}
     if unplaced := parsed.unplaced_dirty():  # read with nothing else to sit on
         extra["dirty_values"] = unplaced[:MAX_STORED_WARNINGS]
     ref = register_source(
@@ -299,7 +300,7 @@ def _write_document(
             result.warnings = [*parsed.warnings, *writer.warnings]
             source = session.get(Source, ref.id)
             assert source is not None
-            source.extra = {**(source.extra or {}), **_warnings_extra(result.warnings)}
+            source.extra = {**(source.extra or {}), **warnings_extra(result.warnings)}
         match_new_files(session, actor, writer.file_ids)
         audit.append(
             session,
@@ -317,13 +318,6 @@ def _write_document(
             },
         )
     return result
-
-
-def _warnings_extra(warnings: list[str]) -> dict[str, Any]:
-    """What a Source keeps of its warnings: the first ``MAX_STORED_WARNINGS``, and the count."""
-    if not warnings:
-        return {}
-    return {"warnings": warnings[:MAX_STORED_WARNINGS], "warning_count": len(warnings)}
 
 
 def match_new_files(session: Any, actor: Actor, file_ids: list[int]) -> int:

@@ -17,6 +17,8 @@ from vigil.store.locks import lock_number
 from vigil.store.models import Source
 
 CHUNK_BYTES = 1 << 20
+MAX_STORED_WARNINGS = 100
+SHOWN_WARNINGS = 5  # of a source's warnings, where one is shown: after ingest, with its case
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,25 @@ def serialise_source(session: Session, case_id: int | None, key: str) -> None:
         return
     lock = lock_number(f"register:{case_id}:{key}")
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+
+
+def warnings_extra(warnings: list[str], dirty_values: int = 0) -> dict[str, Any]:
+    """What a Source keeps of its warnings (in ``Source.extra``): the first
+    ``MAX_STORED_WARNINGS``, their count, and how many were dirty values kept verbatim."""
+    kept: dict[str, Any] = {}
+    if warnings:
+        kept = {"warnings": warnings[:MAX_STORED_WARNINGS], "warning_count": len(warnings)}
+    if dirty_values:  # each on its record's sighting, flagged (docs/reliability.md)
+        kept["dirty_value_count"] = dirty_values
+    return kept
+
+
+def source_warnings(source: Source) -> dict[str, Any]:
+    """What ingest warned about a source, as its case shows it (``warnings_extra`` read back):
+    how many warnings, how many of them dirty values, and the first few."""
+    extra = source.extra or {}
+    return {
+        "warning_count": extra.get("warning_count", 0),
+        "dirty_value_count": extra.get("dirty_value_count", 0),
+        "first_warnings": extra.get("warnings", [])[:SHOWN_WARNINGS],
+    }

@@ -35,7 +35,7 @@ from vigil.store.models import (
     Subject,
     User,
 )
-from vigil.workflows.operation.cases import source_warnings
+from vigil.workflows.sources.provenance import source_warnings
 
 LATEST = 8
 
