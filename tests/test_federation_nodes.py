@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.cli_runner import run_cli
 from tests.federation_support import Federation, running_federation
+from tests.server_support import add_test_user
 from vigil.errors import IntegrityViolation
 from vigil.federation import evaluated_set
 from vigil.federation.keys import load_signer
@@ -24,6 +26,8 @@ from vigil.federation.signing import RequestRefused, Signer
 from vigil.federation.transport import HttpTransport, PeerResponse
 from vigil.peer_api.app import create_peer_app
 from vigil.peer_api.serving import NodeServer
+from vigil.server import create_app
+from vigil.server.settings import ServerSettings
 from vigil.store.models import (
     AuditEntry,
     Case,
@@ -38,6 +42,8 @@ from vigil.workflows.federation.inbox import accept, list_inbox, own_overlaps
 from vigil.workflows.federation.node import add_peer, identity
 from vigil.workflows.federation.peering import PeerRefused, agency_path
 from vigil.workflows.federation.story import CASE, Node
+from vigil.workflows.operation.credentials import issue_token
+from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.referral.outcomes import record_outcome
 from vigil.workflows.referral.refer import list_referrals, refer
 
@@ -446,3 +452,101 @@ def test_a_disabled_peer_is_refused_until_enabled_again(federation: Federation) 
     assert actions == ["peer.disable", "peer.enable"]
     missing = run_cli("--db", gb.store.url, "peer", "disable", "NOBODY")
     assert missing.exit_code == 2 and "no peer 'NOBODY'" in missing.stderr
+
+
+def _served(node: Node, folder: Path) -> tuple[TestClient, dict[str, str]]:
+    """The node's own `vigil serve` app, with an investigator's token (jobs drained by hand)."""
+    add_test_user(node.store, node.code, "desk", "investigator")
+    token = issue_token(node.store, find_actor(node.store, f"{node.code}/desk"), "tests", 1).token
+    settings = ServerSettings(referral_dir=folder / "referrals", upload_dir=folder / "uploads")
+    return TestClient(create_app(node.store, settings)), {"Authorization": f"Bearer {token}"}
+
+
+def _job_result(client: TestClient, job_id: int, auth: dict[str, str]) -> Any:
+    client.app.state.job_runner.run_until_idle()  # type: ignore[attr-defined]
+    job = client.get(f"/api/jobs/{job_id}", headers=auth).json()
+    assert job["state"] == "done", job
+    return job["result"]
+
+
+def test_a_unit_on_the_server_alone_sends_referrals_and_outcomes_flow_back(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """Two units that work only through `vigil serve`, nobody running the CLI: CA's referral
+    goes out from a job, waits in the outbox while US is down, goes when asked again, and the
+    outcome US records through its own API reaches CA from US's outbox."""
+    ca, us = federation.nodes["CA"], federation.nodes["US"]
+    later = NodeServer.reserve(create_peer_app(us.store))  # bound, not listening: down
+    found = identity(us.store, us.actor)
+    add_peer(ca.store, ca.actor, us.code, later.url, found.public_key, country="US")
+    ca_api, ca_auth = _served(ca, tmp_path / "ca")
+    us_api, us_auth = _served(us, tmp_path / "us")
+    try:
+        queued = ca_api.post(
+            "/api/referrals", json={"country": "US", "send": True}, headers=ca_auth
+        )
+        assert queued.status_code == 202, queued.text
+        sent = _job_result(ca_api, queued.json()["id"], ca_auth)
+        referral = sent["referrals"][0]
+        assert (referral["country"], referral["status"]) == ("US", "queued")
+        assert sent["delivery"]["delivered"] == 0 and sent["delivery"]["pending"] >= 1
+        outbox = ca_api.get("/api/outbox", headers=ca_auth).json()
+        waiting = [m for m in outbox if m["referral_id"] == referral["id"]]
+        assert [(m["peer"], m["kind"], m["state"], m["attempts"]) for m in waiting] == [
+            (us.code, "referral", "pending", 1)
+        ]
+        assert waiting[0]["last_error"] and waiting[0]["delivered_at"] is None
+        assert "payload" not in waiting[0]  # the selectors it carries are not listed
+
+        later.start()
+        retried = ca_api.post("/api/outbox/deliver", headers=ca_auth)
+        assert retried.status_code == 202, retried.text
+        delivery = _job_result(ca_api, retried.json()["id"], ca_auth)
+        assert delivery["delivered"] >= 1 and delivery["pending"] == 0 and delivery["refused"] == 0
+        [message] = [
+            m
+            for m in ca_api.get("/api/outbox", headers=ca_auth).json()
+            if m["referral_id"] == referral["id"]
+        ]
+        assert (message["state"], message["attempts"]) == ("delivered", 2)
+        statuses = {
+            r["id"]: r["status"] for r in ca_api.get("/api/referrals", headers=ca_auth).json()
+        }
+        assert statuses[referral["id"]] == "sent"
+        row = next(
+            r for r in list_inbox(us.store, us.actor) if r.manifest_sha256 == referral["sha256"]
+        )
+    finally:
+        later.stop()
+        add_peer(ca.store, ca.actor, us.code, us.server.url, found.public_key, country="US")
+
+    accept(us.store, us.actor, row.id, "OP-FROM-CA-BY-SERVER")
+    with us.store.reading() as session:
+        from vigil.store.models import InboxSubject
+
+        referred = session.scalars(
+            select(InboxSubject).where(InboxSubject.inbox_id == row.id).order_by(InboxSubject.id)
+        ).first()
+    assert referred is not None
+    body = {"subject": referred.subject_id, "kind": "charge", "date": "2007-07-02"}
+    recorded = us_api.post("/api/outcomes", json=body, headers=us_auth)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["created"] is True and recorded.json()["delivery_job"] is not None
+    back = _job_result(us_api, recorded.json()["delivery_job"], us_auth)
+    assert back["delivered"] >= 1 and back["pending"] == 0
+    outcomes = next(r for r in list_referrals(ca.store) if r.id == referral["id"]).outcomes
+    assert {
+        "subject_id": referred.their_subject_id,
+        "kind": "charge",
+        "date": "2007-07-02",
+        "agency": us.code,
+    } in outcomes
+    # The same outcome again queues nothing, so no delivery is started.
+    again = us_api.post("/api/outcomes", json=body, headers=us_auth).json()
+    assert again["created"] is False and again["delivery_job"] is None
+    # Sending is the refer permission's: an analyst may read the outbox but not deliver.
+    add_test_user(ca.store, ca.code, "reader", "analyst")
+    analyst = find_actor(ca.store, f"{ca.code}/reader")
+    reader = {"Authorization": f"Bearer {issue_token(ca.store, analyst, 'tests', 1).token}"}
+    assert ca_api.get("/api/outbox", headers=reader).status_code == 200
+    assert ca_api.post("/api/outbox/deliver", headers=reader).status_code == 403

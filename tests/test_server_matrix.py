@@ -169,6 +169,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/api/resolve"): lambda u, a, r: Call("/api/resolve", {}),
     ("POST", "/api/countries"): lambda u, a, r: Call("/api/countries"),
     ("POST", "/api/referrals"): lambda u, a, r: Call("/api/referrals", {"all": True}),
+    ("GET", "/api/outbox"): lambda u, a, r: Call("/api/outbox"),
+    ("POST", "/api/outbox/deliver"): lambda u, a, r: Call("/api/outbox/deliver"),
     ("POST", "/api/links/{decision}"): lambda u, a, r: Call(
         "/api/links/reject", {"a": u.objects[a].accounts[0], "b": u.objects[a].accounts[1]}
     ),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vigil.store.models import Base, utcnow
 
-JOB_KINDS = ("triage", "ingest", "hashset", "resolve", "countries", "refer")
+JOB_KINDS = ("triage", "ingest", "hashset", "resolve", "countries", "refer", "deliver")
 JOB_STATES = ("queued", "running", "done", "failed")
 SHARE_ACCESS = ("read", "contribute")
 

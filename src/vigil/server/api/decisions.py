@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from vigil.errors import NotFound
+from vigil.server.api.jobs import queue_delivery
 from vigil.server.auth import allow, store_of
 from vigil.server.params import MAX_ROW_ID
 from vigil.server.policy import Permission
@@ -57,4 +58,4 @@ def outcome(
         if body.subject not in visible_subjects(session, actor):
             raise NotFound(f"no subject {body.subject}")
     info = record_outcome(store, actor, str(body.subject), body.kind, body.date)
-    return dataclasses.asdict(info)
+    return {**dataclasses.asdict(info), "delivery_job": queue_delivery(request, actor)}

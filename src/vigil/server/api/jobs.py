@@ -1,4 +1,5 @@
-"""Long work as durable jobs: triage, upload-and-ingest, hash-set import, resolve, refer.
+"""Long work as durable jobs: triage, upload-and-ingest, hash-set import, resolve, refer,
+delivery to peers.
 
 Each POST records a job and answers 202 with it; ``GET /api/jobs/{id}`` follows its progress
 and, once done, holds the same JSON the CLI command prints.
@@ -21,6 +22,7 @@ from vigil.server.policy import Permission
 from vigil.server.scope import case_in_reach
 from vigil.server.uploads import receive_upload
 from vigil.store.db import Actor
+from vigil.workflows.federation.exchange import pending_messages
 from vigil.workflows.operation import jobs
 
 router = APIRouter(prefix="/api", tags=["jobs"])
@@ -39,6 +41,9 @@ class ResolveRequest(BaseModel):
 class ReferRequest(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     all: bool = False
+    send: bool = Field(
+        default=False, description="Deliver each package to the peer serving its country."
+    )
 
 
 def queue_job(
@@ -178,6 +183,29 @@ def refer(
     """`vigil refer --country CC | --all`: packages written under the server's referral folder."""
     if body.all == (body.country is not None):
         raise UsageError("give exactly one of country or all")
+    return queue_referrals(request, actor, body.country, send=body.send)
+
+
+@router.post("/outbox/deliver", status_code=202)
+def deliver(request: Request, actor: Actor = Depends(allow(Permission.REFER))) -> dict[str, Any]:
+    """`vigil federation sync`: every message waiting in the outbox (referrals, outcomes for
+    referring agencies, key changes) tried once; what a peer does not answer stays."""
+    return queue_job(request, actor, "deliver", {})
+
+
+def queue_referrals(
+    request: Request, actor: Actor, country: str | None, *, send: bool
+) -> dict[str, Any]:
+    """A refer job: packages under the server's referral folder, one folder per agency."""
     out_dir = request.app.state.settings.referral_dir / actor.agency_code
-    args = {"country": body.country, "out_dir": str(out_dir)}
+    args = {"country": country, "out_dir": str(out_dir), "send": send}
     return queue_job(request, actor, "refer", args)
+
+
+def queue_delivery(request: Request, actor: Actor) -> int | None:
+    """A deliver job when messages wait in the agency's outbox, as `vigil outcome` delivers
+    after recording: an outcome for a subject a peer referred goes back to that peer after
+    the response, never holding the request while a peer is slow or down."""
+    if not pending_messages(store_of(request), actor):
+        return None
+    return int(queue_job(request, actor, "deliver", {})["id"])

@@ -1,8 +1,9 @@
-"""Referrals of the user's agency (`vigil referrals --json`) and their status as the people
-handling them report it."""
+"""Referrals of the user's agency (`vigil referrals --json`), their status as the people
+handling them report it, and the outbox that carries them to peers."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +14,7 @@ from vigil.server.params import RowId
 from vigil.server.policy import Permission
 from vigil.server.scope import referral_in_reach
 from vigil.store.db import Actor
+from vigil.workflows.federation.exchange import list_outbox
 from vigil.workflows.referral.refer import list_referrals, referral_json
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
 
@@ -30,6 +32,15 @@ def referrals(
 ) -> list[dict[str, Any]]:
     found = list_referrals(store_of(request), agency_id=actor.agency_id)
     return [referral_json(r) for r in found]
+
+
+@router.get("/outbox")
+def outbox(
+    request: Request, actor: Actor = Depends(allow(Permission.READ))
+) -> list[dict[str, Any]]:
+    """The agency's messages to peers, newest first: state `pending` (waiting for the peer to
+    answer; `POST /api/outbox/deliver` tries again), `delivered` or `refused`."""
+    return [dataclasses.asdict(row) for row in list_outbox(store_of(request), actor)]
 
 
 @router.post("/referrals/{referral_id}/status")

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from vigil.errors import TooLarge, UsageError
 from vigil.formats.registry import SOURCE_FORMATS
-from vigil.server.api.jobs import evidence_path, own_case, queue_job
+from vigil.server.api.jobs import evidence_path, own_case, queue_job, queue_referrals
 from vigil.server.uploads import safe_name
 from vigil.store.db import Actor
 
@@ -24,11 +24,8 @@ def relink(request: Request, actor: Actor) -> int:
     return int(queue_job(request, actor, "resolve", {"full": False})["id"])
 
 
-def prepare_referrals(request: Request, actor: Actor, country: str | None) -> int:
-    out_dir = request.app.state.settings.referral_dir / actor.agency_code
-    return int(
-        queue_job(request, actor, "refer", {"country": country, "out_dir": str(out_dir)})["id"]
-    )
+def prepare_referrals(request: Request, actor: Actor, country: str | None, send: bool) -> int:
+    return int(queue_referrals(request, actor, country, send=send)["id"])
 
 
 def start_triage(

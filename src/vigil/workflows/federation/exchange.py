@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vigil.errors import NotFound, UsageError
 from vigil.federation import keys
@@ -176,13 +176,61 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
                     "attempts": message.attempts,
                 },
             )
+    return Delivery(delivered, pending_messages(store, actor), refused, errors)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One message as the outbox lists it: where it goes and how it fared, never its payload
+    (a referral's carries the selectors it refers)."""
+
+    id: int
+    peer: str
+    kind: str
+    state: str
+    attempts: int
+    last_error: str | None
+    referral_id: int | None
+    created_at: str
+    delivered_at: str | None
+
+
+def list_outbox(store: Store, actor: Actor) -> list[OutboxRow]:
+    """The agency's outbox, newest first: what waits, what went and what a peer refused."""
     with store.reading() as session:
-        left = session.scalars(
-            select(OutboxMessage.id).where(
-                OutboxMessage.agency_id == actor.agency_id, OutboxMessage.state == "pending"
-            )
+        rows = session.execute(
+            select(OutboxMessage, Peer.code)
+            .join(Peer, Peer.id == OutboxMessage.peer_id)
+            .where(OutboxMessage.agency_id == actor.agency_id)
+            .order_by(OutboxMessage.id.desc())
         ).all()
-    return Delivery(delivered, len(left), refused, errors)
+    return [
+        OutboxRow(
+            message.id,
+            peer,
+            message.kind,
+            message.state,
+            message.attempts,
+            message.last_error,
+            message.referral_id,
+            message.created_at.isoformat(),
+            message.delivered_at.isoformat() if message.delivered_at else None,
+        )
+        for message, peer in rows
+    ]
+
+
+def pending_messages(store: Store, actor: Actor) -> int:
+    """How many of the agency's messages wait for delivery."""
+    with store.reading() as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.agency_id == actor.agency_id, OutboxMessage.state == "pending"
+                )
+            )
+            or 0
+        )
 
 
 def rotate_signing_key(store: Store, actor: Actor, transport: Transport) -> str:

@@ -106,10 +106,40 @@ def _countries(
 def _refer(
     store: Store, actor: Actor, args: dict[str, Any], _report: Report, _probes: object
 ) -> dict[str, Any]:
-    from vigil.workflows.referral.refer import refer, referral_json
+    """`vigil refer`; with ``send``, `vigil refer --send`: each package queued for the peer
+    serving its country and delivered now if that peer answers (it waits in the outbox if
+    not). The referrals are listed as they stand after sending."""
+    from vigil.workflows.referral.refer import list_referrals, refer, referral_json
 
     referrals = refer(store, actor, Path(args["out_dir"]), country=args.get("country"))
-    return {"referrals": [referral_json(r) for r in referrals]}
+    if not args.get("send"):
+        return {"referrals": [referral_json(r) for r in referrals]}
+    from vigil.workflows.federation.exchange import send_referrals
+
+    ids = [r.id for r in referrals]
+    delivery = _with_transport(lambda transport: send_referrals(store, actor, transport, ids))
+    sent = [r for r in list_referrals(store, actor.agency_id) if r.id in ids]
+    return {"referrals": [referral_json(r) for r in sent], "delivery": delivery}
+
+
+def _deliver(
+    store: Store, actor: Actor, _args: dict[str, Any], _report: Report, _probes: object
+) -> dict[str, Any]:
+    """`vigil federation sync`: every message waiting in the agency's outbox, tried once."""
+    from vigil.workflows.federation.exchange import deliver_pending
+
+    return _with_transport(lambda transport: deliver_pending(store, actor, transport))
+
+
+def _with_transport(send: Callable[[Any], Any]) -> dict[str, Any]:
+    """What ``send`` delivered through a fresh HTTP transport, closed after, as plain data."""
+    from vigil.federation.transport import HttpTransport
+
+    transport = HttpTransport()
+    try:
+        return dataclasses.asdict(send(transport))
+    finally:
+        transport.close()
 
 
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -119,6 +149,7 @@ RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "resolve": _resolve,
     "countries": _countries,
     "refer": _refer,
+    "deliver": _deliver,
 }
 
 

@@ -1,4 +1,5 @@
-"""Referrals: prepare them, download the package, follow their status, record outcomes."""
+"""Referrals: prepare and send them, download the package, follow their status and the
+outbox that carries them, record outcomes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from vigil.errors import NotFound, UsageError
+from vigil.server.api.jobs import queue_delivery
 from vigil.server.policy import Permission
 from vigil.server.scope import referral_in_reach
 from vigil.server.web.access import PageRoute, done, page
@@ -21,16 +23,19 @@ from vigil.server.web.queries.records import (
     subject_in_referral,
 )
 from vigil.server.web.render import PageContext, render
+from vigil.workflows.federation.exchange import list_outbox
 from vigil.workflows.referral.outcomes import OUTCOME_KINDS, record_outcome
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+SHOWN_OUTBOX = 20  # the newest messages; `GET /api/outbox` lists them all
 
 
 @router.get("/referrals")
 def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
     with ctx.store.reading() as session:
         rows = list_referral_rows(session, ctx.me)
+    outbox = list_outbox(ctx.store, ctx.me)
     return render(
         ctx,
         "referrals.html",
@@ -38,15 +43,30 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
         referrals=rows,
         statuses=REFERRAL_STATUSES,
         can_refer=ctx.may(Permission.REFER),
+        outbox=outbox[:SHOWN_OUTBOX],
+        outbox_total=len(outbox),
+        waiting=sum(1 for message in outbox if message.state == "pending"),
     )
 
 
 @router.post("/referrals")
 async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.REFER))) -> Response:
-    country = str((await request.form()).get("country", "")).strip().upper() or None
-    job_id = prepare_referrals(request, ctx.me, country)
+    form = await request.form()
+    country = str(form.get("country", "")).strip().upper() or None
+    send = form.get("send") == "yes"
+    job_id = prepare_referrals(request, ctx.me, country, send)
     which = f"for {country}" if country else "for every country"
-    return done(f"/referrals?job={job_id}", f"Preparing referrals {which} (job {job_id}).")
+    verb = "Preparing and sending" if send else "Preparing"
+    return done(f"/referrals?job={job_id}", f"{verb} referrals {which} (job {job_id}).")
+
+
+@router.post("/referrals/deliver")
+def deliver(request: Request, ctx: PageContext = Depends(page(Permission.REFER))) -> Response:
+    """Try every message waiting in the outbox again (``vigil federation sync``)."""
+    job_id = queue_delivery(request, ctx.me)
+    if job_id is None:
+        return done("/referrals", "Nothing waits in the outbox.", "info")
+    return done(f"/referrals?job={job_id}", f"Delivering what waits in the outbox (job {job_id}).")
 
 
 @router.get("/referrals/{referral_id}")
@@ -99,6 +119,8 @@ async def referral_outcome(
     text = f"Outcome recorded for subject {subject}: {info.kind} on {info.date}."
     if not info.created:
         text = f"That outcome was already recorded for subject {subject}."
+    if (job_id := queue_delivery(request, ctx.me)) is not None:
+        text += f" Delivering what waits in the outbox (job {job_id})."
     return done(f"/referrals/{referral_id}", text)
 
 
