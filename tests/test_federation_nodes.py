@@ -454,10 +454,11 @@ def test_a_disabled_peer_is_refused_until_enabled_again(federation: Federation) 
     assert missing.exit_code == 2 and "no peer 'NOBODY'" in missing.stderr
 
 
-def _served(node: Node, folder: Path) -> tuple[TestClient, dict[str, str]]:
-    """The node's own `vigil serve` app, with an investigator's token (jobs drained by hand)."""
-    add_test_user(node.store, node.code, "desk", "investigator")
-    token = issue_token(node.store, find_actor(node.store, f"{node.code}/desk"), "tests", 1).token
+def _served(node: Node, folder: Path, user: str = "desk") -> tuple[TestClient, dict[str, str]]:
+    """The node's own `vigil serve` app, with a new investigator's token (jobs drained by
+    hand)."""
+    add_test_user(node.store, node.code, user, "investigator")
+    token = issue_token(node.store, find_actor(node.store, f"{node.code}/{user}"), "tests", 1).token
     settings = ServerSettings(referral_dir=folder / "referrals", upload_dir=folder / "uploads")
     return TestClient(create_app(node.store, settings)), {"Authorization": f"Bearer {token}"}
 
@@ -550,3 +551,27 @@ def test_a_unit_on_the_server_alone_sends_referrals_and_outcomes_flow_back(
     reader = {"Authorization": f"Bearer {issue_token(ca.store, analyst, 'tests', 1).token}"}
     assert ca_api.get("/api/outbox", headers=reader).status_code == 200
     assert ca_api.post("/api/outbox/deliver", headers=reader).status_code == 403
+
+
+def test_a_send_no_peer_can_take_is_refused_before_any_package_is_written(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """No peer serves FR: `refer --send` (and the API's send) stop with one line before a
+    package or referral exists, where a referral written first would be left unsendable."""
+    ca = federation.nodes["CA"]
+    before = [r.id for r in list_referrals(ca.store)]
+    out = tmp_path / "to-fr"
+    refused = run_cli("--db", ca.store.url, "refer", "--country", "fr", "--send", "-o", str(out))
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        "vigil: error: no peer serves FR; add one with "
+        "`vigil peer add CODE URL --public-key KEY --country FR`"
+    ]
+    assert not out.exists()
+    api, auth = _served(ca, tmp_path / "server", user="fr-desk")
+    queued = api.post("/api/referrals", json={"country": "FR", "send": True}, headers=auth)
+    api.app.state.job_runner.run_until_idle()  # type: ignore[attr-defined]
+    job = api.get(f"/api/jobs/{queued.json()['id']}", headers=auth).json()
+    assert job["state"] == "failed" and "no peer serves FR" in job["error"]
+    assert not (tmp_path / "server" / "referrals").exists()
+    assert [r.id for r in list_referrals(ca.store)] == before

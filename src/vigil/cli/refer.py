@@ -38,6 +38,11 @@ def refer_command(
     if output is None and not send:
         raise UsageError("give -o DIR for the packages (or --send)")
     store, actor = state(ctx).store(), state(ctx).actor()
+    if send:
+        from vigil.workflows.federation.exchange import check_sendable
+        from vigil.workflows.operation.accounts import check_country
+
+        check_sendable(store, actor, check_country(country))
     referrals = refer(store, actor, output or Path("referrals"), country=country)
     if send:
         _send(store, actor, [r.id for r in referrals])

@@ -67,18 +67,7 @@ def send_referrals(
             referral = session.get(Referral, referral_id)
             if referral is None or referral.agency_id != actor.agency_id:
                 raise NotFound(f"no referral {referral_id}")
-            peer = session.scalars(
-                select(Peer).where(
-                    Peer.agency_id == actor.agency_id,
-                    Peer.country == referral.country,
-                    Peer.status == "active",
-                )
-            ).first()
-            if peer is None:
-                raise UsageError(
-                    f"no peer serves {referral.country}; add one with "
-                    f"`vigil peer add CODE URL --public-key KEY --country {referral.country}`"
-                )
+            peer = _serving_peer(session, actor.agency_id, referral.country)
             key = f"{actor.agency_code}:referral:{referral.id}:{referral.sha256[:16]}"
             if session.scalars(
                 select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
@@ -113,6 +102,31 @@ def send_referrals(
                 {"peer": peer.code, "idempotency_key": key, "manifest_sha256": referral.sha256},
             )
     return deliver_pending(store, actor, transport)
+
+
+def check_sendable(store: Store, actor: Actor, country: str | None) -> None:
+    """Refuse a send before any package is written: a referral prepared for sending that
+    cannot be sent (no federation identity, no peer serving its country) would be left
+    prepared, and sending again means preparing a new package. Every country (``None``) is
+    checked per package, as it is queued."""
+    with store.reading() as session:
+        node_keys(session, actor.agency_id, actor.agency_code)
+        if country is not None:
+            _serving_peer(session, actor.agency_id, country)
+
+
+def _serving_peer(session: Any, agency_id: int, country: str | None) -> Peer:
+    peer = session.scalars(
+        select(Peer).where(
+            Peer.agency_id == agency_id, Peer.country == country, Peer.status == "active"
+        )
+    ).first()
+    if peer is None:
+        raise UsageError(
+            f"no peer serves {country}; add one with "
+            f"`vigil peer add CODE URL --public-key KEY --country {country}`"
+        )
+    return peer  # type: ignore[no-any-return]
 
 
 def _status(session: Any, referral: Referral, status: str, user_id: int, note: str) -> None:

@@ -109,12 +109,16 @@ def _refer(
     """`vigil refer`; with ``send``, `vigil refer --send`: each package queued for the peer
     serving its country and delivered now if that peer answers (it waits in the outbox if
     not). The referrals are listed as they stand after sending."""
+    from vigil.workflows.federation.exchange import check_sendable, send_referrals
+    from vigil.workflows.operation.accounts import check_country
     from vigil.workflows.referral.refer import list_referrals, refer, referral_json
 
-    referrals = refer(store, actor, Path(args["out_dir"]), country=args.get("country"))
+    country = check_country(args.get("country"))
+    if args.get("send"):
+        check_sendable(store, actor, country)
+    referrals = refer(store, actor, Path(args["out_dir"]), country=country)
     if not args.get("send"):
         return {"referrals": [referral_json(r) for r in referrals]}
-    from vigil.workflows.federation.exchange import send_referrals
 
     ids = [r.id for r in referrals]
     delivery = _with_transport(lambda transport: send_referrals(store, actor, transport, ids))
