@@ -43,6 +43,7 @@ from vigil.workflows.federation.node import add_peer, identity
 from vigil.workflows.federation.peering import PeerRefused, agency_path
 from vigil.workflows.federation.story import CASE, Node
 from vigil.workflows.operation.credentials import issue_token
+from vigil.workflows.operation.jobs import enqueue
 from vigil.workflows.operation.setup import find_actor
 from vigil.workflows.referral.outcomes import record_outcome
 from vigil.workflows.referral.refer import list_referrals, refer
@@ -275,6 +276,22 @@ class _LosesAcknowledgements:
         raise PeerUnreachable("connection reset before the answer")
 
 
+class _WritesWhileAsked:
+    """Delivers; while the peer is being asked, another connection writes to the sender's
+    store, waiting at most a moment for its lock, as a sign-in on the same server would."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.inner = HttpTransport()
+        self.store_path = store_path
+        self.writes = 0
+
+    def send(self, url: str, method: str, path: str, body: bytes, headers: Any) -> PeerResponse:
+        with sqlite3.connect(self.store_path, timeout=0.2) as connection:
+            connection.execute("UPDATE agency SET contact = contact")
+        self.writes += 1
+        return self.inner.send(url, method, path, body, headers)
+
+
 def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation) -> None:
     ca, us = federation.nodes["CA"], federation.nodes["US"]
     later = NodeServer.reserve(create_peer_app(us.store))  # bound, not listening: down
@@ -289,8 +306,10 @@ def test_a_peer_down_gets_the_package_later_exactly_once(federation: Federation)
         later.start()
         lost = deliver_pending(ca.store, ca.actor, _LosesAcknowledgements())
         assert (lost.delivered, lost.pending) == (0, 1)
-        again = deliver_pending(ca.store, ca.actor, HttpTransport())
-        assert (again.delivered, again.pending) == (1, 0)
+        # No transaction is open while the peer is asked: the store takes writes meanwhile.
+        meanwhile = _WritesWhileAsked(Path(ca.store.engine.url.database or ""))
+        again = deliver_pending(ca.store, ca.actor, meanwhile)
+        assert (again.delivered, again.pending) == (1, 0) and meanwhile.writes == 1
         assert deliver_pending(ca.store, ca.actor, HttpTransport()).delivered == 0
         received = list_inbox(us.store, us.actor)
         assert len(received) == inbox_before + 1
@@ -542,7 +561,7 @@ def test_a_unit_on_the_server_alone_sends_referrals_and_outcomes_flow_back(
         "date": "2007-07-02",
         "agency": us.code,
     } in outcomes
-    # The same outcome again queues nothing, so no delivery is started.
+    # The same outcome again queues nothing, and nothing else waits: no delivery is started.
     again = us_api.post("/api/outcomes", json=body, headers=us_auth).json()
     assert again["created"] is False and again["delivery_job"] is None
     # Sending is the refer permission's: an analyst may read the outbox but not deliver.
@@ -569,9 +588,20 @@ def test_a_send_no_peer_can_take_is_refused_before_any_package_is_written(
     ]
     assert not out.exists()
     api, auth = _served(ca, tmp_path / "server", user="fr-desk")
-    queued = api.post("/api/referrals", json={"country": "FR", "send": True}, headers=auth)
+    refused = api.post("/api/referrals", json={"country": "FR", "send": True}, headers=auth)
+    assert refused.status_code == 400 and "no peer serves FR" in refused.json()["detail"]
+    # Every country's packages hold some no peer serves (CA's own): a send names one.
+    every = api.post("/api/referrals", json={"all": True, "send": True}, headers=auth)
+    assert every.status_code == 400 and "a send names one country" in every.json()["detail"]
+    # Checked again when the job runs (a peer disabled meanwhile): the job fails, unwritten.
+    job_id = enqueue(
+        ca.store,
+        find_actor(ca.store, f"{ca.code}/fr-desk"),
+        "refer",
+        {"country": "FR", "out_dir": str(tmp_path / "server" / "referrals"), "send": True},
+    ).id
     api.app.state.job_runner.run_until_idle()  # type: ignore[attr-defined]
-    job = api.get(f"/api/jobs/{queued.json()['id']}", headers=auth).json()
+    job = api.get(f"/api/jobs/{job_id}", headers=auth).json()
     assert job["state"] == "failed" and "no peer serves FR" in job["error"]
     assert not (tmp_path / "server" / "referrals").exists()
     assert [r.id for r in list_referrals(ca.store)] == before

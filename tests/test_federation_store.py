@@ -3,6 +3,8 @@ the test's store (SQLite and PostgreSQL), served on loopback by the peer app."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +17,14 @@ from vigil.federation.transport import HttpTransport
 from vigil.peer_api.app import create_peer_app
 from vigil.peer_api.serving import NodeServer
 from vigil.store.db import Actor, Store
-from vigil.store.models import AuditEntry, PeerNonce, Selector, Sighting, Source
+from vigil.store.models import (
+    AuditEntry,
+    FederationNode,
+    PeerNonce,
+    Selector,
+    Sighting,
+    Source,
+)
 from vigil.workflows.federation.deconflict import deconflict, list_hits
 from vigil.workflows.federation.node import add_peer, identity, init_node, list_peers
 from vigil.workflows.federation.peering import PeerRefused
@@ -143,3 +152,31 @@ def test_cli_says_what_is_missing(store: Store, tmp_path: Path) -> None:
     assert unknown_case.exit_code == 2 and "no case 'NOPE'" in unknown_case.stderr
     no_peer_for_country = run_cli("--db", url, "refer", "--country", "GB", "--send")
     assert no_peer_for_country.exit_code == 2
+
+
+def test_init_again_changes_the_url_and_never_the_keys(store: Store, tmp_path: Path) -> None:
+    """Run again (a new URL after a move), `federation init` keeps the node's keys, wherever
+    the default folder would be: a new key would make every peer refuse this node."""
+    url = store.url
+    first = run_cli("--db", url, "federation", "init", "--keys", str(tmp_path / "k"))
+    assert first.exit_code == 0, first.stderr
+    key = run_cli("--db", url, "federation", "identity", "--json")
+    again = run_cli("--db", url, "federation", "init", "--url", "http://127.0.0.1:7")
+    assert again.exit_code == 0, again.stderr
+    now = run_cli("--db", url, "federation", "identity", "--json")
+    assert json.loads(now.stdout)["public_key"] == json.loads(key.stdout)["public_key"]
+    assert json.loads(now.stdout)["url"] == "http://127.0.0.1:7"
+    elsewhere = run_cli("--db", url, "federation", "init", "--keys", str(tmp_path / "other"))
+    assert elsewhere.exit_code == 2
+    assert "this node's keys are not in" in elsewhere.stderr
+    assert not (tmp_path / "other").exists()
+    moved = tmp_path / "moved"
+    shutil.copytree(tmp_path / "k", moved)
+    taken = run_cli("--db", url, "federation", "init", "--keys", str(moved))
+    assert taken.exit_code == 0, taken.stderr
+    with store.reading() as session:
+        assert session.scalars(select(FederationNode.keys_dir)).one() == str(moved.resolve())
+    assert (
+        json.loads(run_cli("--db", url, "federation", "identity", "--json").stdout)["public_key"]
+        == json.loads(key.stdout)["public_key"]
+    )

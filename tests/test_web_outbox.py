@@ -51,14 +51,17 @@ def _queue_messages(unit: Unit) -> None:
             )
 
 
-def _post(client: TestClient, path: str, form: dict[str, str]) -> str:
-    """A page form's post, with the page's own CSRF token; where it sends the browser."""
+def _post(
+    client: TestClient, path: str, form: dict[str, str], expect: tuple[int, ...] = (303,)
+) -> str:
+    """A page form's post, with the page's own CSRF token: where it sends the browser, or
+    (a refusal) the page it answers."""
     page = client.get("/referrals").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
     posted = client.post(path, data={**form, "csrf_token": token[1]}, follow_redirects=False)
-    assert posted.status_code == 303, posted.text
-    return str(posted.headers["location"])
+    assert posted.status_code in expect, posted.text
+    return str(posted.headers["location"]) if posted.status_code == 303 else posted.text
 
 
 def _job(unit: Unit, location: str) -> Job:
@@ -80,11 +83,26 @@ def test_the_outbox_is_listed_and_its_waiting_messages_sent_again(unit: Unit) ->
 
     job = _job(unit, _post(investigator, "/referrals/deliver", {}))
     assert (job.kind, job.state) == ("deliver", "queued")
-    job = _job(unit, _post(investigator, "/referrals", {"country": "gb", "send": "yes"}))
+    # Asked again while it waits (a double click, the API): the same job, not a second one.
+    assert _job(unit, _post(investigator, "/referrals/deliver", {})).id == job.id
+    api_again = unit.client().post("/api/outbox/deliver", headers=unit.bearer("TEST", "supervisor"))
+    assert api_again.status_code == 202 and api_again.json()["id"] == job.id
+    job = _job(unit, _post(investigator, "/referrals", {"country": "gb"}))
     assert job.kind == "refer"
-    assert job.arguments["country"] == "GB" and job.arguments["send"] is True
-    job = _job(unit, _post(investigator, "/referrals", {"country": "GB"}))
-    assert job.arguments["send"] is False
+    assert job.arguments["country"] == "GB" and job.arguments["send"] is False
+    # A send is refused at once when it cannot go: this unit has no federation identity,
+    # and a send names one country.
+    for form, reason in (
+        ({"country": "GB", "send": "yes"}, "this agency has no federation identity"),
+        ({"country": "", "send": "yes"}, "a send names one country"),
+    ):
+        refused = _post(investigator, "/referrals", form, expect=(404, 400))
+        assert reason in refused, form
+    with unit.store.reading() as session:
+        assert session.scalars(select(Job.id).where(Job.kind == "refer")).all() == [job.id]
+    for role in ("analyst", "auditor"):
+        page = unit.signed_in("TEST", role)
+        assert _post(page, "/referrals/deliver", {}, expect=(403,))
 
     analyst = unit.signed_in("TEST", "analyst").get("/referrals").text
     assert "<h2>Outbox</h2>" in analyst and DELIVER_BUTTON not in analyst
@@ -107,3 +125,27 @@ def test_nothing_waiting_starts_no_delivery(unit: Unit) -> None:
     assert _post(investigator, "/referrals/deliver", {}) == "/referrals"
     with unit.store.reading() as session:
         assert session.scalars(select(Job.id).where(Job.kind == "deliver")).all() == []
+
+
+def test_a_long_outbox_shows_its_newest_messages(unit: Unit) -> None:
+    _queue_messages(unit)
+    agency_id = unit.actor("TEST", "investigator").agency_id
+    with unit.store.transaction() as session:
+        peer_id = session.scalars(select(Peer.id)).one()
+        for number in range(25):
+            session.add(
+                OutboxMessage(
+                    agency_id=agency_id,
+                    peer_id=peer_id,
+                    kind="outcome",
+                    idempotency_key=f"TEST:outcome:more-{number}",
+                    payload="{}",
+                    state="delivered",
+                    attempts=1,
+                )
+            )
+    page = unit.signed_in("TEST", "supervisor").get("/referrals").text
+    assert "the newest 20 of 27 are shown" in page
+    shown = re.findall(r"<tr><td>(\d+)</td><td>GB-PEER</td>", page)
+    assert shown == [str(number) for number in range(27, 7, -1)]
+    assert DELIVER_BUTTON in page  # the one waiting is not among those shown

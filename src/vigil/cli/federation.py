@@ -39,21 +39,21 @@ def federation_init(
     url: str | None = typer.Option(None, "--url", help="Where peers reach this node."),
     contact: str | None = typer.Option(None, "--contact", help="Contact point told on hits."),
     keys_dir: Path | None = typer.Option(
-        None, "--keys", help="Folder for the private keys (default: beside the database)."
+        None,
+        "--keys",
+        help="Folder for a new node's private keys (default: beside the database); "
+        "an existing node keeps its own.",
     ),
 ) -> None:
     """Make this node's Ed25519 signing key and its OPRF key (once); print its identity."""
+    from vigil.workflows.federation.exchange import has_node
     from vigil.workflows.federation.node import init_node
 
     store = state(ctx).store()
     actor = state(ctx).actor()
-    found = init_node(
-        store,
-        actor,
-        keys_dir or default_keys_dir(store, actor.agency_code),
-        url=url,
-        contact=contact,
-    )
+    if keys_dir is None and not has_node(store, actor):
+        keys_dir = default_keys_dir(store, actor.agency_code)
+    found = init_node(store, actor, keys_dir, url=url, contact=contact)
     typer.echo(f"federation identity of {found.agency}: {found.public_key}")
 
 

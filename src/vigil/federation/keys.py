@@ -51,6 +51,11 @@ def _read_secret(path: Path) -> bytes:
     return seed
 
 
+def has_keys(directory: Path) -> bool:
+    """Whether both keys are in ``directory``."""
+    return all((directory / name).is_file() for name in (SIGNING_FILE, OPRF_FILE))
+
+
 def create_keys(directory: Path) -> bool:
     """Make both keys unless they exist; returns whether anything was made."""
     made = False

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from vigil.errors import NotFound
-from vigil.server.api.jobs import queue_delivery
+from vigil.server.api.jobs import record_outcome_and_deliver
 from vigil.server.auth import allow, store_of
 from vigil.server.params import MAX_ROW_ID
 from vigil.server.policy import Permission
@@ -17,7 +17,6 @@ from vigil.server.scope import account_in_reach, visible_subjects
 from vigil.store.constants import OUTCOME_KINDS
 from vigil.store.db import Actor
 from vigil.workflows.identity.decisions import decide_link
-from vigil.workflows.referral.outcomes import record_outcome
 
 router = APIRouter(prefix="/api", tags=["decisions"])
 
@@ -57,5 +56,7 @@ def outcome(
     with store.reading() as session:
         if body.subject not in visible_subjects(session, actor):
             raise NotFound(f"no subject {body.subject}")
-    info = record_outcome(store, actor, str(body.subject), body.kind, body.date)
-    return {**dataclasses.asdict(info), "delivery_job": queue_delivery(request, actor)}
+    info, delivery = record_outcome_and_deliver(
+        request, actor, str(body.subject), body.kind, body.date
+    )
+    return {**dataclasses.asdict(info), "delivery_job": delivery}

@@ -7,12 +7,15 @@ and, once done, holds the same JSON the CLI command prints.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import UsageError
 from vigil.formats.registry import SOURCE_FORMATS
@@ -22,10 +25,15 @@ from vigil.server.policy import Permission
 from vigil.server.scope import case_in_reach
 from vigil.server.uploads import receive_upload
 from vigil.store.db import Actor
-from vigil.workflows.federation.exchange import pending_messages
+from vigil.workflows.federation.exchange import check_sendable, pending_messages
 from vigil.workflows.operation import jobs
+from vigil.workflows.operation.accounts import check_country
+from vigil.workflows.referral.outcomes import OutcomeInfo, record_outcome
 
 router = APIRouter(prefix="/api", tags=["jobs"])
+MAX_JOB_WAIT_SECONDS = 60.0  # a long poll holds a connection: one minute, then ask again
+JOB_POLL_SECONDS = 0.25
+FINISHED_STATES = ("done", "failed")
 
 
 class TriageRequest(BaseModel):
@@ -47,9 +55,21 @@ class ReferRequest(BaseModel):
 
 
 def queue_job(
-    request: Request, actor: Actor, kind: str, args: dict[str, Any], case_id: int | None = None
+    request: Request,
+    actor: Actor,
+    kind: str,
+    args: dict[str, Any],
+    case_id: int | None = None,
+    *,
+    same_while: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    info = jobs.enqueue(store_of(request), actor, kind, args, case_id)
+    """Queue a job and wake the runner. With ``same_while``, a job of the agency with the same
+    kind and arguments in one of those states is answered instead of a new one."""
+    store = store_of(request)
+    waiting = jobs.unfinished_job(store, actor, kind, args, same_while) if same_while else None
+    if waiting is not None:
+        return dataclasses.asdict(waiting)
+    info = jobs.enqueue(store, actor, kind, args, case_id)
     runner = getattr(request.app.state, "job_runner", None)
     if runner is not None:
         runner.wake.set()
@@ -77,10 +97,27 @@ def evidence_path(request: Request, relative: str) -> Path:
 
 
 @router.get("/jobs/{job_id}")
-def job(
-    job_id: RowId, request: Request, actor: Actor = Depends(allow(Permission.READ))
+async def job(
+    job_id: RowId,
+    request: Request,
+    wait: float = Query(
+        0.0,
+        ge=0.0,
+        le=MAX_JOB_WAIT_SECONDS,
+        description="Answer when the job is done or failed, or after this many seconds.",
+    ),
+    actor: Actor = Depends(allow(Permission.READ)),
 ) -> dict[str, Any]:
-    return dataclasses.asdict(jobs.job_status(store_of(request), job_id, actor.agency_id))
+    """The job as it stands; with ``wait``, a long poll: a script follows a job with one
+    request instead of one a second. The job may run in another process (`vigil worker`),
+    so its row is read again every ``JOB_POLL_SECONDS``, off the event loop."""
+    store = store_of(request)
+    deadline = time.monotonic() + wait
+    status = await run_in_threadpool(jobs.job_status, store, job_id, actor.agency_id)
+    while status.state not in FINISHED_STATES and (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(JOB_POLL_SECONDS, left))
+        status = await run_in_threadpool(jobs.job_status, store, job_id, actor.agency_id)
+    return dataclasses.asdict(status)
 
 
 @router.post("/cases/{reference}/triage", status_code=202)
@@ -189,17 +226,41 @@ def refer(
 @router.post("/outbox/deliver", status_code=202)
 def deliver(request: Request, actor: Actor = Depends(allow(Permission.REFER))) -> dict[str, Any]:
     """`vigil federation sync`: every message waiting in the outbox (referrals, outcomes for
-    referring agencies, key changes) tried once; what a peer does not answer stays."""
-    return queue_job(request, actor, "deliver", {})
+    referring agencies, key changes) tried once; what a peer does not answer stays. A
+    delivery already queued is that job."""
+    return queue_job(request, actor, "deliver", {}, same_while=("queued",))
 
 
 def queue_referrals(
     request: Request, actor: Actor, country: str | None, *, send: bool
 ) -> dict[str, Any]:
-    """A refer job: packages under the server's referral folder, one folder per agency."""
+    """A refer job: packages under the server's referral folder, one folder per agency.
+
+    A send is checked here too, so that the user hears at once (the job checks again when it
+    runs), and it names one country: every country's packages include countries no peer
+    serves (the unit's own among them), and the send would stop at the first of those with
+    every package already written."""
+    if send:
+        if country is None:
+            raise UsageError(
+                "a send names one country; prepare every country's packages without sending"
+            )
+        check_sendable(store_of(request), actor, check_country(country))
     out_dir = request.app.state.settings.referral_dir / actor.agency_code
     args = {"country": country, "out_dir": str(out_dir), "send": send}
-    return queue_job(request, actor, "refer", args)
+    # A second send of the same country while the first is on its way would deliver the
+    # same package twice, under two referrals (each is its own message to the peer).
+    same_while = ("queued", "running") if send else ()
+    return queue_job(request, actor, "refer", args, same_while=same_while)
+
+
+def record_outcome_and_deliver(
+    request: Request, actor: Actor, subject: str, kind: str, on: str | None
+) -> tuple[OutcomeInfo, int | None]:
+    """`vigil outcome` on the server (the API and both pages that record one): the outcome,
+    then a delivery job when anything waits for a peer (``queue_delivery``)."""
+    info = record_outcome(store_of(request), actor, subject, kind, on)
+    return info, queue_delivery(request, actor)
 
 
 def queue_delivery(request: Request, actor: Actor) -> int | None:
@@ -208,4 +269,4 @@ def queue_delivery(request: Request, actor: Actor) -> int | None:
     the response, never holding the request while a peer is slow or down."""
     if not pending_messages(store_of(request), actor):
         return None
-    return int(queue_job(request, actor, "deliver", {})["id"])
+    return int(queue_job(request, actor, "deliver", {}, same_while=("queued",))["id"])

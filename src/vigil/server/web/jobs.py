@@ -28,6 +28,11 @@ def prepare_referrals(request: Request, actor: Actor, country: str | None, send:
     return int(queue_referrals(request, actor, country, send=send)["id"])
 
 
+def delivering(job_id: int | None) -> str:
+    """What a page says after a write that started a delivery to peers (``queue_delivery``)."""
+    return "" if job_id is None else f" Delivering what waits in the outbox (job {job_id})."
+
+
 def start_triage(
     request: Request, actor: Actor, reference: str, path: str, owner: str | None
 ) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError
 from vigil.federation import keys
@@ -115,18 +116,20 @@ def check_sendable(store: Store, actor: Actor, country: str | None) -> None:
             _serving_peer(session, actor.agency_id, country)
 
 
-def _serving_peer(session: Any, agency_id: int, country: str | None) -> Peer:
+def _serving_peer(session: Session, agency_id: int, country: str | None) -> Peer:
+    """The active peer serving ``country``: the first pinned, where several serve it (the
+    check and the send then agree on it)."""
     peer = session.scalars(
-        select(Peer).where(
-            Peer.agency_id == agency_id, Peer.country == country, Peer.status == "active"
-        )
+        select(Peer)
+        .where(Peer.agency_id == agency_id, Peer.country == country, Peer.status == "active")
+        .order_by(Peer.id)
     ).first()
     if peer is None:
         raise UsageError(
             f"no peer serves {country}; add one with "
             f"`vigil peer add CODE URL --public-key KEY --country {country}`"
         )
-    return peer  # type: ignore[no-any-return]
+    return peer
 
 
 def _status(session: Any, referral: Referral, status: str, user_id: int, note: str) -> None:
@@ -135,7 +138,15 @@ def _status(session: Any, referral: Referral, status: str, user_id: int, note: s
 
 
 def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Delivery:
-    """Try every pending message of this agency once; what cannot be delivered stays."""
+    """Try every pending message of this agency once; what cannot be delivered stays.
+
+    No transaction is open while a peer is asked: on SQLite one would hold the store's write
+    lock for as long as a slow peer takes to answer, and every other write (a sign-in, an
+    outcome, a job's lease) would wait. Each answer is then recorded in a short transaction
+    of its own, against the message as it stands then (another delivery may have recorded
+    it meanwhile; the receiver keeps the idempotency key, so a message sent twice is stored
+    once). A peer that cannot be reached is not asked again in the same run.
+    """
     with store.reading() as session:
         pending = list(
             session.scalars(
@@ -147,50 +158,71 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
         directory = Path(node_row(session, actor.agency_id).keys_dir) if pending else None
     delivered = refused = 0
     errors: list[str] = []
+    unreachable: set[int] = set()  # peers
     for message_id in pending:
         assert directory is not None
-        with store.transaction() as session:
+        with store.reading() as session:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.state != "pending":
                 continue
             peer = session.get(Peer, message.peer_id)
             assert peer is not None
-            signer = keys.load_signer(directory, actor.agency_code, previous=message.kind == "key")
-            message.attempts += 1
-            try:
-                PeerClient(signer, transport).call(
-                    peer, ENDPOINTS[message.kind], json.loads(message.payload)
-                )
-            except PeerUnreachable as exc:
-                message.last_error = str(exc)
-                errors.append(str(exc))
-                continue
-            except PeerRefused as exc:
-                message.state = "refused"
-                message.last_error = str(exc)
-                errors.append(str(exc))
-                refused += 1
-                continue
-            message.state = "delivered"
-            message.delivered_at = utcnow()
-            delivered += 1
-            if message.referral_id is not None:
-                referral = session.get(Referral, message.referral_id)
-                if referral is not None and referral.status == "queued":
-                    _status(session, referral, "sent", actor.user_id, f"delivered to {peer.code}")
-            audit.append(
-                session,
-                actor,
-                f"outbox.deliver.{message.kind}",
-                "outbox_message",
-                message.id,
-                {
-                    "peer": peer.code,
-                    "idempotency_key": message.idempotency_key,
-                    "attempts": message.attempts,
-                },
-            )
+            kind, payload = message.kind, json.loads(message.payload)
+        if peer.id in unreachable:
+            continue
+        signer = keys.load_signer(directory, actor.agency_code, previous=kind == "key")
+        state, error = "delivered", None
+        try:
+            PeerClient(signer, transport).call(peer, ENDPOINTS[kind], payload)
+        except PeerUnreachable as exc:
+            state, error = "pending", str(exc)
+            unreachable.add(peer.id)
+        except PeerRefused as exc:
+            state, error = "refused", str(exc)
+        if not _record_attempt(store, actor, message_id, peer.code, state, error):
+            continue
+        if error is not None:
+            errors.append(error)
+        delivered += state == "delivered"
+        refused += state == "refused"
     return Delivery(delivered, pending_messages(store, actor), refused, errors)
+
+
+def _record_attempt(
+    store: Store, actor: Actor, message_id: int, peer_code: str, state: str, error: str | None
+) -> bool:
+    """One delivery attempt's result, unless the message is no longer pending (recorded by
+    another delivery meanwhile: the row is locked for the check on PostgreSQL, and SQLite
+    writes one transaction at a time)."""
+    with store.transaction() as session:
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+        ).one()
+        if message.state != "pending":
+            return False
+        message.attempts += 1
+        message.state = state
+        message.last_error = error
+        if state != "delivered":
+            return True
+        message.delivered_at = utcnow()
+        if message.referral_id is not None:
+            referral = session.get(Referral, message.referral_id)
+            if referral is not None and referral.status == "queued":
+                _status(session, referral, "sent", actor.user_id, f"delivered to {peer_code}")
+        audit.append(
+            session,
+            actor,
+            f"outbox.deliver.{message.kind}",
+            "outbox_message",
+            message.id,
+            {
+                "peer": peer_code,
+                "idempotency_key": message.idempotency_key,
+                "attempts": message.attempts,
+            },
+        )
+    return True
 
 
 @dataclass(frozen=True)
@@ -209,29 +241,44 @@ class OutboxRow:
     delivered_at: str | None
 
 
-def list_outbox(store: Store, actor: Actor) -> list[OutboxRow]:
-    """The agency's outbox, newest first: what waits, what went and what a peer refused."""
+def list_outbox(store: Store, actor: Actor, limit: int | None = None) -> list[OutboxRow]:
+    """The agency's outbox, newest first (the newest ``limit``): what waits, what went and
+    what a peer refused. The payloads stay in the store: a referral's is its whole package."""
     with store.reading() as session:
         rows = session.execute(
-            select(OutboxMessage, Peer.code)
+            select(
+                OutboxMessage.id,
+                Peer.code,
+                OutboxMessage.kind,
+                OutboxMessage.state,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+                OutboxMessage.referral_id,
+                OutboxMessage.created_at,
+                OutboxMessage.delivered_at,
+            )
             .join(Peer, Peer.id == OutboxMessage.peer_id)
             .where(OutboxMessage.agency_id == actor.agency_id)
             .order_by(OutboxMessage.id.desc())
+            .limit(limit)
         ).all()
     return [
         OutboxRow(
-            message.id,
-            peer,
-            message.kind,
-            message.state,
-            message.attempts,
-            message.last_error,
-            message.referral_id,
-            message.created_at.isoformat(),
-            message.delivered_at.isoformat() if message.delivered_at else None,
+            *row[:7],
+            created_at=row.created_at.isoformat(),
+            delivered_at=row.delivered_at.isoformat() if row.delivered_at else None,
         )
-        for message, peer in rows
+        for row in rows
     ]
+
+
+def outbox_size(store: Store, actor: Actor) -> int:
+    """How many messages the agency's outbox holds, whatever their state."""
+    with store.reading() as session:
+        return int(
+            session.scalar(select(func.count()).where(OutboxMessage.agency_id == actor.agency_id))
+            or 0
+        )
 
 
 def pending_messages(store: Store, actor: Actor) -> int:

@@ -77,16 +77,44 @@ def _identity(session: Session, agency: Agency) -> Identity:
 def init_node(
     store: Store,
     actor: Actor,
-    keys_dir: Path,
+    keys_dir: Path | None,
     *,
     url: str | None = None,
     contact: str | None = None,
 ) -> Identity:
-    """Make the keys (once) and record their public halves; again, it only updates url/contact."""
+    """Make the keys (once) and record their public halves; again, it only updates url/contact.
+
+    ``keys_dir`` is where a new node's keys go. A node that has keys keeps them: ``None``
+    means its own folder, and another folder is taken only if it holds those same keys (they
+    were moved). A folder without them would mean a new identity that every peer refuses, so
+    it is refused here; a new signing key is `vigil federation rotate-key`, which tells peers.
+    """
     store.require_initialised()
+    with store.reading() as session:
+        existing = session.scalars(
+            select(FederationNode).where(FederationNode.agency_id == actor.agency_id)
+        ).first()
+        known_key = existing.signing_public_key if existing is not None else None
+        if keys_dir is None:
+            if existing is None:
+                raise UsageError("a new federation node needs a folder for its keys")
+            keys_dir = Path(existing.keys_dir)
     keys_dir = keys_dir.expanduser().resolve()
-    made = keys.create_keys(keys_dir)
+    if known_key is not None:
+        if not keys.has_keys(keys_dir):
+            raise UsageError(
+                f"this node's keys are not in {keys_dir}; `federation init` keeps the node's "
+                "keys (a new signing key is `vigil federation rotate-key`)"
+            )
+        made = False
+    else:
+        made = keys.create_keys(keys_dir)
     loaded = keys.load_keys(keys_dir, actor.agency_code)
+    if known_key is not None and public_key_text(loaded.signer.public_key) != known_key:
+        raise UsageError(
+            f"{keys_dir} holds other keys than this node's ({known_key}); "
+            "`federation init` keeps the node's keys"
+        )
     with store.transaction() as session:
         agency = session.get(Agency, actor.agency_id)
         assert agency is not None

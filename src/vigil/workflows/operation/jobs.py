@@ -57,6 +57,23 @@ def _info(job: Job) -> JobInfo:
     )
 
 
+def unfinished_job(
+    store: Store, actor: Actor, kind: str, arguments: dict[str, Any], states: tuple[str, ...]
+) -> JobInfo | None:
+    """The agency's job of ``kind`` with these arguments in one of ``states``, if any: the
+    same work asked for twice (a double click) is then that job, not a second one."""
+    with store.reading() as session:
+        found = session.scalars(
+            select(Job)
+            .where(Job.agency_id == actor.agency_id, Job.kind == kind, Job.state.in_(states))
+            .order_by(Job.id)
+        )
+        for job in found:
+            if job.arguments == arguments:
+                return _info(job)
+    return None
+
+
 def enqueue(
     store: Store, actor: Actor, kind: str, arguments: dict[str, Any], case_id: int | None = None
 ) -> JobInfo:

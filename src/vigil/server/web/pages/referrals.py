@@ -12,30 +12,29 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from vigil.errors import NotFound, UsageError
-from vigil.server.api.jobs import queue_delivery
+from vigil.server.api.jobs import queue_delivery, record_outcome_and_deliver
 from vigil.server.policy import Permission
 from vigil.server.scope import referral_in_reach
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import prepare_referrals
+from vigil.server.web.jobs import delivering, prepare_referrals
 from vigil.server.web.queries.records import (
     list_referral_rows,
     referral_detail,
     subject_in_referral,
 )
 from vigil.server.web.render import PageContext, render
-from vigil.workflows.federation.exchange import list_outbox
-from vigil.workflows.referral.outcomes import OUTCOME_KINDS, record_outcome
+from vigil.workflows.federation.exchange import list_outbox, outbox_size, pending_messages
+from vigil.workflows.referral.outcomes import OUTCOME_KINDS
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-SHOWN_OUTBOX = 20  # the newest messages; `GET /api/outbox` lists them all
+OUTBOX_ROWS_SHOWN = 20  # the newest messages; `GET /api/outbox` lists them all
 
 
 @router.get("/referrals")
 def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
     with ctx.store.reading() as session:
         rows = list_referral_rows(session, ctx.me)
-    outbox = list_outbox(ctx.store, ctx.me)
     return render(
         ctx,
         "referrals.html",
@@ -43,9 +42,9 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
         referrals=rows,
         statuses=REFERRAL_STATUSES,
         can_refer=ctx.may(Permission.REFER),
-        outbox=outbox[:SHOWN_OUTBOX],
-        outbox_total=len(outbox),
-        waiting=sum(1 for message in outbox if message.state == "pending"),
+        outbox=list_outbox(ctx.store, ctx.me, OUTBOX_ROWS_SHOWN),
+        outbox_total=outbox_size(ctx.store, ctx.me),
+        waiting=pending_messages(ctx.store, ctx.me),
     )
 
 
@@ -66,7 +65,7 @@ def deliver(request: Request, ctx: PageContext = Depends(page(Permission.REFER))
     job_id = queue_delivery(request, ctx.me)
     if job_id is None:
         return done("/referrals", "Nothing waits in the outbox.", "info")
-    return done(f"/referrals?job={job_id}", f"Delivering what waits in the outbox (job {job_id}).")
+    return done(f"/referrals?job={job_id}", delivering(job_id).strip())
 
 
 @router.get("/referrals/{referral_id}")
@@ -115,13 +114,13 @@ async def referral_outcome(
     with ctx.store.reading() as session:
         subject_in_referral(session, ctx.me, referral_id, int(subject))
     day = str(form.get("date", "")).strip() or None
-    info = record_outcome(ctx.store, ctx.me, subject, str(form.get("kind", "")), day)
+    info, delivery = record_outcome_and_deliver(
+        request, ctx.me, subject, str(form.get("kind", "")), day
+    )
     text = f"Outcome recorded for subject {subject}: {info.kind} on {info.date}."
     if not info.created:
         text = f"That outcome was already recorded for subject {subject}."
-    if (job_id := queue_delivery(request, ctx.me)) is not None:
-        text += f" Delivering what waits in the outbox (job {job_id})."
-    return done(f"/referrals/{referral_id}", text)
+    return done(f"/referrals/{referral_id}", text + delivering(delivery))
 
 
 def _zip(folder: Path) -> Iterator[bytes]:

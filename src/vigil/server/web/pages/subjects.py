@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigil.errors import UsageError
+from vigil.server.api.jobs import record_outcome_and_deliver
 from vigil.server.policy import Permission
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import relink
+from vigil.server.web.jobs import delivering, relink
 from vigil.server.web.queries.listing import Sort
 from vigil.server.web.queries.subjects import (
     SORTS,
@@ -18,7 +19,7 @@ from vigil.server.web.queries.subjects import (
 )
 from vigil.server.web.render import PageContext, render
 from vigil.workflows.identity.decisions import decide_link, merge_subjects, split_subject
-from vigil.workflows.referral.outcomes import OUTCOME_KINDS, record_outcome
+from vigil.workflows.referral.outcomes import OUTCOME_KINDS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -124,5 +125,8 @@ async def outcome(
     _check_reach(ctx, subject_id)
     form = await request.form()
     day = str(form.get("date", "")).strip() or None
-    info = record_outcome(ctx.store, ctx.me, str(subject_id), str(form.get("kind", "")), day)
-    return done(f"/subjects/{subject_id}", f"Outcome recorded: {info.kind} on {info.date}.")
+    info, delivery = record_outcome_and_deliver(
+        request, ctx.me, str(subject_id), str(form.get("kind", "")), day
+    )
+    text = f"Outcome recorded: {info.kind} on {info.date}."
+    return done(f"/subjects/{subject_id}", text + delivering(delivery))

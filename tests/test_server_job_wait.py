@@ -1,0 +1,58 @@
+"""`GET /api/jobs/{id}?wait=SECONDS` (docs/server.md): a script follows a job with one request.
+It answers at once for a finished job, when the job finishes for a running one, and after the
+seconds have passed for one nobody runs; out-of-range waits are refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server_support import Unit, served_unit
+from vigil.store.db import Store
+
+LONG_WAIT = 30.0
+
+
+@pytest.fixture
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+
+
+def test_a_job_nobody_runs_is_answered_when_the_wait_is_over(unit: Unit) -> None:
+    client, auth = unit.client(), unit.bearer("TEST", "investigator")
+    job_id = unit.objects["TEST"].job_id  # a resolve job, queued, and no runner started
+    started = time.monotonic()
+    answer = client.get(f"/api/jobs/{job_id}", params={"wait": 0.6}, headers=auth)
+    assert answer.status_code == 200 and answer.json()["state"] == "queued"
+    assert time.monotonic() - started >= 0.6
+    for wrong in (-1, 61, "soon"):
+        refused = client.get(f"/api/jobs/{job_id}", params={"wait": wrong}, headers=auth)
+        assert refused.status_code == 422, wrong
+
+
+def test_the_wait_ends_when_the_job_does(unit: Unit) -> None:
+    client, auth = unit.client(), unit.bearer("TEST", "investigator")
+    job_id = unit.objects["TEST"].job_id
+    runner = unit.app.state.job_runner
+    worker = threading.Thread(target=runner.run_until_idle)
+    worker.start()
+    try:
+        started = time.monotonic()
+        answer = client.get(f"/api/jobs/{job_id}", params={"wait": LONG_WAIT}, headers=auth)
+        waited = time.monotonic() - started
+    finally:
+        worker.join()
+    assert answer.json()["state"] == "done" and answer.json()["result"] is not None
+    assert waited < LONG_WAIT
+    # Finished: answered at once, whatever the wait; another agency's job is not found.
+    started = time.monotonic()
+    again = client.get(f"/api/jobs/{job_id}", params={"wait": LONG_WAIT}, headers=auth)
+    assert again.json()["state"] == "done" and time.monotonic() - started < LONG_WAIT
+    other = client.get(
+        f"/api/jobs/{job_id}", params={"wait": 1}, headers=unit.bearer("OTHER", "investigator")
+    )
+    assert other.status_code == 404
