@@ -44,7 +44,7 @@ from vigil.workflows.federation.peering import PeerRefused, agency_path
 from vigil.workflows.federation.story import CASE, Node
 from vigil.workflows.operation.credentials import issue_token
 from vigil.workflows.operation.jobs import enqueue
-from vigil.workflows.operation.setup import find_actor
+from vigil.workflows.operation.setup import find_actor, open_case
 from vigil.workflows.referral.outcomes import record_outcome
 from vigil.workflows.referral.refer import list_referrals, refer
 
@@ -501,10 +501,12 @@ def test_a_unit_on_the_server_alone_sends_referrals_and_outcomes_flow_back(
     add_peer(ca.store, ca.actor, us.code, later.url, found.public_key, country="US")
     ca_api, ca_auth = _served(ca, tmp_path / "ca")
     us_api, us_auth = _served(us, tmp_path / "us")
+    # A package unlike those earlier tests sent US (it lists CA's cases, now one more):
+    # one that says the same as a package already sent would be that referral again.
+    open_case(ca.store, ca.actor, "OP-FED-SERVER")
+    ask = {"country": "US", "send": True}
     try:
-        queued = ca_api.post(
-            "/api/referrals", json={"country": "US", "send": True}, headers=ca_auth
-        )
+        queued = ca_api.post("/api/referrals", json=ask, headers=ca_auth)
         assert queued.status_code == 202, queued.text
         sent = _job_result(ca_api, queued.json()["id"], ca_auth)
         referral = sent["referrals"][0]
@@ -533,9 +535,14 @@ def test_a_unit_on_the_server_alone_sends_referrals_and_outcomes_flow_back(
             r["id"]: r["status"] for r in ca_api.get("/api/referrals", headers=ca_auth).json()
         }
         assert statuses[referral["id"]] == "sent"
-        row = next(
-            r for r in list_inbox(us.store, us.actor) if r.manifest_sha256 == referral["sha256"]
-        )
+        inbox = list_inbox(us.store, us.actor)
+        row = next(r for r in inbox if r.manifest_sha256 == referral["sha256"])
+        # Sent again with nothing new: the same referral, and US receives nothing more.
+        again = ca_api.post("/api/referrals", json=ask, headers=ca_auth)
+        resent = _job_result(ca_api, again.json()["id"], ca_auth)
+        assert [(r["id"], r["status"]) for r in resent["referrals"]] == [(referral["id"], "sent")]
+        assert resent["delivery"]["delivered"] == 0
+        assert len(list_inbox(us.store, us.actor)) == len(inbox)
     finally:
         later.stop()
         add_peer(ca.store, ca.actor, us.code, us.server.url, found.public_key, country="US")

@@ -43,7 +43,7 @@ def refer_command(
         from vigil.workflows.operation.accounts import check_country
 
         check_sendable(store, actor, check_country(country))
-    referrals = refer(store, actor, output or Path("referrals"), country=country)
+    referrals = refer(store, actor, output or Path("referrals"), country=country, sending=send)
     if send:
         _send(store, actor, [r.id for r in referrals])
     if as_json:

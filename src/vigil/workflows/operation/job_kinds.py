@@ -113,13 +113,12 @@ def _refer(
     from vigil.workflows.operation.accounts import check_country
     from vigil.workflows.referral.refer import list_referrals, refer, referral_json
 
-    country = check_country(args.get("country"))
-    if args.get("send"):
+    country, send = check_country(args.get("country")), bool(args.get("send"))
+    if send:
         check_sendable(store, actor, country)
-    referrals = refer(store, actor, Path(args["out_dir"]), country=country)
-    if not args.get("send"):
+    referrals = refer(store, actor, Path(args["out_dir"]), country=country, sending=send)
+    if not send:
         return {"referrals": [referral_json(r) for r in referrals]}
-
     ids = [r.id for r in referrals]
     delivery = _with_transport(lambda transport: send_referrals(store, actor, transport, ids))
     sent = [r for r in list_referrals(store, actor.agency_id) if r.id in ids]

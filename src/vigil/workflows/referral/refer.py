@@ -118,9 +118,20 @@ def _referred(record: dict[str, Any], ranked: RankedSubject | None) -> ReferredS
 
 
 def refer(
-    store: Store, actor: Actor, out_dir: Path, *, country: str | None = None
+    store: Store,
+    actor: Actor,
+    out_dir: Path,
+    *,
+    country: str | None = None,
+    sending: bool = False,
 ) -> list[ReferralInfo]:
-    """One package per country (or only ``country``) under ``out_dir``; returns the referrals."""
+    """One package per country (or only ``country``) under ``out_dir``; returns the referrals.
+
+    A prepared referral whose package would say the same is that referral, not a new one.
+    When ``sending``, so is one already queued or sent: sending it again (a second click, a
+    job run again) would give the peer the same package twice, under two references.
+    """
+    reuse = ("prepared", "queued", "sent") if sending else ("prepared",)
     store.require_initialised()
     if country is not None:
         country = check_country(country)
@@ -144,7 +155,7 @@ def refer(
             ids = [
                 referral.id
                 for referral in _make_referrals(
-                    session, actor, grouped, ranking, data, out_dir, written, signer
+                    session, actor, grouped, ranking, data, out_dir, written, signer, reuse
                 )
             ]
         return [r for r in list_referrals(store) if r.id in ids]
@@ -163,6 +174,7 @@ def _make_referrals(
     out_dir: Path,
     written: list[Path],
     signer: PackageSigner | None,
+    reuse: tuple[str, ...],
 ) -> list[Referral]:
     agency = session.get(Agency, actor.agency_id)
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
@@ -186,9 +198,9 @@ def _make_referrals(
             sources=evidence.sources,
             cases=cases,
         )
-        unsent = _same_unsent_referral(session, cc, subjects, content)
-        if unsent is not None:  # nothing new since it was prepared: it is still the one
-            referrals.append(unsent)
+        same = _same_referral(session, actor, cc, subjects, content, reuse)
+        if same is not None:  # nothing new since it was prepared (or sent): still the one
+            referrals.append(same)
             continue
         referral = Referral(
             country=cc,
@@ -363,14 +375,26 @@ def _package_signer(store: Store, actor: Actor) -> PackageSigner | None:
     return PackageSigner(public_key_text(signer.public_key), signer.sign)
 
 
-def _same_unsent_referral(
-    session: Session, country: str, subjects: list[Subject], content: PackageContent
+def _same_referral(
+    session: Session,
+    actor: Actor,
+    country: str,
+    subjects: list[Subject],
+    content: PackageContent,
+    statuses: tuple[str, ...],
 ) -> Referral | None:
-    """A prepared, unsent referral of exactly these subjects whose package says the same."""
+    """The agency's referral in one of ``statuses`` of exactly these subjects whose package
+    says the same."""
     wanted = sorted(s.id for s in subjects)
     fresh = _comparable(manifest_body(content))
     for referral in session.scalars(
-        select(Referral).where(Referral.country == country, Referral.status == "prepared")
+        select(Referral)
+        .where(
+            Referral.agency_id == actor.agency_id,
+            Referral.country == country,
+            Referral.status.in_(statuses),
+        )
+        .order_by(Referral.id)
     ):
         members = sorted(
             session.scalars(
