@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import Forbidden, NotFound
@@ -28,23 +28,15 @@ from vigil.store.models import (
     Referral,
     Series,
     Sighting,
-    Source,
-    Subject,
-    SubjectSelector,
     User,
 )
-
-
-def shared_case_ids(actor: Actor, access: tuple[str, ...] = ("read", "contribute")) -> Select:
-    return select(CaseShare.case_id).where(
-        CaseShare.agency_id == actor.agency_id, CaseShare.access.in_(access)
-    )
-
-
-def reachable_case_ids(actor: Actor) -> Select:
-    return select(Case.id).where(
-        or_(Case.agency_id == actor.agency_id, Case.id.in_(shared_case_ids(actor)))
-    )
+from vigil.store.reach import (
+    reachable_case_ids,
+    reachable_source_ids,
+    shared_case_ids,
+    sighting_in_reach,
+    visible_subject_ids,
+)
 
 
 def case_in_reach(session: Session, actor: Actor, reference: str, *, write: bool = False) -> Case:
@@ -69,33 +61,6 @@ def case_in_reach(session: Session, actor: Actor, reference: str, *, write: bool
     if write and access != "contribute":
         raise Forbidden(f"case {reference!r} is shared with your agency read-only")
     return case
-
-
-def _sighting_in_reach(actor: Actor) -> object:
-    return or_(
-        Sighting.case_id.in_(reachable_case_ids(actor)),
-        and_(Sighting.case_id.is_(None), Sighting.agency_id == actor.agency_id),
-    )
-
-
-def visible_subject_ids(actor: Actor) -> Select:
-    """Subjects (not merged away) with a selector sighted within the actor's reach."""
-    return (
-        select(SubjectSelector.subject_id)
-        .join(Sighting, Sighting.selector_id == SubjectSelector.selector_id)
-        .join(Subject, Subject.id == SubjectSelector.subject_id)
-        .where(_sighting_in_reach(actor), Subject.status != "merged")  # type: ignore[arg-type]
-        .distinct()
-    )
-
-
-def reachable_source_ids(actor: Actor) -> Select:
-    return select(Source.id).where(
-        or_(
-            Source.case_id.in_(reachable_case_ids(actor)),
-            and_(Source.case_id.is_(None), Source.agency_id == actor.agency_id),
-        )
-    )
 
 
 def visible_subjects(session: Session, actor: Actor) -> set[int]:
@@ -182,7 +147,7 @@ def account_in_reach(session: Session, actor: Actor, text: str) -> int:
         select(Sighting.id)
         .where(
             or_(Sighting.selector_id == selector.id, Sighting.account_id == selector.id),
-            _sighting_in_reach(actor),  # type: ignore[arg-type]
+            sighting_in_reach(actor),  # type: ignore[arg-type]
         )
         .limit(1)
     )
@@ -196,7 +161,7 @@ def accounts_in_reach(session: Session, actor: Actor, selector_ids: Iterable[int
     wanted = set(selector_ids)
     if not wanted:
         return set()
-    reach = _sighting_in_reach(actor)
+    reach = sighting_in_reach(actor)
     found = set(
         session.scalars(
             select(Sighting.selector_id)

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from vigil.graph.model import NetworkInput
 from vigil.referral.model import EvidenceFile, EvidenceSource
+from vigil.store.db import Actor
 from vigil.store.models import Event, File, Sighting, Source, SubjectSelector
+from vigil.store.reach import reachable_source_ids
 from vigil.workflows.network.input import file_facts
 
 CHUNK = 500
@@ -36,8 +38,11 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def gather_evidence(
-    session: Session, data: NetworkInput, subject_ids: list[int]
+    session: Session, actor: Actor, data: NetworkInput, subject_ids: list[int]
 ) -> EvidenceSummary:
+    """What the package says the subjects did: events and sightings in sources within the
+    agency's reach only (``store.reach``), so another agency's sources never appear in it."""
+    reachable = reachable_source_ids(actor)
     wanted = set(subject_ids)
     owner = {a.id: a.subject_id for a in data.accounts if a.subject_id in wanted}
     selector_ids = sorted(
@@ -55,7 +60,8 @@ def gather_evidence(
     source_ids: set[int] = set()
     file_subjects: dict[int, set[int]] = defaultdict(set)
     for chunk in _chunks(sorted(owner)):
-        for event in session.scalars(select(Event).where(Event.actor_id.in_(chunk))):
+        events = select(Event).where(Event.actor_id.in_(chunk), Event.source_id.in_(reachable))
+        for event in session.scalars(events):
             counts[event.kind] += 1
             source_ids.add(event.source_id)
             if event.occurred_at is not None:
@@ -65,7 +71,11 @@ def gather_evidence(
                 file_subjects[event.file_id].add(owner[event.actor_id])
     for chunk in _chunks(selector_ids):
         source_ids.update(
-            session.scalars(select(Sighting.source_id).where(Sighting.selector_id.in_(chunk)))
+            session.scalars(
+                select(Sighting.source_id).where(
+                    Sighting.selector_id.in_(chunk), Sighting.source_id.in_(reachable)
+                )
+            )
         )
     for holding in data.holdings:
         if holding.subject_id in wanted:

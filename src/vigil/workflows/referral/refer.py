@@ -52,6 +52,7 @@ from vigil.store.models import (
     Subject,
     utcnow,
 )
+from vigil.store.reach import visible_subject_ids
 from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
@@ -85,11 +86,16 @@ def referral_json(referral: ReferralInfo) -> dict[str, object]:
 
 
 def _subjects_by_country(
-    session: Session, country: str | None, ranking: dict[int, RankedSubject]
+    session: Session, actor: Actor, country: str | None, ranking: dict[int, RankedSubject]
 ) -> dict[str, list[Subject]]:
-    """Suspects with a decided country, highest ranked first within each country."""
+    """Suspects with a decided country within the agency's reach (``store.reach``: on a
+    store several agencies share, another agency's suspects are never its to refer), highest
+    ranked first within each country."""
     query = select(Subject).where(
-        Subject.role != "victim", Subject.country.is_not(None), Subject.status != "merged"
+        Subject.role != "victim",
+        Subject.country.is_not(None),
+        Subject.status != "merged",
+        Subject.id.in_(visible_subject_ids(actor)),
     )
     if country is not None:
         query = query.where(Subject.country == country)
@@ -145,7 +151,7 @@ def refer(
                 raise NotFound(NO_SUBJECTS_YET)
             data = load_network_input(session)
             ranking = {r.subject_id: r for r in ranking_of(data).ranking}
-            grouped = _subjects_by_country(session, country, ranking)
+            grouped = _subjects_by_country(session, actor, country, ranking)
             if not grouped:
                 where = f"in {country}" if country else "with a known country"
                 raise NotFound(
@@ -180,7 +186,7 @@ def _make_referrals(
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
     referrals: list[Referral] = []
     for cc, subjects in grouped.items():
-        evidence = gather_evidence(session, data, [s.id for s in subjects])
+        evidence = gather_evidence(session, actor, data, [s.id for s in subjects])
         content = PackageContent(
             reference="",
             country=cc,

@@ -1,0 +1,71 @@
+"""On a store that several agencies share, a referral package holds only what the referring
+agency can reach (docs/server.md "Agency scoping"): another agency's suspects, and the
+sources it saw them in, never leave in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.server_support import Unit, served_unit
+from vigil.store.db import Store
+from vigil.store.models import Selector, Sighting, Source, Subject
+from vigil.workflows.referral.refer import refer
+
+
+def _package_text(folder: Path) -> str:
+    """The package's manifest and lists (its PDF says the same)."""
+    return "".join(
+        path.read_text(errors="replace")
+        for path in folder.rglob("*")
+        if path.is_file() and path.suffix in (".json", ".csv")
+    )
+
+
+@pytest.fixture
+def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
+    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+
+
+def test_each_agency_refers_only_the_suspects_it_reaches(unit: Unit, tmp_path: Path) -> None:
+    ids = {agency: unit.objects[agency].subject_id for agency in ("TEST", "OTHER")}
+    with unit.store.transaction() as session:
+        session.execute(update(Subject).where(Subject.id.in_(ids.values())).values(country="GB"))
+    for agency, other in (("TEST", "OTHER"), ("OTHER", "TEST")):
+        actor = unit.actor(agency, "investigator")
+        [referral] = refer(unit.store, actor, tmp_path / agency, country="GB")
+        assert referral.subjects == [ids[agency]]
+        package = _package_text(Path(referral.package))
+        assert f"{agency.lower()}.jsonl" in package  # its own source, named
+        assert f"{other.lower()}.jsonl" not in package and f"chat:{other.lower()}" not in package
+
+
+def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """OTHER saw TEST's suspect's account too: OTHER may refer that suspect, and its package
+    names OTHER's source, not TEST's, though the suspect is also in TEST's case."""
+    test_subject = unit.objects["TEST"].subject_id
+    with unit.store.transaction() as session:
+        session.execute(update(Subject).where(Subject.id == test_subject).values(country="GB"))
+        seen = session.scalars(select(Selector).where(Selector.value == "test")).one()
+        other_source = session.scalars(
+            select(Source).where(Source.original_name == "other.jsonl")
+        ).one()
+        session.add(
+            Sighting(
+                selector_id=seen.id,
+                source_id=other_source.id,
+                case_id=other_source.case_id,
+                agency_id=other_source.agency_id,
+            )
+        )
+    [referral] = refer(
+        unit.store, unit.actor("OTHER", "investigator"), tmp_path / "other", country="GB"
+    )
+    assert referral.subjects == [test_subject]
+    package = _package_text(Path(referral.package))
+    assert "other.jsonl" in package and "test.jsonl" not in package
