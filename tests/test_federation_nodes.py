@@ -612,3 +612,24 @@ def test_a_send_no_peer_can_take_is_refused_before_any_package_is_written(
     assert job["state"] == "failed" and "no peer serves FR" in job["error"]
     assert not (tmp_path / "server" / "referrals").exists()
     assert [r.id for r in list_referrals(ca.store)] == before
+
+
+def test_a_package_a_peer_refused_is_sent_anew(federation: Federation, tmp_path: Path) -> None:
+    """US refuses CA while CA is disabled there: the message is refused, and sending the same
+    package again once US takes CA writes a new referral that goes, where reusing the refused
+    one would leave it refused for ever."""
+    ca, us = federation.nodes["CA"], federation.nodes["US"]
+    open_case(ca.store, ca.actor, "OP-FED-REFUSED")  # a package unlike any sent before
+    assert run_cli("--db", us.store.url, "peer", "disable", ca.code).exit_code == 0
+    try:
+        [first] = refer(ca.store, ca.actor, tmp_path / "first", country="US", sending=True)
+        refused = send_referrals(ca.store, ca.actor, HttpTransport(), [first.id])
+        assert (refused.delivered, refused.refused) == (0, 1)
+    finally:
+        assert run_cli("--db", us.store.url, "peer", "enable", ca.code).exit_code == 0
+    [second] = refer(ca.store, ca.actor, tmp_path / "second", country="US", sending=True)
+    assert second.id != first.id and second.sha256 != first.sha256
+    sent = send_referrals(ca.store, ca.actor, HttpTransport(), [second.id])
+    assert (sent.delivered, sent.refused) == (1, 0)
+    [again] = refer(ca.store, ca.actor, tmp_path / "third", country="US", sending=True)
+    assert again.id == second.id  # delivered: that one, not a third

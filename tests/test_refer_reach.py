@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from tests.server_support import Unit, served_unit
 from vigil.store.db import Store
-from vigil.store.models import Selector, Sighting, Source, Subject
+from vigil.store.models import Case, File, FileInstance, Selector, Sighting, Source, Subject
 from vigil.workflows.referral.refer import refer
 
 
@@ -49,6 +49,7 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
     """OTHER saw TEST's suspect's account too: OTHER may refer that suspect, and its package
     names OTHER's source, not TEST's, though the suspect is also in TEST's case."""
     test_subject = unit.objects["TEST"].subject_id
+    test_investigator = unit.actor("TEST", "investigator")
     with unit.store.transaction() as session:
         session.execute(update(Subject).where(Subject.id == test_subject).values(country="GB"))
         seen = session.scalars(select(Selector).where(Selector.value == "test")).one()
@@ -63,9 +64,28 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
                 agency_id=other_source.agency_id,
             )
         )
+        # TEST seized the suspect's phone: a file on it is the suspect's, in TEST's case.
+        test_case = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
+        device = Source(
+            kind="evidence",
+            original_name="phone of test",
+            sha256="ab" * 32,
+            size_bytes=1,
+            case_id=test_case,
+            agency_id=test_investigator.agency_id,
+            user_id=test_investigator.user_id,
+            extra={"subject_id": test_subject},
+        )
+        held = File(sha256="cd" * 32, size_bytes=3, mime="image/png")
+        session.add_all([device, held])
+        session.flush()
+        session.add(FileInstance(file_id=held.id, source_id=device.id, path="/DCIM/1.png"))
     [referral] = refer(
         unit.store, unit.actor("OTHER", "investigator"), tmp_path / "other", country="GB"
     )
     assert referral.subjects == [test_subject]
     package = _package_text(Path(referral.package))
     assert "other.jsonl" in package and "test.jsonl" not in package
+    assert "cd" * 32 not in package and "phone of test" not in package
+    [own] = refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")
+    assert "cd" * 32 in _package_text(Path(own.package))  # its own seizure: in its package

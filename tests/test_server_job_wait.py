@@ -15,6 +15,7 @@ from tests.server_support import Unit, served_unit
 from vigil.store.db import Store
 
 LONG_WAIT = 30.0
+RUNNER_DELAY = 0.5
 
 
 @pytest.fixture
@@ -38,16 +39,17 @@ def test_the_wait_ends_when_the_job_does(unit: Unit) -> None:
     client, auth = unit.client(), unit.bearer("TEST", "investigator")
     job_id = unit.objects["TEST"].job_id
     runner = unit.app.state.job_runner
-    worker = threading.Thread(target=runner.run_until_idle)
+    # The job starts only after the request is in: an answer of "done" is the long poll's.
+    worker = threading.Timer(RUNNER_DELAY, runner.run_until_idle)
+    started = time.monotonic()
     worker.start()
     try:
-        started = time.monotonic()
         answer = client.get(f"/api/jobs/{job_id}", params={"wait": LONG_WAIT}, headers=auth)
         waited = time.monotonic() - started
     finally:
         worker.join()
     assert answer.json()["state"] == "done" and answer.json()["result"] is not None
-    assert waited < LONG_WAIT
+    assert RUNNER_DELAY <= waited < LONG_WAIT
     # Finished: answered at once, whatever the wait; another agency's job is not found.
     started = time.monotonic()
     again = client.get(f"/api/jobs/{job_id}", params={"wait": LONG_WAIT}, headers=auth)

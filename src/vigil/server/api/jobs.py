@@ -32,7 +32,7 @@ from vigil.workflows.referral.outcomes import OutcomeInfo, record_outcome
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 MAX_JOB_WAIT_SECONDS = 60.0  # a long poll holds a connection: one minute, then ask again
-JOB_POLL_SECONDS = 0.25
+JOB_POLL_SECONDS = 1.0  # each read of the row is a transaction: on SQLite, a lock round
 FINISHED_STATES = ("done", "failed")
 
 
@@ -240,12 +240,13 @@ def queue_referrals(
     runs), and it names one country: every country's packages include countries no peer
     serves (the unit's own among them), and the send would stop at the first of those with
     every package already written."""
+    country = check_country(country)  # "us" and "US" are one send
     if send:
         if country is None:
             raise UsageError(
                 "a send names one country; prepare every country's packages without sending"
             )
-        check_sendable(store_of(request), actor, check_country(country))
+        check_sendable(store_of(request), actor, country)
     out_dir = request.app.state.settings.referral_dir / actor.agency_code
     args = {"country": country, "out_dir": str(out_dir), "send": send}
     # A second send of the same country while the first is on its way would deliver the

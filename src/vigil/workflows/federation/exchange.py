@@ -191,15 +191,16 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
 def _record_attempt(
     store: Store, actor: Actor, message_id: int, peer_code: str, state: str, error: str | None
 ) -> bool:
-    """One delivery attempt's result, unless the message is no longer pending (recorded by
-    another delivery meanwhile: the row is locked for the check on PostgreSQL, and SQLite
-    writes one transaction at a time)."""
+    """One delivery attempt's result, unless another delivery recorded the message meanwhile
+    (the row is locked for the check on PostgreSQL, and SQLite writes one transaction at a
+    time). Two deliveries at once may both send it; the receiver keeps it once and may refuse
+    the second copy, so a delivery recorded after such a refusal still counts."""
     with store.transaction() as session:
         message = session.scalars(
             select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
         ).one()
-        if message.state != "pending":
-            return False
+        if message.state == "delivered" or (message.state != "pending" and state != "delivered"):
+            return False  # a delivery wins over a refusal recorded meanwhile, never the reverse
         message.attempts += 1
         message.state = state
         message.last_error = error

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from vigil.graph.model import NetworkInput
 from vigil.referral.model import EvidenceFile, EvidenceSource
 from vigil.store.db import Actor
-from vigil.store.models import Event, File, Sighting, Source, SubjectSelector
+from vigil.store.models import Event, File, FileInstance, Sighting, Source, SubjectSelector
 from vigil.store.reach import reachable_source_ids
 from vigil.workflows.network.input import file_facts
 
@@ -40,8 +40,9 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 def gather_evidence(
     session: Session, actor: Actor, data: NetworkInput, subject_ids: list[int]
 ) -> EvidenceSummary:
-    """What the package says the subjects did: events and sightings in sources within the
-    agency's reach only (``store.reach``), so another agency's sources never appear in it."""
+    """What the package says the subjects did: events, sightings and seized devices' files
+    in sources within the agency's reach only (``store.reach``), so another agency's
+    sources and holdings never appear in it."""
     reachable = reachable_source_ids(actor)
     wanted = set(subject_ids)
     owner = {a.id: a.subject_id for a in data.accounts if a.subject_id in wanted}
@@ -77,8 +78,18 @@ def gather_evidence(
                 )
             )
         )
+    held = sorted({h.file_id for h in data.holdings if h.subject_id in wanted})
+    held_in_reach: set[int] = set()  # on a seized device in one of the reachable sources
+    for chunk in _chunks(held):
+        held_in_reach.update(
+            session.scalars(
+                select(FileInstance.file_id).where(
+                    FileInstance.file_id.in_(chunk), FileInstance.source_id.in_(reachable)
+                )
+            )
+        )
     for holding in data.holdings:
-        if holding.subject_id in wanted:
+        if holding.subject_id in wanted and holding.file_id in held_in_reach:
             file_subjects[holding.file_id].add(holding.subject_id)
     facts = {f.id: f for f in file_facts(session, set(file_subjects))}
     files: list[EvidenceFile] = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError, VigilError
@@ -43,6 +43,7 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import (
     Agency,
     Case,
+    OutboxMessage,
     Outcome,
     Peer,
     PeerOutcome,
@@ -134,10 +135,12 @@ def refer(
     """One package per country (or only ``country``) under ``out_dir``; returns the referrals.
 
     A prepared referral whose package would say the same is that referral, not a new one.
-    When ``sending``, so is one already queued or sent: sending it again (a second click, a
-    job run again) would give the peer the same package twice, under two references.
+    When ``sending``, so is one on its way to a peer or delivered (its message pending or
+    delivered, whatever status the referral has reached since): sending it again (a second
+    click, a job run again) would give the peer the same package twice, under two
+    references. One a peer refused is not: sending again writes a new one.
     """
-    reuse = ("prepared", "queued", "sent") if sending else ("prepared",)
+
     store.require_initialised()
     if country is not None:
         country = check_country(country)
@@ -161,7 +164,7 @@ def refer(
             ids = [
                 referral.id
                 for referral in _make_referrals(
-                    session, actor, grouped, ranking, data, out_dir, written, signer, reuse
+                    session, actor, grouped, ranking, data, out_dir, written, signer, sending
                 )
             ]
         return [r for r in list_referrals(store) if r.id in ids]
@@ -180,7 +183,7 @@ def _make_referrals(
     out_dir: Path,
     written: list[Path],
     signer: PackageSigner | None,
-    reuse: tuple[str, ...],
+    sending: bool,
 ) -> list[Referral]:
     agency = session.get(Agency, actor.agency_id)
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
@@ -204,7 +207,7 @@ def _make_referrals(
             sources=evidence.sources,
             cases=cases,
         )
-        same = _same_referral(session, actor, cc, subjects, content, reuse)
+        same = _same_referral(session, actor, cc, subjects, content, sending)
         if same is not None:  # nothing new since it was prepared (or sent): still the one
             referrals.append(same)
             continue
@@ -387,19 +390,24 @@ def _same_referral(
     country: str,
     subjects: list[Subject],
     content: PackageContent,
-    statuses: tuple[str, ...],
+    sending: bool,
 ) -> Referral | None:
-    """The agency's referral in one of ``statuses`` of exactly these subjects whose package
-    says the same."""
+    """The agency's referral of exactly these subjects whose package says the same: a
+    prepared one, or (``sending``) one whose message to a peer is pending or delivered."""
     wanted = sorted(s.id for s in subjects)
     fresh = _comparable(manifest_body(content))
+    reusable = Referral.status == "prepared"
+    if sending:
+        on_its_way = exists(
+            select(OutboxMessage.id).where(
+                OutboxMessage.referral_id == Referral.id,
+                OutboxMessage.state.in_(("pending", "delivered")),
+            )
+        )
+        reusable = or_(reusable, on_its_way)
     for referral in session.scalars(
         select(Referral)
-        .where(
-            Referral.agency_id == actor.agency_id,
-            Referral.country == country,
-            Referral.status.in_(statuses),
-        )
+        .where(Referral.agency_id == actor.agency_id, Referral.country == country, reusable)
         .order_by(Referral.id)
     ):
         members = sorted(
