@@ -331,6 +331,11 @@ def test_referral_accepted_at_gb_and_its_outcome_reaches_ca(federation: Federati
     referrals = json.loads(sent.stdout)
     row = next(r for r in list_inbox(gb.store, gb.actor) if r.peer == ca.code)
     assert row.state == "received" and row.manifest_sha256 == referrals[0]["sha256"]
+    again = run_cli(
+        "--db", ca.store.url, "refer", "--country", "GB", "--send", "-o", str(out), "--json"
+    )
+    assert again.exit_code == 0 and "sent: nothing new" in again.stderr
+    assert [r["id"] for r in json.loads(again.stdout)] == [r["id"] for r in referrals]
     # A package changed after receipt is refused at acceptance, and nothing is opened.
     with gb.store.transaction() as session:
         stored = session.get(InboxReferral, row.id)

@@ -61,6 +61,12 @@ def _send(store: Store, actor: Actor, referral_ids: list[int]) -> None:
     from vigil.workflows.federation.exchange import send_referrals
 
     result = send_referrals(store, actor, HttpTransport(), referral_ids)
+    if not (result.delivered or result.pending or result.refused):
+        err_console.print(
+            "sent: nothing new; each package is already on its way or delivered "
+            "(`vigil referrals --json` gives their status)"
+        )
+        return
     err_console.print(
         f"sent: {result.delivered} delivered, {result.pending} waiting in the outbox "
         f"(`vigil federation sync` retries), {result.refused} refused"
