@@ -20,12 +20,15 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import (
     AuditEntry,
     FederationNode,
+    OutboxMessage,
+    Peer,
     PeerNonce,
     Selector,
     Sighting,
     Source,
 )
 from vigil.workflows.federation.deconflict import deconflict, list_hits
+from vigil.workflows.federation.exchange import deliver_pending
 from vigil.workflows.federation.node import add_peer, identity, init_node, list_peers
 from vigil.workflows.federation.peering import PeerRefused
 from vigil.workflows.operation.setup import init_store, open_case
@@ -180,3 +183,49 @@ def test_init_again_changes_the_url_and_never_the_keys(store: Store, tmp_path: P
         json.loads(run_cli("--db", url, "federation", "identity", "--json").stdout)["public_key"]
         == json.loads(key.stdout)["public_key"]
     )
+
+
+def test_deliveries_are_recorded_on_each_database(store: Store, tmp_path: Path) -> None:
+    """The outbox on either store: a peer that does not know the sender refuses its message
+    (recorded once, with the peer's reason), one that is down leaves it pending, and a
+    delivery run again asks nobody about a refused message."""
+    sender = admin_actor(store)
+    init_node(store, sender, tmp_path / "keys", url="http://127.0.0.1:9", contact="desk")
+    stranger = Store(f"sqlite:///{tmp_path / 'stranger.db'}")
+    init_store(stranger, "STRANGER", "Stranger", "GB", "pw")
+    server = NodeServer(create_peer_app(stranger)).start()  # it has not pinned TEST
+    down = NodeServer.reserve(None)  # bound, never listening
+    try:
+        init_node(stranger, admin_actor(stranger), tmp_path / "stranger-keys", url=server.url)
+        key = identity(stranger, admin_actor(stranger)).public_key
+        add_peer(store, sender, "STRANGER", server.url, key, country="GB")
+        add_peer(store, sender, "GB-DOWN", down.url, key, country="IE")
+        with store.transaction() as session:
+            peers = {p.code: p.id for p in session.scalars(select(Peer))}
+            for code in ("STRANGER", "GB-DOWN"):
+                session.add(
+                    OutboxMessage(
+                        agency_id=sender.agency_id,
+                        peer_id=peers[code],
+                        kind="outcome",
+                        idempotency_key=f"TEST:outcome:{code}",
+                        payload="{}",
+                    )
+                )
+        first = deliver_pending(store, sender, HttpTransport())
+        assert (first.delivered, first.refused, first.pending) == (0, 1, 1)
+        again = deliver_pending(store, sender, HttpTransport())
+        assert (again.delivered, again.refused, again.pending) == (0, 0, 1)
+        with store.reading() as session:
+            rows = {
+                m.idempotency_key: (m.state, m.attempts, m.last_error or "")
+                for m in session.scalars(select(OutboxMessage))
+            }
+        state, attempts, error = rows["TEST:outcome:STRANGER"]
+        assert (state, attempts) == ("refused", 1) and "STRANGER refused outcomes" in error
+        state, attempts, error = rows["TEST:outcome:GB-DOWN"]
+        assert (state, attempts) == ("pending", 2) and "cannot be reached" in error
+    finally:
+        server.stop()
+        down.stop()
+        stranger.dispose()
