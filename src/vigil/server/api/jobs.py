@@ -25,7 +25,7 @@ from vigil.server.policy import Permission
 from vigil.server.scope import case_in_reach
 from vigil.server.uploads import receive_upload
 from vigil.store.db import Actor
-from vigil.workflows.federation.exchange import check_sendable, pending_messages
+from vigil.workflows.federation.exchange import check_sendable, outbox_counts
 from vigil.workflows.operation import jobs
 from vigil.workflows.operation.accounts import check_country
 from vigil.workflows.referral.outcomes import OutcomeInfo, record_outcome
@@ -268,6 +268,6 @@ def queue_delivery(request: Request, actor: Actor) -> int | None:
     """A deliver job when messages wait in the agency's outbox, as `vigil outcome` delivers
     after recording: an outcome for a subject a peer referred goes back to that peer after
     the response, never holding the request while a peer is slow or down."""
-    if not pending_messages(store_of(request), actor):
+    if not outbox_counts(store_of(request), actor)["pending"]:
         return None
     return int(queue_job(request, actor, "deliver", {}, same_while=("queued",))["id"])

@@ -1,5 +1,6 @@
 """Long work started from a page form goes to the server's durable job queue, exactly as
-from the API: triage, an uploaded source to ingest, re-linking after a decision, referrals.
+from the API: triage, an uploaded source to ingest, re-linking after a decision (referrals and
+deliveries to peers go through the API's own ``queue_referrals`` and ``queue_delivery``).
 The page then shows the job's progress, read live from ``/api/jobs/{id}``."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from vigil.errors import TooLarge, UsageError
 from vigil.formats.registry import SOURCE_FORMATS
-from vigil.server.api.jobs import evidence_path, own_case, queue_job, queue_referrals
+from vigil.server.api.jobs import evidence_path, own_case, queue_job
 from vigil.server.uploads import safe_name
 from vigil.store.db import Actor
 
@@ -22,10 +23,6 @@ CHUNK_BYTES = 1024 * 1024
 def relink(request: Request, actor: Actor) -> int:
     """Resolve again (incrementally), so the subjects follow the decision just recorded."""
     return int(queue_job(request, actor, "resolve", {"full": False})["id"])
-
-
-def prepare_referrals(request: Request, actor: Actor, country: str | None, send: bool) -> int:
-    return int(queue_referrals(request, actor, country, send=send)["id"])
 
 
 def delivering(job_id: int | None) -> str:

@@ -10,6 +10,7 @@ its manifest's SHA-256 and the sender's Ed25519 signature over reference and man
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,7 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
             errors.append(error)
         delivered += state == "delivered"
         refused += state == "refused"
-    return Delivery(delivered, pending_messages(store, actor), refused, errors)
+    return Delivery(delivered, outbox_counts(store, actor)["pending"], refused, errors)
 
 
 def _record_attempt(
@@ -273,26 +274,16 @@ def list_outbox(store: Store, actor: Actor, limit: int | None = None) -> list[Ou
     ]
 
 
-def outbox_size(store: Store, actor: Actor) -> int:
-    """How many messages the agency's outbox holds, whatever their state."""
+def outbox_counts(store: Store, actor: Actor) -> Counter[str]:
+    """How many of the agency's messages are in each state (``pending``: waiting for delivery),
+    in one query."""
     with store.reading() as session:
-        return int(
-            session.scalar(select(func.count()).where(OutboxMessage.agency_id == actor.agency_id))
-            or 0
+        rows = session.execute(
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.agency_id == actor.agency_id)
+            .group_by(OutboxMessage.state)
         )
-
-
-def pending_messages(store: Store, actor: Actor) -> int:
-    """How many of the agency's messages wait for delivery."""
-    with store.reading() as session:
-        return int(
-            session.scalar(
-                select(func.count()).where(
-                    OutboxMessage.agency_id == actor.agency_id, OutboxMessage.state == "pending"
-                )
-            )
-            or 0
-        )
+        return Counter({state: int(count) for state, count in rows})
 
 
 def rotate_signing_key(store: Store, actor: Actor, transport: Transport) -> str:

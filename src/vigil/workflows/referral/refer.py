@@ -140,7 +140,6 @@ def refer(
     click, a job run again) would give the peer the same package twice, under two
     references. One a peer refused is not: sending again writes a new one.
     """
-
     store.require_initialised()
     if country is not None:
         country = check_country(country)

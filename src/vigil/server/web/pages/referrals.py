@@ -12,18 +12,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from vigil.errors import NotFound, UsageError
-from vigil.server.api.jobs import queue_delivery, record_outcome_and_deliver
+from vigil.server.api.jobs import queue_delivery, queue_referrals, record_outcome_and_deliver
 from vigil.server.policy import Permission
 from vigil.server.scope import referral_in_reach
 from vigil.server.web.access import PageRoute, done, page
-from vigil.server.web.jobs import delivering, prepare_referrals
+from vigil.server.web.jobs import delivering
 from vigil.server.web.queries.records import (
     list_referral_rows,
     referral_detail,
     subject_in_referral,
 )
 from vigil.server.web.render import PageContext, render
-from vigil.workflows.federation.exchange import list_outbox, outbox_size, pending_messages
+from vigil.workflows.federation.exchange import list_outbox, outbox_counts
 from vigil.workflows.referral.outcomes import OUTCOME_KINDS
 from vigil.workflows.referral.status import REFERRAL_STATUSES, set_referral_status
 
@@ -35,6 +35,7 @@ OUTBOX_ROWS_SHOWN = 20  # the newest messages; `GET /api/outbox` lists them all
 def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLResponse:
     with ctx.store.reading() as session:
         rows = list_referral_rows(session, ctx.me)
+    counts = outbox_counts(ctx.store, ctx.me)
     return render(
         ctx,
         "referrals.html",
@@ -43,8 +44,8 @@ def referrals_page(ctx: PageContext = Depends(page(Permission.READ))) -> HTMLRes
         statuses=REFERRAL_STATUSES,
         can_refer=ctx.may(Permission.REFER),
         outbox=list_outbox(ctx.store, ctx.me, OUTBOX_ROWS_SHOWN),
-        outbox_total=outbox_size(ctx.store, ctx.me),
-        waiting=pending_messages(ctx.store, ctx.me),
+        outbox_total=counts.total(),
+        waiting=counts["pending"],
     )
 
 
@@ -53,7 +54,7 @@ async def prepare(request: Request, ctx: PageContext = Depends(page(Permission.R
     form = await request.form()
     country = str(form.get("country", "")).strip().upper() or None
     send = form.get("send") == "yes"
-    job_id = prepare_referrals(request, ctx.me, country, send)
+    job_id = queue_referrals(request, ctx.me, country, send=send)["id"]
     which = f"for {country}" if country else "for every country"
     verb = "Preparing and sending" if send else "Preparing"
     return done(f"/referrals?job={job_id}", f"{verb} referrals {which} (job {job_id}).")
