@@ -4,6 +4,7 @@ sources it saw them in, never leave in it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,16 @@ from sqlalchemy import select, update
 
 from tests.server_support import Unit, served_unit
 from vigil.store.db import Store
-from vigil.store.models import Case, File, FileInstance, Selector, Sighting, Source, Subject
+from vigil.store.models import (
+    Case,
+    File,
+    FileInstance,
+    Selector,
+    Sighting,
+    Source,
+    Subject,
+    SubjectSelector,
+)
 from vigil.workflows.referral.refer import refer
 
 
@@ -89,3 +99,58 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
     assert "cd" * 32 not in package and "phone of test" not in package
     [own] = refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")
     assert "cd" * 32 in _package_text(Path(own.package))  # its own seizure: in its package
+
+
+def _manifest_subjects(referral_package: str) -> list[dict[str, object]]:
+    manifest = json.loads((Path(referral_package) / "manifest.json").read_text())
+    subjects: list[dict[str, object]] = manifest["subjects"]
+    return subjects
+
+
+def test_what_only_another_agency_saw_of_a_suspect_stays_out_of_the_package(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """OTHER's case, not shared, saw TEST's suspect run a room and found an email of theirs.
+    TEST's package neither names the email nor gives running the room as a reason (its
+    priority comes from a ranking of TEST's reach); OTHER's package, whose case holds both,
+    says both."""
+    suspect = unit.objects["TEST"].subject_id
+    with unit.store.transaction() as session:
+        session.execute(update(Subject).where(Subject.id == suspect).values(country="GB"))
+        account = session.scalars(select(Selector).where(Selector.value == "test")).one()
+        other_source = session.scalars(
+            select(Source).where(Source.original_name == "other.jsonl")
+        ).one()
+        email = Selector(kind="email", value="hidden@other.example", display="hidden@other.example")
+        session.add(email)
+        session.flush()
+        session.add(SubjectSelector(subject_id=suspect, selector_id=email.id))
+        place = {
+            "source_id": other_source.id,
+            "case_id": other_source.case_id,
+            "agency_id": other_source.agency_id,
+            "account_id": account.id,
+        }
+        session.add_all(
+            [
+                Sighting(
+                    selector_id=account.id,
+                    extra={"platform_role": "owner", "channel": "#hidden-room"},
+                    **place,
+                ),
+                Sighting(selector_id=email.id, **place),
+            ]
+        )
+    [own] = refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")
+    assert "hidden" not in _package_text(Path(own.package))
+    [referred] = _manifest_subjects(own.package)
+    assert referred["id"] == suspect
+    assert not any("runs" in reason for reason in referred["reasons"])  # type: ignore[attr-defined]
+    [theirs] = refer(
+        unit.store, unit.actor("OTHER", "investigator"), tmp_path / "other", country="GB"
+    )
+    package = _package_text(Path(theirs.package))
+    assert "hidden@other.example" in package and "#hidden-room" in package
+    [seen_by_other] = _manifest_subjects(theirs.package)
+    assert any("#hidden-room" in reason for reason in seen_by_other["reasons"])  # type: ignore[attr-defined]
+    assert seen_by_other["priority"] > referred["priority"]  # type: ignore[operator]

@@ -8,10 +8,18 @@ agency: a referral package never names another agency's suspects.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, or_, select, union
 
 from vigil.store.db import Actor
-from vigil.store.models import Case, CaseShare, Sighting, Source, Subject, SubjectSelector
+from vigil.store.models import (
+    Case,
+    CaseShare,
+    Event,
+    Sighting,
+    Source,
+    Subject,
+    SubjectSelector,
+)
 
 
 def shared_case_ids(actor: Actor, access: tuple[str, ...] = ("read", "contribute")) -> Select:
@@ -50,4 +58,19 @@ def reachable_source_ids(actor: Actor) -> Select:
             Source.case_id.in_(reachable_case_ids(actor)),
             and_(Source.case_id.is_(None), Source.agency_id == actor.agency_id),
         )
+    )
+
+
+def selectors_evidenced_in(sources: Select, subject_ids: list[int]) -> CompoundSelect:
+    """The subjects' selectors that ``sources`` (a query of source ids) evidence: sighted
+    there, the account of a sighting there, or an event's actor, target or address there."""
+    theirs = select(SubjectSelector.selector_id).where(SubjectSelector.subject_id.in_(subject_ids))
+    in_sources = Sighting.source_id.in_(sources)
+    event_in_sources = Event.source_id.in_(sources)
+    return union(
+        select(Sighting.selector_id).where(in_sources, Sighting.selector_id.in_(theirs)),
+        select(Sighting.account_id).where(in_sources, Sighting.account_id.in_(theirs)),
+        select(Event.actor_id).where(event_in_sources, Event.actor_id.in_(theirs)),
+        select(Event.target_id).where(event_in_sources, Event.target_id.in_(theirs)),
+        select(Event.ip_id).where(event_in_sources, Event.ip_id.in_(theirs)),
     )

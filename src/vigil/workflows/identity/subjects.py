@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from vigil.identity.profiles import account_key
 from vigil.store.db import Store
 from vigil.store.models import Outcome, ReferralSubject, Selector, Subject, SubjectSelector
 
@@ -32,11 +33,18 @@ def list_subjects(store: Store) -> list[dict[str, Any]]:
 
 
 def subject_records(
-    session: Session, subject_ids: Iterable[int] | None = None
+    session: Session,
+    subject_ids: Iterable[int] | None = None,
+    *,
+    within: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
     """The one serialisation of a subject, used by ``vigil subjects``, referral packages
     and the report: the contract's keys plus ``country_basis``, ``country_basis_kind``,
-    ``status`` and ``links``. With ``subject_ids``, those subjects in that order."""
+    ``status`` and ``links``. With ``subject_ids``, those subjects in that order.
+
+    With ``within`` (selector ids), only those accounts and selectors, and only the links
+    between two of those accounts: what a referral package may say of a subject that
+    another agency on the store has seen too (``vigil.store.reach``)."""
     query = select(Subject).where(Subject.status != "merged").order_by(Subject.id)
     links_query = (
         select(SubjectSelector, Selector)
@@ -53,8 +61,15 @@ def subject_records(
     accounts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     selectors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    kept_accounts = {
+        account_key(selector.platform, selector.display or selector.value)
+        for _link, selector in rows
+        if selector.kind == "username" and (within is None or selector.id in within)
+    }
     for link_row, selector in rows:
         subject_id = link_row.subject_id
+        if within is not None and selector.id not in within:
+            continue
         if selector.kind == "username":
             accounts[subject_id].append(
                 {
@@ -65,7 +80,9 @@ def subject_records(
                 }
             )
             link = stored_reasons(link_row.reasons).get("link")
-            if isinstance(link, dict):
+            if isinstance(link, dict) and (
+                within is None or {link.get("a"), link.get("b")} <= kept_accounts
+            ):
                 links[subject_id].append(
                     {
                         "a": link.get("a"),

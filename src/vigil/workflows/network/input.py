@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from vigil.graph.model import (
@@ -59,14 +59,23 @@ def subject_accounts(session: Session) -> dict[int, int]:
     return {sid: subject for sid, (_c, subject) in best.items()}
 
 
-def load_network_input(session: Session, activity: Activity | None = None) -> NetworkInput:
-    activity = activity or read_activity(session)
+def load_network_input(
+    session: Session, activity: Activity | None = None, sources: Select | None = None
+) -> NetworkInput:
+    """The network of all the evidence, or (``sources``, a query of source ids) of what
+    those sources say: its subjects are then only those owning an account they evidence or
+    a device among them, so a ranking of it is a ranking of that view alone."""
+    activity = activity or read_activity(session, sources)
     owner = subject_accounts(session)
     accounts = activity.accounts
+    holdings = device_holdings(session, owner, sources)
     subjects = [
         SubjectInfo(s.id, s.label, s.role)
         for s in session.scalars(select(Subject).order_by(Subject.id))
     ]
+    if sources is not None:
+        evidenced = {owner.get(a) for a in accounts} | {h.subject_id for h in holdings}
+        subjects = [s for s in subjects if s.id in evidenced]
     interactions: list[tuple[int, Interaction]] = []
     file_ids: set[int] = set()
     for account in accounts.values():
@@ -88,7 +97,6 @@ def load_network_input(session: Session, activity: Activity | None = None) -> Ne
             )
             if action.file_id is not None:
                 file_ids.add(action.file_id)
-    holdings = device_holdings(session, owner)
     file_ids.update(h.file_id for h in holdings)
     return NetworkInput(
         subjects=subjects,
@@ -104,8 +112,11 @@ def load_network_input(session: Session, activity: Activity | None = None) -> Ne
     )
 
 
-def device_holdings(session: Session, owner: dict[int, int]) -> list[Holding]:
-    """Files on seized devices whose owner is known (see the module docstring)."""
+def device_holdings(
+    session: Session, owner: dict[int, int], sources: Select | None = None
+) -> list[Holding]:
+    """Files on seized devices whose owner is known (see the module docstring); with
+    ``sources``, on those devices only."""
     device_owner: dict[str, int] = {}
     rows = session.execute(
         select(Selector.value, SubjectSelector.subject_id)
@@ -123,7 +134,8 @@ def device_holdings(session: Session, owner: dict[int, int]) -> list[Holding]:
     for platform, value, account_subject in account_rows:
         account_owner.setdefault((platform.casefold(), value.casefold()), account_subject)
     holdings: set[tuple[int, int]] = set()
-    for source in session.scalars(select(Source)):
+    devices = select(Source) if sources is None else select(Source).where(Source.id.in_(sources))
+    for source in session.scalars(devices):
         extra = source.extra or {}
         subject_id = extra.get("subject_id")
         seized_from = extra.get("seized_from")

@@ -2,7 +2,8 @@
 
 Only suspects with a decided country are referred (``resolve`` decides every subject's
 country; a subject of unknown country is listed by the report, not guessed into a package).
-Subjects are ordered by the same ranking the report shows (``ranking_of``). A country whose
+Subjects are ordered by the same ranking the report shows (``ranking_of``), of the evidence
+the agency reaches (``package_sources``). A country whose
 prepared, unsent referral already holds the same subjects and says the same is not referred
 again: running ``refer`` twice with nothing new changes nothing. Packages are signed with the
 node key when the store has a place for it (``node_key``). The package is written first and
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError, VigilError
@@ -50,10 +51,15 @@ from vigil.store.models import (
     Referral,
     ReferralStatus,
     ReferralSubject,
+    Source,
     Subject,
     utcnow,
 )
-from vigil.store.reach import visible_subject_ids
+from vigil.store.reach import (
+    reachable_source_ids,
+    selectors_evidenced_in,
+    visible_subject_ids,
+)
 from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
@@ -108,14 +114,31 @@ def _subjects_by_country(
     return dict(sorted(grouped.items()))
 
 
+def package_sources(session: Session, actor: Actor) -> Select | None:
+    """The sources a package may draw on (a query of their ids), or None where the agency
+    reaches them all (a store of its own: the one ranking, as ``network rank`` gives it).
+
+    On a store several agencies share, the package's subjects are ranked in a network built
+    from the agency's reachable sources alone (``load_network_input``): a priority, and the
+    reasons given for it ("runs <venue>", "sent N files"), never rest on another agency's
+    unshared evidence.
+    """
+    reachable = reachable_source_ids(actor)
+    beyond = session.scalar(select(func.count(Source.id)).where(Source.id.not_in(reachable)))
+    return reachable if beyond else None
+
+
 def _referred(record: dict[str, Any], ranked: RankedSubject | None) -> ReferredSubject:
+    """A subject as the package states it. Unranked (no account or device of theirs in the
+    sources read), a subject has nothing there to rank it on: priority 0, no reasons, never
+    the store's own priority, which may rest on another agency's evidence."""
     return ReferredSubject(
         id=record["id"],
         label=record["label"],
         role=record["role"],
         country=record["country"],
         country_basis=record["country_basis"],
-        priority=ranked.score if ranked else record["priority"],
+        priority=ranked.score if ranked else 0.0,
         accounts=record["accounts"],
         selectors=record["selectors"],
         reasons=list(ranked.reasons) if ranked else [],
@@ -151,7 +174,8 @@ def refer(
         with store.transaction() as session:
             if not has_subjects(session):
                 raise NotFound(NO_SUBJECTS_YET)
-            data = load_network_input(session)
+            scope = package_sources(session, actor)
+            data = load_network_input(session, sources=scope)
             ranking = {r.subject_id: r for r in ranking_of(data).ranking}
             grouped = _subjects_by_country(session, actor, country, ranking)
             if not grouped:
@@ -163,7 +187,7 @@ def refer(
             ids = [
                 referral.id
                 for referral in _make_referrals(
-                    session, actor, grouped, ranking, data, out_dir, written, signer, sending
+                    session, actor, grouped, ranking, data, scope, out_dir, written, signer, sending
                 )
             ]
         return [r for r in list_referrals(store) if r.id in ids]
@@ -179,6 +203,7 @@ def _make_referrals(
     grouped: dict[str, list[Subject]],
     ranking: dict[int, RankedSubject],
     data: NetworkInput,
+    scope: Select | None,
     out_dir: Path,
     written: list[Path],
     signer: PackageSigner | None,
@@ -188,7 +213,9 @@ def _make_referrals(
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
     referrals: list[Referral] = []
     for cc, subjects in grouped.items():
-        evidence = gather_evidence(session, actor, data, [s.id for s in subjects])
+        ids = [s.id for s in subjects]
+        evidence = gather_evidence(session, actor, data, ids)
+        within = None if scope is None else set(session.scalars(selectors_evidenced_in(scope, ids)))
         content = PackageContent(
             reference="",
             country=cc,
@@ -197,7 +224,7 @@ def _make_referrals(
             prepared_at=utcnow(),
             subjects=[
                 _referred(record, ranking.get(record["id"]))
-                for record in subject_records(session, [s.id for s in subjects])
+                for record in subject_records(session, ids, within=within)
             ],
             files=evidence.files,
             event_counts=evidence.event_counts,

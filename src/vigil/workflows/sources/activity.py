@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from vigil.store.extras import EventExtra, SightingExtra, Subscriber
@@ -118,8 +118,14 @@ def _is_victim(context: str | None, extra: SightingExtra) -> bool:
     return bool(context and "victim" in context.lower()) or extra.is_victim
 
 
-def read_activity(session: Session) -> Activity:
-    """Read what every account did, in three queries (accounts, sightings, events)."""
+def read_activity(session: Session, sources: Select | None = None) -> Activity:
+    """Read what every account did, in three queries (accounts, sightings, events).
+
+    With ``sources`` (a query of source ids), only what those sources say: the accounts
+    seen or acting in them, or the targets of what was done there. A referral package reads
+    the evidence so, through the referring agency's reach (``vigil.store.reach``), so that
+    a priority and its reasons never rest on another agency's sources.
+    """
     everyone = {
         s.id: AccountActivity(s.id, s.platform, s.display or s.value)
         for s in session.scalars(
@@ -127,18 +133,19 @@ def read_activity(session: Session) -> Activity:
         )
     }
     subscribers: dict[int, list[Subscriber]] = defaultdict(list)
-    rows = session.execute(
-        select(
-            Sighting.account_id,
-            Sighting.source_id,
-            Sighting.selector_id,
-            Sighting.seen_at,
-            Sighting.context,
-            Sighting.extra,
-            Selector.kind,
-            Selector.value,
-        ).join(Selector, Selector.id == Sighting.selector_id)
-    )
+    sightings = select(
+        Sighting.account_id,
+        Sighting.source_id,
+        Sighting.selector_id,
+        Sighting.seen_at,
+        Sighting.context,
+        Sighting.extra,
+        Selector.kind,
+        Selector.value,
+    ).join(Selector, Selector.id == Sighting.selector_id)
+    if sources is not None:
+        sightings = sightings.where(Sighting.source_id.in_(sources))
+    rows = session.execute(sightings)
     for account_id, source_id, selector_id, seen_at, context, raw, kind, value in rows:
         extra = SightingExtra.of(raw)
         if extra.subscriber is not None and extra.subscriber.country:
@@ -153,13 +160,26 @@ def read_activity(session: Session) -> Activity:
         account.selectors[selector_id] = SeenSelector(selector_id, kind, value)
         if kind == "ip":
             account.ips.append(IpUse(value, selector_id, seen_at, extra.possible_proxy))
-    _read_events(session, everyone)
+    _read_events(session, everyone, sources)
+    if sources is not None:
+        everyone = _evidenced(everyone)
     system = frozenset(a for a, activity in everyone.items() if activity.system)
     return Activity(
         accounts={a: activity for a, activity in everyone.items() if a not in system},
         system_accounts=system,
         subscribers=dict(subscribers),
     )
+
+
+def _evidenced(accounts: dict[int, AccountActivity]) -> dict[int, AccountActivity]:
+    """The accounts the sources read say anything of: seen there, acting there, or the
+    target of something done there."""
+    targets = {t for a in accounts.values() for action in a.actions for t in action.targets}
+    return {
+        account_id: activity
+        for account_id, activity in accounts.items()
+        if activity.sources or activity.actions or account_id in targets
+    }
 
 
 def _read_own_sighting(account: AccountActivity, context: str | None, extra: SightingExtra) -> None:
@@ -179,12 +199,14 @@ def _read_own_sighting(account: AccountActivity, context: str | None, extra: Sig
         account.venue_roles.add(VenueRole(role, extra.channel))
 
 
-def _read_events(session: Session, accounts: dict[int, AccountActivity]) -> None:
+def _read_events(
+    session: Session, accounts: dict[int, AccountActivity], sources: Select | None
+) -> None:
     ip_values = dict(
         session.execute(select(Selector.id, Selector.value).where(Selector.kind == "ip")).all()
     )
     known = set(session.scalars(select(Match.file_id).distinct()))
-    rows = session.execute(
+    events = (
         select(
             Event.id,
             Event.actor_id,
@@ -202,6 +224,9 @@ def _read_events(session: Session, accounts: dict[int, AccountActivity]) -> None
         .where(Event.actor_id.is_not(None))
         .order_by(Event.id)
     )
+    if sources is not None:
+        events = events.where(Event.source_id.in_(sources))
+    rows = session.execute(events)
     for event_id, actor_id, kind, at, source_id, target_id, room, ip_id, file_id, raw, sha in rows:
         account = accounts.get(actor_id)
         if account is None:
