@@ -11,7 +11,8 @@ in `vigil worker`) has a heartbeat thread renewing its lease. A job's workers co
 fork server instead, a clean single-threaded process started once and kept.
 
 Either way a worker dies with the process that started its pool (``die_with_parent``), so a
-``kill -9`` leaves no worker behind.
+``kill -9`` leaves no worker behind, and keeps the memory it frees for the next file
+(``keep_freed_memory``).
 """
 
 from __future__ import annotations
@@ -54,9 +55,47 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context(start_method()),
-        initializer=die_with_parent,
+        initializer=start_worker,
         initargs=(os.getpid(),),
     )
+
+
+def start_worker(owner_pid: int) -> None:
+    """Process-pool initializer: ``die_with_parent``, then ``keep_freed_memory``."""
+    die_with_parent(owner_pid)
+    keep_freed_memory()
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+# Blocks under this come from the heap, not a mapping of their own; the largest glibc takes.
+WORKER_MMAP_THRESHOLD_BYTES = 32 << 20
+# Free memory a worker keeps at the top of its heap before handing it back.
+WORKER_TRIM_THRESHOLD_BYTES = 64 << 20
+
+
+def keep_freed_memory() -> None:
+    """Let this worker reuse the memory it frees instead of handing it back to the kernel.
+
+    A worker hashes one file after another, and each decode and PDQ pass allocates and frees
+    the same few buffers, of hundreds of kilobytes to a few megabytes. glibc maps each such
+    block on its own (or trims it off the heap) and unmaps it when freed, so the next file
+    pays a page fault for every page again: half of pdqhash's time on a 228x171 image (its
+    luma conversion), 1.1 ms where 0.55 ms is the work. Keeping up to
+    ``WORKER_TRIM_THRESHOLD_BYTES`` free costs a worker at most that much resident memory.
+    Elsewhere than glibc (musl, macOS) this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # a C library without mallopt
+        return
+    mallopt(_M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, WORKER_TRIM_THRESHOLD_BYTES)
 
 
 def die_with_parent(owner_pid: int) -> None:
