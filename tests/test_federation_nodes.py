@@ -39,7 +39,7 @@ from vigil.store.models import (
 from vigil.workflows.federation.deconflict import deconflict, list_hits
 from vigil.workflows.federation.exchange import deliver_pending, send_referrals
 from vigil.workflows.federation.inbox import accept, list_inbox, own_overlaps
-from vigil.workflows.federation.node import add_peer, identity
+from vigil.workflows.federation.node import add_peer, identity, list_peers
 from vigil.workflows.federation.peering import PeerRefused, agency_path
 from vigil.workflows.federation.story import CASE, Node
 from vigil.workflows.operation.credentials import issue_token
@@ -638,3 +638,23 @@ def test_a_package_a_peer_refused_is_sent_anew(federation: Federation, tmp_path:
     assert (sent.delivered, sent.refused) == (1, 0)
     [again] = refer(ca.store, ca.actor, tmp_path / "third", country="US", sending=True)
     assert again.id == second.id  # delivered: that one, not a third
+
+
+def test_refer_all_send_sends_what_a_peer_serves_and_keeps_the_rest_prepared(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """`refer --all --send`: every country's package is written; those of the countries a
+    peer serves go (or are already on their way), the rest (CA's own, always) stay
+    prepared and are named, where one unserved country used to stop the whole send."""
+    ca = federation.nodes["CA"]
+    open_case(ca.store, ca.actor, "OP-FED-ALL")  # packages unlike any sent before
+    done = run_cli("--db", ca.store.url, "refer", "--all", "--send", "-o", str(tmp_path), "--json")
+    assert done.exit_code == 0, done.stderr
+    served = {peer.country for peer in list_peers(ca.store, ca.actor) if peer.status == "active"}
+    written = {r["country"]: r["id"] for r in json.loads(done.stdout)}
+    unserved = sorted(set(written) - served)
+    assert "CA" in unserved and set(written) & served
+    assert f"not sent, no peer serves {', '.join(unserved)}:" in done.stderr
+    status = {r.id: r.status for r in list_referrals(ca.store)}
+    assert all(status[written[cc]] == "prepared" for cc in unserved)
+    assert all(status[written[cc]] == "sent" for cc in set(written) & served)

@@ -14,6 +14,7 @@ from vigil.store.constants import OUTCOME_KINDS
 
 if TYPE_CHECKING:
     from vigil.store.db import Actor, Store
+    from vigil.workflows.referral.refer import ReferralInfo
 
 referral_app = typer.Typer(help="Referral packages.", no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def refer_command(
         check_sendable(store, actor, check_country(country))
     referrals = refer(store, actor, output or Path("referrals"), country=country, sending=send)
     if send:
-        _send(store, actor, [r.id for r in referrals])
+        _send(store, actor, referrals)
     if as_json:
         print_json([referral_json(r) for r in referrals])
         return
@@ -56,11 +57,23 @@ def refer_command(
         )
 
 
-def _send(store: Store, actor: Actor, referral_ids: list[int]) -> None:
+def _send(store: Store, actor: Actor, referrals: list[ReferralInfo]) -> None:
+    """Send each package to the peer serving its country. With ``--all`` a country may
+    have none (the unit's own, always): its package stays prepared, and is named."""
     from vigil.federation.transport import HttpTransport
-    from vigil.workflows.federation.exchange import send_referrals
+    from vigil.workflows.federation.exchange import send_referrals, served_countries
 
-    result = send_referrals(store, actor, HttpTransport(), referral_ids)
+    served = served_countries(store, actor)
+    unserved = sorted({r.country or "" for r in referrals if r.country not in served})
+    if unserved:
+        err_console.print(
+            f"not sent, no peer serves {', '.join(unserved)}: "
+            "those packages stay prepared (`vigil peer add ... --country CC`, then send again)"
+        )
+    sendable = [r.id for r in referrals if r.country in served]
+    if not sendable:
+        return
+    result = send_referrals(store, actor, HttpTransport(), sendable)
     if not (result.delivered or result.pending or result.refused):
         err_console.print(
             "sent: nothing new; each package is already on its way or delivered "

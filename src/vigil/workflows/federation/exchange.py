@@ -117,6 +117,20 @@ def check_sendable(store: Store, actor: Actor, country: str | None) -> None:
             _serving_peer(session, actor.agency_id, country)
 
 
+def served_countries(store: Store, actor: Actor) -> set[str]:
+    """The countries an active peer of the agency serves: where ``--all --send`` sends."""
+    with store.reading() as session:
+        return {
+            country
+            for country in session.scalars(
+                select(Peer.country).where(
+                    Peer.agency_id == actor.agency_id, Peer.status == "active"
+                )
+            )
+            if country
+        }
+
+
 def _serving_peer(session: Session, agency_id: int, country: str | None) -> Peer:
     """The active peer serving ``country``: the first pinned, where several serve it (the
     check and the send then agree on it)."""
