@@ -26,12 +26,21 @@ from vigil.store.models import (
     Selector,
     Sighting,
     Source,
+    Subject,
+    SubjectSelector,
 )
 from vigil.workflows.federation.deconflict import deconflict, list_hits
-from vigil.workflows.federation.exchange import deliver_pending
-from vigil.workflows.federation.node import add_peer, identity, init_node, list_peers
+from vigil.workflows.federation.exchange import deliver_pending, send_referrals
+from vigil.workflows.federation.node import (
+    add_peer,
+    identity,
+    init_node,
+    list_peers,
+    set_peer_status,
+)
 from vigil.workflows.federation.peering import PeerRefused
 from vigil.workflows.operation.setup import init_store, open_case
+from vigil.workflows.referral.refer import refer
 
 SEEN = datetime(2006, 3, 1, tzinfo=UTC)
 
@@ -229,3 +238,48 @@ def test_deliveries_are_recorded_on_each_database(store: Store, tmp_path: Path) 
         server.stop()
         down.stop()
         stranger.dispose()
+
+
+def test_a_package_on_its_way_to_a_replaced_peer_is_written_anew_for_the_new_one(
+    store: Store, tmp_path: Path
+) -> None:
+    """A package queued for GB-OLD is that referral while GB-OLD serves GB; once GB-NEW
+    serves GB instead, GB-NEW has not had it, so sending writes one for GB-NEW."""
+    sender = admin_actor(store)
+    init_node(store, sender, tmp_path / "keys", url="http://127.0.0.1:9", contact="desk")
+    _hold(store, sender, [("username", "chat", "suspect")])
+    with store.transaction() as session:
+        subject = Subject(label="suspect", role="suspect", country="GB")
+        session.add(subject)
+        session.flush()
+        account = session.scalars(select(Selector).where(Selector.value == "suspect")).one()
+        session.add(SubjectSelector(subject_id=subject.id, selector_id=account.id))
+    down = NodeServer.reserve(None)  # bound, never listening: each message stays pending
+    key = identity(store, sender).public_key  # any well-formed key: nobody answers
+    try:
+        add_peer(store, sender, "GB-OLD", down.url, key, country="GB")
+
+        def send() -> int:
+            [referral] = refer(store, sender, tmp_path / "out", country="GB", sending=True)
+            send_referrals(store, sender, HttpTransport(), [referral.id])
+            return referral.id
+
+        first = send()
+        assert send() == first  # on its way to the peer serving GB: that one
+        set_peer_status(store, sender, "GB-OLD", "disabled")
+        add_peer(store, sender, "GB-NEW", down.url, key, country="GB")
+        second = send()
+        assert second != first
+        assert send() == second
+        with store.reading() as session:
+            queued = {
+                m.referral_id: m.peer_id
+                for m in session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.kind == "referral")
+                )
+            }
+            peers = {p.id: p.code for p in session.scalars(select(Peer))}
+        assert {peers[queued[first]], peers[queued[second]]} == {"GB-OLD", "GB-NEW"}
+        assert len(queued) == 2  # each referral queued once, for its own peer
+    finally:
+        down.stop()

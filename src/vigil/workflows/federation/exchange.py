@@ -131,14 +131,19 @@ def served_countries(store: Store, actor: Actor) -> set[str]:
         }
 
 
-def _serving_peer(session: Session, agency_id: int, country: str | None) -> Peer:
+def serving_peer(session: Session, agency_id: int, country: str | None) -> Peer | None:
     """The active peer serving ``country``: the first pinned, where several serve it (the
-    check and the send then agree on it)."""
-    peer = session.scalars(
+    check, the send and ``refer``'s reuse of a package on its way then agree on it)."""
+    return session.scalars(
         select(Peer)
         .where(Peer.agency_id == agency_id, Peer.country == country, Peer.status == "active")
         .order_by(Peer.id)
     ).first()
+
+
+def _serving_peer(session: Session, agency_id: int, country: str | None) -> Peer:
+    """``serving_peer``, or a one-line refusal saying how to add one."""
+    peer = serving_peer(session, agency_id, country)
     if peer is None:
         raise UsageError(
             f"no peer serves {country}; add one with "

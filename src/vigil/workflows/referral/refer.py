@@ -60,6 +60,7 @@ from vigil.store.reach import (
     selectors_evidenced_in,
     visible_subject_ids,
 )
+from vigil.workflows.federation.exchange import serving_peer
 from vigil.workflows.identity.subjects import subject_records
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
@@ -419,14 +420,18 @@ def _same_referral(
     sending: bool,
 ) -> Referral | None:
     """The agency's referral of exactly these subjects whose package says the same: a
-    prepared one, or (``sending``) one whose message to a peer is pending or delivered."""
+    prepared one, or (``sending``) one whose message to the peer now serving the country is
+    pending or delivered. One sent to a peer since replaced is not: the new peer has not
+    had it."""
     wanted = sorted(s.id for s in subjects)
     fresh = _comparable(manifest_body(content))
     reusable = Referral.status == "prepared"
-    if sending:
+    peer = serving_peer(session, actor.agency_id, country) if sending else None
+    if peer is not None:
         on_its_way = exists(
             select(OutboxMessage.id).where(
                 OutboxMessage.referral_id == Referral.id,
+                OutboxMessage.peer_id == peer.id,
                 OutboxMessage.state.in_(("pending", "delivered")),
             )
         )
