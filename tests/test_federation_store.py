@@ -268,9 +268,12 @@ def test_a_package_on_its_way_to_a_replaced_peer_is_written_anew_for_the_new_one
         assert send() == first  # on its way to the peer serving GB: that one
         set_peer_status(store, sender, "GB-OLD", "disabled")
         add_peer(store, sender, "GB-NEW", down.url, key, country="GB")
+        tried_old = _attempts(store, first)
         second = send()
         assert second != first
         assert send() == second
+        assert _attempts(store, second) == 2
+        assert _attempts(store, first) == tried_old  # disabled: sent nothing more
         with store.reading() as session:
             queued = {
                 m.referral_id: m.peer_id
@@ -283,3 +286,10 @@ def test_a_package_on_its_way_to_a_replaced_peer_is_written_anew_for_the_new_one
         assert len(queued) == 2  # each referral queued once, for its own peer
     finally:
         down.stop()
+
+
+def _attempts(store: Store, referral_id: int) -> int:
+    with store.reading() as session:
+        return session.scalars(
+            select(OutboxMessage.attempts).where(OutboxMessage.referral_id == referral_id)
+        ).one()

@@ -165,7 +165,8 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
     outcome, a job's lease) would wait. Each answer is then recorded in a short transaction
     of its own, against the message as it stands then (another delivery may have recorded
     it meanwhile; the receiver keeps the idempotency key, so a message sent twice is stored
-    once). A peer that cannot be reached is not asked again in the same run.
+    once). A peer that cannot be reached is not asked again in the same run, and a disabled
+    one is not asked at all (`vigil peer disable`: nothing more is sent to it).
     """
     with store.reading() as session:
         pending = list(
@@ -188,8 +189,8 @@ def deliver_pending(store: Store, actor: Actor, transport: Transport) -> Deliver
             peer = session.get(Peer, message.peer_id)
             assert peer is not None
             kind, payload = message.kind, json.loads(message.payload)
-        if peer.id in unreachable:
-            continue
+        if peer.id in unreachable or peer.status != "active":
+            continue  # a disabled peer is sent nothing more; it waits for `peer enable`
         signer = keys.load_signer(directory, actor.agency_code, previous=kind == "key")
         state, error = "delivered", None
         try:
