@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from tests.actors import admin_actor
 from tests.cli_runner import run_cli
+from vigil.federation import keys
 from vigil.federation.transport import HttpTransport
 from vigil.peer_api.app import create_peer_app
 from vigil.peer_api.serving import NodeServer
@@ -182,6 +183,17 @@ def test_init_again_changes_the_url_and_never_the_keys(store: Store, tmp_path: P
     assert elsewhere.exit_code == 2
     assert "this node's keys are not in" in elsewhere.stderr
     assert not (tmp_path / "other").exists()
+    # The node's signing key beside another OPRF key: refused, the node's tokens unchanged.
+    mixed = tmp_path / "mixed"
+    shutil.copytree(tmp_path / "k", mixed)
+    (mixed / "oprf.key").unlink()
+    with store.reading() as session:
+        oprf_before = session.scalars(select(FederationNode.oprf_public_key)).one()
+    keys.create_keys(mixed)  # a new OPRF key next to the node's signing key
+    mismatched = run_cli("--db", url, "federation", "init", "--keys", str(mixed))
+    assert mismatched.exit_code == 2 and "holds other keys than this node's" in mismatched.stderr
+    with store.reading() as session:
+        assert session.scalars(select(FederationNode.oprf_public_key)).one() == oprf_before
     moved = tmp_path / "moved"
     shutil.copytree(tmp_path / "k", moved)
     taken = run_cli("--db", url, "federation", "init", "--keys", str(moved))

@@ -95,6 +95,7 @@ def init_node(
             select(FederationNode).where(FederationNode.agency_id == actor.agency_id)
         ).first()
         known_key = existing.signing_public_key if existing is not None else None
+        known_oprf = existing.oprf_public_key if existing is not None else None
         if keys_dir is None:
             if existing is None:
                 raise UsageError("a new federation node needs a folder for its keys")
@@ -110,7 +111,12 @@ def init_node(
     else:
         made = keys.create_keys(keys_dir)
     loaded = keys.load_keys(keys_dir, actor.agency_code)
-    if known_key is not None and public_key_text(loaded.signer.public_key) != known_key:
+    # Both halves: another OPRF key would not be refused by anyone, it would silently make
+    # this node's deconfliction tokens match nothing its peers hold.
+    if known_key is not None and (
+        public_key_text(loaded.signer.public_key) != known_key
+        or b64(loaded.oprf.public_key) != known_oprf
+    ):
         raise UsageError(
             f"{keys_dir} holds other keys than this node's ({known_key}); "
             "`federation init` keeps the node's keys"
