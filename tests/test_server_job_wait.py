@@ -4,6 +4,8 @@ seconds have passed for one nobody runs; out-of-range waits are refused."""
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -58,3 +60,42 @@ def test_the_wait_ends_when_the_job_does(unit: Unit) -> None:
         f"/api/jobs/{job_id}", params={"wait": 1}, headers=unit.bearer("OTHER", "investigator")
     )
     assert other.status_code == 404
+
+
+def test_a_long_poll_whose_client_went_away_stops_reading_the_job(
+    unit: Unit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script that gives up (a timeout, Ctrl-C) closes its connection: the server stops
+    polling the job's row for it within a poll, not when the wait it asked for is over."""
+    from vigil.peer_api.serving import NodeServer
+    from vigil.server.api import jobs as jobs_api
+
+    reads: list[float] = []
+    first_read, answered = threading.Event(), threading.Event()
+    job_status = jobs_api.jobs.job_status
+
+    def counted(*args: object) -> object:
+        reads.append(time.monotonic())
+        first_read.set()
+        return job_status(*args)  # type: ignore[arg-type]
+
+    class Answering:
+        @staticmethod
+        def asdict(value: object) -> object:
+            answered.set()
+            return dataclasses.asdict(value)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(jobs_api.jobs, "job_status", counted)
+    monkeypatch.setattr(jobs_api, "dataclasses", Answering)
+    job_id = unit.objects["TEST"].job_id  # queued, and no runner: it never finishes
+    token = unit.tokens[("TEST", "investigator")]
+    with NodeServer(unit.app).start() as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as connection:
+            connection.sendall(
+                f"GET /api/jobs/{job_id}?wait={LONG_WAIT} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n".encode()
+            )
+            assert first_read.wait(LONG_WAIT)
+        assert answered.wait(LONG_WAIT / 3)  # well before the 30 s asked for
+    assert len(reads) <= 3 and reads[-1] - reads[0] < LONG_WAIT / 3

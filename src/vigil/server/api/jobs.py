@@ -110,12 +110,15 @@ async def job(
 ) -> dict[str, Any]:
     """The job as it stands; with ``wait``, a long poll: a script follows a job with one
     request instead of one a second. The job may run in another process (`vigil worker`),
-    so its row is read again every ``JOB_POLL_SECONDS``, off the event loop."""
+    so its row is read again every ``JOB_POLL_SECONDS``, off the event loop, for as long as
+    the client is still there to be answered."""
     store = store_of(request)
     deadline = time.monotonic() + wait
     status = await run_in_threadpool(jobs.job_status, store, job_id, actor.agency_id)
     while status.state not in FINISHED_STATES and (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(JOB_POLL_SECONDS, left))
+        if await request.is_disconnected():
+            break  # nobody to answer: stop reading the store for them
         status = await run_in_threadpool(jobs.job_status, store, job_id, actor.agency_id)
     return dataclasses.asdict(status)
 
