@@ -18,6 +18,8 @@ from vigil.store.models import (
     File,
     FileInstance,
     Selector,
+    Series,
+    SeriesFile,
     Sighting,
     Source,
     Subject,
@@ -154,3 +156,45 @@ def test_what_only_another_agency_saw_of_a_suspect_stays_out_of_the_package(
     [seen_by_other] = _manifest_subjects(theirs.package)
     assert any("#hidden-room" in reason for reason in seen_by_other["reasons"])  # type: ignore[attr-defined]
     assert seen_by_other["priority"] > referred["priority"]  # type: ignore[operator]
+
+
+def test_a_series_another_agency_found_is_not_named_in_the_package(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """A picture on the suspect's phone, seized by TEST, is also in a series OTHER's triage
+    found (its label names OTHER's camera serial): TEST's package names TEST's own series of
+    it, never OTHER's."""
+    suspect = unit.objects["TEST"].subject_id
+    investigator = unit.actor("TEST", "investigator")
+    with unit.store.transaction() as session:
+        session.execute(update(Subject).where(Subject.id == suspect).values(country="GB"))
+        test_case = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
+        other_source = session.scalars(
+            select(Source).where(Source.original_name == "other.jsonl")
+        ).one()
+        phone = Source(
+            kind="evidence",
+            original_name="phone of test",
+            sha256="ab" * 32,
+            size_bytes=1,
+            case_id=test_case,
+            agency_id=investigator.agency_id,
+            user_id=investigator.user_id,
+            extra={"subject_id": suspect},
+        )
+        picture = File(sha256="ef" * 32, size_bytes=3, mime="image/jpeg")
+        session.add_all([phone, picture])
+        session.flush()
+        session.add(FileInstance(file_id=picture.id, source_id=phone.id, path="/DCIM/2.jpg"))
+        for label, source in (
+            ("camera SN-OWN: 2 images", phone),
+            ("camera SN-HIDDEN: 2 images", other_source),
+        ):
+            series = Series(label=label, case_id=source.case_id, source_id=source.id)
+            session.add(series)
+            session.flush()
+            session.add(SeriesFile(series_id=series.id, file_id=picture.id))
+    [own] = refer(unit.store, investigator, tmp_path / "test", country="GB")
+    package = _package_text(Path(own.package))
+    assert "ef" * 32 in package and "SN-OWN" in package
+    assert "SN-HIDDEN" not in package

@@ -104,7 +104,7 @@ def load_network_input(
             AccountInfo(a.account_id, a.platform, a.username, owner.get(a.account_id))
             for a in accounts.values()
         ],
-        files=file_facts(session, file_ids),
+        files=file_facts(session, file_ids, sources),
         interactions=[interaction for _id, interaction in sorted(interactions)],
         holdings=holdings,
         contact_indicators=contact_indicators(activity, owner),
@@ -156,8 +156,13 @@ def device_holdings(
     return [Holding(s, f) for s, f in sorted(holdings)]
 
 
-def file_facts(session: Session, file_ids: set[int]) -> list[FileFacts]:
-    """Alert (any alert-set match), new (no match at all, or in a series), category."""
+def file_facts(
+    session: Session, file_ids: set[int], sources: Select | None = None
+) -> list[FileFacts]:
+    """Alert (any alert-set match), new (no match at all, or in a series), category.
+
+    With ``sources`` (a query of source ids), only the series found in those sources: a
+    series' label names a camera serial and a count of another triage's pictures."""
     if not file_ids:
         return []
     ids = sorted(file_ids)
@@ -172,11 +177,14 @@ def file_facts(session: Session, file_ids: set[int]) -> list[FileFacts]:
             .where(Match.file_id.in_(chunk))
         ):
             matches[file_id].append((kind, category))
-        for file_id, label in session.execute(
+        in_series = (
             select(SeriesFile.file_id, Series.label)
             .join(Series, Series.id == SeriesFile.series_id)
             .where(SeriesFile.file_id.in_(chunk))
-        ):
+        )
+        if sources is not None:
+            in_series = in_series.where(Series.source_id.in_(sources))
+        for file_id, label in session.execute(in_series):
             series[file_id] = label
     facts = []
     for row in session.scalars(select(File).where(File.id.in_(ids))):

@@ -41,8 +41,8 @@ def gather_evidence(
     session: Session, actor: Actor, data: NetworkInput, subject_ids: list[int]
 ) -> EvidenceSummary:
     """What the package says the subjects did: events, sightings and seized devices' files
-    in sources within the agency's reach only (``store.reach``), so another agency's
-    sources and holdings never appear in it."""
+    in sources within the agency's reach only (``store.reach``), and the series found there,
+    so another agency's sources, holdings and series never appear in it."""
     reachable = reachable_source_ids(actor)
     wanted = set(subject_ids)
     owner = {a.id: a.subject_id for a in data.accounts if a.subject_id in wanted}
@@ -91,7 +91,7 @@ def gather_evidence(
     for holding in data.holdings:
         if holding.subject_id in wanted and holding.file_id in held_in_reach:
             file_subjects[holding.file_id].add(holding.subject_id)
-    facts = {f.id: f for f in file_facts(session, set(file_subjects))}
+    facts = {f.id: f for f in file_facts(session, set(file_subjects), reachable)}
     files: list[EvidenceFile] = []
     for chunk in _chunks(sorted(file_subjects)):
         for row in session.scalars(select(File).where(File.id.in_(chunk))):
