@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.server_support import Unit, served_unit
+from vigil.errors import NotFound
 from vigil.store.db import Store
 from vigil.store.models import (
     Case,
@@ -22,10 +24,13 @@ from vigil.store.models import (
     SeriesFile,
     Sighting,
     Source,
-    Subject,
     SubjectSelector,
 )
+from vigil.workflows.identity.subjects import list_subjects
+from vigil.workflows.network.countries import assign_countries
 from vigil.workflows.referral.refer import refer
+
+GB_ADDRESS = "81.2.69.142"  # a British allocation (docs/formats.md: synthetic IPs are real ones)
 
 
 def _package_text(folder: Path) -> str:
@@ -37,6 +42,29 @@ def _package_text(folder: Path) -> str:
     )
 
 
+def _seen_in_gb(session: Session, username: str, source_name: str, **extra: object) -> None:
+    """The account sighted with a British address in that source: evidence placing its
+    subject in GB (the IP registry) within that source's agency's reach."""
+    account = session.scalars(select(Selector).where(Selector.value == username)).one()
+    source = session.scalars(select(Source).where(Source.original_name == source_name)).one()
+    address = session.scalars(select(Selector).where(Selector.value == GB_ADDRESS)).first()
+    if address is None:
+        address = Selector(kind="ip", value=GB_ADDRESS, display=GB_ADDRESS)
+        session.add(address)
+        session.flush()
+    session.add(
+        Sighting(
+            selector_id=address.id,
+            account_id=account.id,
+            source_id=source.id,
+            case_id=source.case_id,
+            agency_id=source.agency_id,
+            extra=extra or None,
+        )
+    )
+    session.flush()
+
+
 @pytest.fixture
 def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
     yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
@@ -45,7 +73,8 @@ def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
 def test_each_agency_refers_only_the_suspects_it_reaches(unit: Unit, tmp_path: Path) -> None:
     ids = {agency: unit.objects[agency].subject_id for agency in ("TEST", "OTHER")}
     with unit.store.transaction() as session:
-        session.execute(update(Subject).where(Subject.id.in_(ids.values())).values(country="GB"))
+        _seen_in_gb(session, "test", "test.jsonl")
+        _seen_in_gb(session, "other", "other.jsonl")
     for agency, other in (("TEST", "OTHER"), ("OTHER", "TEST")):
         actor = unit.actor(agency, "investigator")
         [referral] = refer(unit.store, actor, tmp_path / agency, country="GB")
@@ -63,7 +92,8 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
     test_subject = unit.objects["TEST"].subject_id
     test_investigator = unit.actor("TEST", "investigator")
     with unit.store.transaction() as session:
-        session.execute(update(Subject).where(Subject.id == test_subject).values(country="GB"))
+        _seen_in_gb(session, "test", "test.jsonl")
+        _seen_in_gb(session, "test", "other.jsonl")
         seen = session.scalars(select(Selector).where(Selector.value == "test")).one()
         other_source = session.scalars(
             select(Source).where(Source.original_name == "other.jsonl")
@@ -118,7 +148,8 @@ def test_what_only_another_agency_saw_of_a_suspect_stays_out_of_the_package(
     says both."""
     suspect = unit.objects["TEST"].subject_id
     with unit.store.transaction() as session:
-        session.execute(update(Subject).where(Subject.id == suspect).values(country="GB"))
+        _seen_in_gb(session, "test", "test.jsonl")
+        _seen_in_gb(session, "test", "other.jsonl")
         account = session.scalars(select(Selector).where(Selector.value == "test")).one()
         other_source = session.scalars(
             select(Source).where(Source.original_name == "other.jsonl")
@@ -167,7 +198,7 @@ def test_a_series_another_agency_found_is_not_named_in_the_package(
     suspect = unit.objects["TEST"].subject_id
     investigator = unit.actor("TEST", "investigator")
     with unit.store.transaction() as session:
-        session.execute(update(Subject).where(Subject.id == suspect).values(country="GB"))
+        _seen_in_gb(session, "test", "test.jsonl")
         test_case = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
         other_source = session.scalars(
             select(Source).where(Source.original_name == "other.jsonl")
@@ -198,3 +229,35 @@ def test_a_series_another_agency_found_is_not_named_in_the_package(
     package = _package_text(Path(own.package))
     assert "ef" * 32 in package and "SN-OWN" in package
     assert "SN-HIDDEN" not in package
+
+
+def test_a_package_places_its_suspects_by_the_referrer_s_own_evidence(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """OTHER's case holds an ISP subscriber return for the suspect's address (its request
+    reference a matter of OTHER's legal process): the store places the suspect by it, but
+    TEST's package gives TEST's own basis (the IP registry); and a suspect only OTHER's
+    evidence places is not TEST's to refer at all."""
+    investigator = unit.actor("TEST", "investigator")
+    subscriber = {
+        "ip": GB_ADDRESS,
+        "country": "GB",
+        "isp": "Hidden ISP",
+        "request_ref": "REQ-HIDDEN",
+    }
+    with unit.store.transaction() as session:
+        _seen_in_gb(session, "test", "other.jsonl", subscriber=subscriber)
+    assign_countries(unit.store, unit.actor("TEST", "admin"))
+    with pytest.raises(NotFound, match="no suspects in GB"):
+        refer(unit.store, investigator, tmp_path / "unplaced", country="GB")
+    with unit.store.transaction() as session:
+        _seen_in_gb(session, "test", "test.jsonl")
+    assign_countries(unit.store, unit.actor("TEST", "admin"))
+    [stored] = [s for s in list_subjects(unit.store) if s["id"] == unit.objects["TEST"].subject_id]
+    assert stored["country"] == "GB" and "REQ-HIDDEN" in stored["country_basis"]
+    [own] = refer(unit.store, investigator, tmp_path / "test", country="GB")
+    package = _package_text(Path(own.package))
+    assert "REQ-HIDDEN" not in package and "Hidden ISP" not in package
+    [referred] = _manifest_subjects(own.package)
+    assert referred["country"] == "GB"
+    assert str(referred["country_basis"]).startswith("IP registry majority")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError, VigilError
 from vigil.federation.signing import parse_public_key, public_key_text, verify_signature
+from vigil.geo.countries import CountryDecision, decide_countries
 from vigil.graph.model import NetworkInput, RankedSubject
 from vigil.outputs import check_output_path
 from vigil.referral.model import PackageContent, ReferredSubject
@@ -62,12 +63,14 @@ from vigil.store.reach import (
 )
 from vigil.workflows.federation.exchange import serving_peer
 from vigil.workflows.identity.subjects import subject_records
+from vigil.workflows.network.countries import gather_country_evidence
 from vigil.workflows.network.input import load_network_input
 from vigil.workflows.network.rank import ranking_of
 from vigil.workflows.network.refresh import NO_SUBJECTS_YET, has_subjects
 from vigil.workflows.operation.accounts import check_country
 from vigil.workflows.operation.node_key import node_signer, trusted_public_key
 from vigil.workflows.referral.evidence import gather_evidence
+from vigil.workflows.sources.activity import Activity, read_activity
 
 
 @dataclass(frozen=True)
@@ -94,39 +97,73 @@ def referral_json(referral: ReferralInfo) -> dict[str, object]:
 
 
 def _subjects_by_country(
-    session: Session, actor: Actor, country: str | None, ranking: dict[int, RankedSubject]
+    session: Session,
+    actor: Actor,
+    country: str | None,
+    ranking: dict[int, RankedSubject],
+    places: dict[int, CountryDecision] | None,
 ) -> dict[str, list[Subject]]:
     """Suspects with a decided country within the agency's reach (``store.reach``: on a
     store several agencies share, another agency's suspects are never its to refer), highest
-    ranked first within each country."""
+    ranked first within each country: the store's country, or where given, the country
+    ``places`` decides from the agency's own sources."""
     query = select(Subject).where(
         Subject.role != "victim",
-        Subject.country.is_not(None),
         Subject.status != "merged",
         Subject.id.in_(visible_subject_ids(actor)),
     )
-    if country is not None:
-        query = query.where(Subject.country == country)
+    if places is None:
+        query = query.where(Subject.country.is_not(None))
+        if country is not None:
+            query = query.where(Subject.country == country)
     grouped: dict[str, list[Subject]] = defaultdict(list)
     for subject in session.scalars(query):
-        grouped[subject.country or ""].append(subject)
+        placed = subject.country if places is None else _placed(places, subject.id)
+        if placed is not None and (country is None or placed == country):
+            grouped[placed].append(subject)
     for members in grouped.values():
         members.sort(key=lambda s: (-(ranking[s.id].score if s.id in ranking else 0.0), s.id))
     return dict(sorted(grouped.items()))
+
+
+def _placed(places: dict[int, CountryDecision], subject_id: int) -> str | None:
+    decision = places.get(subject_id)
+    return decision.country if decision is not None else None
+
+
+def places_in(session: Session, activity: Activity) -> dict[int, CountryDecision]:
+    """Each subject's country decided from ``activity`` alone (what the referring agency's
+    sources say): the basis a package gives, ISP request references included, is then never
+    another agency's."""
+    decisions = decide_countries(gather_country_evidence(session, activity))
+    return {decision.subject_id: decision for decision in decisions}
 
 
 def package_sources(session: Session, actor: Actor) -> Select | None:
     """The sources a package may draw on (a query of their ids), or None where the agency
     reaches them all (a store of its own: the one ranking, as ``network rank`` gives it).
 
-    On a store several agencies share, the package's subjects are ranked in a network built
-    from the agency's reachable sources alone (``load_network_input``): a priority, and the
-    reasons given for it ("runs <venue>", "sent N files"), never rest on another agency's
-    unshared evidence.
+    On a store several agencies share, the package's subjects are placed (``places_in``)
+    and ranked (``load_network_input``) from the agency's reachable sources alone: a
+    country and its basis, a priority and the reasons given for it ("runs <venue>", "sent N
+    files") never rest on another agency's unshared evidence.
     """
     reachable = reachable_source_ids(actor)
     beyond = session.scalar(select(func.count(Source.id)).where(Source.id.not_in(reachable)))
     return reachable if beyond else None
+
+
+def _as_placed(record: dict[str, Any], places: dict[int, CountryDecision] | None) -> dict[str, Any]:
+    """The subject's record with the country ``places`` decided for it, if any."""
+    decision = places.get(record["id"]) if places is not None else None
+    if decision is None:
+        return record
+    return {
+        **record,
+        "country": decision.country,
+        "country_basis": decision.basis,
+        "country_basis_kind": decision.basis_kind,
+    }
 
 
 def _referred(record: dict[str, Any], ranked: RankedSubject | None) -> ReferredSubject:
@@ -176,9 +213,11 @@ def refer(
             if not has_subjects(session):
                 raise NotFound(NO_SUBJECTS_YET)
             scope = package_sources(session, actor)
-            data = load_network_input(session, sources=scope)
+            activity = read_activity(session, scope) if scope is not None else None
+            places = places_in(session, activity) if activity is not None else None
+            data = load_network_input(session, activity, scope)
             ranking = {r.subject_id: r for r in ranking_of(data).ranking}
-            grouped = _subjects_by_country(session, actor, country, ranking)
+            grouped = _subjects_by_country(session, actor, country, ranking, places)
             if not grouped:
                 where = f"in {country}" if country else "with a known country"
                 raise NotFound(
@@ -188,7 +227,17 @@ def refer(
             ids = [
                 referral.id
                 for referral in _make_referrals(
-                    session, actor, grouped, ranking, data, scope, out_dir, written, signer, sending
+                    session,
+                    actor,
+                    grouped,
+                    ranking,
+                    data,
+                    scope,
+                    places,
+                    out_dir,
+                    written,
+                    signer,
+                    sending,
                 )
             ]
         return [r for r in list_referrals(store) if r.id in ids]
@@ -205,6 +254,7 @@ def _make_referrals(
     ranking: dict[int, RankedSubject],
     data: NetworkInput,
     scope: Select | None,
+    places: dict[int, CountryDecision] | None,
     out_dir: Path,
     written: list[Path],
     signer: PackageSigner | None,
@@ -224,7 +274,7 @@ def _make_referrals(
             prepared_by=actor.label,
             prepared_at=utcnow(),
             subjects=[
-                _referred(record, ranking.get(record["id"]))
+                _referred(_as_placed(record, places), ranking.get(record["id"]))
                 for record in subject_records(session, ids, within=within)
             ],
             files=evidence.files,
