@@ -24,6 +24,7 @@ from vigil.store.models import (
     SeriesFile,
     Sighting,
     Source,
+    Subject,
     SubjectSelector,
 )
 from vigil.workflows.identity.subjects import list_subjects
@@ -261,3 +262,83 @@ def test_a_package_places_its_suspects_by_the_referrer_s_own_evidence(
     [referred] = _manifest_subjects(own.package)
     assert referred["country"] == "GB"
     assert str(referred["country_basis"]).startswith("IP registry majority")
+
+
+def _other_agency_saw(session: Session, selector: Selector, on_account: int | None) -> None:
+    """A sighting of ``selector`` in OTHER's unshared source (on that account, if any)."""
+    other = session.scalars(select(Source).where(Source.original_name == "other.jsonl")).one()
+    session.add(
+        Sighting(
+            selector_id=selector.id,
+            account_id=on_account,
+            source_id=other.id,
+            case_id=other.case_id,
+            agency_id=other.agency_id,
+        )
+    )
+
+
+def test_a_link_only_another_agency_made_is_not_stated(unit: Unit, tmp_path: Path) -> None:
+    """resolve tied an alias and an email to TEST's suspect through OTHER's source alone, and
+    named the subject after the alias. TEST's own source lists the email, but on no account:
+    TEST's package names neither, and labels the suspect by an account TEST saw."""
+    suspect = unit.objects["TEST"].subject_id
+    with unit.store.transaction() as session:
+        _seen_in_gb(session, "test", "test.jsonl")
+        account = session.scalars(select(Selector).where(Selector.value == "test")).one()
+        alias = Selector(
+            kind="username", platform="chat", value="hiddenalias", display="hiddenalias"
+        )
+        email = Selector(kind="email", value="linked@other.example", display="linked@other.example")
+        session.add_all([alias, email])
+        session.flush()
+        _other_agency_saw(session, alias, alias.id)
+        _other_agency_saw(session, email, account.id)
+        own = session.scalars(select(Source).where(Source.original_name == "test.jsonl")).one()
+        session.add(
+            Sighting(
+                selector_id=email.id,
+                source_id=own.id,
+                case_id=own.case_id,
+                agency_id=own.agency_id,
+            )
+        )
+        for selector in (alias, email):
+            session.add(SubjectSelector(subject_id=suspect, selector_id=selector.id))
+        session.get(Subject, suspect).label = "hiddenalias (chat)"  # type: ignore[union-attr]
+    [own_referral] = refer(
+        unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB"
+    )
+    package = _package_text(Path(own_referral.package))
+    assert "hiddenalias" not in package and "linked@other.example" not in package
+    [referred] = _manifest_subjects(own_referral.package)
+    assert referred["label"] == "test (chat)"
+
+
+def test_an_address_only_another_agency_tied_to_the_suspect_does_not_place_them(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """OTHER saw the suspect's account use a British address; TEST holds the ISP's return
+    for that address, on no account. Without OTHER's sighting, nothing TEST holds ties the
+    return to the suspect: TEST's package does not place them by it."""
+    with unit.store.transaction() as session:
+        account = session.scalars(select(Selector).where(Selector.value == "test")).one()
+        address = Selector(kind="ip", value=GB_ADDRESS, display=GB_ADDRESS)
+        session.add(address)
+        session.flush()
+        _other_agency_saw(session, address, account.id)
+        session.add(
+            SubjectSelector(subject_id=unit.objects["TEST"].subject_id, selector_id=address.id)
+        )
+        own = session.scalars(select(Source).where(Source.original_name == "test.jsonl")).one()
+        session.add(
+            Sighting(
+                selector_id=address.id,
+                source_id=own.id,
+                case_id=own.case_id,
+                agency_id=own.agency_id,
+                extra={"subscriber": {"ip": GB_ADDRESS, "country": "GB", "request_ref": "REQ-1"}},
+            )
+        )
+    with pytest.raises(NotFound, match="no suspects in GB"):
+        refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")

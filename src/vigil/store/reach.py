@@ -62,15 +62,21 @@ def reachable_source_ids(actor: Actor) -> Select:
 
 
 def selectors_evidenced_in(sources: Select, subject_ids: list[int]) -> CompoundSelect:
-    """The subjects' selectors that ``sources`` (a query of source ids) evidence: sighted
-    there, the account of a sighting there, or an event's actor, target or address there."""
+    """The subjects' selectors that ``sources`` (a query of source ids) tie to them: their
+    accounts, sighted or acting there (or the target of what was done there), and the
+    selectors seen there on one of those accounts, or an address one of them used there.
+
+    A selector merely present in those sources is not enough: the link between it and the
+    subject (resolve's "seen on the account") may be another agency's finding."""
     theirs = select(SubjectSelector.selector_id).where(SubjectSelector.subject_id.in_(subject_ids))
     in_sources = Sighting.source_id.in_(sources)
     event_in_sources = Event.source_id.in_(sources)
+    on_their_account = and_(in_sources, Sighting.account_id.in_(theirs))
+    by_their_account = and_(event_in_sources, Event.actor_id.in_(theirs))
     return union(
-        select(Sighting.selector_id).where(in_sources, Sighting.selector_id.in_(theirs)),
-        select(Sighting.account_id).where(in_sources, Sighting.account_id.in_(theirs)),
-        select(Event.actor_id).where(event_in_sources, Event.actor_id.in_(theirs)),
+        select(Sighting.account_id).where(on_their_account),
+        select(Sighting.selector_id).where(on_their_account, Sighting.selector_id.in_(theirs)),
+        select(Event.actor_id).where(by_their_account),
+        select(Event.ip_id).where(by_their_account, Event.ip_id.in_(theirs)),
         select(Event.target_id).where(event_in_sources, Event.target_id.in_(theirs)),
-        select(Event.ip_id).where(event_in_sources, Event.ip_id.in_(theirs)),
     )

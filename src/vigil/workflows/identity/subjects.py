@@ -100,7 +100,7 @@ def subject_records(
     return [
         {
             "id": subject.id,
-            "label": subject.label,
+            "label": subject.label if within is None else _label_within(subject, accounts),
             "role": subject.role,
             "country": subject.country,
             "country_basis": subject.country_basis,
@@ -113,6 +113,16 @@ def subject_records(
         }
         for subject in (subjects[i] for i in order)
     ]
+
+
+def _label_within(subject: Subject, accounts: dict[int, list[dict[str, Any]]]) -> str:
+    """A subject's label that names only an account kept: the stored one when it does
+    (resolve names a subject after one of its accounts), else the first kept account, as
+    resolve would write it. The stored label may name an account only another agency saw."""
+    kept = [f"{a['username']} ({a['platform']})" for a in accounts.get(subject.id, ())]
+    if subject.label in kept:
+        return subject.label
+    return kept[0] if kept else f"subject {subject.id}"
 
 
 def stored_reasons(reasons: str | None) -> dict[str, Any]:

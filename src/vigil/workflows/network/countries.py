@@ -46,9 +46,17 @@ class CountrySummary:
 
 
 def gather_country_evidence(
-    session: Session, activity: Activity | None = None, subject_ids: set[int] | None = None
+    session: Session,
+    activity: Activity | None = None,
+    subject_ids: set[int] | None = None,
+    *,
+    seen_in_activity_only: bool = False,
 ) -> list[CountryEvidence]:
-    """Each subject's country evidence (every subject, or only ``subject_ids``)."""
+    """Each subject's country evidence (every subject, or only ``subject_ids``).
+
+    A subject's selectors are those linked to it and those seen on its accounts; with
+    ``seen_in_activity_only``, only its accounts and what ``activity`` saw on them: a link
+    resolve made may rest on sources ``activity`` leaves out (a referral package's)."""
     activity = activity or read_activity(session)
     kinds = dict(session.execute(select(Selector.id, Selector.kind)).all())
     linked: dict[int, set[int]] = defaultdict(set)
@@ -66,7 +74,8 @@ def gather_country_evidence(
             for s in sorted(own)
             if kinds.get(s) == "username" and s in activity.accounts
         ]
-        seen = set(own).union(*(account.selectors for account in accounts))
+        tied = {a.account_id for a in accounts} if seen_in_activity_only else set(own)
+        seen = tied.union(*(account.selectors for account in accounts))
         records: dict[tuple[str, str, str | None], SubscriberRecord] = {}
         for selector_id in sorted(seen):
             for row in activity.subscribers.get(selector_id, ()):

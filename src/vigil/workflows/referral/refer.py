@@ -86,6 +86,7 @@ class ReferralInfo:
     outcomes: list[dict[str, object]]
 
 
+EVIDENCED_CHUNK = 5000  # subject ids per query: five IN lists of them in one statement
 CONTRACT_REFERRAL_KEYS = ("id", "country", "subjects", "status", "package", "sha256")
 
 
@@ -135,7 +136,9 @@ def places_in(session: Session, activity: Activity) -> dict[int, CountryDecision
     """Each subject's country decided from ``activity`` alone (what the referring agency's
     sources say): the basis a package gives, ISP request references included, is then never
     another agency's."""
-    decisions = decide_countries(gather_country_evidence(session, activity))
+    decisions = decide_countries(
+        gather_country_evidence(session, activity, seen_in_activity_only=True)
+    )
     return {decision.subject_id: decision for decision in decisions}
 
 
@@ -151,6 +154,17 @@ def package_sources(session: Session, actor: Actor) -> Select | None:
     reachable = reachable_source_ids(actor)
     beyond = session.scalar(select(func.count(Source.id)).where(Source.id.not_in(reachable)))
     return reachable if beyond else None
+
+
+def _evidenced(session: Session, scope: Select, grouped: dict[str, list[Subject]]) -> set[int]:
+    """The selectors ``scope`` ties to any of the grouped subjects (one pass of the sources'
+    sightings and events for every country, not one each)."""
+    ids = sorted(s.id for subjects in grouped.values() for s in subjects)
+    found: set[int] = set()
+    for start in range(0, len(ids), EVIDENCED_CHUNK):
+        chunk = ids[start : start + EVIDENCED_CHUNK]
+        found.update(session.scalars(selectors_evidenced_in(scope, chunk)))
+    return found
 
 
 def _as_placed(record: dict[str, Any], places: dict[int, CountryDecision] | None) -> dict[str, Any]:
@@ -263,10 +277,10 @@ def _make_referrals(
     agency = session.get(Agency, actor.agency_id)
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
     referrals: list[Referral] = []
+    within = None if scope is None else _evidenced(session, scope, grouped)
     for cc, subjects in grouped.items():
         ids = [s.id for s in subjects]
         evidence = gather_evidence(session, actor, data, ids)
-        within = None if scope is None else set(session.scalars(selectors_evidenced_in(scope, ids)))
         content = PackageContent(
             reference="",
             country=cc,
