@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.server_support import Unit, served_unit
 from vigil.errors import NotFound
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import (
     Case,
     File,
@@ -47,23 +47,71 @@ def _seen_in_gb(session: Session, username: str, source_name: str, **extra: obje
     """The account sighted with a British address in that source: evidence placing its
     subject in GB (the IP registry) within that source's agency's reach."""
     account = session.scalars(select(Selector).where(Selector.value == username)).one()
-    source = session.scalars(select(Source).where(Source.original_name == source_name)).one()
     address = session.scalars(select(Selector).where(Selector.value == GB_ADDRESS)).first()
     if address is None:
         address = Selector(kind="ip", value=GB_ADDRESS, display=GB_ADDRESS)
         session.add(address)
         session.flush()
+    _sighted(session, address, source_name, account.id, extra or None)
+    session.flush()
+
+
+def _seized_phone(
+    session: Session, investigator: Actor, subject_id: int, sha256: str
+) -> tuple[Source, File]:
+    """The suspect's phone, seized in TEST's case, with one picture on it."""
+    case_id = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
+    phone = Source(
+        kind="evidence",
+        original_name="phone of test",
+        sha256="ab" * 32,
+        size_bytes=1,
+        case_id=case_id,
+        agency_id=investigator.agency_id,
+        user_id=investigator.user_id,
+        extra={"subject_id": subject_id},
+    )
+    picture = File(sha256=sha256, size_bytes=3, mime="image/jpeg")
+    session.add_all([phone, picture])
+    session.flush()
+    session.add(FileInstance(file_id=picture.id, source_id=phone.id, path="/DCIM/1.jpg"))
+    return phone, picture
+
+
+def _source(session: Session, name: str) -> Source:
+    return session.scalars(select(Source).where(Source.original_name == name)).one()
+
+
+def _manifest_subjects(referral_package: str) -> list[dict[str, object]]:
+    manifest = json.loads((Path(referral_package) / "manifest.json").read_text())
+    subjects: list[dict[str, object]] = manifest["subjects"]
+    return subjects
+
+
+def _sighted(
+    session: Session,
+    selector: Selector,
+    source_name: str,
+    account_id: int | None = None,
+    extra: dict[str, object] | None = None,
+) -> None:
+    """A sighting of ``selector`` in that source (on that account, if any)."""
+    source = _source(session, source_name)
     session.add(
         Sighting(
-            selector_id=address.id,
-            account_id=account.id,
+            selector_id=selector.id,
+            account_id=account_id,
             source_id=source.id,
             case_id=source.case_id,
             agency_id=source.agency_id,
-            extra=extra or None,
+            extra=extra,
         )
     )
-    session.flush()
+
+
+def _other_agency_saw(session: Session, selector: Selector, on_account: int | None) -> None:
+    """A sighting of ``selector`` in OTHER's unshared source (on that account, if any)."""
+    _sighted(session, selector, "other.jsonl", on_account)
 
 
 @pytest.fixture
@@ -96,33 +144,9 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
         _seen_in_gb(session, "test", "test.jsonl")
         _seen_in_gb(session, "test", "other.jsonl")
         seen = session.scalars(select(Selector).where(Selector.value == "test")).one()
-        other_source = session.scalars(
-            select(Source).where(Source.original_name == "other.jsonl")
-        ).one()
-        session.add(
-            Sighting(
-                selector_id=seen.id,
-                source_id=other_source.id,
-                case_id=other_source.case_id,
-                agency_id=other_source.agency_id,
-            )
-        )
+        _other_agency_saw(session, seen, None)
         # TEST seized the suspect's phone: a file on it is the suspect's, in TEST's case.
-        test_case = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
-        device = Source(
-            kind="evidence",
-            original_name="phone of test",
-            sha256="ab" * 32,
-            size_bytes=1,
-            case_id=test_case,
-            agency_id=test_investigator.agency_id,
-            user_id=test_investigator.user_id,
-            extra={"subject_id": test_subject},
-        )
-        held = File(sha256="cd" * 32, size_bytes=3, mime="image/png")
-        session.add_all([device, held])
-        session.flush()
-        session.add(FileInstance(file_id=held.id, source_id=device.id, path="/DCIM/1.png"))
+        _seized_phone(session, test_investigator, test_subject, "cd" * 32)
     [referral] = refer(
         unit.store, unit.actor("OTHER", "investigator"), tmp_path / "other", country="GB"
     )
@@ -132,12 +156,6 @@ def test_a_suspect_both_reach_is_referred_with_the_referrer_s_sources_only(
     assert "cd" * 32 not in package and "phone of test" not in package
     [own] = refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")
     assert "cd" * 32 in _package_text(Path(own.package))  # its own seizure: in its package
-
-
-def _manifest_subjects(referral_package: str) -> list[dict[str, object]]:
-    manifest = json.loads((Path(referral_package) / "manifest.json").read_text())
-    subjects: list[dict[str, object]] = manifest["subjects"]
-    return subjects
 
 
 def test_what_only_another_agency_saw_of_a_suspect_stays_out_of_the_package(
@@ -152,9 +170,7 @@ def test_what_only_another_agency_saw_of_a_suspect_stays_out_of_the_package(
         _seen_in_gb(session, "test", "test.jsonl")
         _seen_in_gb(session, "test", "other.jsonl")
         account = session.scalars(select(Selector).where(Selector.value == "test")).one()
-        other_source = session.scalars(
-            select(Source).where(Source.original_name == "other.jsonl")
-        ).one()
+        other_source = _source(session, "other.jsonl")
         email = Selector(kind="email", value="hidden@other.example", display="hidden@other.example")
         session.add(email)
         session.flush()
@@ -200,24 +216,8 @@ def test_a_series_another_agency_found_is_not_named_in_the_package(
     investigator = unit.actor("TEST", "investigator")
     with unit.store.transaction() as session:
         _seen_in_gb(session, "test", "test.jsonl")
-        test_case = session.scalars(select(Case.id).where(Case.reference == "TEST-CASE")).one()
-        other_source = session.scalars(
-            select(Source).where(Source.original_name == "other.jsonl")
-        ).one()
-        phone = Source(
-            kind="evidence",
-            original_name="phone of test",
-            sha256="ab" * 32,
-            size_bytes=1,
-            case_id=test_case,
-            agency_id=investigator.agency_id,
-            user_id=investigator.user_id,
-            extra={"subject_id": suspect},
-        )
-        picture = File(sha256="ef" * 32, size_bytes=3, mime="image/jpeg")
-        session.add_all([phone, picture])
-        session.flush()
-        session.add(FileInstance(file_id=picture.id, source_id=phone.id, path="/DCIM/2.jpg"))
+        other_source = _source(session, "other.jsonl")
+        phone, picture = _seized_phone(session, investigator, suspect, "ef" * 32)
         for label, source in (
             ("camera SN-OWN: 2 images", phone),
             ("camera SN-HIDDEN: 2 images", other_source),
@@ -264,20 +264,6 @@ def test_a_package_places_its_suspects_by_the_referrer_s_own_evidence(
     assert str(referred["country_basis"]).startswith("IP registry majority")
 
 
-def _other_agency_saw(session: Session, selector: Selector, on_account: int | None) -> None:
-    """A sighting of ``selector`` in OTHER's unshared source (on that account, if any)."""
-    other = session.scalars(select(Source).where(Source.original_name == "other.jsonl")).one()
-    session.add(
-        Sighting(
-            selector_id=selector.id,
-            account_id=on_account,
-            source_id=other.id,
-            case_id=other.case_id,
-            agency_id=other.agency_id,
-        )
-    )
-
-
 def test_a_link_only_another_agency_made_is_not_stated(unit: Unit, tmp_path: Path) -> None:
     """resolve tied an alias and an email to TEST's suspect through OTHER's source alone, and
     named the subject after the alias. TEST's own source lists the email, but on no account:
@@ -294,15 +280,7 @@ def test_a_link_only_another_agency_made_is_not_stated(unit: Unit, tmp_path: Pat
         session.flush()
         _other_agency_saw(session, alias, alias.id)
         _other_agency_saw(session, email, account.id)
-        own = session.scalars(select(Source).where(Source.original_name == "test.jsonl")).one()
-        session.add(
-            Sighting(
-                selector_id=email.id,
-                source_id=own.id,
-                case_id=own.case_id,
-                agency_id=own.agency_id,
-            )
-        )
+        _sighted(session, email, "test.jsonl")
         for selector in (alias, email):
             session.add(SubjectSelector(subject_id=suspect, selector_id=selector.id))
         session.get(Subject, suspect).label = "hiddenalias (chat)"  # type: ignore[union-attr]
@@ -330,15 +308,7 @@ def test_an_address_only_another_agency_tied_to_the_suspect_does_not_place_them(
         session.add(
             SubjectSelector(subject_id=unit.objects["TEST"].subject_id, selector_id=address.id)
         )
-        own = session.scalars(select(Source).where(Source.original_name == "test.jsonl")).one()
-        session.add(
-            Sighting(
-                selector_id=address.id,
-                source_id=own.id,
-                case_id=own.case_id,
-                agency_id=own.agency_id,
-                extra={"subscriber": {"ip": GB_ADDRESS, "country": "GB", "request_ref": "REQ-1"}},
-            )
-        )
+        isp_return = {"subscriber": {"ip": GB_ADDRESS, "country": "GB", "request_ref": "REQ-1"}}
+        _sighted(session, address, "test.jsonl", extra=isp_return)
     with pytest.raises(NotFound, match="no suspects in GB"):
         refer(unit.store, unit.actor("TEST", "investigator"), tmp_path / "test", country="GB")
