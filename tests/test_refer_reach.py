@@ -115,8 +115,10 @@ def _other_agency_saw(session: Session, selector: Selector, on_account: int | No
 
 
 @pytest.fixture
-def unit(sqlite_store: Store, tmp_path: Path) -> Iterator[Unit]:
-    yield from served_unit(sqlite_store, tmp_path, login_delay_seconds=0.0)
+def unit(store: Store, tmp_path: Path) -> Iterator[Unit]:
+    """Two agencies on one store, on both databases: the reach queries (unions, ``IN`` and
+    ``NOT IN`` over subqueries) must say the same on each."""
+    yield from served_unit(store, tmp_path, login_delay_seconds=0.0)
 
 
 def test_each_agency_refers_only_the_suspects_it_reaches(unit: Unit, tmp_path: Path) -> None:
