@@ -51,6 +51,11 @@ def account_key(platform: str, username: str) -> str:
     return f"{platform.casefold()}:{username.casefold()}"
 
 
+def subject_label(platform: str, username: str) -> str:
+    """A subject's name after one of its accounts: ``username (platform)``, as written."""
+    return f"{username} ({platform})"
+
+
 def parse_account_key(text: str) -> tuple[str, str]:
     """Split ``platform:username`` at the first colon (usernames may contain colons)."""
     platform, sep, username = text.partition(":")

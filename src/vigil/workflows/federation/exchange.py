@@ -42,7 +42,7 @@ from vigil.store.models import (
     ReferralSubject,
     utcnow,
 )
-from vigil.workflows.federation.node import node_keys, node_row
+from vigil.workflows.federation.node import active_peers, node_keys, node_row
 from vigil.workflows.federation.peering import Caller, PeerClient, PeerRefused
 
 ENDPOINTS = {"referral": "referrals", "outcome": "outcomes", "key": "keys"}
@@ -120,15 +120,7 @@ def check_sendable(store: Store, actor: Actor, country: str | None) -> None:
 def served_countries(store: Store, actor: Actor) -> set[str]:
     """The countries an active peer of the agency serves: where ``--all --send`` sends."""
     with store.reading() as session:
-        return {
-            country
-            for country in session.scalars(
-                select(Peer.country).where(
-                    Peer.agency_id == actor.agency_id, Peer.status == "active"
-                )
-            )
-            if country
-        }
+        return {peer.country for peer in active_peers(session, actor) if peer.country}
 
 
 def serving_peer(session: Session, agency_id: int, country: str | None) -> Peer | None:

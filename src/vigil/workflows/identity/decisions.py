@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import NotFound, UsageError
 from vigil.identity.clusters import pair
-from vigil.identity.profiles import parse_account_key
+from vigil.identity.profiles import parse_account_key, subject_label
 from vigil.store import audit
 from vigil.store.db import Actor, Store
 from vigil.store.models import (
@@ -184,7 +184,7 @@ def split_subject(
         old = session.get(Subject, subject_id)
         assert old is not None
         new = Subject(
-            label=f"{moving[0].display} ({moving[0].platform})",
+            label=subject_label(moving[0].platform, moving[0].display),
             role=old.role,
             status="open",
         )

@@ -31,7 +31,7 @@ from vigil.identity.clusters import Cluster, Constraints, Link, pair
 from vigil.identity.features import Population
 from vigil.identity.linkage import ENGINES
 from vigil.identity.model import LINK_THRESHOLD, Model
-from vigil.identity.profiles import AccountProfile
+from vigil.identity.profiles import AccountProfile, subject_label
 from vigil.identity.resolution import explain_pair
 from vigil.identity.resolution import resolve as run_engine
 from vigil.identity.spark import check_master
@@ -332,7 +332,7 @@ def _write(
         role = "victim" if group.members[0] in victims else "suspect"
         counts["victims"] += role == "victim"
         root = loaded.selectors[group.members[0]]
-        label = f"{root.display or root.value} ({root.platform})"
+        label = subject_label(root.platform, root.display or root.value)
         subject_id = assigned[index]
         subject = session.get(Subject, subject_id) if subject_id is not None else None
         if subject is None:

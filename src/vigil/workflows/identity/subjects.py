@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from vigil.identity.profiles import account_key
+from vigil.identity.profiles import account_key, subject_label
 from vigil.store.db import Store
 from vigil.store.models import Outcome, ReferralSubject, Selector, Subject, SubjectSelector
 
@@ -61,11 +61,15 @@ def subject_records(
     accounts: dict[int, list[dict[str, Any]]] = defaultdict(list)
     selectors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    kept_accounts = {
-        account_key(selector.platform, selector.display or selector.value)
-        for _link, selector in rows
-        if selector.kind == "username" and (within is None or selector.id in within)
-    }
+    kept_accounts = (  # only for ``within``: every other caller keeps every link
+        None
+        if within is None
+        else {
+            account_key(selector.platform, selector.display or selector.value)
+            for _link, selector in rows
+            if selector.kind == "username" and selector.id in within
+        }
+    )
     for link_row, selector in rows:
         subject_id = link_row.subject_id
         if within is not None and selector.id not in within:
@@ -81,7 +85,7 @@ def subject_records(
             )
             link = stored_reasons(link_row.reasons).get("link")
             if isinstance(link, dict) and (
-                within is None or {link.get("a"), link.get("b")} <= kept_accounts
+                kept_accounts is None or {link.get("a"), link.get("b")} <= kept_accounts
             ):
                 links[subject_id].append(
                     {
@@ -119,7 +123,7 @@ def _label_within(subject: Subject, accounts: dict[int, list[dict[str, Any]]]) -
     """A subject's label that names only an account kept: the stored one when it does
     (resolve names a subject after one of its accounts), else the first kept account, as
     resolve would write it. The stored label may name an account only another agency saw."""
-    kept = [f"{a['username']} ({a['platform']})" for a in accounts.get(subject.id, ())]
+    kept = [subject_label(a["platform"], a["username"]) for a in accounts.get(subject.id, ())]
     if subject.label in kept:
         return subject.label
     return kept[0] if kept else f"subject {subject.id}"

@@ -156,7 +156,7 @@ def package_sources(session: Session, actor: Actor) -> Select | None:
     return reachable if beyond else None
 
 
-def _evidenced(session: Session, scope: Select, grouped: dict[str, list[Subject]]) -> set[int]:
+def _tied_selectors(session: Session, scope: Select, grouped: dict[str, list[Subject]]) -> set[int]:
     """The selectors ``scope`` ties to any of the grouped subjects (one pass of the sources'
     sightings and events for every country, not one each)."""
     ids = sorted(s.id for subjects in grouped.values() for s in subjects)
@@ -277,7 +277,7 @@ def _make_referrals(
     agency = session.get(Agency, actor.agency_id)
     cases = list(session.scalars(select(Case.reference).where(Case.agency_id == actor.agency_id)))
     referrals: list[Referral] = []
-    within = None if scope is None else _evidenced(session, scope, grouped)
+    within = None if scope is None else _tied_selectors(session, scope, grouped)
     for cc, subjects in grouped.items():
         ids = [s.id for s in subjects]
         evidence = gather_evidence(session, actor, data, ids)
