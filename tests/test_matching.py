@@ -16,8 +16,10 @@ from vigil.matching import (
     MatchQuery,
     VideoThresholds,
     load_saved_matcher,
+    pdq_index,
     save_matcher,
 )
+from vigil.matching.pdq_index import PdqIndex
 
 ALERT = HashSetInfo(1, "known-alert", "alert")
 GOOD = HashSetInfo(2, "known-good", "ignorable", pdq_radius_bits=10)
@@ -114,6 +116,37 @@ def test_recall_is_total_against_brute_force() -> None:
         expected = {(int(i), int(brute[q, i])) for i in np.flatnonzero(brute[q] <= 31)}
         assert {(r.hash_entry_id, r.distance_bits) for r in results} == expected
     assert sum(len(r) for r in answers[:200]) >= 200  # every planted query found its origin
+
+
+def test_queries_across_blocks_and_segments_answer_as_brute_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch is probed a block of queries at a time: every block's answers keep their own
+    query numbers, over an index of several segments."""
+    monkeypatch.setattr(pdq_index, "QUERIES_PER_BLOCK", 64)
+    rng = np.random.default_rng(7)
+    first, second = random_pdqs(rng, 3_000), random_pdqs(rng, 1_000)
+    index = PdqIndex().added(first, np.arange(3_000, dtype=np.int32))
+    index = index.added(second, np.arange(3_000, 4_000, dtype=np.int32))
+    assert len(index.segments) == 2
+    indexed = np.concatenate([first, second])
+    picks = rng.integers(0, len(indexed), 300)
+    near = np.stack([flip_bits(indexed[i], int(rng.integers(0, 32)), rng) for i in picks])
+    queries = np.concatenate([near, random_pdqs(rng, 50)])  # 350 queries: 6 blocks
+
+    asked, rows, distances = index.search(queries, 31)
+
+    brute = np.stack(
+        [np.bitwise_count(indexed.view(np.uint64) ^ q).sum(axis=1) for q in queries.view(np.uint64)]
+    )
+    expected = {
+        (q, int(row), int(brute[q, row])) for q in range(len(queries))
+        for row in np.flatnonzero(brute[q] <= 31)
+    }  # fmt: skip
+    found = set(zip(asked.tolist(), rows.tolist(), distances.tolist(), strict=True))
+    assert found == expected
+    assert len(found) >= 300  # every near query found its origin
+    assert asked.tolist() == sorted(asked.tolist())  # ordered by query
 
 
 def test_dihedral_variants_find_a_mirrored_image(tmp_path: Path) -> None:

@@ -71,17 +71,31 @@ class SignatureIndex:
             key = (row.offset, len(row.byte_match))
             table[key].setdefault(row.byte_match, []).append(position)
         self.rows = rows
-        self.slots = sorted(
-            (offset, offset + length, signatures) for (offset, length), signatures in table.items()
+        # offset -> the byte there -> (end, signatures starting with that byte): a header is
+        # asked one question per offset, and only the signatures its bytes could match are
+        # compared (a few dozen probes instead of one slice per offset and length)
+        by_first: dict[int, dict[int, list[tuple[int, dict[bytes, list[int]]]]]] = defaultdict(
+            lambda: defaultdict(list)
         )
+        for (offset, length), signatures in sorted(table.items()):
+            starting: dict[int, dict[bytes, list[int]]] = defaultdict(dict)
+            for signature, positions in signatures.items():
+                starting[signature[0]][signature] = positions
+            for first, subset in starting.items():
+                by_first[offset][first].append((offset + length, subset))
+        self.by_offset = sorted((offset, dict(firsts)) for offset, firsts in by_first.items())
 
     def matches(self, data: bytes) -> list[puremagic.PureMagic]:
         """Every matching row, in the order puremagic's own scan would list them."""
         header, footer = data[: self.header_bytes], data[-self.footer_bytes :]
         found: list[int] = []
-        for start, end, signatures in self.slots:
-            if end <= len(header) and (hit := signatures.get(header[start:end])):
-                found.extend(hit)
+        size = len(header)
+        for start, firsts in self.by_offset:
+            if start >= size:
+                break
+            for end, signatures in firsts.get(header[start], ()):
+                if end <= size and (hit := signatures.get(header[start:end])):
+                    found.extend(hit)
         matches = [self.rows[position] for position in sorted(found)]
         matches += [
             row for row in puremagic.magic_footer_array if _at(footer, row) == row.byte_match

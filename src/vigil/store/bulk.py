@@ -25,6 +25,11 @@ from vigil.text import storable
 CHUNK = 500  # values per IN list on SQLite (one array parameter on PostgreSQL: no limit)
 
 
+def placeholder(connection: Connection) -> str:
+    """The driver's parameter mark in a driver-level statement."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
 def driver_rows(connection: Connection, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
     """The driver's own rows (tuples) of a driver-level statement: SQLAlchemy's rows cost
     twice the fetch itself and add nothing where no column has a result processor."""
@@ -57,7 +62,7 @@ def select_in(
         return []
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(connection)
 
     def clause(name: str, value: Any, params: list[Any]) -> str:
         if not isinstance(value, list | tuple):
@@ -235,9 +240,9 @@ def insert_values(
         finally:
             cursor.close()
         return
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(connection)
     statement = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marker for _ in columns)})"
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(mark for _ in columns)})"
     )
     connection.exec_driver_sql(statement, values)
 

@@ -54,7 +54,11 @@ from vigil.workflows.sources.writers import source_writer
 
 DEFAULT_BATCH_FILES = 500
 FLUSH_SECONDS = 5.0
-CHUNK_FILES = 32
+# Files per task sent to a hashing process. The work in flight (``2 * jobs + 1`` chunks) must
+# outlast a batch write (40-90 ms for 500 files on 2 busy cores): while the writer holds it,
+# nothing new is handed out, and with 32-file chunks each worker sat idle through every
+# write, a tenth of a small-file triage (benchmarks/bench_triage.py, docs/benchmarks.md).
+CHUNK_FILES = 128
 CHUNK_BYTES = 16 << 20
 ZIP_MIME = "application/zip"
 
