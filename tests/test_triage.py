@@ -408,6 +408,49 @@ def test_a_file_that_crashes_its_worker_gets_digests_and_an_error(
     assert len(pdqs) == 5
 
 
+def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
+    sqlite_store, tmp_path, monkeypatch
+):
+    """The files a crash took down are hashed again one at a time in one fresh process,
+    replaced only after a file kills it: every file is still accounted for."""
+    import os
+
+    import vigil.workflows.media.triage_hashing as triage_hashing
+
+    root = tmp_path / "crashes"
+    root.mkdir()
+    names = [f"ok{i:02d}.jpg" for i in range(20)]
+    names[3], names[11] = "crash-a.jpg", "crash-b.jpg"
+    for i, name in enumerate(names):
+        (root / name).write_bytes(jpeg(80 + i))
+    real_hash_file = triage_hashing.hash_file
+    real_process_pool = triage_hashing.process_pool
+    started: list[int] = []
+
+    def crashing(path: Path):
+        if path.name.startswith("crash"):
+            os._exit(70)
+        return real_hash_file(path)
+
+    def counted(workers: int):
+        started.append(workers)
+        return real_process_pool(workers)
+
+    monkeypatch.setattr(triage_hashing, "hash_file", crashing)
+    monkeypatch.setattr(triage_hashing, "process_pool", counted)
+
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=2)
+
+    assert (result.summary.files, result.summary.errors) == (20, 2)
+    with sqlite_store.reading() as session:
+        hashed = dict(session.execute(select(FileInstance.path, File.pdq).join(File)).all())
+    assert {name for name, pdq in hashed.items() if pdq is None} == {"crash-a.jpg", "crash-b.jpg"}
+    # the pool, its replacement, then one process for the chunk and one after each crash
+    # (the second crash may also break the replacement pool: at most one more of each)
+    assert started.count(2) <= 3
+    assert started.count(1) <= 4
+
+
 def _transformed(data: bytes, transpose: Image.Transpose, orientation: int | None) -> bytes:
     """The picture stored turned or mirrored, optionally tagged for viewers to undo it."""
     image = Image.open(io.BytesIO(data)).transpose(transpose)

@@ -3,8 +3,9 @@
 Members go to the workers in chunks (one task per chunk keeps inter-process overhead low for
 many small files) and come back in submission order. A worker that dies (a native decoder
 fault on a hostile file) breaks the whole pool; the chunks it took down are then hashed
-again one member at a time in a fresh process, and a member that kills that process too gets
-its digests computed here, without decoding, and is recorded as not fully processed.
+again one member at a time in a fresh process (replaced after each member that kills it),
+and a member that kills that process too gets its digests computed here, without decoding,
+and is recorded as not fully processed.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ class HashPool:
         except BrokenProcessPool:
             if pending.generation == self.generation:  # the current pool broke: replace it
                 self._renew()
-            return [self._isolated(job) for job in pending.jobs]
+            return self._isolated(pending.jobs)
 
     def _renew(self) -> None:
         if self.pool is not None:
@@ -170,12 +171,25 @@ class HashPool:
         self.generation += 1
 
     @staticmethod
-    def _isolated(job: HashJob) -> Outcome:
-        with process_pool(1) as solo:
-            try:
-                return solo.submit(hash_job, job).result()
-            except BrokenProcessPool:
-                return digests_only(job)
+    def _isolated(jobs: list[HashJob]) -> list[Outcome]:
+        """The jobs of a chunk a crash took down, one at a time in a process of their own
+        (so a crash names its file), which is replaced only when a file kills it: a chunk
+        costs one new process and each crashing file one more, not one per file."""
+        outcomes: list[Outcome] = []
+        solo = None
+        try:
+            for job in jobs:
+                solo = solo or process_pool(1)
+                try:
+                    outcomes.append(solo.submit(hash_job, job).result())
+                except BrokenProcessPool:
+                    outcomes.append(digests_only(job))
+                    solo.shutdown(wait=False, cancel_futures=True)
+                    solo = None
+        finally:
+            if solo is not None:
+                solo.shutdown(wait=True)
+        return outcomes
 
     def close(self) -> None:
         if self.pool is not None:
