@@ -124,3 +124,17 @@ def test_real_media_get_their_types_through_the_index() -> None:
     assert mime_from_content(png[:HEAD_BYTES]) == "image/png"
     assert mime_from_content(gif[:HEAD_BYTES]) == "image/gif"
     assert signature_index() is signature_index()  # built once per process
+
+
+def test_signatures_the_index_cannot_key_are_still_compared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A header signature counted from the end, which the index cannot key by a byte at an
+    offset, is compared as puremagic compares it, by slicing (none is in today's table)."""
+    tail = puremagic.PureMagic(b"TAIL", -6, ".tail", "application/x-tail", "tail test")
+    monkeypatch.setattr(puremagic, "magic_header_array", [*puremagic.magic_header_array, tail])
+    index = SignatureIndex()
+
+    assert tail in index.matches(b"\x01\x02\x03" * 20 + b"TAIL!!")
+    assert tail not in index.matches(b"\x01\x02\x03" * 20 + b"TALE!!")
+    assert tail not in index.matches(b"")

@@ -445,10 +445,44 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
     with sqlite_store.reading() as session:
         hashed = dict(session.execute(select(FileInstance.path, File.pdq).join(File)).all())
     assert {name for name, pdq in hashed.items() if pdq is None} == {"crash-a.jpg", "crash-b.jpg"}
-    # the pool, its replacement, then one process for the chunk and one after each crash
-    # (the second crash may also break the replacement pool: at most one more of each)
+    # the pool and its replacement (a second crash may break that one too), then one process
+    # for the chunk and, for each crash, one to try the file alone and one to go on
     assert started.count(2) <= 3
-    assert started.count(1) <= 4
+    assert started.count(1) <= 5
+
+
+def test_a_file_hashed_after_one_that_damaged_the_process_is_not_blamed(
+    sqlite_store, tmp_path, monkeypatch
+):
+    """A file that leaves its process broken without dying makes the next file crash it:
+    that file, tried again in a process of its own, is hashed and not recorded as crashing."""
+    import os
+
+    import vigil.workflows.media.triage_hashing as triage_hashing
+
+    root = tmp_path / "damaged"
+    root.mkdir()
+    names = ["a-poison.jpg", "b-innocent.jpg", "c-after.jpg"]
+    for i, name in enumerate(names):
+        (root / name).write_bytes(jpeg(120 + i))
+    real_hash_file = triage_hashing.hash_file
+    damaged = {"process": 0}
+
+    def damaging(path: Path):  # runs in the workers: the damage stays in the process
+        if damaged["process"] == os.getpid():
+            os._exit(70)
+        if path.name == "a-poison.jpg":
+            damaged["process"] = os.getpid()
+        return real_hash_file(path)
+
+    monkeypatch.setattr(triage_hashing, "hash_file", damaging)
+
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=2)
+
+    assert (result.summary.files, result.summary.errors) == (3, 0)
+    with sqlite_store.reading() as session:
+        hashed = dict(session.execute(select(FileInstance.path, File.pdq).join(File)).all())
+    assert set(hashed) == set(names) and all(hashed.values())
 
 
 def _transformed(data: bytes, transpose: Image.Transpose, orientation: int | None) -> bytes:

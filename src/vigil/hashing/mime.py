@@ -6,8 +6,8 @@ decodes as UTF-8 is ``text/plain`` and anything else ``application/octet-stream`
 
 puremagic's own lookup compares every one of its ~1,400 header signatures in Python for each
 file (about 1 ms, half the hashing time of a small file). ``SignatureIndex`` answers the
-same question from the same signature table, indexed once per process by offset and length,
-so one lookup is a few dozen dictionary probes; its answers are puremagic's
+same question from the same signature table, indexed once per process by offset and by the
+byte found there, so one lookup is a few dozen dictionary probes; its answers are puremagic's
 (tests/test_hashing_mime.py compares them signature by signature).
 """
 
@@ -53,7 +53,8 @@ def mime_from_content(head: bytes) -> str:
 
 
 class SignatureIndex:
-    """puremagic's signature table, indexed for lookups by offset and length.
+    """puremagic's signature table, indexed for lookups by offset, then by the byte found
+    there, then by length.
 
     ``mime(data)`` equals ``puremagic.from_string(data, mime=True)`` (empty when puremagic
     knows no signature): the same header, footer and multi-part rows match, and the best is
@@ -67,7 +68,13 @@ class SignatureIndex:
         self.footer_bytes = puremagic_main.max_foot
         # (offset, length) -> signature bytes -> positions in the header table
         table: dict[tuple[int, int], dict[bytes, list[int]]] = defaultdict(dict)
+        # rows the index below cannot key by a byte at a known offset (none in puremagic 1.x):
+        # compared one by one, as puremagic does
+        self.unindexed: list[int] = []
         for position, row in enumerate(rows):
+            if row.offset < 0 or not row.byte_match:
+                self.unindexed.append(position)
+                continue
             key = (row.offset, len(row.byte_match))
             table[key].setdefault(row.byte_match, []).append(position)
         self.rows = rows
@@ -96,6 +103,11 @@ class SignatureIndex:
             for end, signatures in firsts.get(header[start], ()):
                 if end <= size and (hit := signatures.get(header[start:end])):
                     found.extend(hit)
+        for position in self.unindexed:
+            row = self.rows[position]
+            end = row.offset + len(row.byte_match)
+            if end <= size and header[row.offset : end] == row.byte_match:
+                found.append(position)
         matches = [self.rows[position] for position in sorted(found)]
         matches += [
             row for row in puremagic.magic_footer_array if _at(footer, row) == row.byte_match

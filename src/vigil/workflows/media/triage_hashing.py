@@ -3,9 +3,9 @@
 Members go to the workers in chunks (one task per chunk keeps inter-process overhead low for
 many small files) and come back in submission order. A worker that dies (a native decoder
 fault on a hostile file) breaks the whole pool; the chunks it took down are then hashed
-again one member at a time in a fresh process (replaced after each member that kills it),
-and a member that kills that process too gets its digests computed here, without decoding,
-and is recorded as not fully processed.
+again one member at a time in a fresh process, and a member that kills that process, and
+then a process of its own too, gets its digests computed here, without decoding, and is
+recorded as not fully processed.
 """
 
 from __future__ import annotations
@@ -172,9 +172,13 @@ class HashPool:
 
     @staticmethod
     def _isolated(jobs: list[HashJob]) -> list[Outcome]:
-        """The jobs of a chunk a crash took down, one at a time in a process of their own
-        (so a crash names its file), which is replaced only when a file kills it: a chunk
-        costs one new process and each crashing file one more, not one per file."""
+        """The jobs of a chunk a crash took down, one at a time in one fresh process, so
+        that a crash names its file: a chunk costs one new process, not one per file.
+
+        A file that kills that process is tried once more in a process of its own before
+        it is recorded as crashing: the process had hashed other files first, and one of
+        them may have left it damaged without dying itself.
+        """
         outcomes: list[Outcome] = []
         solo = None
         try:
@@ -183,13 +187,21 @@ class HashPool:
                 try:
                     outcomes.append(solo.submit(hash_job, job).result())
                 except BrokenProcessPool:
-                    outcomes.append(digests_only(job))
                     solo.shutdown(wait=False, cancel_futures=True)
                     solo = None
+                    outcomes.append(HashPool._alone(job))
         finally:
             if solo is not None:
                 solo.shutdown(wait=True)
         return outcomes
+
+    @staticmethod
+    def _alone(job: HashJob) -> Outcome:
+        with process_pool(1) as alone:
+            try:
+                return alone.submit(hash_job, job).result()
+            except BrokenProcessPool:
+                return digests_only(job)
 
     def close(self) -> None:
         if self.pool is not None:
