@@ -436,8 +436,16 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
         started.append(workers)
         return real_process_pool(workers)
 
+    chunks: list[int] = []
+    real_submit = triage_hashing.HashPool.submit
+
+    def chunk_counted(pool, jobs):
+        chunks.append(len(jobs))
+        return real_submit(pool, jobs)
+
     monkeypatch.setattr(triage_hashing, "hash_file", crashing)
     monkeypatch.setattr(triage_hashing, "process_pool", counted)
+    monkeypatch.setattr(triage_hashing.HashPool, "submit", chunk_counted)
 
     result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=2)
 
@@ -446,9 +454,38 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
         hashed = dict(session.execute(select(FileInstance.path, File.pdq).join(File)).all())
     assert {name for name, pdq in hashed.items() if pdq is None} == {"crash-a.jpg", "crash-b.jpg"}
     # the pool and its replacement (a second crash may break that one too), then one process
-    # for the chunk and, for each crash, one to try the file alone and one to go on
+    # for each chunk taken down and, for each crash, one to try the file alone and one to go on
     assert started.count(2) <= 3
-    assert started.count(1) <= 5
+    assert started.count(1) <= len(chunks) + 2 * 2 < len(names)
+
+
+def test_chunks_start_small_so_a_small_source_reaches_every_worker(
+    sqlite_store, tmp_path, monkeypatch
+):
+    """Chunks grow from FIRST_CHUNK_FILES towards CHUNK_FILES as files are handed out: 300
+    files over 4 workers make dozens of chunks, not three."""
+    import vigil.workflows.media.triage as triage_module
+    from vigil.workflows.media.triage_hashing import HashPool
+
+    root = tmp_path / "small"
+    root.mkdir()
+    for i in range(300):
+        (root / f"note{i:03d}.txt").write_text(f"note {i}\n")
+    sizes: list[int] = []
+    real_submit = HashPool.submit
+
+    def recording(pool, jobs):
+        sizes.append(len(jobs))
+        return real_submit(pool, jobs)
+
+    monkeypatch.setattr(HashPool, "submit", recording)
+
+    result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=4)
+
+    assert result.summary.files == 300 and sum(sizes) == 300
+    assert sizes[0] == triage_module.FIRST_CHUNK_FILES
+    assert sizes[:-1] == sorted(sizes[:-1])  # growing (the last holds what is left)
+    assert len(sizes) >= 4 * 4 and max(sizes) < triage_module.CHUNK_FILES
 
 
 def test_a_file_hashed_after_one_that_damaged_the_process_is_not_blamed(

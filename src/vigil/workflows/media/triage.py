@@ -59,6 +59,10 @@ FLUSH_SECONDS = 5.0
 # nothing new is handed out, and with 32-file chunks each worker sat idle through every
 # write, a tenth of a small-file triage (benchmarks/bench_triage.py, docs/benchmarks.md).
 CHUNK_FILES = 128
+# The first chunks are smaller and grow to CHUNK_FILES as files are handed out (``4 * jobs``
+# files a chunk for every file so far), so that a small source still spreads over every
+# worker: 1,000 files in 128-file chunks would keep only 8 of 16 workers busy.
+FIRST_CHUNK_FILES = 8
 CHUNK_BYTES = 16 << 20
 ZIP_MIME = "application/zip"
 
@@ -143,7 +147,7 @@ class _Run:
         pool = HashPool(self.jobs)
         in_flight: deque[tuple[list[Member], Pending]] = deque()
         chunk: list[Member] = []
-        chunk_bytes = 0
+        chunk_bytes = handed_out = 0
         try:
             for member in members:
                 if unchanged(member, committed.get(printable(member.path))):
@@ -152,8 +156,9 @@ class _Run:
                     continue
                 chunk.append(member)
                 chunk_bytes += member.size_bytes
-                if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
+                if len(chunk) >= self._chunk_files(handed_out) or chunk_bytes >= CHUNK_BYTES:
                     in_flight.append(self._submit(pool, chunk))
+                    handed_out += len(chunk)
                     chunk, chunk_bytes = [], 0
                 while len(in_flight) > 2 * self.jobs + 1:
                     self._collect(pool, *in_flight.popleft())
@@ -164,6 +169,9 @@ class _Run:
             self._flush()
         finally:
             pool.close()
+
+    def _chunk_files(self, handed_out: int) -> int:
+        return min(CHUNK_FILES, max(FIRST_CHUNK_FILES, handed_out // (4 * self.jobs)))
 
     def _submit(self, pool: HashPool, members: list[Member]) -> tuple[list[Member], Pending]:
         jobs = [job_for(member) for member in members]
