@@ -488,6 +488,41 @@ def test_chunks_start_small_so_a_small_source_reaches_every_worker(
     assert len(sizes) >= 4 * 4 and max(sizes) < triage_module.CHUNK_FILES
 
 
+def test_a_chunk_handed_to_a_pool_a_crash_already_broke_goes_to_a_new_pool(tmp_path, monkeypatch):
+    """A long run goes on handing chunks out while an earlier one crashes its worker: a chunk
+    handed to the broken pool is hashed by a new one (it used to end the triage with a
+    stack trace), and the crashed chunk is hashed again when its turn comes."""
+    import os
+
+    import vigil.workflows.media.triage_hashing as triage_hashing
+    from vigil.workflows.media.triage_hashing import CRASHED, HashJob, HashPool
+
+    crash, fine = tmp_path / "crash.txt", tmp_path / "fine.txt"
+    crash.write_text("boom")
+    fine.write_text("fine")
+    real_hash_file = triage_hashing.hash_file
+
+    def crashing(path: Path):
+        if path.name == "crash.txt":
+            os._exit(70)
+        return real_hash_file(path)
+
+    monkeypatch.setattr(triage_hashing, "hash_file", crashing)
+    pool = HashPool(2)
+    try:
+        crashed = pool.submit([HashJob("crash.txt", local=str(crash))])
+        assert crashed.future is not None
+        crashed.future.exception()  # returns once the pool knows it is broken
+        later = pool.submit([HashJob("fine.txt", local=str(fine))])
+
+        ((later_hashes, _),) = pool.result(later)
+        ((crashed_hashes, _),) = pool.result(crashed)
+    finally:
+        pool.close()
+    assert later_hashes is not None and later_hashes.sha256 == hashlib.sha256(b"fine").hexdigest()
+    assert crashed_hashes is not None and crashed_hashes.error == CRASHED
+
+
 def test_a_file_hashed_after_one_that_damaged_the_process_is_not_blamed(
     sqlite_store, tmp_path, monkeypatch
 ):

@@ -152,7 +152,16 @@ class HashPool:
     def submit(self, jobs: list[HashJob]) -> Pending:
         if self.pool is None:
             return Pending(jobs, self.generation, done=hash_chunk(jobs))
-        return Pending(jobs, self.generation, future=self.pool.submit(hash_chunk, jobs))
+        try:
+            future = self.pool.submit(hash_chunk, jobs)
+        except BrokenProcessPool:
+            # A crash broke the pool after earlier chunks were handed out and before their
+            # results are read (which is where the pool is otherwise replaced): the chunks
+            # already handed out are hashed again when their turn comes, this one goes to a
+            # new pool.
+            self._renew()
+            future = self.pool.submit(hash_chunk, jobs)
+        return Pending(jobs, self.generation, future=future)
 
     def result(self, pending: Pending) -> list[Outcome]:
         if pending.future is None:
@@ -166,7 +175,9 @@ class HashPool:
 
     def _renew(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            # Not cancelled: the broken pool fails every chunk it still holds, and each one
+            # is hashed again when read (a cancelled one would raise instead).
+            self.pool.shutdown(wait=False)
         self.pool = process_pool(self.jobs)
         self.generation += 1
 
