@@ -108,3 +108,34 @@ def test_a_device_or_pipe_is_refused_instead_of_read_forever(tmp_path: Path) -> 
     result = run_cli("hash", str(pipe))
     assert result.exit_code == 2 and result.stdout == ""
     assert "not a regular file" in result.stderr
+
+
+def test_a_file_that_crashes_its_worker_keeps_its_line_with_digests(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A file that kills its hashing process (a native decoder fault) gets its digests and
+    an error; every other file its line, in order: the command is not cut short."""
+    import vigil.hashing.batch as batch
+
+    root = tmp_path / "evidence"
+    root.mkdir()
+    for i in range(12):
+        (root / f"f{i:02d}.txt").write_text(f"note {i}")
+    real_hash_file = batch.hash_file
+
+    def crashing(path: Path):  # runs in the forked workers
+        if path.name in ("f03.txt", "f09.txt"):
+            os._exit(70)
+        return real_hash_file(path)
+
+    monkeypatch.setattr(batch, "hash_file", crashing)
+
+    result = run_cli("hash", str(root), "--jobs", "2")
+
+    assert result.exit_code == 2
+    got = lines(result.stdout)
+    assert [Path(line["path"]).name for line in got] == [f"f{i:02d}.txt" for i in range(12)]
+    for i, line in enumerate(got):
+        assert line["sha256"] == hashlib.sha256(f"note {i}".encode()).hexdigest()
+        assert ("crashed its worker" in (line["error"] or "")) == (i in (3, 9))
+    assert "2 file(s) not fully processed" in result.stderr

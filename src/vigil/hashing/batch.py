@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from vigil.errors import BadInput
-from vigil.hashing.files import FileHashes, hash_file
+from vigil.hashing.digests import digest_stream
+from vigil.hashing.files import CRASHED, FileHashes, hash_file, undecoded
 from vigil.machine import cores_here
 from vigil.processes import process_pool
 
@@ -90,11 +92,47 @@ def hash_one(path: Path) -> HashOutcome:
     return HashOutcome(path, hashes, hashes.error)
 
 
+MAP_CHUNK_FILES = 2
+
+
 def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[HashOutcome]:
-    """Hash ``files`` with ``jobs`` processes (default: one per CPU), yielding in order."""
+    """Hash ``files`` with ``jobs`` processes (default: one per CPU), yielding in order.
+
+    A file that kills its worker (a native decoder fault on a hostile file) breaks the
+    pool. The files the pool was holding then go one at a time through a process of their
+    own, so the one that crashes is known: it gets its digests without decoding, and
+    ``error`` says so. The rest go to a new pool.
+    """
     workers = min(jobs or cores_here(), len(files))
     if workers <= 1:
         yield from map(hash_one, files)
         return
-    with process_pool(workers) as pool:
-        yield from pool.map(hash_one, files, chunksize=2)
+    start = 0
+    while start < len(files):
+        try:
+            with process_pool(workers) as pool:
+                for outcome in pool.map(hash_one, files[start:], chunksize=MAP_CHUNK_FILES):
+                    yield outcome
+                    start += 1
+            return
+        except BrokenProcessPool:
+            # The next files, as many as the pool runs and queues at once, go alone. The
+            # crash is usually among them; if a worker had raced further ahead, the next
+            # pool meets the file again and this repeats further on.
+            held = files[start : start + (workers + 1) * MAP_CHUNK_FILES]
+            yield from map(_hash_alone, held)
+            start += len(held)
+
+
+def _hash_alone(path: Path) -> HashOutcome:
+    with process_pool(1) as alone:
+        try:
+            return alone.submit(hash_one, path).result()
+        except BrokenProcessPool:
+            pass
+    try:
+        with path.open("rb") as stream:
+            hashes = undecoded(digest_stream(stream, keep_bytes=0), CRASHED)
+    except OSError as exc:
+        return HashOutcome(path, None, f"cannot read: {exc.strerror or exc}")
+    return HashOutcome(path, hashes, hashes.error)

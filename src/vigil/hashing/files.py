@@ -80,6 +80,26 @@ def hash_stream(stream: BinaryIO, name: str) -> FileHashes:
         return describe(digests, spool)
 
 
+CRASHED = "hashing crashed its worker process: digests only, content not decoded"
+
+
+def undecoded(digests: Digests, error: str) -> FileHashes:
+    """The digests and type of content that is not to be decoded (it crashed the process
+    that tried): the digests still match known material."""
+    return FileHashes(
+        size_bytes=digests.size_bytes,
+        md5=digests.md5,
+        sha1=digests.sha1,
+        sha256=digests.sha256,
+        mime=mime_from_content(digests.head),
+        pdq=None,
+        pdq_quality=None,
+        video_frames=None,
+        exif=None,
+        error=error,
+    )
+
+
 def describe(digests: Digests, media: MediaSource) -> FileHashes:
     """Add type, PDQ, video frames and EXIF to ``digests``; ``media`` is the same content."""
     mime = mime_from_content(digests.head)

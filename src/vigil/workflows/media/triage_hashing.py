@@ -10,7 +10,6 @@ recorded as not fully processed.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -19,17 +18,14 @@ from pathlib import Path
 from vigil.errors import BadInput
 from vigil.evidence import Member
 from vigil.hashing import FileHashes, hash_file
-from vigil.hashing.digests import digest_bytes
-from vigil.hashing.files import describe
-from vigil.hashing.mime import mime_from_content
+from vigil.hashing.digests import digest_bytes, digest_stream
+from vigil.hashing.files import CRASHED, describe, undecoded
 from vigil.processes import process_pool
 
 # What hashing made of a member, and what went wrong reading this instance (its problem:
 # never stored on the content-addressed File, whose own ``error`` is a decoding failure).
 Outcome = tuple[FileHashes | None, str | None]
 CHANGED = "changed while being read (size or time moved during two reads): hashed as last read"
-CRASHED = "hashing crashed its worker process: digests only, content not decoded"
-READ_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -91,41 +87,15 @@ def hash_chunk(jobs: list[HashJob]) -> list[Outcome]:
 
 def digests_only(job: HashJob) -> Outcome:
     """Digests and type without decoding anything: the fallback for a crashing file."""
-    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
-    head, size = b"", 0
     try:
-        stream = open(job.local, "rb") if job.local is not None else None  # noqa: SIM115
-        data = job.data or b""
-        position = 0
-        while True:
-            if stream is not None:
-                chunk = stream.read(READ_CHUNK_BYTES)
-            else:
-                chunk = data[position : position + READ_CHUNK_BYTES]
-                position += len(chunk)
-            if not chunk:
-                break
-            head = head or chunk[:4096]
-            size += len(chunk)
-            for digest in (md5, sha1, sha256):
-                digest.update(chunk)
-        if stream is not None:
-            stream.close()
+        if job.local is None:
+            digests = digest_bytes(job.data or b"")
+        else:
+            with open(job.local, "rb") as stream:
+                digests = digest_stream(stream, keep_bytes=0)
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
-    hashes = FileHashes(
-        size_bytes=size,
-        md5=md5.hexdigest(),
-        sha1=sha1.hexdigest(),
-        sha256=sha256.hexdigest(),
-        mime=mime_from_content(head),
-        pdq=None,
-        pdq_quality=None,
-        video_frames=None,
-        exif=None,
-        error=CRASHED,
-    )
-    return hashes, None
+    return undecoded(digests, CRASHED), None
 
 
 @dataclass(frozen=True)
