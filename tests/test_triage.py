@@ -495,7 +495,8 @@ def test_a_chunk_handed_to_a_pool_a_crash_already_broke_goes_to_a_new_pool(tmp_p
     import os
 
     import vigil.workflows.media.triage_hashing as triage_hashing
-    from vigil.workflows.media.triage_hashing import CRASHED, HashJob, HashPool
+    from vigil.hashing.files import CRASHED
+    from vigil.workflows.media.triage_hashing import HashJob, HashPool
 
     crash, fine = tmp_path / "crash.txt", tmp_path / "fine.txt"
     crash.write_text("boom")

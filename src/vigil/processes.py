@@ -23,9 +23,13 @@ import os
 import select
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
+
+_Argument = TypeVar("_Argument")
+_Result = TypeVar("_Result")
 
 _beside_other_threads = contextvars.ContextVar("beside_other_threads", default=False)
 
@@ -58,6 +62,13 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         initializer=start_worker,
         initargs=(os.getpid(),),
     )
+
+
+def in_own_process(function: Callable[[_Argument], _Result], argument: _Argument) -> _Result:
+    """``function(argument)`` in a fresh process of its own, so that a native fault there
+    names its input and harms nothing else: ``BrokenProcessPool`` says the process died."""
+    with process_pool(1) as alone:
+        return alone.submit(function, argument).result()
 
 
 def start_worker(owner_pid: int) -> None:

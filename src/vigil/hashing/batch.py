@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import BadInput
-from vigil.hashing.digests import digest_stream
-from vigil.hashing.files import CRASHED, FileHashes, hash_file, undecoded
+from vigil.hashing.files import FileHashes, hash_file, undecoded_file
 from vigil.machine import cores_here
-from vigil.processes import process_pool
+from vigil.processes import in_own_process, process_pool
 
 
 @dataclass(frozen=True)
@@ -125,14 +124,12 @@ def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[Ha
 
 
 def _hash_alone(path: Path) -> HashOutcome:
-    with process_pool(1) as alone:
-        try:
-            return alone.submit(hash_one, path).result()
-        except BrokenProcessPool:
-            pass
     try:
-        with path.open("rb") as stream:
-            hashes = undecoded(digest_stream(stream, keep_bytes=0), CRASHED)
+        return in_own_process(hash_one, path)
+    except BrokenProcessPool:
+        pass
+    try:
+        hashes = undecoded_file(path)
     except OSError as exc:
         return HashOutcome(path, None, f"cannot read: {exc.strerror or exc}")
     return HashOutcome(path, hashes, hashes.error)

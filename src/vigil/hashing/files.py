@@ -83,7 +83,7 @@ def hash_stream(stream: BinaryIO, name: str) -> FileHashes:
 CRASHED = "hashing crashed its worker process: digests only, content not decoded"
 
 
-def undecoded(digests: Digests, error: str) -> FileHashes:
+def undecoded(digests: Digests) -> FileHashes:
     """The digests and type of content that is not to be decoded (it crashed the process
     that tried): the digests still match known material."""
     return FileHashes(
@@ -96,8 +96,15 @@ def undecoded(digests: Digests, error: str) -> FileHashes:
         pdq_quality=None,
         video_frames=None,
         exif=None,
-        error=error,
+        error=CRASHED,
     )
+
+
+def undecoded_file(path: Path) -> FileHashes:
+    """``undecoded`` of a file on disk, read once and not kept. OSError propagates: the
+    caller says which file it was."""
+    with path.open("rb") as stream:
+        return undecoded(digest_stream(stream, keep_bytes=0))
 
 
 def describe(digests: Digests, media: MediaSource) -> FileHashes:

@@ -18,9 +18,9 @@ from pathlib import Path
 from vigil.errors import BadInput
 from vigil.evidence import Member
 from vigil.hashing import FileHashes, hash_file
-from vigil.hashing.digests import digest_bytes, digest_stream
-from vigil.hashing.files import CRASHED, describe, undecoded
-from vigil.processes import process_pool
+from vigil.hashing.digests import digest_bytes
+from vigil.hashing.files import describe, undecoded, undecoded_file
+from vigil.processes import in_own_process, process_pool
 
 # What hashing made of a member, and what went wrong reading this instance (its problem:
 # never stored on the content-addressed File, whose own ``error`` is a decoding failure).
@@ -87,15 +87,12 @@ def hash_chunk(jobs: list[HashJob]) -> list[Outcome]:
 
 def digests_only(job: HashJob) -> Outcome:
     """Digests and type without decoding anything: the fallback for a crashing file."""
+    if job.local is None:
+        return undecoded(digest_bytes(job.data or b"")), None
     try:
-        if job.local is None:
-            digests = digest_bytes(job.data or b"")
-        else:
-            with open(job.local, "rb") as stream:
-                digests = digest_stream(stream, keep_bytes=0)
+        return undecoded_file(Path(job.local)), None
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
-    return undecoded(digests, CRASHED), None
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,7 @@ class HashPool:
                 try:
                     outcomes.append(solo.submit(hash_job, job).result())
                 except BrokenProcessPool:
-                    solo.shutdown(wait=False, cancel_futures=True)
+                    solo.shutdown(wait=False)
                     solo = None
                     outcomes.append(HashPool._alone(job))
         finally:
@@ -178,11 +175,10 @@ class HashPool:
 
     @staticmethod
     def _alone(job: HashJob) -> Outcome:
-        with process_pool(1) as alone:
-            try:
-                return alone.submit(hash_job, job).result()
-            except BrokenProcessPool:
-                return digests_only(job)
+        try:
+            return in_own_process(hash_job, job)
+        except BrokenProcessPool:
+            return digests_only(job)
 
     def close(self) -> None:
         if self.pool is not None:
