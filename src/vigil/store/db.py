@@ -97,8 +97,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The execution option of a SQLite transaction whose writer checks its own references
+# (``Store.transaction``).
+WRITER_CHECKS_REFERENCES = "vigil_writer_checks_references"
+
+
 def _sqlite_begin(conn: Any) -> None:
+    # Every transaction says whether SQLite checks its references, so a pooled connection
+    # never carries one transaction's choice into the next (the pragma is a no-op inside one).
+    checked = not conn.get_execution_options().get(WRITER_CHECKS_REFERENCES, False)
+    conn.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if checked else 'OFF'}")
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def references_unchecked(session: Session) -> bool:
+    """Whether the store leaves this session's references to its writer
+    (``Store.transaction(writer_checks_references=True)`` on SQLite)."""
+    options = session.connection().get_execution_options()
+    return bool(options.get(WRITER_CHECKS_REFERENCES, False))
 
 
 def make_engine(url: str) -> Engine:
@@ -173,11 +189,24 @@ class Store:
             log.warning("could not refresh statistics of %s: %s", ", ".join(tables), exc)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls everything back on any error."""
+    def transaction(self, *, writer_checks_references: bool = False) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls everything back on any error.
+
+        ``writer_checks_references``: on SQLite, the transaction runs without the per-row
+        foreign key checks, and the writer answers for every id it writes instead (see
+        ``references_unchecked``). Only the bulk ingest asks for it. Every id it writes was
+        read or created in the same transaction, under SQLite's write lock; or is a selector
+        id it remembered from an earlier one, which it confirms again in this one
+        (``workflows.sources.ingest_writer``); or names the case, agency or user the ingest
+        began with, rows that Vigil never deletes. The checks were a tenth of that writer's
+        time (docs/benchmarks.md). PostgreSQL keeps its checks: its
+        statement triggers check each bulk statement's distinct ids in one pass.
+        """
         session = self._sessions()
         try:
             with session.begin():
+                if writer_checks_references and self.dialect == "sqlite":
+                    session.connection(execution_options={WRITER_CHECKS_REFERENCES: True})
                 yield session
         except OperationalError as exc:
             raise StoreError(f"database error: {database_reason(exc)}") from exc

@@ -56,7 +56,12 @@ from vigil.workflows.sources.provenance import (
     warnings_extra,
 )
 
-BATCH_RECORDS = 5_000  # records read before a directory's batch is written, at most
+# Records read before a directory's batch is written, at most. Each commit writes every page
+# it touched to SQLite's WAL, and the indexes keyed by selector or file take their inserts
+# all over: at 100,000 reports a 5,000-record batch rewrote most of them, and commits took a
+# sixth of the writer's time. 20,000 took a tenth off an ingest there (docs/benchmarks.md);
+# the write lock is then held about two seconds at a time.
+BATCH_RECORDS = 20_000
 ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
 
@@ -245,7 +250,10 @@ def _write_batch(
     if all(planned.parsed is None for planned in batch):
         return [_already_ingested(planned) for planned in batch]
     staged = cache.child()  # ids created in this transaction count only once it commits
-    with store.transaction() as session:
+    # The writer answers for its references (``Store.transaction``): the ids it did not read
+    # or create in this transaction are the cache's, which it confirms, and the case's,
+    # agency's and user's, which are never deleted.
+    with store.transaction(writer_checks_references=True) as session:
         results = [
             _already_ingested(planned)
             if planned.parsed is None

@@ -18,8 +18,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.store.bulk import driver_converter, insert_returning, insert_values, select_keys
-from vigil.store.db import Actor, json_text
+from vigil.store.bulk import (
+    driver_converter,
+    insert_returning,
+    insert_values,
+    select_in,
+    select_keys,
+)
+from vigil.store.db import Actor, json_text, references_unchecked
 from vigil.store.models import Event, Selector, Sighting, utcnow
 from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
@@ -75,6 +81,8 @@ class SelectorCache:
     def __init__(self, parent: SelectorCache | None = None):
         self.ids: dict[SelectorKey, int] = {}
         self.parent = parent
+        # ids this transaction read, created or confirmed (``SourceWriter._confirmed``)
+        self.current: set[int] = set()
         # kind -> casefolded platform -> spellings in the store (shared with the parent:
         # a spelling too many in a lookup is harmless, one too few would split an account)
         self.platforms: dict[str, dict[str, set[str]]] = (
@@ -104,6 +112,7 @@ class SourceWriter:
         self.file_ids: list[int] = []
         self.counts = WriteCounts()
         self.warnings: list[str] = []  # what only the store could tell about the source
+        self.confirm_remembered = references_unchecked(session)
 
     # --- selectors ---------------------------------------------------------------------
 
@@ -137,12 +146,15 @@ class SourceWriter:
         )
         for selector_id, kind, platform, value in sorted(rows):  # two spellings: the older
             self.cache.ids.setdefault((kind, platform.casefold(), value), selector_id)
+            self.cache.current.add(selector_id)
 
     def _resolve_selectors(self, specs: dict[SelectorKey, tuple[str, str, str]]) -> list[int]:
         """Every wanted selector's id, in the order of ``specs``: from the cache, the store,
         or a new row. New rows go in with one statement, which gives back their ids
         (``insert_returning``)."""
         cached = [self.cache.get(key) for key in specs]
+        if self.confirm_remembered:
+            cached = self._confirmed(list(specs), cached)
         missing = [key for key, found in zip(specs, cached, strict=True) if found is None]
         if missing:
             self._lookup_selectors(missing)
@@ -153,6 +165,25 @@ class SourceWriter:
             self.cache.ids[key] if found is None else found
             for key, found in zip(specs, cached, strict=True)
         ]
+
+    def _confirmed(self, keys: list[SelectorKey], cached: list[int | None]) -> list[int | None]:
+        """``cached`` with each id remembered from an earlier transaction confirmed in this
+        one, where the store does not check references (``Store.transaction``): an id no
+        longer in the store is looked up again by its key, as an uncached one is. Each id is
+        asked about once per transaction."""
+        remembered = set(cached) - self.cache.current
+        remembered.discard(None)
+        if not remembered:
+            return cached
+        rows = select_in(
+            self.session, Selector.__tablename__, ("id",), [], "id", sorted(remembered)
+        )
+        present = {selector_id for (selector_id,) in rows}
+        self.cache.current |= present
+        if len(present) == len(remembered):
+            return cached
+        gone = remembered - present
+        return [None if found in gone else found for found in cached]
 
     def _insert_selectors(
         self, specs: dict[SelectorKey, tuple[str, str, str]], new_keys: list[SelectorKey]
@@ -174,6 +205,7 @@ class SourceWriter:
         ):
             self._spellings(kind).setdefault(platform.casefold(), set()).add(platform)
             self.cache.ids[(kind, platform.casefold(), value)] = selector_id
+            self.cache.current.add(selector_id)
         self.counts.selectors_new += len(new_keys)
 
     # --- the whole source --------------------------------------------------------------
