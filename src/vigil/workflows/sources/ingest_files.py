@@ -123,9 +123,7 @@ def _files_naming(session: Session, refs: list[FileRef]) -> list[tuple[Any, ...]
         beside = set(wanted[column]) - alone  # only ever named beside a SHA-256
         found.extend(select_in(session, table, FILE_COLUMNS, [], column, sorted(alone)))
         found.extend(
-            select_in(
-                session, table, FILE_COLUMNS, [], column, sorted(beside), is_null=("sha256",)
-            )
+            select_in(session, table, FILE_COLUMNS, [], column, sorted(beside), is_null=("sha256",))
         )
     return found
 
