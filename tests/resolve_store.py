@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.identity_data import people
 from vigil.identity.profiles import AccountProfile
-from vigil.store.db import Store
+from vigil.store.db import Actor, Store
 from vigil.store.models import Case, Selector, Sighting
 from vigil.workflows.operation.setup import resolve_actor
-from vigil.workflows.sources.provenance import digest_bytes, register_source
+from vigil.workflows.sources.provenance import SourceRef, digest_bytes, register_source
+
+
+def named_source(session: Session, actor: Actor, name: str, case_id: int) -> SourceRef:
+    """A chat-log source whose bytes are its name: a distinct source per name."""
+    return register_source(
+        session,
+        actor,
+        kind="chat-jsonl",
+        original_name=name,
+        digest=digest_bytes(name.encode()),
+        case_id=case_id,
+    )
 
 
 def _selector(session, kind: str, value: str, platform: str = "", display: str | None = None):
@@ -33,14 +46,7 @@ def add_profiles(
     with store.transaction() as session:
         actor = resolve_actor(session, "admin")
         case = session.scalars(select(Case).where(Case.reference == "CASE-1")).one()
-        source = register_source(
-            session,
-            actor,
-            kind="chat-jsonl",
-            original_name=name,
-            digest=digest_bytes(name.encode()),
-            case_id=case.id,
-        )
+        source = named_source(session, actor, name, case.id)
 
         def sight(selector_id: int, account_id: int, seen_at=None, extra=None) -> None:
             session.add(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.actors import admin_actor
+from tests.resolve_store import named_source
 from vigil.errors import Busy
 from vigil.formats.source_records import FileRef
 from vigil.store.bulk import bulk_insert
@@ -21,7 +22,6 @@ from vigil.workflows.sources import ingest_files
 from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SourceRows
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter
-from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 MISSING_ID = 999_999
 ANN = ("username", "pixelshare", "ann")
@@ -37,15 +37,7 @@ def _dangling_sighting(session: Session) -> dict[str, Any]:
 
 def _source(session: Session, actor: Actor, name: str) -> tuple[int, int]:
     case_id = session.scalars(select(Case.id)).one()
-    ref = register_source(
-        session,
-        actor,
-        kind="chat-jsonl",
-        original_name=name,
-        digest=digest_bytes(name.encode()),
-        case_id=case_id,
-    )
-    return case_id, ref.id
+    return case_id, named_source(session, actor, name, case_id).id
 
 
 class _RolledBack(Exception):
