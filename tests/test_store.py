@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.actors import admin_actor
 from vigil.store.audit import verify_chain
 from vigil.store.bulk import bulk_insert
-from vigil.store.db import SQLITE_CACHE_KIB, Store
+from vigil.store.db import SQLITE_CACHE_KIB, SQLITE_PAGE_BYTES, Store
 from vigil.store.models import (
     Agency,
     AuditEntry,
@@ -175,6 +175,7 @@ def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_store: Store) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_BYTES
 
 
 def test_same_bytes_register_once_with_provenance(store: Store) -> None:

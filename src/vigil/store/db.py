@@ -85,10 +85,18 @@ def normalise_url(url: str) -> str:
 SQLITE_CACHE_KIB = 65_536
 
 
+# The page size of a new SQLite store, in bytes (an existing one keeps its own). A commit
+# writes every page it touched to the WAL, and an ingest touches the pages of the indexes
+# keyed by selector or file all over: with 8 KiB pages instead of SQLite's 4 KiB, commits
+# took a tenth less time and a 100,000-report ingest 4% less (docs/benchmarks.md).
+SQLITE_PAGE_BYTES = 8192
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's transaction control the BEGIN, so that we can make it IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")  # a new store only
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
