@@ -27,11 +27,11 @@ from tests.actors import admin_actor
 from tests.server_support import PASSWORD, Unit, add_test_user, free_port, served_unit
 from tests.test_triage import build_device
 from tests.test_triage_resume import fresh_store, instance_ids, logged, rows
+from vigil.hashing import pool as hashing_pool
 from vigil.processes import process_pool, start_method
 from vigil.server.uploads import FORM_OVERHEAD_BYTES
 from vigil.store.db import Store
 from vigil.store.models import AuditEntry, Job
-from vigil.workflows.media import triage_hashing
 from vigil.workflows.media.triage import triage
 from vigil.workflows.operation.job_runner import JobRunner
 from vigil.workflows.operation.jobs import enqueue
@@ -149,7 +149,7 @@ def test_a_triage_job_hashes_with_the_runners_processes_started_from_a_fork_serv
         started.append((workers, start_method()))
         return process_pool(workers)
 
-    monkeypatch.setattr(triage_hashing, "process_pool", recorded)
+    monkeypatch.setattr(hashing_pool, "process_pool", recorded)
     job = enqueue(store, admin_actor(store), "triage", {"path": str(device.root), "case": "CASE-1"})
     runner = JobRunner(store, hashing_processes=2)
     with runner.finished:

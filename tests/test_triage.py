@@ -415,6 +415,7 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
     replaced only after a file kills it: every file is still accounted for."""
     import os
 
+    import vigil.hashing.pool as hashing_pool
     import vigil.workflows.media.triage_hashing as triage_hashing
 
     root = tmp_path / "crashes"
@@ -424,7 +425,7 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
     for i, name in enumerate(names):
         (root / name).write_bytes(jpeg(80 + i))
     real_hash_file = triage_hashing.hash_file
-    real_process_pool = triage_hashing.process_pool
+    real_process_pool = hashing_pool.process_pool
     started: list[int] = []
 
     def crashing(path: Path):
@@ -437,15 +438,15 @@ def test_crashes_cost_a_process_each_not_one_per_file_of_their_chunk(
         return real_process_pool(workers)
 
     chunks: list[int] = []
-    real_submit = triage_hashing.HashPool.submit
+    real_submit = hashing_pool.HashPool.submit
 
     def chunk_counted(pool, jobs):
         chunks.append(len(jobs))
         return real_submit(pool, jobs)
 
     monkeypatch.setattr(triage_hashing, "hash_file", crashing)
-    monkeypatch.setattr(triage_hashing, "process_pool", counted)
-    monkeypatch.setattr(triage_hashing.HashPool, "submit", chunk_counted)
+    monkeypatch.setattr(hashing_pool, "process_pool", counted)
+    monkeypatch.setattr(hashing_pool.HashPool, "submit", chunk_counted)
 
     result = triage(sqlite_store, admin_actor(sqlite_store), root, "CASE-1", jobs=2)
 
@@ -465,7 +466,7 @@ def test_chunks_start_small_so_a_small_source_reaches_every_worker(
     """Chunks grow from FIRST_CHUNK_FILES towards CHUNK_FILES as files are handed out: 300
     files over 4 workers make dozens of chunks, not three."""
     import vigil.workflows.media.triage as triage_module
-    from vigil.workflows.media.triage_hashing import HashPool
+    from vigil.hashing.pool import HashPool
 
     root = tmp_path / "small"
     root.mkdir()
@@ -496,7 +497,7 @@ def test_a_chunk_handed_to_a_pool_a_crash_already_broke_goes_to_a_new_pool(tmp_p
 
     import vigil.workflows.media.triage_hashing as triage_hashing
     from vigil.hashing.files import CRASHED
-    from vigil.workflows.media.triage_hashing import HashJob, HashPool
+    from vigil.workflows.media.triage_hashing import HashJob, triage_pool
 
     crash, fine = tmp_path / "crash.txt", tmp_path / "fine.txt"
     crash.write_text("boom")
@@ -509,7 +510,7 @@ def test_a_chunk_handed_to_a_pool_a_crash_already_broke_goes_to_a_new_pool(tmp_p
         return real_hash_file(path)
 
     monkeypatch.setattr(triage_hashing, "hash_file", crashing)
-    pool = HashPool(2)
+    pool = triage_pool(2)
     try:
         crashed = pool.submit([HashJob("crash.txt", local=str(crash))])
         assert crashed.future is not None

@@ -7,16 +7,16 @@ in the order the files were listed, so output is stable whatever the number of j
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from vigil.errors import BadInput
 from vigil.hashing.files import FileHashes, hash_file, undecoded_file
+from vigil.hashing.pool import HashPool, Pending
 from vigil.machine import cores_here
-from vigil.processes import in_own_process, process_pool
 
 
 @dataclass(frozen=True)
@@ -91,43 +91,35 @@ def hash_one(path: Path) -> HashOutcome:
     return HashOutcome(path, hashes, hashes.error)
 
 
-MAP_CHUNK_FILES = 2
+CHUNK_FILES = 2  # files a worker takes at a time: few, so a crash takes few down with it
 
 
 def hash_paths(files: Sequence[Path], *, jobs: int | None = None) -> Iterator[HashOutcome]:
     """Hash ``files`` with ``jobs`` processes (default: one per CPU), yielding in order.
 
     A file that kills its worker (a native decoder fault on a hostile file) breaks the
-    pool. The files the pool was holding then go one at a time through a process of their
-    own, so the one that crashes is known: it gets its digests without decoding, and
-    ``error`` says so. The rest go to a new pool.
+    pool; the hashing engine's ``HashPool`` runs again the files it took down, one at a
+    time, so the one that crashes is known: it gets its digests without decoding, and
+    ``error`` says so. At most a few chunks per worker are in flight, so a long list costs
+    no more memory than a short one.
     """
     workers = min(jobs or cores_here(), len(files))
     if workers <= 1:
         yield from map(hash_one, files)
         return
-    start = 0
-    while start < len(files):
-        try:
-            with process_pool(workers) as pool:
-                for outcome in pool.map(hash_one, files[start:], chunksize=MAP_CHUNK_FILES):
-                    yield outcome
-                    start += 1
-            return
-        except BrokenProcessPool:
-            # The next files, as many as the pool runs and queues at once, go alone. The
-            # crash is usually among them; if a worker had raced further ahead, the next
-            # pool meets the file again and this repeats further on.
-            held = files[start : start + (workers + 1) * MAP_CHUNK_FILES]
-            yield from map(_hash_alone, held)
-            start += len(held)
+    with HashPool(workers, hash_one, undecoded_outcome) as pool:
+        in_flight: deque[Pending[Path, HashOutcome]] = deque()
+        for start in range(0, len(files), CHUNK_FILES):
+            in_flight.append(pool.submit(list(files[start : start + CHUNK_FILES])))
+            if len(in_flight) > 2 * workers:
+                yield from pool.result(in_flight.popleft())
+        while in_flight:
+            yield from pool.result(in_flight.popleft())
 
 
-def _hash_alone(path: Path) -> HashOutcome:
-    try:
-        return in_own_process(hash_one, path)
-    except BrokenProcessPool:
-        pass
+def undecoded_outcome(path: Path) -> HashOutcome:
+    """What a file that crashes every process it is hashed in gets: its digests and type,
+    read here without decoding."""
     try:
         hashes = undecoded_file(path)
     except OSError as exc:

@@ -29,6 +29,7 @@ from vigil.errors import UsageError
 from vigil.evidence import Evidence, Limits, Member, Refusal, open_evidence, remove_spool_dir
 from vigil.evidence.names import printable
 from vigil.hashing.mime import extension_mismatch
+from vigil.hashing.pool import Pending
 from vigil.identity.profiles import parse_account_key
 from vigil.matching import Matcher
 from vigil.store import audit
@@ -36,7 +37,7 @@ from vigil.store.db import Actor, Store
 from vigil.store.models import Source
 from vigil.triage.summary import TriageSummary, summarise
 from vigil.workflows.media.exhibits import claim_exhibit, close_exhibit, exhibit_identity
-from vigil.workflows.media.triage_hashing import HashPool, Pending, job_for
+from vigil.workflows.media.triage_hashing import HashJob, Outcome, TriagePool, job_for, triage_pool
 from vigil.workflows.media.triage_rows import (
     Committed,
     Hashed,
@@ -144,8 +145,8 @@ class _Run:
         self.skipped = 0
 
     def go(self, members: Iterator[Member], committed: dict[str, Committed]) -> None:
-        pool = HashPool(self.jobs)
-        in_flight: deque[tuple[list[Member], Pending]] = deque()
+        pool = triage_pool(self.jobs)
+        in_flight: deque[tuple[list[Member], Pending[HashJob, Outcome]]] = deque()
         chunk: list[Member] = []
         chunk_bytes = handed_out = 0
         try:
@@ -173,12 +174,16 @@ class _Run:
     def _chunk_files(self, handed_out: int) -> int:
         return min(CHUNK_FILES, max(FIRST_CHUNK_FILES, handed_out // (4 * self.jobs)))
 
-    def _submit(self, pool: HashPool, members: list[Member]) -> tuple[list[Member], Pending]:
+    def _submit(
+        self, pool: TriagePool, members: list[Member]
+    ) -> tuple[list[Member], Pending[HashJob, Outcome]]:
         jobs = [job_for(member) for member in members]
         self.hooks.hashing([member.path for member in members])
         return members, pool.submit(jobs)
 
-    def _collect(self, pool: HashPool, members: list[Member], pending: Pending) -> None:
+    def _collect(
+        self, pool: TriagePool, members: list[Member], pending: Pending[HashJob, Outcome]
+    ) -> None:
         results = pool.result(pending)
         for member, (hashes, error) in zip(members, results, strict=True):
             member.release()

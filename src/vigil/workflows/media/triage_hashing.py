@@ -1,17 +1,13 @@
-"""Hashing triage members in worker processes, surviving a decoder that crashes its process.
+"""What triage hashes for each member, in worker processes that survive a crashing decoder.
 
-Members go to the workers in chunks (one task per chunk keeps inter-process overhead low for
-many small files) and come back in submission order. A worker that dies (a native decoder
-fault on a hostile file) breaks the whole pool; the chunks it took down are then hashed
-again one member at a time in a fresh process, and a member that kills that process, and
-then a process of its own too, gets its digests computed here, without decoding, and is
-recorded as not fully processed.
+A member goes to the workers as a ``HashJob`` (a path to read, or the bytes), in chunks,
+through the hashing engine's ``HashPool``, which runs again the chunks a crash took down. A
+member that kills every process it runs in gets its digests computed here, without
+decoding (``digests_only``), and is recorded as not fully processed.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +16,7 @@ from vigil.evidence import Member
 from vigil.hashing import FileHashes, hash_file
 from vigil.hashing.digests import digest_bytes
 from vigil.hashing.files import describe, undecoded, undecoded_file
-from vigil.processes import in_own_process, process_pool
+from vigil.hashing.pool import HashPool
 
 # What hashing made of a member, and what went wrong reading this instance (its problem:
 # never stored on the content-addressed File, whose own ``error`` is a decoding failure).
@@ -81,10 +77,6 @@ def _identity(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def hash_chunk(jobs: list[HashJob]) -> list[Outcome]:
-    return [hash_job(job) for job in jobs]
-
-
 def digests_only(job: HashJob) -> Outcome:
     """Digests and type without decoding anything: the fallback for a crashing file."""
     if job.local is None:
@@ -95,91 +87,10 @@ def digests_only(job: HashJob) -> Outcome:
         return None, f"cannot read: {exc.strerror or exc}"
 
 
-@dataclass(frozen=True)
-class Pending:
-    """A chunk handed to a pool: which pool (generation) and its future, or its results."""
-
-    jobs: list[HashJob]
-    generation: int
-    future: Future[list[Outcome]] | None = None
-    done: list[Outcome] | None = None
+TriagePool = HashPool[HashJob, Outcome]
 
 
-class HashPool:
-    """``jobs`` processes (or this process when ``jobs`` is 1), results in submission order.
-
-    With one job, hashing runs in this process: no isolation from a crashing decoder.
-    """
-
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-        self.generation = 0
-        self.pool = process_pool(jobs) if jobs > 1 else None
-
-    def submit(self, jobs: list[HashJob]) -> Pending:
-        if self.pool is None:
-            return Pending(jobs, self.generation, done=hash_chunk(jobs))
-        try:
-            future = self.pool.submit(hash_chunk, jobs)
-        except BrokenProcessPool:
-            # A crash broke the pool after earlier chunks were handed out and before their
-            # results are read (which is where the pool is otherwise replaced): the chunks
-            # already handed out are hashed again when their turn comes, this one goes to a
-            # new pool.
-            self._renew()
-            future = self.pool.submit(hash_chunk, jobs)
-        return Pending(jobs, self.generation, future=future)
-
-    def result(self, pending: Pending) -> list[Outcome]:
-        if pending.future is None:
-            return pending.done or []
-        try:
-            return pending.future.result()
-        except BrokenProcessPool:
-            if pending.generation == self.generation:  # the current pool broke: replace it
-                self._renew()
-            return self._isolated(pending.jobs)
-
-    def _renew(self) -> None:
-        if self.pool is not None:
-            # Not cancelled: the broken pool fails every chunk it still holds, and each one
-            # is hashed again when read (a cancelled one would raise instead).
-            self.pool.shutdown(wait=False)
-        self.pool = process_pool(self.jobs)
-        self.generation += 1
-
-    @staticmethod
-    def _isolated(jobs: list[HashJob]) -> list[Outcome]:
-        """The jobs of a chunk a crash took down, one at a time in one fresh process, so
-        that a crash names its file: a chunk costs one new process, not one per file.
-
-        A file that kills that process is tried once more in a process of its own before
-        it is recorded as crashing: the process had hashed other files first, and one of
-        them may have left it damaged without dying itself.
-        """
-        outcomes: list[Outcome] = []
-        solo = None
-        try:
-            for job in jobs:
-                solo = solo or process_pool(1)
-                try:
-                    outcomes.append(solo.submit(hash_job, job).result())
-                except BrokenProcessPool:
-                    solo.shutdown(wait=False)
-                    solo = None
-                    outcomes.append(HashPool._alone(job))
-        finally:
-            if solo is not None:
-                solo.shutdown(wait=True)
-        return outcomes
-
-    @staticmethod
-    def _alone(job: HashJob) -> Outcome:
-        try:
-            return in_own_process(hash_job, job)
-        except BrokenProcessPool:
-            return digests_only(job)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+def triage_pool(jobs: int) -> TriagePool:
+    """``jobs`` hashing processes for triage members (``vigil.hashing.pool``); a member
+    that crashes every process it runs in gets ``digests_only``."""
+    return HashPool(jobs, hash_job, digests_only)
