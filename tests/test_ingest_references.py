@@ -15,9 +15,11 @@ from tests.actors import admin_actor
 from tests.resolve_store import named_source
 from vigil.errors import Busy
 from vigil.formats.source_records import FileRef
+from vigil.matching.types import MatchResult
 from vigil.store.bulk import bulk_insert
 from vigil.store.db import Actor, Store, references_unchecked
-from vigil.store.models import Agency, Case, File, Selector, Sighting, Source
+from vigil.store.models import Agency, Case, File, Match, Selector, Sighting, Source
+from vigil.workflows.media.matching import match_files
 from vigil.workflows.sources import ingest_files
 from vigil.workflows.sources.ingest_files import resolve_files
 from vigil.workflows.sources.ingest_rows import SourceRows
@@ -146,3 +148,42 @@ def test_files_are_resolved_as_if_every_file_in_the_store_were_read(
         return list(session.execute(select(*columns)))
 
     assert resolved(ingest_files._files_naming) == resolved(every_file)
+
+
+class _StaleMatcher:
+    """A cached matcher that answers with a hash entry gone from the store since."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def match_many(self, queries: list[Any]) -> list[list[MatchResult]]:
+        stale = MatchResult(MISSING_ID, MISSING_ID, "gone", "known", "md5", None, None)
+        return [[stale] for _ in queries]
+
+
+def test_a_match_to_an_entry_gone_from_the_store_fails_the_step(sqlite_store: Store) -> None:
+    """Where the writer answers for its references, a match naming a hash entry that no
+    longer exists is refused as SQLite's foreign key would refuse it: nothing is kept, and
+    the user is told to run the command again. Checked references refuse it too."""
+    actor = admin_actor(sqlite_store)
+    with sqlite_store.transaction() as session:
+        session.add(File(sha256="f" * 64, md5="1" * 32))
+    for unchecked in (True, False):
+        with (
+            pytest.raises(Busy, match="run the command again"),
+            sqlite_store.transaction(writer_checks_references=unchecked) as session,
+        ):
+            file_ids = list(session.scalars(select(File.id)))
+            match_files(session, actor, file_ids, matcher=_StaleMatcher())  # type: ignore[arg-type]
+    with sqlite_store.reading() as session:
+        assert session.scalars(select(Match.id)).all() == []
+
+
+def test_a_pooled_connection_goes_back_with_its_checks_on(sqlite_store: Store) -> None:
+    with sqlite_store.transaction(writer_checks_references=True) as session:
+        assert _foreign_keys(session) == 0
+    raw = sqlite_store.engine.raw_connection()
+    try:
+        assert raw.cursor().execute("PRAGMA foreign_keys").fetchone() == (1,)
+    finally:
+        raw.close()

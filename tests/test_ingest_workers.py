@@ -103,10 +103,9 @@ def test_ingest_with_a_worker_writes_the_same_rows(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = _folder(tmp_path)
-    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 100)  # several batches, written while
-    alone = initialised_store(
-        f"sqlite:///{tmp_path / 'one-process.db'}"
-    )  # the worker parses the next
+    # several batches on either store, written while the worker parses the next
+    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", {"sqlite": 100, "postgresql": 100})
+    alone = initialised_store(f"sqlite:///{tmp_path / 'one-process.db'}")
     expected = _summary(alone, folder)
     monkeypatch.setattr(parsing, "PIPELINE_MIN_BYTES", 0)
     documents = list(parser_for("cybertip").documents(str(folder)))
@@ -127,7 +126,7 @@ def test_a_bad_document_stops_a_worker_ingest_where_a_one_process_ingest_stops(
 ) -> None:
     folder = _folder(tmp_path)
     (folder / "b-2.xml").write_text("<report><incidentSummary>")  # malformed, mid-run
-    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 1)  # every document its own batch
+    monkeypatch.setitem(ingest_module.BATCH_RECORDS, "sqlite", 1)  # every document its own batch
     alone = initialised_store(f"sqlite:///{tmp_path / 'one-process.db'}")
     with pytest.raises(BadInput, match=r"b-2\.xml"):
         ingest(alone, admin_actor(alone), "cybertip", str(folder), "CASE-1")

@@ -118,6 +118,13 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
+    # Back in the pool with its checks on, so not even a raw driver connection taken from
+    # it later runs without them (the next BEGIN sets them again anyway).
+    if dbapi_connection is not None:
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
 def references_unchecked(session: Session) -> bool:
     """Whether the store leaves this session's references to its writer
     (``Store.transaction(writer_checks_references=True)`` on SQLite)."""
@@ -145,6 +152,7 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "checkin", _sqlite_checkin)
     return engine
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from vigil.errors import Busy
 from vigil.matching import (
     HashSetInfo,
     IndexCacheError,
@@ -36,7 +37,8 @@ from vigil.matching import (
     save_matcher,
 )
 from vigil.store import audit
-from vigil.store.db import Actor, Store
+from vigil.store.bulk import select_in
+from vigil.store.db import Actor, Store, references_unchecked
 from vigil.store.models import File, HashEntry, HashSet, Match
 from vigil.workflows.network.refresh import refresh_subjects
 
@@ -185,6 +187,20 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield values[start : start + size]
 
 
+def _confirm_entries(session: Session, rows: list[dict[str, int]]) -> None:
+    """Where the store leaves references to the writer (``Store.transaction``), the hash
+    entries a cached matcher named are confirmed in the transaction, as SQLite's foreign key
+    would: a set re-imported by another thread between the matcher's check and its answer
+    fails the step, which the user runs again, instead of storing a match to nothing."""
+    named = sorted({row["hash_entry_id"] for row in rows})
+    found = select_in(session, HashEntry.__tablename__, ("id",), [], "id", named)
+    if len(found) != len(named):
+        raise Busy(
+            "a hash set changed while files were matched against it; nothing of this step "
+            "was kept, run the command again"
+        )
+
+
 def match_files(
     session: Session, actor: Actor, file_ids: list[int], matcher: Matcher | None = None
 ) -> int:
@@ -247,6 +263,8 @@ def match_files(
                     }
                 )
         if rows:
+            if references_unchecked(session):
+                _confirm_entries(session, rows)
             session.execute(insert(Match), rows)
             written += len(rows)
     if written:

@@ -7,8 +7,8 @@ Promises:
 - **One source, one transaction; nothing half-written.** A document is parsed completely
   before the store is touched, so "not my format" and every bad record fail it with
   ``BadInput`` naming the record, and nothing is written. A directory is written in batches
-  of whole documents (at most ``BATCH_RECORDS`` records or ``BATCH_DOCUMENTS`` documents,
-  fewer when a parsing worker has not finished the next one), one transaction per batch
+  of whole documents (at most ``BATCH_RECORDS`` records, by store, or ``BATCH_DOCUMENTS``
+  documents, fewer when a parsing worker has not finished the next one), one transaction per batch
   (each document is still its own Source with its own audit entry), never open while a
   document is read or parsed; a bad document stops the run before its batch is written, and
   the batches already committed are complete sources that a re-run skips.
@@ -56,12 +56,14 @@ from vigil.workflows.sources.provenance import (
     warnings_extra,
 )
 
-# Records read before a directory's batch is written, at most. Each commit writes every page
-# it touched to SQLite's WAL, and the indexes keyed by selector or file take their inserts
-# all over: at 100,000 reports a 5,000-record batch rewrote most of them, and commits took a
-# sixth of the writer's time. 20,000 took a tenth off an ingest there (docs/benchmarks.md);
-# the write lock is then held about two seconds at a time.
-BATCH_RECORDS = 20_000
+# Records read before a directory's batch is written, at most, by store. Each commit writes
+# every page it touched to SQLite's WAL, and the indexes keyed by selector or file take their
+# inserts all over: at 100,000 reports a 5,000-record batch rewrote most of them, and commits
+# took a sixth of the writer's time. 20,000 took a tenth off an ingest there
+# (docs/benchmarks.md); SQLite's write lock is then held about two seconds at a time.
+# PostgreSQL has no such cost and keeps smaller batches: a batch holds the audit chain's lock
+# (``store.audit``), which the server's other writers wait for.
+BATCH_RECORDS = {"sqlite": 20_000, "postgresql": 5_000}
 ANALYZE_AFTER_ROWS = 1_000  # new selectors and files that refresh the store's statistics
 BATCH_DOCUMENTS = 200
 
@@ -154,6 +156,7 @@ def _ingest(
         worker_count(documents),
     )
     batch: list[Planned] = []  # read, not yet written: already-ingested ones too, in order
+    batch_records = BATCH_RECORDS[store.dialect]
     records = 0
 
     def write() -> None:
@@ -171,7 +174,7 @@ def _ingest(
             # Written when full, and whenever the worker's next document is not parsed yet:
             # the writer writes what it holds rather than wait with it. Never while a
             # document is read or parsed: a transaction holds SQLite's write lock.
-            if records >= BATCH_RECORDS or len(batch) >= BATCH_DOCUMENTS or parsing.would_wait():
+            if records >= batch_records or len(batch) >= BATCH_DOCUMENTS or parsing.would_wait():
                 write()
                 batch, records = [], 0
     if batch:
