@@ -214,7 +214,8 @@ class Store:
         read or created in the same transaction, under SQLite's write lock; or is a selector
         id it remembered from an earlier one, which it confirms again in this one
         (``workflows.sources.ingest_writer``); or names the case, agency or user the ingest
-        began with, rows that Vigil never deletes. The checks were a tenth of that writer's
+        began with, rows that Vigil never deletes; and the hash entries its matches name are
+        confirmed (``workflows.media.matching``). The checks were a tenth of that writer's
         time (docs/benchmarks.md). PostgreSQL keeps its checks: its
         statement triggers check each bulk statement's distinct ids in one pass.
         """
