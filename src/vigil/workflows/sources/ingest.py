@@ -59,7 +59,7 @@ from vigil.workflows.sources.provenance import (
 # Records read before a directory's batch is written, at most, by store. Each commit writes
 # every page it touched to SQLite's WAL, and the indexes keyed by selector or file take their
 # inserts all over: at 100,000 reports a 5,000-record batch rewrote most of them, and commits
-# took a sixth of the writer's time. 20,000 took a tenth off an ingest there
+# took a seventh of the writer's time. 20,000 took a tenth off an ingest there
 # (docs/benchmarks.md); SQLite's write lock is then held about two seconds at a time.
 # PostgreSQL has no such cost and keeps smaller batches: a batch holds the audit chain's lock
 # (``store.audit``), which the server's other writers wait for.

@@ -105,7 +105,7 @@ def _files_naming(session: Session, refs: list[FileRef]) -> list[tuple[Any, ...]
     One statement on PostgreSQL (each hash column's index, OR-ed); on SQLite one
     ``select_in`` per hash column, and the weaker hashes of refs that name a SHA-256 asked
     only of Files without one: every File of the same content, named by both hashes,
-    would otherwise come back twice, which was a tenth of the ingest writer's time. No
+    would otherwise come back twice, which was a twentieth of the ingest writer's time. No
     ORDER BY: with one, SQLite walks the whole table in id order instead of probing the hash
     index (quadratic over a large ingest).
     """

@@ -154,7 +154,7 @@ class SourceWriter:
         (``insert_returning``)."""
         cached = [self.cache.get(key) for key in specs]
         if self.confirm_remembered:
-            cached = self._confirmed(list(specs), cached)
+            cached = self._confirmed(cached)
         missing = [key for key, found in zip(specs, cached, strict=True) if found is None]
         if missing:
             self._lookup_selectors(missing)
@@ -166,7 +166,7 @@ class SourceWriter:
             for key, found in zip(specs, cached, strict=True)
         ]
 
-    def _confirmed(self, keys: list[SelectorKey], cached: list[int | None]) -> list[int | None]:
+    def _confirmed(self, cached: list[int | None]) -> list[int | None]:
         """``cached`` with each id remembered from an earlier transaction confirmed in this
         one, where the store does not check references (``Store.transaction``): an id no
         longer in the store is looked up again by its key, as an uncached one is. Each id is
