@@ -22,7 +22,7 @@ from vigil.store.models import Agency, Case, File, Match, Selector, Sighting, So
 from vigil.workflows.media.matching import match_files
 from vigil.workflows.sources import ingest_files
 from vigil.workflows.sources.ingest_files import resolve_files
-from vigil.workflows.sources.ingest_rows import SourceRows
+from vigil.workflows.sources.ingest_rows import SourceRows, file_facts
 from vigil.workflows.sources.ingest_writer import SelectorCache, SourceWriter
 
 MISSING_ID = 999_999
@@ -125,7 +125,7 @@ def test_files_are_resolved_as_if_every_file_in_the_store_were_read(
     """``_files_naming`` reads only the Files that can be one of the refs: what it leaves
     out (a File with another SHA-256 than the ref naming its MD5 or SHA-1) changes no
     choice. The reference reads the whole table."""
-    refs = [FileRef(**hashes) for hashes in named]
+    refs = [file_facts(FileRef(**hashes)) for hashes in named]
 
     def resolved(files_naming: Any) -> tuple[Any, ...]:
         with monkeypatch.context() as patch:

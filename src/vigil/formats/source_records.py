@@ -97,11 +97,16 @@ class FileRef:
 
     @property
     def key(self) -> tuple[str, str]:
-        if self.sha256:
-            return ("sha256", self.sha256)
-        if self.md5:
-            return ("md5", self.md5)
-        return ("sha1", self.sha1 or "")
+        return file_key(self.md5, self.sha1, self.sha256)
+
+
+def file_key(md5: str | None, sha1: str | None, sha256: str | None) -> tuple[str, str]:
+    """What names one file: its strongest hash, by kind."""
+    if sha256:
+        return ("sha256", sha256)
+    if md5:
+        return ("md5", md5)
+    return ("sha1", sha1 or "")
 
 
 @dataclass(slots=True)

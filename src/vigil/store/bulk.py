@@ -169,12 +169,24 @@ def _insert_numbered(
     """
     connection = session.connection()
     last = connection.exec_driver_sql(f"SELECT max(id) FROM {model.__tablename__}").scalar()
-    numbered = [{**row, "id": (last or 0) + at} for at, row in enumerate(rows, start=1)]
-    bulk_insert(session, model, numbered)
-    return [
-        tuple(storable(value) if isinstance(value, str) else value for value in values)
-        for values in ((row[name] for name in returning) for row in numbered)
+    table, dialect = model.__table__, connection.dialect
+    first = (last or 0) + 1
+    cells = {"id": list(range(first, first + len(rows)))}
+    for name in rows[0]:
+        cells[name] = _column_values(table.c[name].type, dialect, rows, name)
+    insert_values(session, model, list(cells), list(zip(*cells.values(), strict=True)))
+    # Each column was converted once, above; text and ids come back as the driver took them.
+    returned = [
+        cells[name]
+        if _converter(table.c[name].type, dialect) in (None, storable)
+        else [storable(value) if isinstance(value, str) else value for value in _column(rows, name)]
+        for name in returning
     ]
+    return list(zip(*returned, strict=True))
+
+
+def _column(rows: list[dict[str, Any]], name: str) -> list[Any]:
+    return [row[name] for row in rows]
 
 
 def _array_type(column_type: Any, dialect: Any) -> str:
@@ -258,7 +270,7 @@ def _column_values(
 ) -> list[Any]:
     """One column of ``rows`` as the driver takes it: column by column, one comprehension
     each, and no conversion at all for plain ids."""
-    values = [row[name] for row in rows]
+    values = _column(rows, name)
     convert = _converter(column_type, dialect)
     if convert is None:
         return values

@@ -19,15 +19,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from vigil.formats.source_records import AccountRef, FileRef, ParsedSource, SelectorRef
+from vigil.formats.source_records import (
+    AccountRef,
+    FileRef,
+    ParsedSource,
+    SelectorRef,
+    file_key,
+)
 from vigil.store.db import json_text
 from vigil.text import storable, storable_cut
 
 STABLE_ID_CONTEXT = "platform account id"
 ROOM_CHARS = 300  # Event.room
 SelectorKey = tuple[str, str, str]  # (kind, platform casefolded, value)
+
+# A file as a source names it: a ``FileRef``'s fields, in order. The rows carry files so: a
+# tuple of strings crosses from the parsing worker in a fifth of a ``FileRef``'s unpickling
+# time.
+FileFacts = tuple[str | None, str | None, str | None, int | None, str | None, str | None]
+FACT_AT = {name: position for position, name in enumerate(FileRef.__slots__)}
+MD5: Final = 0
+SHA1: Final = 1
+SHA256: Final = 2
+NAME: Final = 4
+
+
+def file_facts(ref: FileRef) -> FileFacts:
+    return (ref.md5, ref.sha1, ref.sha256, ref.size_bytes, ref.name, ref.pdq)
+
+
+def facts_key(facts: FileFacts) -> tuple[str, str]:
+    """``FileRef.key`` of the file."""
+    return file_key(facts[MD5], facts[SHA1], facts[SHA256])
+
 
 # (selector, account or None, seen_at, context, extra JSON text or None); selectors by position
 SightingRow = tuple[int, int | None, datetime | None, str, str | None]
@@ -54,7 +80,7 @@ class SourceRows:
     selectors: dict[SelectorKey, tuple[str, str, str]] = field(default_factory=dict)
     """Every selector the rows name, in the order of their positions: key -> (platform as
     written, value, display)."""
-    files: list[FileRef] = field(default_factory=list)
+    files: list[FileFacts] = field(default_factory=list)
     """Every file named, once per event naming it, in the order of their positions."""
     sightings: list[SightingRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
@@ -82,7 +108,7 @@ def source_rows(parsed: ParsedSource) -> SourceRows:
     for event in parsed.events:
         if event.file is not None:
             file_position.setdefault(event.file.key, len(rows.files))
-            rows.files.append(event.file)
+            rows.files.append(file_facts(event.file))
     rows.sightings, rows.accounts = _sightings(parsed, at)
     rows.events = _events(parsed, at, file_position)
     return rows

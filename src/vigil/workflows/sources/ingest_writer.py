@@ -10,7 +10,7 @@ Nothing here commits: ``workflows.ingest`` owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ from vigil.store.bulk import (
 from vigil.store.db import Actor, json_text, references_unchecked
 from vigil.store.models import Event, Selector, Sighting, utcnow
 from vigil.workflows.sources.ingest_files import resolve_files
-from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows
+from vigil.workflows.sources.ingest_rows import SelectorKey, SourceRows, facts_key
 
 SELECTOR_KEY_COLUMNS = ("kind", "platform", "value")  # its unique key
 # The columns of the writer's row tuples, in order.
@@ -98,6 +98,14 @@ class SelectorCache:
             return self.parent.get(key)
         return found
 
+    def get_all(self, keys: Iterable[SelectorKey]) -> list[int | None]:
+        """``get`` of each key, a transaction's cache and its parent's asked directly: a
+        source names a few selectors per record, and two calls for each showed."""
+        if self.parent is None or self.parent.parent is not None:
+            return [self.get(key) for key in keys]
+        own, parent = self.ids, self.parent.ids
+        return [own[key] if key in own else parent.get(key) for key in keys]
+
     def merge(self, child: SelectorCache) -> None:
         self.ids.update(child.ids)
 
@@ -152,7 +160,7 @@ class SourceWriter:
         """Every wanted selector's id, in the order of ``specs``: from the cache, the store,
         or a new row. New rows go in with one statement, which gives back their ids
         (``insert_returning``)."""
-        cached = [self.cache.get(key) for key in specs]
+        cached = self.cache.get_all(specs)
         if self.confirm_remembered:
             cached = self._confirmed(cached)
         missing = [key for key, found in zip(specs, cached, strict=True) if found is None]
@@ -215,7 +223,7 @@ class SourceWriter:
         file_ids: list[int] = []  # by position
         if rows.files:
             files = resolve_files(self.session, rows.files)
-            file_ids = [files.ids[ref.key] for ref in rows.files]
+            file_ids = [files.ids[facts_key(facts)] for facts in rows.files]
             self.counts.files_new = files.new
             self.warnings.extend(files.conflicts)
         self.file_ids = sorted(set(file_ids))
