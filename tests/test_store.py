@@ -178,6 +178,22 @@ def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_store: Store) -> None:
         assert connection.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_BYTES
 
 
+def test_none_binds_as_null_through_the_sqlite_driver(sqlite_store: Store) -> None:
+    """The store's adapter for None (``store.db``) binds exactly the NULL the driver did,
+    in bulk inserts and lookups alike."""
+    with sqlite_store.engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TEMP TABLE t (a, b)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (?, ?)", [(None, 1), (2, None)])
+        kinds = connection.exec_driver_sql("SELECT typeof(a), typeof(b) FROM t").all()
+        assert kinds == [("null", "integer"), ("integer", "null")]
+        assert (
+            connection.exec_driver_sql("SELECT count(*) FROM t WHERE a = ?", (None,)).scalar() == 0
+        )
+        assert (
+            connection.exec_driver_sql("SELECT count(*) FROM t WHERE a IS ?", (None,)).scalar() == 1
+        )
+
+
 def test_same_bytes_register_once_with_provenance(store: Store) -> None:
     digest = digest_bytes(b"report body")
     with store.transaction() as session:
