@@ -152,6 +152,8 @@ def texts(element: etree._Element | None) -> dict[str, str | None]:
 
 def unknown_children(groups: dict[str, list[etree._Element]], known: set[str]) -> dict[str, Any]:
     """The children (from ``children``) whose tags are not ``known``, as plain data."""
+    if groups.keys() <= known:  # the usual case, answered in C
+        return {}
     return {
         tag: [to_data(child) for child in group]
         for tag, group in groups.items()
