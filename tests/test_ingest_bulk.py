@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
-from vigil.formats.source_records import ParsedSource, ParseOptions
+from vigil.formats.source_records import AccountRef, ParsedSource, ParseOptions, SelectorRef
 from vigil.store.bulk import bulk_insert, driver_converter, insert_returning, select_keys
 from vigil.store.db import Store, json_text
 from vigil.store.models import AuditEntry, Case, Event, File, Selector, Sighting, Source
@@ -26,6 +26,7 @@ from vigil.text import storable, storable_cut
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
+from vigil.workflows.sources.ingest_rows import source_rows
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 KEYS = ("kind", "platform", "value")
@@ -335,3 +336,30 @@ def test_an_irc_platform_that_needs_escaping_names_one_account_per_nick(
         ]
     assert platforms == {"Net\\udcff"}
     assert recipients  # the fixture's DCC SEND reached the room
+
+
+def test_a_sighting_with_a_role_is_a_fact_of_its_own_even_when_its_extra_is_shared() -> None:
+    """Repeats without a role that share their extra (one dict) merge into one sighting;
+    sightings with a role never do, whether their extra is shared or already names it."""
+    parsed = ParsedSource(kind="chat", name="lobby.log")
+    anna = parsed.account(AccountRef("Chatterbox", "anna"), NOW, "chat line")
+    shared, named = {"room": "lobby"}, {"room": "lobby", "role": "reported"}
+    ip = SelectorRef("ip", "81.2.3.4", "81.2.3.4")
+    for extra in (shared, shared, None, None):  # the last two without extra: one fact
+        parsed.seen(ip, anna, NOW, "chat line", extra=extra)
+    for extra in (shared, shared, named, named):
+        parsed.seen(ip, anna, NOW, "report", role="reported", extra=extra)
+    rows = source_rows(parsed)
+    ip_at = list(rows.selectors).index(("ip", "", "81.2.3.4"))
+    found = sorted(
+        (context, extra or "")
+        for selector, _, _, context, extra in rows.sightings
+        if selector == ip_at
+    )
+    reported = json_text({"room": "lobby", "role": "reported"})
+    assert found == [
+        ("chat line", ""),
+        ("chat line", json_text(shared)),
+        *[("report", reported)] * 4,
+    ]
+    assert shared == {"room": "lobby"}  # the parser's dicts are never changed

@@ -169,6 +169,7 @@ class _Positions:
 
 def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow], int]:
     merged: dict[tuple[Any, ...], list[Any]] = {}
+    positions = at.accounts  # every ref is named (``name_all``): a lookup, not a call
 
     def add(
         selector: int,
@@ -176,13 +177,15 @@ def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow],
         seen_at: datetime | None,
         context: str,
         extra: dict[str, Any] | None,
+        fact: int | None,
     ) -> None:
         # Repeats without extra data (a nick on every line) merge into one sighting with
-        # the earliest time; a sighting with extra data (a report's) is its own fact.
-        key = (selector, account, context, id(extra) if extra else None)
+        # the earliest time; a sighting with extra data (a report's) is its own fact, told
+        # apart by ``fact``.
+        key = (selector, account, context, fact)
         row = merged.get(key)
         if row is None:
-            merged[key] = [selector, account, seen_at, context, extra or None]
+            merged[key] = [selector, account, seen_at, context, extra]
         elif seen_at is not None and (row[2] is None or seen_at < row[2]):
             row[2] = seen_at
 
@@ -191,35 +194,41 @@ def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow],
         seen_at: datetime | None,
         context: str,
         extra: dict[str, Any] | None,
+        fact: int | None,
     ) -> None:
-        own, stable = at.account(ref)
-        add(own, own, seen_at, context, extra)
+        own, stable = positions[id(ref)]
+        add(own, own, seen_at, context, extra, fact)
         if stable is not None:  # one per account and source, at its earliest time
-            add(stable, own, seen_at, STABLE_ID_CONTEXT, None)
+            add(stable, own, seen_at, STABLE_ID_CONTEXT, None, None)
 
     accounts_seen: set[int] = set()
     for sighting in parsed.sightings:
         extra = sighting.extra or None  # the parser's dict: written as is, never changed
-        if sighting.role:
-            extra = {**extra, "role": sighting.role} if extra else {"role": sighting.role}
+        fact = id(extra) if extra else None
+        if role := sighting.role:
+            if extra is None or extra.get("role") != role:
+                extra = {**extra, "role": role} if extra else {"role": role}
+            fact = id(sighting)  # its own fact, whether or not its dict is shared
         account = None
         if sighting.account is not None:
-            account = at.account(sighting.account)[0]
+            account = positions[id(sighting.account)][0]
             if account not in accounts_seen or sighting.selector is None:
-                own_extra = extra if sighting.selector is None else None
-                account_rows(sighting.account, sighting.seen_at, sighting.context, own_extra)
+                own_extra, own_fact = (extra, fact) if sighting.selector is None else (None, None)
+                account_rows(
+                    sighting.account, sighting.seen_at, sighting.context, own_extra, own_fact
+                )
                 accounts_seen.add(account)
         if sighting.selector is not None:
             selector = at.selector(sighting.selector)
-            add(selector, account, sighting.seen_at, sighting.context, extra)
+            add(selector, account, sighting.seen_at, sighting.context, extra, fact)
     in_events: dict[int, AccountRef] = {}  # the first ref of each, in the order they act
     for event in parsed.events:
         for ref in (event.actor, *event.targets, *event.room_recipients):
             if ref is not None:
-                in_events.setdefault(at.account(ref)[0], ref)
+                in_events.setdefault(positions[id(ref)][0], ref)
     for account, ref in in_events.items():
         if account not in accounts_seen:
-            account_rows(ref, None, f"{parsed.kind} event", None)
+            account_rows(ref, None, f"{parsed.kind} event", None, None)
             accounts_seen.add(account)
     written: list[SightingRow] = [
         (
