@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from tests.actors import admin_actor
 from tests.test_ingest_support import SOURCES, many_accounts_report, row_counts
 from vigil.errors import BadInput
-from vigil.formats.source_records import AccountRef, ParsedSource, ParseOptions, SelectorRef
+from vigil.formats.source_records import (
+    AccountRef,
+    FileRef,
+    ParsedSource,
+    ParseOptions,
+    SelectorRef,
+)
 from vigil.store.bulk import bulk_insert, driver_converter, insert_returning, select_keys
 from vigil.store.db import Store, json_text
 from vigil.store.models import AuditEntry, Case, Event, File, Selector, Sighting, Source
@@ -26,7 +32,16 @@ from vigil.text import storable, storable_cut
 from vigil.workflows.sources import ingest as ingest_module
 from vigil.workflows.sources import parsing
 from vigil.workflows.sources.ingest import ingest, ingest_json
-from vigil.workflows.sources.ingest_rows import source_rows
+from vigil.workflows.sources.ingest_rows import (
+    FACT_AT,
+    MD5,
+    NAME,
+    SHA1,
+    SHA256,
+    facts_key,
+    file_facts,
+    source_rows,
+)
 from vigil.workflows.sources.provenance import digest_bytes, register_source
 
 KEYS = ("kind", "platform", "value")
@@ -349,6 +364,7 @@ def test_a_sighting_with_a_role_is_a_fact_of_its_own_even_when_its_extra_is_shar
         parsed.seen(ip, anna, NOW, "chat line", extra=extra)
     for extra in (shared, shared, named, named):
         parsed.seen(ip, anna, NOW, "report", role="reported", extra=extra)
+    parsed.sightings.append(parsed.sightings[-1])  # even the same record twice
     rows = source_rows(parsed)
     ip_at = list(rows.selectors).index(("ip", "", "81.2.3.4"))
     found = sorted(
@@ -360,6 +376,24 @@ def test_a_sighting_with_a_role_is_a_fact_of_its_own_even_when_its_extra_is_shar
     assert found == [
         ("chat line", ""),
         ("chat line", json_text(shared)),
-        *[("report", reported)] * 4,
+        *[("report", reported)] * 5,
     ]
     assert shared == {"room": "lobby"}  # the parser's dicts are never changed
+
+
+def test_file_facts_hold_each_field_where_the_writer_reads_it() -> None:
+    """The rows carry a ``FileRef`` as a tuple (``ingest_rows.FileFacts``): every position the
+    writer reads names the field it means, and the tuple's key is the ref's."""
+    ref = FileRef(md5="m" * 32, sha1="s" * 40, sha256="f" * 64, size_bytes=9, name="a.jpg", pdq="p")
+    facts = file_facts(ref)
+    assert {name: facts[at] for name, at in FACT_AT.items()} == {
+        name: getattr(ref, name) for name in FileRef.__slots__
+    }
+    assert (facts[MD5], facts[SHA1], facts[SHA256], facts[NAME]) == (
+        ref.md5,
+        ref.sha1,
+        ref.sha256,
+        ref.name,
+    )
+    for named in (ref, FileRef(md5="m" * 32), FileRef(sha1="s" * 40)):
+        assert facts_key(file_facts(named)) == named.key

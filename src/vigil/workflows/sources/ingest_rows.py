@@ -17,6 +17,7 @@ their earliest time.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -177,7 +178,7 @@ def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow],
         seen_at: datetime | None,
         context: str,
         extra: dict[str, Any] | None,
-        fact: int | None,
+        fact: Hashable,
     ) -> None:
         # Repeats without extra data (a nick on every line) merge into one sighting with
         # the earliest time; a sighting with extra data (a report's) is its own fact, told
@@ -194,7 +195,7 @@ def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow],
         seen_at: datetime | None,
         context: str,
         extra: dict[str, Any] | None,
-        fact: int | None,
+        fact: Hashable,
     ) -> None:
         own, stable = positions[id(ref)]
         add(own, own, seen_at, context, extra, fact)
@@ -202,13 +203,13 @@ def _sightings(parsed: ParsedSource, at: _Positions) -> tuple[list[SightingRow],
             add(stable, own, seen_at, STABLE_ID_CONTEXT, None, None)
 
     accounts_seen: set[int] = set()
-    for sighting in parsed.sightings:
+    for number, sighting in enumerate(parsed.sightings):
         extra = sighting.extra or None  # the parser's dict: written as is, never changed
-        fact = id(extra) if extra else None
+        fact: Hashable = id(extra) if extra else None
         if role := sighting.role:
             if extra is None or extra.get("role") != role:
                 extra = {**extra, "role": role} if extra else {"role": role}
-            fact = id(sighting)  # its own fact, whether or not its dict is shared
+            fact = (number,)  # its own fact, whether or not its dict is shared
         account = None
         if sighting.account is not None:
             account = positions[id(sighting.account)][0]
