@@ -25,13 +25,13 @@ from vigil.workflows.sources.ingest_rows import (
     facts_key,
 )
 
-HASH_COLUMNS = ("sha256", "md5", "sha1")
-# Each hash column and where ``FileFacts`` hold it
+# Each hash column of a File, strongest first, and where ``FileFacts`` hold it
 HASH_AT: tuple[tuple[str, Literal[0, 1, 2]], ...] = (
     ("sha256", SHA256),
     ("md5", MD5),
     ("sha1", SHA1),
 )
+HASH_COLUMNS = tuple(column for column, _ in HASH_AT)
 FILE_COLUMNS = ("id", "sha256", "md5", "sha1", "size_bytes", "pdq")
 FILE_FACTS = FILE_COLUMNS[1:]  # what a source may tell of a file, and a File row completes
 
